@@ -1,0 +1,41 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! Every command provisions what it needs first (`setup` is idempotent and cheap when all is in
+//! place), so a fresh Debian/Ubuntu machine needs no manual step.
+
+mod build;
+mod cmd;
+mod setup;
+mod test;
+mod vm;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, provision and test roam")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the eBPF toolchain (Debian rustc-web, LLVM, bpf-linker) and mount tracefs.
+    Setup,
+    /// Build the agent (and with it the eBPF object).
+    Build(build::BuildArgs),
+    /// Run unit tests, host eBPF integration tests (root) and the VM suite.
+    Test(test::TestArgs),
+    /// The qemu testbed: mac80211_hwsim radios, hostapd APs, a wpa_supplicant station.
+    Vm(vm::VmArgs),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Setup => setup::run(),
+        Command::Build(args) => build::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Vm(args) => vm::run(args),
+    }
+}

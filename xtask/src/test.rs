@@ -1,0 +1,38 @@
+//! `cargo xtask test`: unit tests, host eBPF integration tests (root), then the VM suite.
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use crate::{cmd, setup, vm};
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// Skip the VM suite (unit and host integration tests only).
+    #[arg(long)]
+    pub no_vm: bool,
+}
+
+pub fn run(args: &TestArgs) -> Result<()> {
+    setup::ensure()?;
+
+    cmd::step("Unit tests (host)");
+    cmd::run(cmd::cargo().args(["test", "--workspace", "--exclude", "integration-test"]))?;
+
+    cmd::step("Host eBPF integration tests (real verifier, network namespaces)");
+    if !cmd::is_root() {
+        bail!("the host eBPF tests load programs into the kernel: run `sudo cargo xtask test`");
+    }
+    cmd::run(cmd::cargo().args([
+        "test",
+        "--package",
+        "integration-test",
+        "--",
+        "--test-threads=1",
+    ]))?;
+
+    if args.no_vm {
+        cmd::note("VM suite skipped (--no-vm)");
+        return Ok(());
+    }
+    vm::test_suite()
+}
