@@ -1,1 +1,21 @@
-#![no_std]
+//! Code shared by roam's kernel programs (`roam-ebpf`) and its agent (`roam-user`).
+//!
+//! Everything here is `no_std` and free of kernel helpers, so the same parsing and policy code
+//! runs in the kernel and is unit-tested on the host:
+//! - [`frame`]: radiotap + 802.11 parsing into an [`frame::Observation`];
+//! - [`bss`]: the per-BSS table update and silence test the socket filter applies per frame;
+//! - [`maps`], [`event`], [`layout`]: the `#[repr(C)]` types that cross the kernel boundary.
+#![cfg_attr(not(test), no_std)]
+
+pub mod bss;
+pub mod event;
+pub mod frame;
+pub mod layout;
+pub mod maps;
+pub mod reason;
+
+/// A 48-bit IEEE MAC address as it appears on the air.
+pub type MacAddr = [u8; 6];
+
+/// The all-zero address: "not set" in configuration maps.
+pub const MAC_UNSET: MacAddr = [0; 6];

@@ -1,0 +1,192 @@
+//! Per-BSS bookkeeping and the silence test: the policy the socket filter applies to each frame.
+//!
+//! Pure functions over [`BssRecord`]s, so the kernel program is only map lookups around them.
+
+use crate::{
+    frame::{FrameKind, Observation},
+    maps::{BssRecord, BSS_FLAG_HAS_SIGNAL, BSS_FLAG_SILENT_REPORTED},
+};
+
+/// One time unit (TU) of 802.11 is 1024 microseconds.
+pub const NS_PER_TU: u64 = 1_024_000;
+/// Interval assumed for a BSS heard only through non-beacon frames so far.
+pub const DEFAULT_BEACON_INTERVAL_TU: u16 = 100;
+/// Bounds for the agent-configured silence threshold, in beacon intervals.
+pub const MIN_SILENCE_INTERVALS: u32 = 2;
+pub const MAX_SILENCE_INTERVALS: u32 = 20;
+
+/// Whether a frame may create a table row: only beacons and probe responses carry the SSID,
+/// interval and capability that make a row useful as a roaming candidate.
+#[inline(always)]
+pub fn creates_record(obs: &Observation) -> bool {
+    obs.from_ap && matches!(obs.kind, FrameKind::Beacon | FrameKind::ProbeResponse)
+}
+
+/// A new row for a BSS first heard in `obs`.
+#[inline(always)]
+pub fn new_record(obs: &Observation, now_ns: u64) -> BssRecord {
+    let mut rec = BssRecord { first_seen_ns: now_ns, ..BssRecord::default() };
+    update(&mut rec, obs, now_ns);
+    rec
+}
+
+/// Folds a frame the BSS transmitted into its row. Returns true if the BSS had been reported
+/// silent and is now heard again.
+#[inline(always)]
+pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
+    rec.last_seen_ns = now_ns;
+    rec.frame_count += 1;
+    if matches!(obs.kind, FrameKind::Beacon | FrameKind::ProbeResponse) {
+        if obs.kind == FrameKind::Beacon {
+            rec.beacon_count += 1;
+        }
+        rec.last_beacon_ns = now_ns;
+        if obs.beacon_interval_tu != 0 {
+            rec.beacon_interval_tu = obs.beacon_interval_tu;
+        }
+        rec.capability = obs.capability;
+        rec.ssid_hash = obs.ssid_hash;
+    }
+    if obs.freq_mhz != 0 {
+        rec.freq_mhz = obs.freq_mhz;
+    }
+    if let Some(dbm) = obs.signal_dbm {
+        rec.signal_last_dbm = dbm;
+        let sample = (dbm as i32) * 16;
+        rec.signal_avg_x16 = if rec.flags & BSS_FLAG_HAS_SIGNAL == 0 {
+            sample
+        } else {
+            // EWMA with weight 1/8: smooths fading without lagging a real trend by more than a
+            // second of beacons.
+            rec.signal_avg_x16 + (sample - rec.signal_avg_x16) / 8
+        };
+        rec.flags |= BSS_FLAG_HAS_SIGNAL;
+    }
+    let was_silent = rec.flags & BSS_FLAG_SILENT_REPORTED != 0;
+    rec.flags &= !BSS_FLAG_SILENT_REPORTED;
+    was_silent
+}
+
+/// The beacon interval in nanoseconds (the default for a BSS not heard beaconing yet).
+#[inline(always)]
+pub fn beacon_interval_ns(rec: &BssRecord) -> u64 {
+    let tu = if rec.beacon_interval_tu == 0 {
+        DEFAULT_BEACON_INTERVAL_TU
+    } else {
+        rec.beacon_interval_tu
+    };
+    tu as u64 * NS_PER_TU
+}
+
+/// The silence threshold clamped to the supported range (a zeroed config means the default 3).
+#[inline(always)]
+pub fn clamp_silence_intervals(n: u32) -> u32 {
+    if n == 0 {
+        3
+    } else {
+        n.clamp(MIN_SILENCE_INTERVALS, MAX_SILENCE_INTERVALS)
+    }
+}
+
+/// How long the BSS has been unheard, if that is more than `intervals` beacon intervals and it has
+/// not been reported yet. Marks it reported, so one silence yields one event.
+#[inline(always)]
+pub fn check_silence(rec: &mut BssRecord, now_ns: u64, intervals: u32) -> Option<u64> {
+    if rec.flags & BSS_FLAG_SILENT_REPORTED != 0 || now_ns <= rec.last_seen_ns {
+        return None;
+    }
+    let unheard = now_ns - rec.last_seen_ns;
+    if unheard <= clamp_silence_intervals(intervals) as u64 * beacon_interval_ns(rec) {
+        return None;
+    }
+    rec.flags |= BSS_FLAG_SILENT_REPORTED;
+    Some(unheard)
+}
+
+/// The average signal in whole dBm (rounded toward zero), if any sample was seen.
+pub fn signal_avg_dbm(rec: &BssRecord) -> Option<i32> {
+    (rec.flags & BSS_FLAG_HAS_SIGNAL != 0).then_some(rec.signal_avg_x16 / 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::FrameKind;
+
+    fn beacon(signal: i8) -> Observation {
+        Observation {
+            kind: FrameKind::Beacon,
+            bssid: [2, 0, 0, 0, 0, 0],
+            from_ap: true,
+            addr1: [0xff; 6],
+            addr2: [2, 0, 0, 0, 0, 0],
+            seq: 1,
+            protected: false,
+            freq_mhz: 2412,
+            signal_dbm: Some(signal),
+            beacon_interval_tu: 100,
+            capability: 0x411,
+            ssid_hash: 42,
+            ssid_len: 4,
+            reason: 0,
+            management_subtype: 8,
+        }
+    }
+
+    const BI: u64 = 100 * NS_PER_TU;
+
+    #[test]
+    fn a_row_follows_beacons_and_data() {
+        let mut rec = new_record(&beacon(-40), 1_000);
+        assert_eq!((rec.first_seen_ns, rec.beacon_count, rec.frame_count), (1_000, 1, 1));
+        assert_eq!(signal_avg_dbm(&rec), Some(-40));
+        let data = Observation { kind: FrameKind::Data, signal_dbm: Some(-48), ..beacon(0) };
+        update(&mut rec, &data, 2_000);
+        assert_eq!((rec.last_seen_ns, rec.last_beacon_ns), (2_000, 1_000));
+        assert_eq!((rec.beacon_count, rec.frame_count), (1, 2));
+        assert_eq!(rec.signal_avg_x16, -40 * 16 - 16, "one eighth of the way to -48");
+    }
+
+    #[test]
+    fn only_ap_beacons_and_probe_responses_create_rows() {
+        assert!(creates_record(&beacon(-40)));
+        let data = Observation { kind: FrameKind::Data, ..beacon(-40) };
+        assert!(!creates_record(&data));
+        let from_station = Observation { from_ap: false, ..beacon(-40) };
+        assert!(!creates_record(&from_station));
+    }
+
+    #[test]
+    fn silence_is_reported_once_after_n_intervals() {
+        let mut rec = new_record(&beacon(-40), 0);
+        assert_eq!(check_silence(&mut rec, 3 * BI, 3), None, "exactly N intervals is not silence");
+        assert_eq!(check_silence(&mut rec, 3 * BI + 1, 3), Some(3 * BI + 1));
+        assert_eq!(check_silence(&mut rec, 10 * BI, 3), None, "reported once");
+        assert!(update(&mut rec, &beacon(-40), 11 * BI), "heard again");
+        assert_eq!(check_silence(&mut rec, 13 * BI, 3), None);
+        assert!(check_silence(&mut rec, 14 * BI + 1, 3).is_some(), "a second silence");
+    }
+
+    #[test]
+    fn silence_threshold_is_clamped() {
+        assert_eq!(clamp_silence_intervals(0), 3);
+        assert_eq!(clamp_silence_intervals(1), MIN_SILENCE_INTERVALS);
+        assert_eq!(clamp_silence_intervals(500), MAX_SILENCE_INTERVALS);
+        let mut rec = new_record(&beacon(-40), 0);
+        assert_eq!(check_silence(&mut rec, 2 * BI + 1, 1), Some(2 * BI + 1));
+    }
+
+    #[test]
+    fn clock_going_backwards_is_not_silence() {
+        let mut rec = new_record(&beacon(-40), 5 * BI);
+        assert_eq!(check_silence(&mut rec, BI, 3), None);
+    }
+
+    #[test]
+    fn long_beacon_intervals_scale_the_threshold() {
+        let slow = Observation { beacon_interval_tu: 1000, ..beacon(-40) };
+        let mut rec = new_record(&slow, 0);
+        assert_eq!(check_silence(&mut rec, 5 * BI, 3), None);
+        assert!(check_silence(&mut rec, 30 * BI + 1, 3).is_some());
+    }
+}

@@ -1,0 +1,242 @@
+//! Map keys and values shared by the kernel programs and the agent. All `#[repr(C)]`, with
+//! explicit padding, so both sides agree byte for byte.
+
+use crate::MacAddr;
+
+/// Key of the per-BSS table: the BSSID padded to 8 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BssKey {
+    pub bssid: MacAddr,
+    pub _pad: [u8; 2],
+}
+
+impl BssKey {
+    pub const fn new(bssid: MacAddr) -> Self {
+        Self { bssid, _pad: [0; 2] }
+    }
+}
+
+/// One row of the per-BSS table, maintained by the socket filter from every frame the BSS sends.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BssRecord {
+    /// Monotonic time (CLOCK_MONOTONIC ns) of the first and the last frame the AP sent.
+    pub first_seen_ns: u64,
+    pub last_seen_ns: u64,
+    /// Last beacon or probe response.
+    pub last_beacon_ns: u64,
+    pub beacon_count: u64,
+    /// Every frame attributed to the BSS as transmitter (beacons, data, management).
+    pub frame_count: u64,
+    /// Exponentially weighted average of the signal, dBm x 16 (fixed point, weight 1/8).
+    pub signal_avg_x16: i32,
+    pub ssid_hash: u32,
+    pub beacon_interval_tu: u16,
+    pub capability: u16,
+    pub freq_mhz: u16,
+    pub signal_last_dbm: i8,
+    /// [`BSS_FLAG_SILENT_REPORTED`], [`BSS_FLAG_HAS_SIGNAL`].
+    pub flags: u8,
+}
+
+/// A "silent" event was sent for the current silence; cleared when the AP is heard again.
+pub const BSS_FLAG_SILENT_REPORTED: u8 = 1 << 0;
+/// `signal_avg_x16` holds at least one sample.
+pub const BSS_FLAG_HAS_SIGNAL: u8 = 1 << 1;
+
+/// Written by the agent (array map, one entry): what the socket filter watches for.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FilterConfig {
+    /// The BSS the station is associated with; all-zero when not associated.
+    pub assoc_bssid: MacAddr,
+    /// The station's own address: deauth/disassoc frames not to or from it are ignored.
+    /// All-zero accepts every deauth/disassoc (useful for observation of a whole channel).
+    pub station: MacAddr,
+    /// The associated BSS is reported silent after this many beacon intervals without a frame.
+    pub silence_intervals: u32,
+    pub _pad: u32,
+}
+
+/// Index of the single entry of array maps.
+pub const SINGLE: u32 = 0;
+
+/// Interface name length including the terminating NUL (IFNAMSIZ).
+pub const IFNAMSIZ: usize = 16;
+
+/// The station interface the tracepoint and carrier programs filter on (array map, one entry).
+/// Tracepoints identify devices differently: by ifindex (cfg80211), by name (neigh, mac80211),
+/// or by a `struct net_device` pointer (kfree_skb, carrier), so all three keys are here.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StationIface {
+    pub ifindex: u32,
+    /// Inode number of the station's network namespace: ifindexes repeat across namespaces.
+    pub netns_inum: u32,
+    /// NUL-padded interface name.
+    pub name: [u8; IFNAMSIZ],
+}
+
+impl StationIface {
+    /// `None` if the name does not fit IFNAMSIZ with its NUL.
+    pub fn new(ifindex: u32, netns_inum: u32, name: &str) -> Option<Self> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || bytes.len() >= IFNAMSIZ {
+            return None;
+        }
+        let mut padded = [0u8; IFNAMSIZ];
+        padded[..bytes.len()].copy_from_slice(bytes);
+        Some(Self { ifindex, netns_inum, name: padded })
+    }
+
+    /// Whether a device name read from a tracepoint record (NUL-terminated or exactly
+    /// IFNAMSIZ-1 long) is this interface's. An unset (empty) name matches nothing.
+    #[inline(always)]
+    pub fn name_matches(&self, candidate: &[u8; IFNAMSIZ]) -> bool {
+        if self.name[0] == 0 {
+            return false;
+        }
+        for (want, got) in self.name.iter().zip(candidate) {
+            if want != got {
+                return false;
+            }
+            if *want == 0 {
+                return true;
+            }
+        }
+        true
+    }
+}
+
+/// Whether the link is in transition ("the drop window"): written by the carrier hooks in the
+/// kernel and by the agent. Array map, one entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowState {
+    /// Non-zero while the window is open: the egress, drop and neighbour programs count.
+    pub open: u32,
+    pub _pad: u32,
+    /// When the window opened (CLOCK_MONOTONIC ns), 0 if never.
+    pub opened_ns: u64,
+    /// How many windows have opened: lets the agent tell one window from the next.
+    pub generation: u64,
+}
+
+/// Cumulative counters of everything seen while a window was open (per-CPU array, one entry).
+/// Counters only move while a window is open, so a window's figures are the difference between
+/// the totals at its close and at the previous close.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowCounters {
+    /// Packets and bytes the stack handed to the station interface (TC egress).
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Packets freed with a drop reason whose device is the station interface.
+    pub dropped_packets: u64,
+    /// Packets queued behind an unresolved neighbour entry ("held", not lost yet).
+    pub held_packets: u64,
+    /// Neighbour entries of the station interface flushed / created / resolved.
+    pub neigh_flushed: u64,
+    pub neigh_created: u64,
+    pub neigh_resolved: u64,
+}
+
+impl core::ops::AddAssign for WindowCounters {
+    fn add_assign(&mut self, o: Self) {
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        self.dropped_packets += o.dropped_packets;
+        self.held_packets += o.held_packets;
+        self.neigh_flushed += o.neigh_flushed;
+        self.neigh_created += o.neigh_created;
+        self.neigh_resolved += o.neigh_resolved;
+    }
+}
+
+impl WindowCounters {
+    /// Counts between an earlier snapshot and this one.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            tx_packets: self.tx_packets.wrapping_sub(earlier.tx_packets),
+            tx_bytes: self.tx_bytes.wrapping_sub(earlier.tx_bytes),
+            dropped_packets: self.dropped_packets.wrapping_sub(earlier.dropped_packets),
+            held_packets: self.held_packets.wrapping_sub(earlier.held_packets),
+            neigh_flushed: self.neigh_flushed.wrapping_sub(earlier.neigh_flushed),
+            neigh_created: self.neigh_created.wrapping_sub(earlier.neigh_created),
+            neigh_resolved: self.neigh_resolved.wrapping_sub(earlier.neigh_resolved),
+        }
+    }
+}
+
+/// Per-frame statistics of the socket filter (per-CPU array, one entry): how much it parsed and
+/// why it skipped the rest. Cheap to keep, and what a bad driver or a frame storm shows up in.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FilterStats {
+    pub frames: u64,
+    pub parsed: u64,
+    pub malformed: u64,
+    pub ignored: u64,
+    pub events: u64,
+    /// Ring buffer full: an event was lost.
+    pub events_lost: u64,
+    /// The per-BSS table was full (LRU eviction keeps this rare).
+    pub table_full: u64,
+}
+
+/// Capacity of the per-BSS table: more than any real neighbourhood on one channel.
+pub const BSS_TABLE_CAPACITY: u32 = 512;
+/// Capacity of the drop-reason table (distinct reasons seen).
+pub const DROP_REASON_CAPACITY: u32 = 256;
+/// Ring buffer size in bytes (a page multiple): thousands of events between agent reads.
+pub const EVENT_RING_BYTES: u32 = 256 * 1024;
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all of these are #[repr(C)], contain only integers and byte arrays, and have
+    // explicit padding fields, so every bit pattern is valid and there are no uninit bytes.
+    unsafe impl aya::Pod for super::BssKey {}
+    unsafe impl aya::Pod for super::BssRecord {}
+    unsafe impl aya::Pod for super::FilterConfig {}
+    unsafe impl aya::Pod for super::StationIface {}
+    unsafe impl aya::Pod for super::WindowState {}
+    unsafe impl aya::Pod for super::WindowCounters {}
+    unsafe impl aya::Pod for super::FilterStats {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn station_name_matching() {
+        let sta = StationIface::new(3, 4026531840, "wlan0").unwrap();
+        let mut candidate = [0u8; IFNAMSIZ];
+        candidate[..5].copy_from_slice(b"wlan0");
+        assert!(sta.name_matches(&candidate));
+        candidate[5] = b'1'; // "wlan01"
+        assert!(!sta.name_matches(&candidate));
+        candidate[..5].copy_from_slice(b"wlan1");
+        candidate[5] = 0;
+        assert!(!sta.name_matches(&candidate));
+        assert!(!StationIface::default().name_matches(&[0; IFNAMSIZ]), "unset matches nothing");
+        assert!(StationIface::new(1, 1, "a-very-long-name").is_none(), "16 bytes leave no NUL");
+        let longest = StationIface::new(1, 1, "fifteen-chars-x").unwrap();
+        assert!(longest.name_matches(b"fifteen-chars-x\0"));
+    }
+
+    #[test]
+    fn window_counters_difference() {
+        let a = WindowCounters { tx_packets: 10, dropped_packets: 4, ..Default::default() };
+        let mut b = a;
+        b += WindowCounters {
+            tx_packets: 5,
+            dropped_packets: 5,
+            held_packets: 2,
+            ..Default::default()
+        };
+        let d = b.since(&a);
+        assert_eq!((d.tx_packets, d.dropped_packets, d.held_packets), (5, 5, 2));
+    }
+}
