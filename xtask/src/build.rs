@@ -21,10 +21,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 
 pub fn build(release: bool) -> Result<PathBuf> {
     setup::ensure()?;
-    cmd::step(format!(
-        "Building roam ({})",
-        if release { "release" } else { "debug" }
-    ));
+    cmd::step(format!("Building roam ({})", if release { "release" } else { "debug" }));
     let mut cargo = cmd::cargo();
     cargo.args(["build", "--workspace", "--bins"]);
     if release {
@@ -32,8 +29,5 @@ pub fn build(release: bool) -> Result<PathBuf> {
     }
     cmd::run(&mut cargo)?;
     let profile = if release { "release" } else { "debug" };
-    Ok(cmd::workspace_root()
-        .join("target")
-        .join(profile)
-        .join("roam"))
+    Ok(cmd::workspace_root().join("target").join(profile).join("roam"))
 }

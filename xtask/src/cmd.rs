@@ -43,9 +43,7 @@ pub fn note(message: impl AsRef<str>) {
 
 /// Runs a command to completion, inheriting stdio; fails with the command line on error.
 pub fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("failed to start {}", describe(cmd)))?;
+    let status = cmd.status().with_context(|| format!("failed to start {}", describe(cmd)))?;
     if !status.success() {
         bail!("{} failed ({status})", describe(cmd));
     }
@@ -67,8 +65,7 @@ pub fn output(cmd: &mut Command) -> Result<String> {
 /// The cargo that runs this xtask (rustup's), with project tools on PATH.
 pub fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(workspace_root())
-        .env("PATH", path_with_tools());
+    cmd.current_dir(workspace_root()).env("PATH", path_with_tools());
     cmd
 }
 

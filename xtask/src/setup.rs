@@ -47,11 +47,7 @@ fn is_complete() -> bool {
 
 /// Installs the packages that are not installed yet (one `apt-get update` first).
 pub fn ensure_apt_packages(packages: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = packages
-        .iter()
-        .copied()
-        .filter(|p| !apt_installed(p))
-        .collect();
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !apt_installed(p)).collect();
     for p in packages.iter().filter(|p| !missing.contains(p)) {
         note(format!("{p}: installed"));
     }
@@ -93,18 +89,14 @@ pub fn llvm_major_of_debian_rustc() -> Result<u32> {
 }
 
 fn parse_llvm_major(rustc_vv: &str) -> Option<u32> {
-    let version = rustc_vv
-        .lines()
-        .find_map(|l| l.strip_prefix("LLVM version: "))?;
+    let version = rustc_vv.lines().find_map(|l| l.strip_prefix("LLVM version: "))?;
     version.split('.').next()?.trim().parse().ok()
 }
 
 /// bpf-linker is built against the LLVM that rustc-web emits bitcode for; a stamp records which.
 fn ensure_bpf_linker(llvm: u32) -> Result<()> {
     if bpf_linker_matches(llvm) {
-        note(format!(
-            "bpf-linker {BPF_LINKER_VERSION} (LLVM {llvm}): installed"
-        ));
+        note(format!("bpf-linker {BPF_LINKER_VERSION} (LLVM {llvm}): installed"));
         return Ok(());
     }
     let root = cmd::tools_dir();
@@ -115,28 +107,14 @@ fn ensure_bpf_linker(llvm: u32) -> Result<()> {
     let prefix = format!("/usr/lib/llvm-{llvm}");
     cmd::run(
         Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args([
-                "install",
-                "bpf-linker",
-                "--locked",
-                "--force",
-                "--version",
-                BPF_LINKER_VERSION,
-            ])
-            .args([
-                "--no-default-features",
-                "--features",
-                &format!("llvm-{llvm}"),
-            ])
+            .args(["install", "bpf-linker", "--locked", "--force", "--version", BPF_LINKER_VERSION])
+            .args(["--no-default-features", "--features", &format!("llvm-{llvm}")])
             .arg("--root")
             .arg(&root)
             .env("LLVM_PREFIX", &prefix)
             .env(format!("LLVM_SYS_{llvm}1_PREFIX"), &prefix),
     )?;
-    fs::write(
-        linker_stamp(),
-        format!("{BPF_LINKER_VERSION} llvm-{llvm}\n"),
-    )?;
+    fs::write(linker_stamp(), format!("{BPF_LINKER_VERSION} llvm-{llvm}\n"))?;
     Ok(())
 }
 

@@ -1,0 +1,51 @@
+//! Every map the programs share. Sizes and value types come from `roam_common::maps`.
+
+use aya_ebpf::{
+    macros::map,
+    maps::{Array, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+};
+use roam_common::{
+    frame::FRAME_CAP,
+    maps::{
+        BssKey, BssRecord, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
+        BSS_TABLE_CAPACITY, DROP_REASON_CAPACITY, EVENT_RING_BYTES,
+    },
+};
+
+/// Per-BSS table: every AP heard on the monitor interface's channel.
+#[map]
+pub static BSS_TABLE: LruHashMap<BssKey, BssRecord> =
+    LruHashMap::with_max_entries(BSS_TABLE_CAPACITY, 0);
+
+/// What the socket filter watches for (written by the agent).
+#[map]
+pub static FILTER_CONFIG: Array<FilterConfig> = Array::with_max_entries(1, 0);
+
+/// Socket filter statistics.
+#[map]
+pub static FILTER_STATS: PerCpuArray<FilterStats> = PerCpuArray::with_max_entries(1, 0);
+
+/// Scratch space for the frame prefix: too big for the 512-byte BPF stack.
+#[map]
+pub static FRAME_SCRATCH: PerCpuArray<[u8; FRAME_CAP]> = PerCpuArray::with_max_entries(1, 0);
+
+/// Events to the agent: only changes, never one per beacon.
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENT_RING_BYTES, 0);
+
+/// The station interface the tracepoints filter on (written by the agent).
+#[map]
+pub static STATION: Array<StationIface> = Array::with_max_entries(1, 0);
+
+/// Whether the drop window is open.
+#[map]
+pub static WINDOW: Array<WindowState> = Array::with_max_entries(1, 0);
+
+/// What happened while windows were open (cumulative).
+#[map]
+pub static WINDOW_COUNTERS: PerCpuArray<WindowCounters> = PerCpuArray::with_max_entries(1, 0);
+
+/// Drops on the station interface while a window was open, by kernel drop reason.
+#[map]
+pub static DROP_REASONS: PerCpuHashMap<u32, u64> =
+    PerCpuHashMap::with_max_entries(DROP_REASON_CAPACITY, 0);

@@ -1,0 +1,95 @@
+//! The hooks roam attaches, in one table: which program, where, and what it observes.
+
+/// Where a program attaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    /// An AF_PACKET socket bound to a monitor interface of the station's phy.
+    MonitorSocket,
+    /// TC egress of the station interface.
+    StationEgress,
+    Tracepoint {
+        category: &'static str,
+        name: &'static str,
+    },
+    Kprobe {
+        function: &'static str,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Hook {
+    /// Program name in the object (the Rust function name in roam-ebpf).
+    pub program: &'static str,
+    pub attach: Attach,
+    /// What the hook tells roam, for reports.
+    pub purpose: &'static str,
+}
+
+const fn tp(
+    program: &'static str,
+    category: &'static str,
+    name: &'static str,
+    purpose: &'static str,
+) -> Hook {
+    Hook { program, attach: Attach::Tracepoint { category, name }, purpose }
+}
+
+pub const HOOKS: &[Hook] = &[
+    Hook {
+        program: "roam_frames",
+        attach: Attach::MonitorSocket,
+        purpose: "802.11 frames on the monitor interface: per-BSS table, silence, deauth/disassoc",
+    },
+    Hook {
+        program: "roam_egress",
+        attach: Attach::StationEgress,
+        purpose: "packets sent while the link is in transition",
+    },
+    tp("roam_kfree_skb", "skb", "kfree_skb", "drops on the station interface, by reason"),
+    tp("roam_neigh_update", "neigh", "neigh_update", "neighbour entries resolved"),
+    tp("roam_neigh_create", "neigh", "neigh_create", "neighbour entries created"),
+    tp(
+        "roam_neigh_send_done",
+        "neigh",
+        "neigh_event_send_done",
+        "packets held on unresolved entries",
+    ),
+    tp("roam_neigh_cleanup", "neigh", "neigh_cleanup_and_release", "neighbour entries flushed"),
+    tp("roam_mlme_rx", "cfg80211", "cfg80211_rx_mlme_mgmt", "auth/assoc/deauth/disassoc received"),
+    tp("roam_mlme_tx", "cfg80211", "cfg80211_tx_mlme_mgmt", "deauth/disassoc sent"),
+    tp("roam_cqm_rssi", "cfg80211", "cfg80211_cqm_rssi_notify", "signal threshold crossings"),
+    tp(
+        "roam_beacon_loss",
+        "mac80211",
+        "api_beacon_loss",
+        "beacon loss (hardware-filtering drivers)",
+    ),
+    tp(
+        "roam_connection_loss",
+        "mac80211",
+        "api_connection_loss",
+        "connection loss (hardware-filtering drivers)",
+    ),
+    tp("roam_cqm_beacon_loss", "mac80211", "api_cqm_beacon_loss_notify", "mac80211 beacon loss"),
+    Hook {
+        program: "roam_carrier_off",
+        attach: Attach::Kprobe { function: "netif_carrier_off" },
+        purpose: "carrier loss, at the instant (opens the drop window)",
+    },
+    Hook {
+        program: "roam_carrier_on",
+        attach: Attach::Kprobe { function: "netif_carrier_on" },
+        purpose: "carrier return",
+    },
+];
+
+impl Attach {
+    pub fn describe(&self) -> String {
+        match self {
+            Attach::MonitorSocket => "socket filter on the monitor interface".into(),
+            Attach::StationEgress => "TC egress of the station interface".into(),
+            Attach::Tracepoint { category, name } => format!("tracepoint {category}:{name}"),
+            Attach::Kprobe { function } => format!("kprobe {function}"),
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Loads roam's kernel programs, attaches every hook the running kernel offers, and gives typed
+//! access to their maps. Dropping the [`Observer`] detaches everything it attached.
+
+use std::{os::fd::OwnedFd, process::Command};
+
+use anyhow::{anyhow, Context as _, Result};
+use aya::{
+    maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    programs::{KProbe, SchedClassifier, SocketFilter, TcAttachType, TracePoint},
+    util::KernelVersion,
+    Ebpf, EbpfLoader,
+};
+use roam_common::{
+    maps::{
+        BssKey, BssRecord, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
+        SINGLE,
+    },
+    MacAddr,
+};
+use tracing::{debug, warn};
+
+use super::{
+    events::EventReader,
+    hooks::{Attach, Hook, HOOKS},
+    layouts::KernelLayouts,
+    packet,
+    report::{AttachReport, CarrierSource, HookReport, HookStatus},
+    tracefs, OBJECT,
+};
+use crate::netif;
+
+/// Where to attach.
+#[derive(Clone, Debug)]
+pub struct ObserverOptions {
+    /// The station (managed) interface, in the calling thread's network namespace.
+    pub station: String,
+    /// A monitor interface on the station's phy, for the frame filter; `None` skips it.
+    pub monitor: Option<String>,
+}
+
+pub struct Observer {
+    ebpf: Ebpf,
+    report: AttachReport,
+    station: StationIface,
+    /// Holds the frame filter: closing it detaches the program.
+    _packet_socket: Option<OwnedFd>,
+    /// The clsact qdisc roam added (pre-tcx kernels) and removes again on drop.
+    clsact_added_on: Option<String>,
+    _logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+}
+
+impl Observer {
+    pub fn start(opts: &ObserverOptions) -> Result<Self> {
+        let station_ifindex = netif::ifindex(&opts.station)?;
+        let station = StationIface::new(station_ifindex, netif::netns_inode()?, &opts.station)
+            .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
+
+        let tracefs_root = tracefs::root();
+        let layouts = KernelLayouts::resolve(tracefs_root.as_deref())?;
+        let mut loader = EbpfLoader::new();
+        layouts.apply(&mut loader);
+        let mut ebpf = loader.load(OBJECT).map_err(|e| {
+            anyhow!(e).context(
+                "loading roam's eBPF object failed: run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN",
+            )
+        })?;
+        let logger = match aya_log::EbpfLogger::init(&mut ebpf) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                debug!("no eBPF log channel: {e}");
+                None
+            }
+        };
+        Array::<_, StationIface>::try_from(map_mut(&mut ebpf, "STATION")?)?
+            .set(SINGLE, station, 0)?;
+
+        let mut observer = Self {
+            ebpf,
+            report: AttachReport { hooks: Vec::new(), carrier_source: CarrierSource::Rtnetlink },
+            station,
+            _packet_socket: None,
+            clsact_added_on: None,
+            _logger: logger,
+        };
+        let monitor_ifindex = match &opts.monitor {
+            Some(name) => Some(netif::ifindex(name)?),
+            None => None,
+        };
+        for hook in HOOKS {
+            let status = observer.attach(
+                hook,
+                &layouts,
+                tracefs_root.is_some(),
+                &opts.station,
+                monitor_ifindex,
+            );
+            match &status {
+                HookStatus::Attached => debug!(program = hook.program, "attached"),
+                HookStatus::Skipped(why) => debug!(program = hook.program, "skipped: {why}"),
+                HookStatus::Failed(why) => warn!(program = hook.program, "failed: {why}"),
+            }
+            observer.report.hooks.push(HookReport {
+                program: hook.program,
+                attach_point: hook.attach.describe(),
+                purpose: hook.purpose,
+                status,
+            });
+        }
+        if observer.report.is_attached("roam_carrier_off")
+            && observer.report.is_attached("roam_carrier_on")
+        {
+            observer.report.carrier_source = CarrierSource::Kprobe;
+        }
+        Ok(observer)
+    }
+
+    fn attach(
+        &mut self,
+        hook: &Hook,
+        layouts: &KernelLayouts,
+        have_tracefs: bool,
+        station: &str,
+        monitor_ifindex: Option<u32>,
+    ) -> HookStatus {
+        let needs_btf =
+            matches!(hook.program, "roam_kfree_skb" | "roam_carrier_off" | "roam_carrier_on");
+        if needs_btf && layouts.netdev.is_none() {
+            let why = layouts.netdev_error.clone().unwrap_or_default();
+            return HookStatus::Skipped(format!("needs struct offsets from kernel BTF: {why}"));
+        }
+        let result = match hook.attach {
+            Attach::MonitorSocket => {
+                match monitor_ifindex {
+                    None => return HookStatus::Skipped(
+                        "no monitor interface given (roam run creates one on the station's phy)"
+                            .into(),
+                    ),
+                    Some(ifindex) => self.attach_frames(hook.program, ifindex),
+                }
+            }
+            Attach::StationEgress => self.attach_egress(hook.program, station),
+            Attach::Tracepoint { category, name } => {
+                if !have_tracefs {
+                    return HookStatus::Skipped(
+                        "tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing".into(),
+                    );
+                }
+                if !layouts.has_tracepoint_layout(hook.program) {
+                    let hint = match category {
+                        "cfg80211" | "mac80211" => {
+                            " (the module is not loaded: no Wi-Fi stack here)"
+                        }
+                        _ => "",
+                    };
+                    return HookStatus::Skipped(format!(
+                        "{category}:{name} is not in this kernel{hint}"
+                    ));
+                }
+                self.attach_tracepoint(hook.program, category, name)
+            }
+            Attach::Kprobe { function } => match self.attach_kprobe(hook.program, function) {
+                Ok(()) => Ok(()),
+                // The fallback (rtnetlink) is always there, so this is a skip, not a failure.
+                Err(e) => {
+                    return HookStatus::Skipped(format!(
+                        "kprobes are unavailable here ({e:#}); carrier changes come from rtnetlink"
+                    ))
+                }
+            },
+        };
+        match result {
+            Ok(()) => HookStatus::Attached,
+            Err(e) => HookStatus::Failed(format!("{e:#}")),
+        }
+    }
+
+    fn program_mut<'a, T>(&'a mut self, name: &str) -> Result<&'a mut T>
+    where
+        &'a mut T: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+    {
+        let program = self
+            .ebpf
+            .program_mut(name)
+            .ok_or_else(|| anyhow!("program {name} is missing from the object"))?;
+        Ok(program.try_into()?)
+    }
+
+    fn attach_frames(&mut self, name: &str, ifindex: u32) -> Result<()> {
+        let program: &mut SocketFilter = self.program_mut(name)?;
+        program.load().context("verifier")?;
+        self._packet_socket = Some(packet::attach_to_interface(program, ifindex)?);
+        Ok(())
+    }
+
+    fn attach_egress(&mut self, name: &str, station: &str) -> Result<()> {
+        let uses_tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
+        if !uses_tcx {
+            // Netlink-attached classifiers need a clsact qdisc; add one unless the interface
+            // already has it (then it is someone else's, and stays).
+            match aya::programs::tc::qdisc_add_clsact(station) {
+                Ok(()) => self.clsact_added_on = Some(station.to_owned()),
+                Err(e) if is_exists(&e) => {}
+                Err(e) => return Err(e).context("adding a clsact qdisc"),
+            }
+        }
+        let program: &mut SchedClassifier = self.program_mut(name)?;
+        program.load().context("verifier")?;
+        program.attach(station, TcAttachType::Egress).context("attaching")?;
+        Ok(())
+    }
+
+    fn attach_tracepoint(&mut self, name: &str, category: &str, event: &str) -> Result<()> {
+        let program: &mut TracePoint = self.program_mut(name)?;
+        program.load().context("verifier")?;
+        program.attach(category, event).context("attaching")?;
+        Ok(())
+    }
+
+    fn attach_kprobe(&mut self, name: &str, function: &str) -> Result<()> {
+        let program: &mut KProbe = self.program_mut(name)?;
+        program.load().context("verifier")?;
+        program.attach(function, 0).context("attaching")?;
+        Ok(())
+    }
+
+    pub fn report(&self) -> &AttachReport {
+        &self.report
+    }
+
+    pub fn station(&self) -> StationIface {
+        self.station
+    }
+
+    /// Tells the frame filter which BSS the station is associated with and how long a silence is.
+    pub fn set_filter_config(&mut self, cfg: &FilterConfig) -> Result<()> {
+        Array::<_, FilterConfig>::try_from(map_mut(&mut self.ebpf, "FILTER_CONFIG")?)?
+            .set(SINGLE, *cfg, 0)?;
+        Ok(())
+    }
+
+    pub fn window_state(&self) -> Result<WindowState> {
+        Ok(Array::<_, WindowState>::try_from(map(&self.ebpf, "WINDOW")?)?.get(&SINGLE, 0)?)
+    }
+
+    /// Opens the drop window from user space (carrier followed through rtnetlink, or a roam
+    /// starting). Returns false if it was already open.
+    pub fn open_window(&mut self, now_ns: u64) -> Result<bool> {
+        let mut window = Array::<_, WindowState>::try_from(map_mut(&mut self.ebpf, "WINDOW")?)?;
+        let mut state = window.get(&SINGLE, 0)?;
+        if state.open != 0 {
+            return Ok(false);
+        }
+        state.open = 1;
+        state.opened_ns = now_ns;
+        state.generation += 1;
+        window.set(SINGLE, state, 0)?;
+        Ok(true)
+    }
+
+    /// Closes the drop window: the programs stop counting.
+    pub fn close_window(&mut self) -> Result<()> {
+        let mut window = Array::<_, WindowState>::try_from(map_mut(&mut self.ebpf, "WINDOW")?)?;
+        let mut state = window.get(&SINGLE, 0)?;
+        state.open = 0;
+        window.set(SINGLE, state, 0)?;
+        Ok(())
+    }
+
+    /// Cumulative window counters, summed over CPUs.
+    pub fn window_counters(&self) -> Result<WindowCounters> {
+        let per_cpu =
+            PerCpuArray::<_, WindowCounters>::try_from(map(&self.ebpf, "WINDOW_COUNTERS")?)?;
+        let mut total = WindowCounters::default();
+        for c in per_cpu.get(&SINGLE, 0)?.iter() {
+            total += *c;
+        }
+        Ok(total)
+    }
+
+    /// Cumulative drops on the station interface by kernel drop reason, summed over CPUs.
+    pub fn drop_reasons(&self) -> Result<Vec<(u32, u64)>> {
+        let map = PerCpuHashMap::<_, u32, u64>::try_from(map(&self.ebpf, "DROP_REASONS")?)?;
+        let mut out = Vec::new();
+        for entry in map.iter() {
+            let (reason, counts) = entry?;
+            out.push((reason, counts.iter().sum()));
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    pub fn bss_table(&self) -> Result<Vec<(MacAddr, BssRecord)>> {
+        let map = HashMap::<_, BssKey, BssRecord>::try_from(map(&self.ebpf, "BSS_TABLE")?)?;
+        map.iter().map(|e| e.map(|(k, v)| (k.bssid, v)).map_err(Into::into)).collect()
+    }
+
+    pub fn filter_stats(&self) -> Result<FilterStats> {
+        let per_cpu = PerCpuArray::<_, FilterStats>::try_from(map(&self.ebpf, "FILTER_STATS")?)?;
+        let mut total = FilterStats::default();
+        for s in per_cpu.get(&SINGLE, 0)?.iter() {
+            total.frames += s.frames;
+            total.parsed += s.parsed;
+            total.malformed += s.malformed;
+            total.ignored += s.ignored;
+            total.events += s.events;
+            total.events_lost += s.events_lost;
+            total.table_full += s.table_full;
+        }
+        Ok(total)
+    }
+
+    /// The event ring buffer; can be taken once.
+    pub fn take_events(&mut self) -> Result<EventReader> {
+        let map =
+            self.ebpf.take_map("EVENTS").ok_or_else(|| anyhow!("event ring already taken"))?;
+        Ok(EventReader::new(RingBuf::try_from(map)?))
+    }
+
+    /// (program, run count, total run time in ns) of every attached program; counts only move
+    /// while `kernel.bpf_stats_enabled` is 1 (see [`super::stats::enable`]).
+    pub fn program_stats(&self) -> Vec<(String, u64, u64)> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let info = p.info().ok()?;
+                Some((name.to_owned(), info.run_count(), info.run_time().as_nanos() as u64))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        // Programs, links and the packet socket detach as their owners drop; only the qdisc
+        // roam added needs undoing by hand.
+        if let Some(iface) = self.clsact_added_on.take() {
+            let removed =
+                Command::new("tc").args(["qdisc", "del", "dev", &iface, "clsact"]).status();
+            if !removed.is_ok_and(|s| s.success()) {
+                warn!("could not remove the clsact qdisc roam added on {iface}: `tc qdisc del dev {iface} clsact`");
+            }
+        }
+    }
+}
+
+fn is_exists(e: &aya::programs::tc::TcError) -> bool {
+    e.to_string().contains("exists")
+        || e.to_string().contains("EEXIST")
+        || e.to_string().contains("os error 17")
+}
+
+fn map<'a>(ebpf: &'a Ebpf, name: &str) -> Result<&'a aya::maps::Map> {
+    ebpf.map(name).ok_or_else(|| anyhow!("map {name} is missing from the object"))
+}
+
+fn map_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map> {
+    ebpf.map_mut(name).ok_or_else(|| anyhow!("map {name} is missing from the object"))
+}

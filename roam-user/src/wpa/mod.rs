@@ -1,0 +1,31 @@
+//! Client for wpa_supplicant's control interface (2.10).
+//!
+//! wpa_supplicant listens on a unix datagram socket per interface,
+//! `<ctrl_interface>/<iface>` (usually `/run/wpa_supplicant/wlan0`). A client
+//! binds a socket of its own, sends a text command and gets a text reply.
+//! Sockets that sent `ATTACH` also receive unsolicited events, which start
+//! with `<level>`.
+//!
+//! - [`WpaCtrl`]: request/response (`PING`, `STATUS`, `BSS`, `ROAM`, `SCAN`).
+//! - [`WpaEvents`]: a separate attached socket yielding [`WpaEvent`]s.
+//! - Pure parsers ([`parse_event`], [`parse_status`], [`parse_bss`]) and
+//!   [`command`] builders, testable without a daemon.
+
+mod attach;
+pub mod command;
+mod ctrl;
+mod error;
+mod event;
+mod mac;
+mod reply;
+mod socket;
+
+#[cfg(test)]
+mod tests;
+
+pub use attach::WpaEvents;
+pub use ctrl::{WpaCtrl, DEFAULT_TIMEOUT};
+pub use error::{Result, WpaError};
+pub use event::{parse_event, WpaEvent};
+pub use mac::{MacAddr, ParseMacAddrError};
+pub use reply::{parse_bss, parse_status, Bss, Status, WpaState};
