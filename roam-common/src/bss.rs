@@ -4,7 +4,8 @@
 
 use crate::{
     frame::{FrameKind, Observation},
-    maps::{BssRecord, BSS_FLAG_HAS_SIGNAL, BSS_FLAG_SILENT_REPORTED},
+    maps::{BssRecord, BssSlot, BSS_FLAG_HAS_SIGNAL, BSS_FLAG_SILENT_REPORTED, BSS_TABLE_SETS},
+    MacAddr,
 };
 
 /// One time unit (TU) of 802.11 is 1024 microseconds.
@@ -14,6 +15,53 @@ pub const DEFAULT_BEACON_INTERVAL_TU: u16 = 100;
 /// Bounds for the agent-configured silence threshold, in beacon intervals.
 pub const MIN_SILENCE_INTERVALS: u32 = 2;
 pub const MAX_SILENCE_INTERVALS: u32 = 20;
+
+/// The set of the per-BSS table a BSSID lives in (FNV-1a of the address): its ways are the
+/// array indexes `2 * set` and `2 * set + 1`.
+#[inline(always)]
+pub fn set_of(bssid: &MacAddr) -> u32 {
+    let mut h = crate::frame::ies::FNV_OFFSET;
+    for b in bssid {
+        h = (h ^ *b as u32).wrapping_mul(0x0100_0193);
+    }
+    // Fold the high bits in: FNV's low bits alone mix the last byte weakly.
+    (h ^ (h >> 16)) & (BSS_TABLE_SETS - 1)
+}
+
+/// Where a BSS is, or where it goes, within its set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Way {
+    /// The BSS is in this way.
+    Hit(u32),
+    /// Not in the set: this way is free, or holds the least recently heard BSS.
+    Miss { victim: u32, evicts: bool },
+}
+
+/// Finds `bssid` in a set. The victim for a new BSS is a free way, else the way heard least
+/// recently, but never the associated BSS (`keep`): losing its row would blind the silence check.
+#[inline(always)]
+pub fn lookup(ways: [&BssSlot; 2], bssid: &MacAddr, keep: &MacAddr) -> Way {
+    for (i, slot) in ways.iter().enumerate() {
+        if slot.in_use != 0 && slot.bssid == *bssid {
+            return Way::Hit(i as u32);
+        }
+    }
+    for (i, slot) in ways.iter().enumerate() {
+        if slot.in_use == 0 {
+            return Way::Miss { victim: i as u32, evicts: false };
+        }
+    }
+    let victim = if ways[0].bssid == *keep {
+        1
+    } else if ways[1].bssid == *keep {
+        0
+    } else if ways[1].record.last_seen_ns < ways[0].record.last_seen_ns {
+        1
+    } else {
+        0
+    };
+    Way::Miss { victim, evicts: true }
+}
 
 /// Whether a frame may create a table row: only beacons and probe responses carry the SSID,
 /// interval and capability that make a row useful as a roaming candidate.
@@ -45,7 +93,10 @@ pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
             rec.beacon_interval_tu = obs.beacon_interval_tu;
         }
         rec.capability = obs.capability;
-        rec.ssid_hash = obs.ssid_hash;
+        // The kernel reads elements only for a new row; a zero hash means "not read".
+        if obs.ssid_hash != 0 {
+            rec.ssid_hash = obs.ssid_hash;
+        }
     }
     if obs.freq_mhz != 0 {
         rec.freq_mhz = obs.freq_mhz;
@@ -130,10 +181,57 @@ mod tests {
             ssid_len: 4,
             reason: 0,
             management_subtype: 8,
+            elements_off: 0,
         }
     }
 
     const BI: u64 = 100 * NS_PER_TU;
+
+    fn slot(bssid: MacAddr, last_seen_ns: u64) -> BssSlot {
+        BssSlot {
+            bssid,
+            in_use: 1,
+            _pad: 0,
+            record: BssRecord { last_seen_ns, ..BssRecord::default() },
+        }
+    }
+
+    #[test]
+    fn set_lookup_hits_fills_and_evicts_the_stalest() {
+        let (a, b, c) = ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 3]);
+        let free = BssSlot::default();
+        assert_eq!(lookup([&free, &free], &a, &[0; 6]), Way::Miss { victim: 0, evicts: false });
+        assert_eq!(
+            lookup([&slot(a, 5), &free], &b, &[0; 6]),
+            Way::Miss { victim: 1, evicts: false }
+        );
+        assert_eq!(lookup([&slot(a, 5), &slot(b, 9)], &b, &[0; 6]), Way::Hit(1));
+        // Full set: the least recently heard way goes...
+        assert_eq!(
+            lookup([&slot(a, 5), &slot(b, 9)], &c, &[0; 6]),
+            Way::Miss { victim: 0, evicts: true }
+        );
+        assert_eq!(
+            lookup([&slot(a, 9), &slot(b, 5)], &c, &[0; 6]),
+            Way::Miss { victim: 1, evicts: true }
+        );
+        // ...unless it is the associated BSS.
+        assert_eq!(
+            lookup([&slot(a, 5), &slot(b, 9)], &c, &a),
+            Way::Miss { victim: 1, evicts: true }
+        );
+    }
+
+    #[test]
+    fn sets_spread_consecutive_addresses() {
+        // APs of one vendor differ in their last bytes; they must not crowd into a few sets.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..64u8 {
+            seen.insert(set_of(&[0x02, 0x00, 0x00, 0x00, 0x00, i]));
+            assert!(set_of(&[0x02, 0, 0, 0, i, 0]) < BSS_TABLE_SETS);
+        }
+        assert!(seen.len() >= 60, "64 consecutive BSSIDs fell into {} sets", seen.len());
+    }
 
     #[test]
     fn a_row_follows_beacons_and_data() {

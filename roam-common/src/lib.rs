@@ -6,6 +6,12 @@
 //! - [`bss`]: the per-BSS table update and silence test the socket filter applies per frame;
 //! - [`maps`], [`event`], [`layout`]: the `#[repr(C)]` types that cross the kernel boundary.
 #![cfg_attr(not(test), no_std)]
+// Inline asm for the BPF target (an optimisation barrier in frame::bytes); the eBPF build enables
+// unstable features through RUSTC_BOOTSTRAP.
+#![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
+
+#[cfg(any(test, feature = "fixtures"))]
+extern crate alloc;
 
 pub mod bss;
 pub mod event;

@@ -3,25 +3,31 @@
 
 use crate::MacAddr;
 
-/// Key of the per-BSS table: the BSSID padded to 8 bytes.
+/// One way of the per-BSS table: an array map used as a 2-way set-associative table (see
+/// `bss::lookup`). Array lookups are inlined by the verifier, a hash lookup is not: this keeps the
+/// per-frame cost of the socket filter low.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct BssKey {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BssSlot {
     pub bssid: MacAddr,
-    pub _pad: [u8; 2],
+    /// Non-zero once the slot holds a BSS.
+    pub in_use: u8,
+    pub _pad: u8,
+    pub record: BssRecord,
 }
 
-impl BssKey {
-    pub const fn new(bssid: MacAddr) -> Self {
-        Self { bssid, _pad: [0; 2] }
-    }
-}
+/// Sets of the per-BSS table (a power of two) and ways per set.
+pub const BSS_TABLE_SETS: u32 = 512;
+pub const BSS_TABLE_WAYS: u32 = 2;
+/// Entries of the per-BSS array map.
+pub const BSS_TABLE_SLOTS: u32 = BSS_TABLE_SETS * BSS_TABLE_WAYS;
 
 /// One row of the per-BSS table, maintained by the socket filter from every frame the BSS sends.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BssRecord {
-    /// Monotonic time (CLOCK_MONOTONIC ns) of the first and the last frame the AP sent.
+    /// Monotonic time of the first and the last frame the AP sent (CLOCK_MONOTONIC ns at kernel
+    /// tick resolution: the socket filter reads the coarse clock).
     pub first_seen_ns: u64,
     pub last_seen_ns: u64,
     /// Last beacon or probe response.
@@ -181,12 +187,10 @@ pub struct FilterStats {
     pub events: u64,
     /// Ring buffer full: an event was lost.
     pub events_lost: u64,
-    /// The per-BSS table was full (LRU eviction keeps this rare).
-    pub table_full: u64,
+    /// A BSS took the slot of the least recently heard one in its set.
+    pub evictions: u64,
 }
 
-/// Capacity of the per-BSS table: more than any real neighbourhood on one channel.
-pub const BSS_TABLE_CAPACITY: u32 = 512;
 /// Capacity of the drop-reason table (distinct reasons seen).
 pub const DROP_REASON_CAPACITY: u32 = 256;
 /// Ring buffer size in bytes (a page multiple): thousands of events between agent reads.
@@ -196,7 +200,7 @@ pub const EVENT_RING_BYTES: u32 = 256 * 1024;
 mod pod {
     // SAFETY: all of these are #[repr(C)], contain only integers and byte arrays, and have
     // explicit padding fields, so every bit pattern is valid and there are no uninit bytes.
-    unsafe impl aya::Pod for super::BssKey {}
+    unsafe impl aya::Pod for super::BssSlot {}
     unsafe impl aya::Pod for super::BssRecord {}
     unsafe impl aya::Pod for super::FilterConfig {}
     unsafe impl aya::Pod for super::StationIface {}

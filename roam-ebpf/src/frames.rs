@@ -3,13 +3,15 @@
 //! first heard, the associated BSS silent or heard again, a deauth/disassoc. It returns 0, so no
 //! frame is ever queued to the socket: user space is not woken per frame.
 
-use aya_ebpf::{helpers::bpf_ktime_get_ns, macros::socket_filter, programs::SkBuffContext};
+use aya_ebpf::{
+    helpers::generated::bpf_ktime_get_coarse_ns, macros::socket_filter, programs::SkBuffContext,
+};
 use roam_common::{
-    bss,
+    bss::{self, Way},
     event::{EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
     frame::{self, Bytes, FrameKind, Observation, ParseError, FRAME_CAP},
-    maps::{BssKey, FilterConfig, FilterStats},
-    MAC_UNSET,
+    maps::{BssSlot, FilterConfig, FilterStats},
+    MacAddr, MAC_UNSET,
 };
 
 use crate::{
@@ -33,16 +35,23 @@ fn observe(ctx: &SkBuffContext) {
     let stats = unsafe { &mut *stats };
     stats.frames += 1;
 
-    let Some(obs) = parse(ctx, stats) else { return };
+    let Some(buf) = FRAME_SCRATCH.get_ptr_mut(0) else { return };
+    // SAFETY: per-CPU map value of FRAME_CAP bytes, valid for this run.
+    let buf = unsafe { &mut *buf };
+    let Some(len) = load(ctx, buf, stats) else { return };
+    let bytes = Bytes::from_prefix(buf, len);
+    let Some(mut obs) = parse(&bytes, stats) else { return };
     let cfg = FILTER_CONFIG.get(0).copied().unwrap_or_default();
+    // The coarse clock (CLOCK_MONOTONIC at tick resolution) costs a fraction of the precise one,
+    // and a tick is nothing against a silence threshold of two or more beacon intervals.
     // SAFETY: no preconditions.
-    let now = unsafe { bpf_ktime_get_ns() };
+    let now = unsafe { bpf_ktime_get_coarse_ns() };
 
     if matches!(obs.kind, FrameKind::Deauth | FrameKind::Disassoc) && concerns_station(&obs, &cfg) {
         report_leave(&obs);
     }
     if obs.from_ap {
-        track_bss(&obs, now);
+        track_bss(&bytes, &mut obs, &cfg, now, stats);
     }
     // Every frame is a clock tick for the associated BSS: the one that is silent sends none.
     if cfg.assoc_bssid != MAC_UNSET && !(obs.from_ap && obs.bssid == cfg.assoc_bssid) {
@@ -50,12 +59,9 @@ fn observe(ctx: &SkBuffContext) {
     }
 }
 
-/// Copies the frame prefix into scratch memory and parses it.
+/// Copies the frame prefix into scratch memory; returns its length.
 #[inline(always)]
-fn parse(ctx: &SkBuffContext, stats: &mut FilterStats) -> Option<Observation> {
-    let buf = FRAME_SCRATCH.get_ptr_mut(0)?;
-    // SAFETY: per-CPU map value of FRAME_CAP bytes, valid for this run.
-    let buf = unsafe { &mut *buf };
+fn load(ctx: &SkBuffContext, buf: &mut [u8; FRAME_CAP], stats: &mut FilterStats) -> Option<usize> {
     let len = ctx.len() as usize;
     if len < MIN_FRAME {
         stats.malformed += 1;
@@ -66,7 +72,12 @@ fn parse(ctx: &SkBuffContext, stats: &mut FilterStats) -> Option<Observation> {
         stats.malformed += 1;
         return None;
     }
-    match frame::parse(&Bytes::from_prefix(buf, len)) {
+    Some(len)
+}
+
+#[inline(always)]
+fn parse(bytes: &Bytes, stats: &mut FilterStats) -> Option<Observation> {
+    match frame::parse(bytes) {
         Ok(obs) => {
             stats.parsed += 1;
             Some(obs)
@@ -106,54 +117,78 @@ fn report_leave(obs: &Observation) {
     events::send(&ev);
 }
 
-/// Updates the BSS's row, or creates it (and says so) for a beacon from a new BSS.
+/// The two ways of `bssid`'s set in the per-BSS table.
 #[inline(always)]
-fn track_bss(obs: &Observation, now: u64) {
-    let key = BssKey::new(obs.bssid);
-    if let Some(rec) = BSS_TABLE.get_ptr_mut(&key) {
-        // SAFETY: a hash map value; concurrent updates of one row from two CPUs can only blur
-        // statistics, never corrupt memory.
-        if bss::update(unsafe { &mut *rec }, obs, now) {
-            let mut ev = events::new(EventKind::BssHeard);
+fn ways(bssid: &MacAddr) -> Option<(*mut BssSlot, *mut BssSlot)> {
+    let set = bss::set_of(bssid);
+    Some((BSS_TABLE.get_ptr_mut(2 * set)?, BSS_TABLE.get_ptr_mut(2 * set + 1)?))
+}
+
+/// Updates the BSS's row, or creates it (and says so) for a beacon from a new BSS. Elements
+/// (the SSID) are read only then: a BSS's SSID does not change from beacon to beacon.
+#[inline(always)]
+fn track_bss(
+    bytes: &Bytes,
+    obs: &mut Observation,
+    cfg: &FilterConfig,
+    now: u64,
+    stats: &mut FilterStats,
+) {
+    let Some((w0, w1)) = ways(&obs.bssid) else { return };
+    // SAFETY: array map values, valid for this run; concurrent writers (rare: one phy's frames
+    // are received on one CPU at a time) can only blur statistics, never touch other memory.
+    let (w0, w1) = unsafe { (&mut *w0, &mut *w1) };
+    match bss::lookup([w0, w1], &obs.bssid, &cfg.assoc_bssid) {
+        Way::Hit(way) => {
+            let slot = if way == 0 { w0 } else { w1 };
+            if bss::update(&mut slot.record, obs, now) {
+                let mut ev = events::new(EventKind::BssHeard);
+                ev.bssid = obs.bssid;
+                ev.freq_mhz = obs.freq_mhz;
+                ev.signal_dbm = obs.signal_dbm.unwrap_or(0);
+                events::send(&ev);
+            }
+        }
+        Way::Miss { victim, evicts } => {
+            if !bss::creates_record(obs) {
+                return;
+            }
+            frame::read_elements(bytes, obs);
+            let slot = if victim == 0 { w0 } else { w1 };
+            slot.bssid = obs.bssid;
+            slot.in_use = 1;
+            slot.record = bss::new_record(obs, now);
+            if evicts {
+                stats.evictions += 1;
+            }
+            let mut ev = events::new(EventKind::BssNew);
             ev.bssid = obs.bssid;
             ev.freq_mhz = obs.freq_mhz;
             ev.signal_dbm = obs.signal_dbm.unwrap_or(0);
+            ev.ssid_hash = obs.ssid_hash;
+            ev.value = obs.beacon_interval_tu as u64;
+            ev.flags = flag(obs.protected, EVENT_FLAG_PROTECTED);
             events::send(&ev);
         }
-        return;
     }
-    if !bss::creates_record(obs) {
-        return;
-    }
-    let rec = bss::new_record(obs, now);
-    if BSS_TABLE.insert(&key, &rec, 0).is_err() {
-        if let Some(stats) = FILTER_STATS.get_ptr_mut(0) {
-            // SAFETY: per-CPU map value.
-            unsafe { (*stats).table_full += 1 };
-        }
-        return;
-    }
-    let mut ev = events::new(EventKind::BssNew);
-    ev.bssid = obs.bssid;
-    ev.freq_mhz = obs.freq_mhz;
-    ev.signal_dbm = obs.signal_dbm.unwrap_or(0);
-    ev.ssid_hash = obs.ssid_hash;
-    ev.value = obs.beacon_interval_tu as u64;
-    ev.flags = flag(obs.protected, EVENT_FLAG_PROTECTED);
-    events::send(&ev);
 }
 
 #[inline(always)]
 fn check_associated(cfg: &FilterConfig, now: u64) {
-    let Some(rec) = BSS_TABLE.get_ptr_mut(&BssKey::new(cfg.assoc_bssid)) else { return };
+    let Some((w0, w1)) = ways(&cfg.assoc_bssid) else { return };
     // SAFETY: as in track_bss.
-    let rec = unsafe { &mut *rec };
-    if let Some(unheard_ns) = bss::check_silence(rec, now, cfg.silence_intervals) {
+    let (w0, w1) = unsafe { (&mut *w0, &mut *w1) };
+    let slot = match bss::lookup([w0, w1], &cfg.assoc_bssid, &cfg.assoc_bssid) {
+        Way::Hit(0) => w0,
+        Way::Hit(_) => w1,
+        Way::Miss { .. } => return,
+    };
+    if let Some(unheard_ns) = bss::check_silence(&mut slot.record, now, cfg.silence_intervals) {
         let mut ev = events::new(EventKind::BssSilent);
         ev.bssid = cfg.assoc_bssid;
-        ev.freq_mhz = rec.freq_mhz;
+        ev.freq_mhz = slot.record.freq_mhz;
         ev.value = unheard_ns;
-        ev.ssid_hash = rec.ssid_hash;
+        ev.ssid_hash = slot.record.ssid_hash;
         events::send(&ev);
     }
 }

@@ -2,20 +2,20 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
 };
 use roam_common::{
     frame::FRAME_CAP,
     maps::{
-        BssKey, BssRecord, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
-        BSS_TABLE_CAPACITY, DROP_REASON_CAPACITY, EVENT_RING_BYTES,
+        BssSlot, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
+        BSS_TABLE_SLOTS, DROP_REASON_CAPACITY, EVENT_RING_BYTES,
     },
 };
 
-/// Per-BSS table: every AP heard on the monitor interface's channel.
+/// Per-BSS table: every AP heard on the monitor interface's channel (2-way set-associative,
+/// see roam_common::bss::lookup).
 #[map]
-pub static BSS_TABLE: LruHashMap<BssKey, BssRecord> =
-    LruHashMap::with_max_entries(BSS_TABLE_CAPACITY, 0);
+pub static BSS_TABLE: Array<BssSlot> = Array::with_max_entries(BSS_TABLE_SLOTS, 0);
 
 /// What the socket filter watches for (written by the agent).
 #[map]

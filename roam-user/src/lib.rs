@@ -1,5 +1,6 @@
 //! roam's agent: loads the kernel programs, follows the station, and acts.
 
+pub mod carrier;
 pub mod ebpf;
 pub mod netif;
 pub mod system;

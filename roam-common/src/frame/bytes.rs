@@ -19,6 +19,20 @@ pub struct Bytes<'a> {
     len: usize,
 }
 
+/// `off & (FRAME_CAP - 1)` behind an optimisation barrier. LLVM knows `off < len <= FRAME_CAP`
+/// and would drop a plain mask, then hoist `buf + off` out of the bounds check; the verifier
+/// cannot carry a bound from one register to another, so it would reject the load. The mask in
+/// asm is opaque to LLVM and plain arithmetic to the verifier.
+#[cfg(target_arch = "bpf")]
+#[inline(always)]
+fn mask_index(off: usize) -> usize {
+    let mut idx = off as u64;
+    // SAFETY: a register-only AND; no memory is touched.
+    unsafe { core::arch::asm!("{idx} &= 255", idx = inout(reg) idx) };
+    const _: () = assert!(FRAME_CAP == 256, "the asm mask above is FRAME_CAP - 1");
+    idx as usize
+}
+
 impl<'a> Bytes<'a> {
     /// The first `len` bytes of `buf` (a frame copied into a fixed buffer, as in the kernel).
     #[inline(always)]
@@ -43,47 +57,56 @@ impl<'a> Bytes<'a> {
         self.len == 0
     }
 
+    /// Whether `n` bytes at `off` were captured.
     #[inline(always)]
-    pub fn u8(&self, off: usize) -> Option<u8> {
-        if off >= self.len {
-            return None;
-        }
+    fn has(&self, off: usize, n: usize) -> bool {
+        off <= self.len && n <= self.len - off
+    }
+
+    /// The byte at `off`, which the caller has checked with `has`.
+    #[inline(always)]
+    fn at(&self, off: usize) -> u8 {
         #[cfg(target_arch = "bpf")]
         {
-            Some(self.buf[off & (FRAME_CAP - 1)])
+            // SAFETY: mask_index returns a value below FRAME_CAP, the buffer's length. (A checked
+            // index would bring back a panic path, which the verifier refuses.)
+            unsafe { *self.buf.get_unchecked(mask_index(off)) }
         }
         #[cfg(not(target_arch = "bpf"))]
         {
-            self.buf.get(off).copied()
+            self.buf[off]
         }
     }
 
     #[inline(always)]
+    pub fn u8(&self, off: usize) -> Option<u8> {
+        self.has(off, 1).then(|| self.at(off))
+    }
+
+    /// Multi-byte reads check their extent once, then read each byte.
+    #[inline(always)]
     pub fn u16_le(&self, off: usize) -> Option<u16> {
-        Some(u16::from_le_bytes([self.u8(off)?, self.u8(off + 1)?]))
+        self.has(off, 2).then(|| u16::from_le_bytes([self.at(off), self.at(off + 1)]))
     }
 
     #[inline(always)]
     pub fn u32_le(&self, off: usize) -> Option<u32> {
-        Some(u32::from_le_bytes([
-            self.u8(off)?,
-            self.u8(off + 1)?,
-            self.u8(off + 2)?,
-            self.u8(off + 3)?,
-        ]))
+        self.has(off, 4).then(|| {
+            u32::from_le_bytes([self.at(off), self.at(off + 1), self.at(off + 2), self.at(off + 3)])
+        })
     }
 
     #[inline(always)]
     pub fn mac(&self, off: usize) -> Option<[u8; 6]> {
-        // The last byte is checked first: one comparison then covers the other five.
-        self.u8(off + 5)?;
-        Some([
-            self.u8(off)?,
-            self.u8(off + 1)?,
-            self.u8(off + 2)?,
-            self.u8(off + 3)?,
-            self.u8(off + 4)?,
-            self.u8(off + 5)?,
-        ])
+        self.has(off, 6).then(|| {
+            [
+                self.at(off),
+                self.at(off + 1),
+                self.at(off + 2),
+                self.at(off + 3),
+                self.at(off + 4),
+                self.at(off + 5),
+            ]
+        })
     }
 }

@@ -26,33 +26,32 @@ pub fn ssid_hash(ssid: &[u8]) -> u32 {
     ssid.iter().fold(FNV_OFFSET, |h, &b| (h ^ b as u32).wrapping_mul(FNV_PRIME))
 }
 
-/// Walks the elements starting at `at` and collects SSID and DS channel.
+/// Reads the SSID (always the first element of a beacon or probe response body, 802.11-2020
+/// 9.3.3.2) and then walks the next few elements for the DS Parameter Set. Keeping the SSID hash
+/// loop outside the element walk keeps the kernel verifier's path count small.
 #[inline(always)]
 pub fn parse(b: &Bytes, at: usize) -> Elements {
     let mut out = Elements { ssid_hash: FNV_OFFSET, ..Elements::default() };
+    if let (Some(EID_SSID), Some(len)) = (b.u8(at), b.u8(at + 1)) {
+        let len = len as usize;
+        if len <= SSID_MAX_LEN {
+            out.ssid_len = len as u8;
+            out.ssid_hash = hash_range(b, at + 2, len);
+        }
+    }
     let mut off = at;
     for _ in 0..MAX_ELEMENTS {
         let (Some(id), Some(len)) = (b.u8(off), b.u8(off + 1)) else { break };
-        let data = off + 2;
-        match id {
-            EID_SSID => {
-                let len = len as usize;
-                if len > SSID_MAX_LEN {
-                    break;
-                }
-                out.ssid_len = len as u8;
-                out.ssid_hash = hash_range(b, data, len);
+        if id == EID_DS_PARAMS {
+            if let Some(channel) = b.u8(off + 2) {
+                out.ds_channel = channel;
             }
-            EID_DS_PARAMS => {
-                if let Some(channel) = b.u8(data) {
-                    out.ds_channel = channel;
-                }
-                break;
-            }
-            _ if id > EID_DS_PARAMS => break,
-            _ => {}
+            break;
         }
-        off = data + len as usize;
+        if id > EID_DS_PARAMS {
+            break;
+        }
+        off += 2 + len as usize;
     }
     out
 }

@@ -4,6 +4,8 @@
 //! input yields an error, never a read outside the captured bytes (see [`bytes`]).
 
 pub mod bytes;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod ieee80211;
 pub mod ies;
 pub mod radiotap;
@@ -52,6 +54,10 @@ pub struct Observation {
     /// Deauthentication / disassociation reason code; zero otherwise (or when protected).
     pub reason: u16,
     pub management_subtype: u8,
+    /// Where a beacon's or probe response's elements start in the captured bytes, 0 otherwise.
+    /// [`parse`] leaves the elements alone (the socket filter needs them only for a BSS it has
+    /// not seen yet); [`read_elements`] fills `ssid_hash`, `ssid_len` and the DS channel fallback.
+    pub elements_off: u16,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +98,7 @@ pub fn parse(b: &Bytes) -> Result<Observation, ParseError> {
         ssid_len: 0,
         reason: 0,
         management_subtype: 0,
+        elements_off: 0,
     };
     match hdr.frame_type {
         TYPE_DATA => Ok(obs),
@@ -121,12 +128,7 @@ fn parse_management(
             };
             obs.beacon_interval_tu = b.u16_le(body + 8).ok_or(ParseError::TruncatedBody)?;
             obs.capability = b.u16_le(body + 10).ok_or(ParseError::TruncatedBody)?;
-            let elements = ies::parse(b, body + BEACON_FIXED_LEN);
-            obs.ssid_hash = elements.ssid_hash;
-            obs.ssid_len = elements.ssid_len;
-            if obs.freq_mhz == 0 {
-                obs.freq_mhz = ies::channel_to_freq(elements.ds_channel, 0);
-            }
+            obs.elements_off = (body + BEACON_FIXED_LEN) as u16;
         }
         SUBTYPE_DEAUTH | SUBTYPE_DISASSOC => {
             obs.kind =
@@ -139,6 +141,29 @@ fn parse_management(
         _ => obs.kind = FrameKind::OtherMgmt,
     }
     Ok(())
+}
+
+/// Reads the elements of a beacon or probe response parsed by [`parse`] from the same bytes:
+/// the SSID hash, and the channel when radiotap carried none.
+#[inline(always)]
+pub fn read_elements(b: &Bytes, obs: &mut Observation) {
+    if obs.elements_off == 0 {
+        return;
+    }
+    let elements = ies::parse(b, obs.elements_off as usize);
+    obs.ssid_hash = elements.ssid_hash;
+    obs.ssid_len = elements.ssid_len;
+    if obs.freq_mhz == 0 {
+        obs.freq_mhz = ies::channel_to_freq(elements.ds_channel, 0);
+    }
+}
+
+/// [`parse`] and [`read_elements`] together: everything a frame says.
+#[inline(always)]
+pub fn parse_all(b: &Bytes) -> Result<Observation, ParseError> {
+    let mut obs = parse(b)?;
+    read_elements(b, &mut obs);
+    Ok(obs)
 }
 
 #[cfg(test)]

@@ -5,14 +5,14 @@ use std::{os::fd::OwnedFd, process::Command};
 
 use anyhow::{anyhow, Context as _, Result};
 use aya::{
-    maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{KProbe, SchedClassifier, SocketFilter, TcAttachType, TracePoint},
     util::KernelVersion,
     Ebpf, EbpfLoader,
 };
 use roam_common::{
     maps::{
-        BssKey, BssRecord, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
+        BssRecord, BssSlot, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
         SINGLE,
     },
     MacAddr,
@@ -289,9 +289,17 @@ impl Observer {
         Ok(out)
     }
 
+    /// The BSSes in the per-BSS table.
     pub fn bss_table(&self) -> Result<Vec<(MacAddr, BssRecord)>> {
-        let map = HashMap::<_, BssKey, BssRecord>::try_from(map(&self.ebpf, "BSS_TABLE")?)?;
-        map.iter().map(|e| e.map(|(k, v)| (k.bssid, v)).map_err(Into::into)).collect()
+        let map = Array::<_, BssSlot>::try_from(map(&self.ebpf, "BSS_TABLE")?)?;
+        let mut rows = Vec::new();
+        for slot in map.iter() {
+            let slot = slot?;
+            if slot.in_use != 0 {
+                rows.push((slot.bssid, slot.record));
+            }
+        }
+        Ok(rows)
     }
 
     pub fn filter_stats(&self) -> Result<FilterStats> {
@@ -304,7 +312,7 @@ impl Observer {
             total.ignored += s.ignored;
             total.events += s.events;
             total.events_lost += s.events_lost;
-            total.table_full += s.table_full;
+            total.evictions += s.evictions;
         }
         Ok(total)
     }

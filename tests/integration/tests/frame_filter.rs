@@ -1,0 +1,169 @@
+//! The socket filter against the real verifier: real radiotap + 802.11 frames injected through a
+//! TUN device reach it exactly as frames of a monitor interface would.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context as _, Result};
+use integration_test::{in_netns, Tun};
+use roam_common::{
+    bss::NS_PER_TU,
+    event::{Event, EventKind, EVENT_FLAG_FROM_AP},
+    frame::{
+        fixtures::{beacon_every, deauth, hwsim_radiotap, AP, STA},
+        ies::ssid_hash,
+    },
+    maps::FilterConfig,
+    MacAddr,
+};
+use roam_user::ebpf::{events::EventReader, Observer, ObserverOptions};
+
+const AP_B: MacAddr = [0x02, 0x00, 0x00, 0x00, 0x01, 0x00];
+/// Short beacon intervals keep the test fast; the policy scales with the interval.
+const INTERVAL_TU: u16 = 10;
+const SILENCE_INTERVALS: u32 = 3;
+const WAIT: Duration = Duration::from_secs(3);
+
+fn next_of(events: &mut EventReader, kind: EventKind) -> Result<Event> {
+    let deadline = Instant::now() + WAIT;
+    while let Some(ev) = events.next_timeout(deadline.saturating_duration_since(Instant::now()))? {
+        if ev.kind() == Some(kind) {
+            return Ok(ev);
+        }
+    }
+    anyhow::bail!("no {kind:?} event within {WAIT:?}")
+}
+
+#[test]
+fn per_bss_table_and_events_from_real_frames() -> Result<()> {
+    in_netns(|| {
+        let mut tun = Tun::create("roammon0")?;
+        let mut observer = Observer::start(&ObserverOptions {
+            station: tun.name.clone(),
+            monitor: Some(tun.name.clone()),
+        })?;
+        ensure!(observer.report().is_attached("roam_frames"), "{}", observer.report());
+        let mut events = observer.take_events()?;
+        observer.set_filter_config(&FilterConfig {
+            assoc_bssid: AP,
+            station: STA,
+            silence_intervals: SILENCE_INTERVALS,
+            ..Default::default()
+        })?;
+
+        let rt_a = hwsim_radiotap(2412, -40, 0);
+        let rt_b = hwsim_radiotap(2412, -60, 0);
+        let beacon_a = beacon_every(&rt_a, AP, b"roam-test", 1, INTERVAL_TU);
+        let beacon_b = beacon_every(&rt_b, AP_B, b"roam-test", 1, INTERVAL_TU);
+
+        // Both BSSes beacon: each is announced once, however many beacons follow.
+        tun.inject(&beacon_a)?;
+        tun.inject(&beacon_b)?;
+        let first =
+            [next_of(&mut events, EventKind::BssNew)?, next_of(&mut events, EventKind::BssNew)?];
+        let mut announced: Vec<MacAddr> = first.iter().map(|e| e.bssid).collect();
+        announced.sort();
+        assert_eq!(announced, vec![AP, AP_B]);
+        assert!(first
+            .iter()
+            .all(|e| e.ssid_hash == ssid_hash(b"roam-test") && e.value == INTERVAL_TU as u64));
+        for _ in 0..4 {
+            tun.inject(&beacon_a)?;
+            tun.inject(&beacon_b)?;
+        }
+
+        // A falls silent; B keeps beaconing at its interval (real time must pass for silence).
+        let silent_since = Instant::now();
+        let silent = loop {
+            tun.inject(&beacon_b)?;
+            if let Some(ev) =
+                events.next_timeout(Duration::from_nanos(INTERVAL_TU as u64 * NS_PER_TU))?
+            {
+                if ev.kind() == Some(EventKind::BssSilent) {
+                    break ev;
+                }
+                anyhow::bail!("unexpected event while A is silent: {ev:?}");
+            }
+            ensure!(silent_since.elapsed() < WAIT, "no silence event within {WAIT:?}");
+        };
+        assert_eq!(silent.bssid, AP);
+        let threshold_ns = SILENCE_INTERVALS as u64 * INTERVAL_TU as u64 * NS_PER_TU;
+        assert!(
+            silent.value > threshold_ns,
+            "reported after {} ns, threshold {threshold_ns}",
+            silent.value
+        );
+
+        // The AP kicks the station off: deauth, reason 7, seen as coming from the AP.
+        tun.inject(&deauth(&rt_a, 12, 0, AP, STA, AP, 7))?;
+        let kicked = next_of(&mut events, EventKind::Deauth)?;
+        assert_eq!((kicked.bssid, kicked.addr1, kicked.reason), (AP, STA, 7));
+        assert_ne!(kicked.flags & EVENT_FLAG_FROM_AP, 0);
+        // A deauth between two other stations is none of roam's business.
+        tun.inject(&deauth(&rt_b, 12, 0, AP_B, [2, 0, 0, 0, 9, 9], AP_B, 3))?;
+
+        // A beacons again: reported as heard, once.
+        tun.inject(&beacon_a)?;
+        let back = next_of(&mut events, EventKind::BssHeard)?;
+        assert_eq!(back.bssid, AP);
+        tun.inject(&beacon_a)?;
+
+        let table = observer.bss_table()?;
+        let row =
+            |bssid| table.iter().find(|(b, _)| *b == bssid).map(|(_, r)| *r).context("row missing");
+        let (a, b) = (row(AP)?, row(AP_B)?);
+        // A: 1 + 4 beacons, then 2 after the silence; the deauth it sent counts as a frame.
+        assert_eq!((a.beacon_count, a.frame_count), (7, 8));
+        assert!(b.beacon_count >= 6);
+        assert_eq!((a.beacon_interval_tu, a.freq_mhz, a.signal_last_dbm), (INTERVAL_TU, 2412, -40));
+        assert_eq!(b.signal_avg_x16 / 16, -60);
+        assert_eq!(a.ssid_hash, ssid_hash(b"roam-test"));
+
+        // Nothing else was queued: no event per beacon.
+        let rest = events.drain();
+        assert!(rest.is_empty(), "unexpected events: {rest:?}");
+        let stats = observer.filter_stats()?;
+        assert_eq!(stats.events_lost, 0);
+        assert_eq!(stats.frames, stats.parsed, "{stats:?}");
+        Ok(())
+    })
+}
+
+#[test]
+fn short_and_malformed_frames_are_counted_not_read_past() -> Result<()> {
+    in_netns(|| {
+        let mut tun = Tun::create("roammon1")?;
+        let mut observer = Observer::start(&ObserverOptions {
+            station: tun.name.clone(),
+            monitor: Some(tun.name.clone()),
+        })?;
+        let mut events = observer.take_events()?;
+        let frame = beacon_every(&hwsim_radiotap(2412, -40, 0), AP, b"roam-test", 1, 100);
+        // Every prefix of a real beacon (TUN refuses empty writes), then garbage radiotap.
+        for n in 1..frame.len() {
+            tun.inject(&frame[..n])?;
+        }
+        let mut bad_version = frame.clone();
+        bad_version[0] = 7;
+        tun.inject(&bad_version)?;
+        let mut endless_presence = vec![0u8, 0, 255, 0];
+        endless_presence.extend(std::iter::repeat_n(0xffu8, 300));
+        tun.inject(&endless_presence)?;
+        // Only a prefix holding the beacon's fixed fields announces the BSS, and only once.
+        let announced = events.next_timeout(WAIT)?.context("no event for the long prefixes")?;
+        assert_eq!((announced.kind(), announced.bssid), (Some(EventKind::BssNew), AP));
+        // The filter is unharmed: a complete beacon of another BSS is announced next.
+        tun.inject(&beacon_every(&hwsim_radiotap(2412, -40, 0), AP_B, b"roam-test", 1, 100))?;
+        let next = events.next_timeout(WAIT)?.context("no event for the complete beacon")?;
+        assert_eq!((next.kind(), next.bssid), (Some(EventKind::BssNew), AP_B));
+        assert!(events.drain().is_empty());
+
+        let stats = observer.filter_stats()?;
+        let injected = frame.len() as u64 - 1 + 2 + 1;
+        assert_eq!(stats.frames, injected);
+        // Every prefix shorter than radiotap + header + fixed fields is malformed, as is the garbage.
+        let must_fail = (26 + 24 + 12 - 1) + 2;
+        assert!(stats.malformed >= must_fail, "{stats:?}");
+        assert_eq!(stats.parsed + stats.malformed + stats.ignored, stats.frames, "{stats:?}");
+        Ok(())
+    })
+}
