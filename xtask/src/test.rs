@@ -14,14 +14,18 @@ pub struct TestArgs {
 
 pub fn run(args: &TestArgs) -> Result<()> {
     setup::ensure()?;
-
-    cmd::step("Unit tests (host)");
-    cmd::run(cmd::cargo().args(["test", "--workspace", "--exclude", "integration-test"]))?;
-
-    cmd::step("Host eBPF integration tests (real verifier, network namespaces)");
     if !cmd::is_root() {
         bail!("the host eBPF tests load programs into the kernel: run `sudo cargo xtask test`");
     }
+
+    cmd::step("Building (the eBPF object is compiled by roam-user/build.rs)");
+    cmd::run(cmd::cargo().args(["build", "--workspace", "--bins"]))?;
+
+    cmd::step("Unit tests");
+    cmd::run(cmd::cargo().args(["test", "--workspace", "--exclude", "integration-test"]))?;
+
+    cmd::step("Host eBPF integration tests (real verifier, private network namespaces)");
+    // One at a time: the tests count roam's programs loaded in the kernel.
     cmd::run(cmd::cargo().args([
         "test",
         "--package",

@@ -2,7 +2,9 @@
 //!
 //! Every test runs in a network namespace of its own, created by `unshare(CLONE_NEWNET)` on a
 //! dedicated thread: devices made there vanish with the namespace when the thread ends, so a
-//! failing test leaves nothing behind (no /run/netns entry, no interface).
+//! failing test leaves nothing behind (no /run/netns entry, no interface, no mount). Like
+//! `ip netns exec`, the thread also gets a private mount namespace with sysfs (which shows the
+//! interfaces of the namespace it is mounted from) and tracefs mounted afresh.
 
 use std::{
     fs::{File, OpenOptions},
@@ -17,8 +19,22 @@ use anyhow::{bail, Context as _, Result};
 /// Runs `f` on a new thread inside a fresh network namespace (loopback up) and returns its result.
 pub fn in_netns<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     std::thread::spawn(move || {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-            .context("unshare(CLONE_NEWNET): the host tests need root")?;
+        use nix::{mount::MsFlags, sched::CloneFlags};
+        nix::sched::unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)
+            .context("unshare(CLONE_NEWNET | CLONE_NEWNS): the host tests need root")?;
+        let none: Option<&str> = None;
+        nix::mount::mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+            .context("making mounts private")?;
+        nix::mount::mount(Some("sysfs"), "/sys", Some("sysfs"), MsFlags::empty(), none)
+            .context("mounting sysfs")?;
+        nix::mount::mount(
+            Some("tracefs"),
+            "/sys/kernel/tracing",
+            Some("tracefs"),
+            MsFlags::empty(),
+            none,
+        )
+        .context("mounting tracefs")?;
         ip(&["link", "set", "lo", "up"])?;
         f()
     })
@@ -86,12 +102,16 @@ impl Tun {
     }
 }
 
-/// A veth pair with IPv4 addresses, IPv6 off (so the kernel sends nothing on its own).
-pub fn veth_pair(a: &str, a_addr: &str, b: &str, b_addr: &str) -> Result<()> {
-    ip(&["link", "add", a, "type", "veth", "peer", "name", b])?;
-    for (dev, addr) in [(a, a_addr), (b, b_addr)] {
+/// A veth pair: `station` with an IPv4 address, `peer` only up (it provides the carrier; an
+/// address on it would be local to this namespace and routed through loopback). IPv6 is off on
+/// both, so the kernel sends nothing on its own.
+pub fn veth_pair(station: &str, station_addr: &str, peer: &str) -> Result<()> {
+    ip(&["link", "add", station, "type", "veth", "peer", "name", peer])?;
+    for dev in [station, peer] {
         sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "1")?;
-        ip(&["addr", "add", addr, "dev", dev])?;
+    }
+    ip(&["addr", "add", station_addr, "dev", station])?;
+    for dev in [station, peer] {
         ip(&["link", "set", dev, "up"])?;
     }
     Ok(())
