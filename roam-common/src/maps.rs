@@ -181,7 +181,6 @@ impl WindowCounters {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FilterStats {
     pub frames: u64,
-    pub parsed: u64,
     pub malformed: u64,
     pub ignored: u64,
     pub events: u64,
@@ -189,6 +188,22 @@ pub struct FilterStats {
     pub events_lost: u64,
     /// A BSS took the slot of the least recently heard one in its set.
     pub evictions: u64,
+}
+
+/// The socket filter's per-CPU working set: its statistics and the copy of the current frame, in
+/// one map value so a frame costs one per-CPU lookup.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FilterCpu {
+    pub stats: FilterStats,
+    pub frame: [u8; crate::frame::FRAME_BUF],
+}
+
+impl FilterStats {
+    /// Frames parsed into an observation (not counted per frame in the kernel: derived).
+    pub fn parsed(&self) -> u64 {
+        self.frames.saturating_sub(self.malformed + self.ignored)
+    }
 }
 
 /// Capacity of the drop-reason table (distinct reasons seen).
@@ -207,6 +222,7 @@ mod pod {
     unsafe impl aya::Pod for super::WindowState {}
     unsafe impl aya::Pod for super::WindowCounters {}
     unsafe impl aya::Pod for super::FilterStats {}
+    unsafe impl aya::Pod for super::FilterCpu {}
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use aya_ebpf::helpers::bpf_ktime_get_ns;
 use roam_common::event::{Event, EventKind};
 
-use crate::maps::{EVENTS, FILTER_STATS};
+use crate::maps::{EVENTS, FILTER_CPU};
 
 /// A blank event of `kind`, stamped now.
 #[inline(always)]
@@ -20,14 +20,14 @@ pub fn new(kind: EventKind) -> Event {
 #[inline(always)]
 pub fn send(event: &Event) {
     let lost = EVENTS.output::<Event>(event, 0).is_err();
-    if let Some(stats) = FILTER_STATS.get_ptr_mut(0) {
+    if let Some(cpu) = FILTER_CPU.get_ptr_mut(0) {
         // SAFETY: a per-CPU map value, valid for the program's run; nothing else on this CPU
         // touches it concurrently.
         unsafe {
             if lost {
-                (*stats).events_lost += 1;
+                (*cpu).stats.events_lost += 1;
             } else {
-                (*stats).events += 1;
+                (*cpu).stats.events += 1;
             }
         }
     }

@@ -9,14 +9,14 @@ use aya_ebpf::{
 use roam_common::{
     bss::{self, Way},
     event::{EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
-    frame::{self, Bytes, FrameKind, Observation, ParseError, FRAME_CAP},
+    frame::{self, Bytes, FrameKind, Observation, ParseError, FRAME_BUF, FRAME_CAP},
     maps::{BssSlot, FilterConfig, FilterStats},
     MacAddr, MAC_UNSET,
 };
 
 use crate::{
     events,
-    maps::{BSS_TABLE, FILTER_CONFIG, FILTER_STATS, FRAME_SCRATCH},
+    maps::{BSS_TABLE, FILTER_CONFIG, FILTER_CPU},
 };
 
 /// Radiotap's fixed part: anything shorter is not a monitor frame.
@@ -30,38 +30,36 @@ pub fn roam_frames(ctx: SkBuffContext) -> i64 {
 
 #[inline(always)]
 fn observe(ctx: &SkBuffContext) {
-    let Some(stats) = FILTER_STATS.get_ptr_mut(0) else { return };
-    // SAFETY: per-CPU map value, valid for this run.
-    let stats = unsafe { &mut *stats };
+    let Some(cpu) = FILTER_CPU.get_ptr_mut(0) else { return };
+    // SAFETY: per-CPU map value, valid for this run; nothing else on this CPU runs the filter
+    // concurrently.
+    let cpu = unsafe { &mut *cpu };
+    let (stats, buf) = (&mut cpu.stats, &mut cpu.frame);
     stats.frames += 1;
-
-    let Some(buf) = FRAME_SCRATCH.get_ptr_mut(0) else { return };
-    // SAFETY: per-CPU map value of FRAME_CAP bytes, valid for this run.
-    let buf = unsafe { &mut *buf };
     let Some(len) = load(ctx, buf, stats) else { return };
     let bytes = Bytes::from_prefix(buf, len);
     let Some(mut obs) = parse(&bytes, stats) else { return };
-    let cfg = FILTER_CONFIG.get(0).copied().unwrap_or_default();
+    let Some(cfg) = FILTER_CONFIG.get(0) else { return };
     // The coarse clock (CLOCK_MONOTONIC at tick resolution) costs a fraction of the precise one,
     // and a tick is nothing against a silence threshold of two or more beacon intervals.
     // SAFETY: no preconditions.
     let now = unsafe { bpf_ktime_get_coarse_ns() };
 
-    if matches!(obs.kind, FrameKind::Deauth | FrameKind::Disassoc) && concerns_station(&obs, &cfg) {
+    if matches!(obs.kind, FrameKind::Deauth | FrameKind::Disassoc) && concerns_station(&obs, cfg) {
         report_leave(&obs);
     }
     if obs.from_ap {
-        track_bss(&bytes, &mut obs, &cfg, now, stats);
+        track_bss(&bytes, &mut obs, cfg, now, stats);
     }
     // Every frame is a clock tick for the associated BSS: the one that is silent sends none.
     if cfg.assoc_bssid != MAC_UNSET && !(obs.from_ap && obs.bssid == cfg.assoc_bssid) {
-        check_associated(&cfg, now);
+        check_associated(cfg, now);
     }
 }
 
 /// Copies the frame prefix into scratch memory; returns its length.
 #[inline(always)]
-fn load(ctx: &SkBuffContext, buf: &mut [u8; FRAME_CAP], stats: &mut FilterStats) -> Option<usize> {
+fn load(ctx: &SkBuffContext, buf: &mut [u8; FRAME_BUF], stats: &mut FilterStats) -> Option<usize> {
     let len = ctx.len() as usize;
     if len < MIN_FRAME {
         stats.malformed += 1;
@@ -78,10 +76,7 @@ fn load(ctx: &SkBuffContext, buf: &mut [u8; FRAME_CAP], stats: &mut FilterStats)
 #[inline(always)]
 fn parse(bytes: &Bytes, stats: &mut FilterStats) -> Option<Observation> {
     match frame::parse(bytes) {
-        Ok(obs) => {
-            stats.parsed += 1;
-            Some(obs)
-        }
+        Ok(obs) => Some(obs),
         Err(ParseError::Ignored | ParseError::Header(frame::ieee80211::HeaderError::Control)) => {
             stats.ignored += 1;
             None

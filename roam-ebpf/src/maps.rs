@@ -4,12 +4,9 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
 };
-use roam_common::{
-    frame::FRAME_CAP,
-    maps::{
-        BssSlot, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
-        BSS_TABLE_SLOTS, DROP_REASON_CAPACITY, EVENT_RING_BYTES,
-    },
+use roam_common::maps::{
+    BssSlot, FilterConfig, FilterCpu, StationIface, WindowCounters, WindowState, BSS_TABLE_SLOTS,
+    DROP_REASON_CAPACITY, EVENT_RING_BYTES,
 };
 
 /// Per-BSS table: every AP heard on the monitor interface's channel (2-way set-associative,
@@ -21,13 +18,9 @@ pub static BSS_TABLE: Array<BssSlot> = Array::with_max_entries(BSS_TABLE_SLOTS, 
 #[map]
 pub static FILTER_CONFIG: Array<FilterConfig> = Array::with_max_entries(1, 0);
 
-/// Socket filter statistics.
+/// Socket filter statistics and the frame copy (too big for the 512-byte BPF stack).
 #[map]
-pub static FILTER_STATS: PerCpuArray<FilterStats> = PerCpuArray::with_max_entries(1, 0);
-
-/// Scratch space for the frame prefix: too big for the 512-byte BPF stack.
-#[map]
-pub static FRAME_SCRATCH: PerCpuArray<[u8; FRAME_CAP]> = PerCpuArray::with_max_entries(1, 0);
+pub static FILTER_CPU: PerCpuArray<FilterCpu> = PerCpuArray::with_max_entries(1, 0);
 
 /// Events to the agent: only changes, never one per beacon.
 #[map]

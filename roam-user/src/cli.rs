@@ -57,8 +57,13 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
     let attach = if passed(system::PRIVILEGES) && passed(system::INTERFACE) {
         let opts = ObserverOptions { station: args.iface.clone(), monitor: args.monitor.clone() };
         Some(
-            tokio::task::spawn_blocking(move || Observer::start(&opts).map(|o| o.report().clone()))
-                .await?,
+            tokio::task::spawn_blocking(move || {
+                Observer::start(&opts).map(|mut o| {
+                    o.flush_logs();
+                    o.report().clone()
+                })
+            })
+            .await?,
         )
     } else {
         None

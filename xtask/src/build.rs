@@ -23,7 +23,8 @@ pub fn build(release: bool) -> Result<PathBuf> {
     setup::ensure()?;
     cmd::step(format!("Building roam ({})", if release { "release" } else { "debug" }));
     let mut cargo = cmd::cargo();
-    cargo.args(["build", "--workspace", "--bins"]);
+    // The default members: roam-ebpf is built for the BPF target by roam-user's build script.
+    cargo.args(["build", "--bins"]);
     if release {
         cargo.arg("--release");
     }

@@ -9,11 +9,16 @@
 /// management header, 12 bytes of beacon fixed fields and the first information elements.
 /// A power of two, so an index can be masked into range.
 pub const FRAME_CAP: usize = 256;
+/// Bytes after FRAME_CAP in the kernel's buffer: a multi-byte read masks its start into
+/// `0..FRAME_CAP` once and reads up to this many bytes from there, all provably inside.
+pub const FRAME_SLACK: usize = 8;
+/// Size of the kernel's frame buffer.
+pub const FRAME_BUF: usize = FRAME_CAP + FRAME_SLACK;
 
 #[derive(Clone, Copy)]
 pub struct Bytes<'a> {
     #[cfg(target_arch = "bpf")]
-    buf: &'a [u8; FRAME_CAP],
+    buf: &'a [u8; FRAME_BUF],
     #[cfg(not(target_arch = "bpf"))]
     buf: &'a [u8],
     len: usize,
@@ -34,9 +39,10 @@ fn mask_index(off: usize) -> usize {
 }
 
 impl<'a> Bytes<'a> {
-    /// The first `len` bytes of `buf` (a frame copied into a fixed buffer, as in the kernel).
+    /// The first `len` bytes (at most FRAME_CAP) of `buf`: a frame copied into the fixed buffer,
+    /// as in the kernel.
     #[inline(always)]
-    pub fn from_prefix(buf: &'a [u8; FRAME_CAP], len: usize) -> Self {
+    pub fn from_prefix(buf: &'a [u8; FRAME_BUF], len: usize) -> Self {
         let len = if len > FRAME_CAP { FRAME_CAP } else { len };
         Self { buf, len }
     }
@@ -63,50 +69,46 @@ impl<'a> Bytes<'a> {
         off <= self.len && n <= self.len - off
     }
 
-    /// The byte at `off`, which the caller has checked with `has`.
+    /// `N` (at most FRAME_SLACK) bytes at `off`, if captured.
     #[inline(always)]
-    fn at(&self, off: usize) -> u8 {
+    fn read<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        const { assert!(N <= FRAME_SLACK) };
+        if !self.has(off, N) {
+            return None;
+        }
+        let mut out = [0u8; N];
         #[cfg(target_arch = "bpf")]
         {
-            // SAFETY: mask_index returns a value below FRAME_CAP, the buffer's length. (A checked
-            // index would bring back a panic path, which the verifier refuses.)
-            unsafe { *self.buf.get_unchecked(mask_index(off)) }
+            let base = mask_index(off);
+            for (i, byte) in out.iter_mut().enumerate() {
+                // SAFETY: base < FRAME_CAP and i < FRAME_SLACK, so base + i < FRAME_BUF, the
+                // buffer's length. (A checked index would bring back a panic path, which the
+                // verifier refuses.)
+                *byte = unsafe { *self.buf.get_unchecked(base + i) };
+            }
         }
         #[cfg(not(target_arch = "bpf"))]
-        {
-            self.buf[off]
-        }
+        out.copy_from_slice(&self.buf[off..off + N]);
+        Some(out)
     }
 
     #[inline(always)]
     pub fn u8(&self, off: usize) -> Option<u8> {
-        self.has(off, 1).then(|| self.at(off))
+        self.read::<1>(off).map(|[b]| b)
     }
 
-    /// Multi-byte reads check their extent once, then read each byte.
     #[inline(always)]
     pub fn u16_le(&self, off: usize) -> Option<u16> {
-        self.has(off, 2).then(|| u16::from_le_bytes([self.at(off), self.at(off + 1)]))
+        self.read(off).map(u16::from_le_bytes)
     }
 
     #[inline(always)]
     pub fn u32_le(&self, off: usize) -> Option<u32> {
-        self.has(off, 4).then(|| {
-            u32::from_le_bytes([self.at(off), self.at(off + 1), self.at(off + 2), self.at(off + 3)])
-        })
+        self.read(off).map(u32::from_le_bytes)
     }
 
     #[inline(always)]
     pub fn mac(&self, off: usize) -> Option<[u8; 6]> {
-        self.has(off, 6).then(|| {
-            [
-                self.at(off),
-                self.at(off + 1),
-                self.at(off + 2),
-                self.at(off + 3),
-                self.at(off + 4),
-                self.at(off + 5),
-            ]
-        })
+        self.read(off)
     }
 }

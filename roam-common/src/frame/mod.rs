@@ -10,7 +10,7 @@ pub mod ieee80211;
 pub mod ies;
 pub mod radiotap;
 
-pub use bytes::{Bytes, FRAME_CAP};
+pub use bytes::{Bytes, FRAME_BUF, FRAME_CAP};
 use ieee80211::{
     Header, HeaderError, BEACON_FIXED_LEN, SUBTYPE_BEACON, SUBTYPE_DEAUTH, SUBTYPE_DISASSOC,
     SUBTYPE_PROBE_RESP, TYPE_DATA, TYPE_MGMT,

@@ -2,7 +2,10 @@
 //! and 802.11 frames built field by field from the standard (see `fixtures`).
 
 use super::*;
-use crate::frame::{bytes::FRAME_CAP, ies::ssid_hash};
+use crate::frame::{
+    bytes::{FRAME_BUF, FRAME_CAP},
+    ies::ssid_hash,
+};
 
 use crate::frame::fixtures::{beacon, deauth, hwsim_radiotap, mgmt_header, AP, BROADCAST, STA};
 
@@ -12,7 +15,7 @@ fn parse_slice(frame: &[u8]) -> Result<Observation, ParseError> {
 
 /// The kernel's view: at most FRAME_CAP bytes copied into a fixed buffer.
 fn parse_as_kernel(frame: &[u8]) -> Result<Observation, ParseError> {
-    let mut buf = [0u8; FRAME_CAP];
+    let mut buf = [0u8; FRAME_BUF];
     let n = frame.len().min(FRAME_CAP);
     buf[..n].copy_from_slice(&frame[..n]);
     parse_all(&Bytes::from_prefix(&buf, n))

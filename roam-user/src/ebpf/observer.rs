@@ -12,8 +12,8 @@ use aya::{
 };
 use roam_common::{
     maps::{
-        BssRecord, BssSlot, FilterConfig, FilterStats, StationIface, WindowCounters, WindowState,
-        SINGLE,
+        BssRecord, BssSlot, FilterConfig, FilterCpu, FilterStats, StationIface, WindowCounters,
+        WindowState, SINGLE,
     },
     MacAddr,
 };
@@ -46,7 +46,8 @@ pub struct Observer {
     _packet_socket: Option<OwnedFd>,
     /// The clsact qdisc roam added (pre-tcx kernels) and removes again on drop.
     clsact_added_on: Option<String>,
-    _logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+    /// The programs' aya-log channel; records go to `log`, which tracing-subscriber bridges.
+    logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
 impl Observer {
@@ -80,7 +81,7 @@ impl Observer {
             station,
             _packet_socket: None,
             clsact_added_on: None,
-            _logger: logger,
+            logger,
         };
         let monitor_ifindex = match &opts.monitor {
             Some(name) => Some(netif::ifindex(name)?),
@@ -223,6 +224,19 @@ impl Observer {
         Ok(())
     }
 
+    /// Forwards the programs' pending log records to `tracing`.
+    pub fn flush_logs(&mut self) {
+        if let Some(logger) = &mut self.logger {
+            logger.flush();
+        }
+    }
+
+    /// The log channel's descriptor, readable when records are pending (for an event loop).
+    pub fn log_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.logger.as_ref().map(|l| l.as_fd())
+    }
+
     pub fn report(&self) -> &AttachReport {
         &self.report
     }
@@ -303,11 +317,10 @@ impl Observer {
     }
 
     pub fn filter_stats(&self) -> Result<FilterStats> {
-        let per_cpu = PerCpuArray::<_, FilterStats>::try_from(map(&self.ebpf, "FILTER_STATS")?)?;
+        let per_cpu = PerCpuArray::<_, FilterCpu>::try_from(map(&self.ebpf, "FILTER_CPU")?)?;
         let mut total = FilterStats::default();
-        for s in per_cpu.get(&SINGLE, 0)?.iter() {
+        for s in per_cpu.get(&SINGLE, 0)?.iter().map(|cpu| &cpu.stats) {
             total.frames += s.frames;
-            total.parsed += s.parsed;
             total.malformed += s.malformed;
             total.ignored += s.ignored;
             total.events += s.events;
