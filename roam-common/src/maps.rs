@@ -199,6 +199,17 @@ pub struct FilterCpu {
     pub frame: [u8; crate::frame::FRAME_BUF],
 }
 
+impl core::ops::AddAssign for FilterStats {
+    fn add_assign(&mut self, o: Self) {
+        self.frames += o.frames;
+        self.malformed += o.malformed;
+        self.ignored += o.ignored;
+        self.events += o.events;
+        self.events_lost += o.events_lost;
+        self.evictions += o.evictions;
+    }
+}
+
 impl FilterStats {
     /// Frames parsed into an observation (not counted per frame in the kernel: derived).
     pub fn parsed(&self) -> u64 {

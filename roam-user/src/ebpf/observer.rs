@@ -319,13 +319,8 @@ impl Observer {
     pub fn filter_stats(&self) -> Result<FilterStats> {
         let per_cpu = PerCpuArray::<_, FilterCpu>::try_from(map(&self.ebpf, "FILTER_CPU")?)?;
         let mut total = FilterStats::default();
-        for s in per_cpu.get(&SINGLE, 0)?.iter().map(|cpu| &cpu.stats) {
-            total.frames += s.frames;
-            total.malformed += s.malformed;
-            total.ignored += s.ignored;
-            total.events += s.events;
-            total.events_lost += s.events_lost;
-            total.evictions += s.evictions;
+        for cpu in per_cpu.get(&SINGLE, 0)?.iter() {
+            total += cpu.stats;
         }
         Ok(total)
     }
