@@ -1,0 +1,17 @@
+//! Everything that only makes sense inside the VM.
+
+pub mod ap;
+pub mod ctrl;
+pub mod hwsim;
+pub mod init;
+pub mod logs;
+pub mod paths;
+pub mod probe;
+pub mod process;
+pub mod results;
+pub mod runner;
+pub mod station;
+pub mod system;
+pub mod topology;
+pub mod trace;
+pub mod trigger;

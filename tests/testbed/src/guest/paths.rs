@@ -1,0 +1,41 @@
+//! Fixed names and paths of the guest. Programs are called by absolute path: busybox's shell
+//! would otherwise resolve `ip` or `modprobe` to its own, smaller applets.
+
+pub const IP: &str = "/usr/bin/ip";
+pub const IW: &str = "/usr/sbin/iw";
+pub const MODPROBE: &str = "/usr/sbin/modprobe";
+pub const HOSTAPD: &str = "/usr/sbin/hostapd";
+pub const WPA_SUPPLICANT: &str = "/usr/sbin/wpa_supplicant";
+pub const BUSYBOX: &str = "/usr/bin/busybox";
+/// This program (the testbed's guest binary).
+pub const TESTBED: &str = "/usr/bin/roam-testbed";
+/// The roam agent, present when the host found a built one.
+pub const ROAM: &str = "/usr/bin/roam";
+
+/// Scratch space for configuration files and control sockets.
+pub const RUN_DIR: &str = "/run/roam-testbed";
+/// Daemon logs of the current topology (sliced per run into the results).
+pub const LOG_DIR: &str = "/tmp/roam-testbed-logs";
+/// Where results are gathered before they are written to the results disk.
+pub const RESULTS_DIR: &str = "/tmp/roam-testbed-results";
+
+/// The station's network namespace: its traffic must cross the virtual air to reach the bridge.
+pub const STA_NETNS: &str = "sta";
+pub const STA_NETNS_PATH: &str = "/run/netns/sta";
+pub const STA_IFACE: &str = "sta0";
+pub const STA_ADDRESS: &str = "10.0.0.2/24";
+
+/// The bridge the APs are ports of; it holds the echo responder's address. A fixed MAC keeps
+/// the station's ARP entry valid across roams (a bridge otherwise takes a port's MAC).
+pub const BRIDGE: &str = "br0";
+pub const BRIDGE_MAC: &str = "02:00:00:00:ff:01";
+pub const BRIDGE_ADDRESS: &str = "10.0.0.1/24";
+pub const ECHO_ADDRESS: &str = "10.0.0.1:7777";
+
+pub const SSID: &str = "roam-testbed";
+pub const PASSPHRASE: &str = "roam-testbed-passphrase";
+
+/// Name of the i-th AP interface (and of its hostapd control socket).
+pub fn ap_iface(index: usize) -> String {
+    format!("ap{index}")
+}

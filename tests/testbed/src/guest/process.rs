@@ -1,0 +1,130 @@
+//! Starting programs: one-shot commands with useful errors, and daemons that die with their owner.
+
+use std::{
+    fs::{self, OpenOptions},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::{paths, system};
+
+/// Runs a program to completion and returns its stdout; the error names the command and quotes
+/// its stderr.
+pub fn run(program: &str, args: &[&str]) -> Result<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start {program}"))?;
+    if !out.status.success() {
+        bail!(
+            "`{program} {}` failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `ip ARGS` (iproute2's, not busybox's).
+pub fn ip(args: &[&str]) -> Result<()> {
+    run(paths::IP, args).map(drop)
+}
+
+/// A command that runs `program` in the station's network namespace. `ip netns exec` also
+/// remounts /sys for the namespace, which wpa_supplicant needs to find its interface's phy.
+pub fn in_station_netns(program: &str) -> Command {
+    let mut cmd = Command::new(paths::IP);
+    cmd.args(["netns", "exec", paths::STA_NETNS, program]);
+    cmd
+}
+
+/// Mounts the kernel file systems eBPF tools need on this mount namespace's /sys, then replaces
+/// this process with `command`. Meant to run under `ip netns exec` (a private mount namespace,
+/// so the mounts vanish with the program).
+pub fn exec_with_kernel_fs(command: &[String]) -> Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    system::mount("tracefs", "/sys/kernel/tracing", "tracefs")?;
+    system::mount("debugfs", "/sys/kernel/debug", "debugfs")?;
+    system::mount("bpf", "/sys/fs/bpf", "bpf")?;
+    let (program, args) = command.split_first().context("no program to run")?;
+    let err = Command::new(program).args(args).exec();
+    Err(err).with_context(|| format!("cannot run {program}"))
+}
+
+/// A background program whose output goes to a log file. Dropping it kills it.
+pub struct Daemon {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `cmd` with stdout and stderr appended to `log` (appending keeps earlier output when
+    /// a daemon is restarted, so per-run log slices stay valid).
+    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Daemon> {
+        if let Some(dir) = log.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
+        let err = out.try_clone()?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        Ok(Daemon { name: name.to_owned(), child: Some(child), log: log.to_owned() })
+    }
+
+    /// Whether the program is still running (reaps it if it exited).
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Fails with the end of the log if the program has exited.
+    pub fn check_running(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        bail!(
+            "{} exited; the end of its log ({}):\n{}",
+            self.name,
+            self.log.display(),
+            log_tail(&self.log, 15)
+        )
+    }
+
+    /// SIGKILL, then reap. Idempotent.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The last `lines` lines of a log file, for error messages.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let Ok(text) = fs::read_to_string(path) else {
+        return String::from("(no log)");
+    };
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,317 @@
+//! The scenario runner: executes the host's plan, measures every run, keeps every run's logs.
+
+use std::{fmt::Write as _, fs, path::Path, time::Duration};
+
+use anyhow::{Context as _, Result};
+use roam_testbed::{
+    plan::{Case, CaseOutcome, GuestResults, Plan, RunOutcome, RESULTS_FILE},
+    report::RunReport,
+    timeline::{self, TimelineEvent},
+    traffic::{self, ProbeRecord},
+};
+
+use super::{
+    logs::LogMark,
+    paths, results,
+    system::{self, monotonic_ns, progress, realtime_us},
+    topology::{Topology, TopologyKey, IN_FLIGHT},
+    trace, trigger,
+};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Consecutive answered probes after the last trigger step that count as "traffic is back".
+const RECOVERY_STREAK: usize = 20;
+/// Probe records kept in a run's window before the trigger.
+const BEFORE_TRIGGER_NS: u64 = 2_000_000_000;
+
+/// `roam-testbed run`: reads the plan, runs it, writes the results archive onto `device`.
+pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
+    let text = fs::read_to_string(plan_path)
+        .with_context(|| format!("cannot read the plan {}", plan_path.display()))?;
+    let plan: Plan = serde_json::from_str(&text).context("the plan is not valid JSON")?;
+    let out = Path::new(paths::RESULTS_DIR);
+    fs::create_dir_all(out)?;
+    if let Err(err) = trace::setup() {
+        progress(format!("warning: kernel tracing unavailable: {err:#}"));
+    }
+    let results = run_plan(&plan, out);
+    fs::write(out.join(RESULTS_FILE), serde_json::to_vec_pretty(&results)?)?;
+    fs::write(out.join("dmesg.txt"), system::kernel_log())?;
+    progress("writing results");
+    results::write_archive(out, device)
+}
+
+fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
+    let interval = Duration::from_millis(plan.probe_interval_ms);
+    let mut topology: Option<Topology> = None;
+    let mut results = GuestResults::default();
+    for (index, case) in plan.cases.iter().enumerate() {
+        progress(format!("case {}/{}: {}", index + 1, plan.cases.len(), case.title()));
+        results.cases.push(run_case(case, &mut topology, interval, out));
+    }
+    results
+}
+
+fn run_case(
+    case: &Case,
+    topology: &mut Option<Topology>,
+    interval: Duration,
+    out: &Path,
+) -> CaseOutcome {
+    let key = TopologyKey {
+        stack: case.stack,
+        channels: case.channels.clone(),
+        security: case.scenario.security,
+    };
+    let mut outcome = CaseOutcome::default();
+    for run in 1..=case.repeats {
+        if topology.as_ref().is_none_or(|t| t.key != key) {
+            // The old topology goes first: its radios, namespace and bridge are reused by name.
+            *topology = None;
+            progress(format!(
+                "setup: {} APs on channels {:?}, {:?}, stack {}",
+                key.channels.len(),
+                key.channels,
+                key.security,
+                key.stack
+            ));
+            match Topology::build(&key, interval) {
+                Ok(built) => *topology = Some(built),
+                Err(err) => {
+                    let dir = format!("setup-{}", case.run_dir_name(run));
+                    keep_setup_logs(&out.join(&dir));
+                    let message = format!("setup failed (logs in {dir}): {err:#}");
+                    progress(&message);
+                    outcome.error = Some(message);
+                    return outcome;
+                }
+            }
+        }
+        let built = topology.as_mut().expect("built above");
+        let run_outcome = run_once(case, run, built, interval, out);
+        progress(format!("run {run}/{}: {}", case.repeats, describe(&run_outcome)));
+        if run_outcome.failed() {
+            // A failed run may leave the topology in any state: start the next one afresh.
+            *topology = None;
+        }
+        outcome.runs.push(run_outcome);
+    }
+    outcome
+}
+
+fn describe(run: &RunOutcome) -> String {
+    let r = &run.report;
+    let mut line = format!(
+        "gap {:.1} ms, {} lost, {}, {} -> {}",
+        r.gap_ms,
+        r.lost_packets,
+        if r.recovered { "recovered" } else { "NOT recovered" },
+        r.bssid_before.as_deref().unwrap_or("-"),
+        r.bssid_after.as_deref().unwrap_or("-"),
+    );
+    if let Some(error) = &run.error {
+        let _ = write!(line, "; FAILED: {error}");
+    }
+    line
+}
+
+fn run_once(
+    case: &Case,
+    run: u32,
+    topology: &mut Topology,
+    interval: Duration,
+    out: &Path,
+) -> RunOutcome {
+    let dir_name = case.run_dir_name(run);
+    let mut report = RunReport {
+        gap_ms: 0.0,
+        lost_packets: 0,
+        recovered: false,
+        bssid_before: None,
+        bssid_after: None,
+        timeline: Vec::new(),
+    };
+    let mut measured = false;
+    let dir = out.join("runs").join(&dir_name);
+    let result = measure(case, topology, interval, &dir, &mut report, &mut measured);
+    RunOutcome {
+        report,
+        measured,
+        log_dir: format!("runs/{dir_name}"),
+        error: result.err().map(|err| format!("{err:#}")),
+    }
+}
+
+/// The two clocks at the trigger: one timeline axis for monotonic (probe, ftrace) and realtime
+/// (daemon logs) timestamps.
+#[derive(Clone, Copy)]
+struct TriggerTime {
+    monotonic_ns: u64,
+    realtime_us: i64,
+}
+
+impl TriggerTime {
+    fn now() -> TriggerTime {
+        TriggerTime { monotonic_ns: monotonic_ns(), realtime_us: realtime_us() }
+    }
+
+    fn ms_since_monotonic(self, ns: u64) -> f64 {
+        (ns as f64 - self.monotonic_ns as f64) / 1e6
+    }
+
+    fn ms_since_realtime(self, us: i64) -> f64 {
+        (us - self.realtime_us) as f64 / 1e3
+    }
+}
+
+fn measure(
+    case: &Case,
+    topology: &mut Topology,
+    interval: Duration,
+    dir: &Path,
+    report: &mut RunReport,
+    measured: &mut bool,
+) -> Result<()> {
+    let scenario = &case.scenario;
+    let (bssid_before, serving) = prepare(topology)?;
+    report.bssid_before = Some(bssid_before);
+
+    let station_logs = topology.station().logs();
+    let station_marks: Vec<LogMark> = station_logs.iter().map(|l| LogMark::now(&l.path)).collect();
+    let ap_marks: Vec<LogMark> =
+        topology.aps.iter().map(|ap| LogMark::now(ap.log_path())).collect();
+    trace::clear()?;
+
+    // The trigger.
+    let t0 = TriggerTime::now();
+    let mut events = Vec::new();
+    for _cycle in 0..scenario.cycles {
+        for step in &scenario.trigger {
+            if let Some(label) = trigger::execute(step, topology, serving)? {
+                let t_ms = t0.ms_since_monotonic(monotonic_ns());
+                events.push(TimelineEvent::new(t_ms, label, "runner"));
+            }
+        }
+    }
+    wait_for_recovery(topology, case, monotonic_ns())?;
+    let end_ns = monotonic_ns();
+
+    // The numbers.
+    let records = topology.probe().records_since(t0.monotonic_ns.saturating_sub(BEFORE_TRIGGER_NS));
+    let outcome = traffic::analyze(&records, t0.monotonic_ns, end_ns, interval.as_nanos() as u64);
+    report.gap_ms = outcome.gap_ms;
+    report.lost_packets = outcome.lost_packets;
+    report.recovered = outcome.recovered;
+    report.bssid_after = topology.station().connected_bssid().ok().flatten();
+    *measured = true;
+    if let Some(end) = outcome.gap_end_ns {
+        events.push(TimelineEvent::new(
+            t0.ms_since_monotonic(end),
+            "first_probe_answered",
+            "probe",
+        ));
+    }
+
+    // The timeline, and the logs it comes from.
+    fs::create_dir_all(dir)?;
+    for (log, mark) in station_logs.iter().zip(&station_marks) {
+        let text = mark.text_since();
+        if let Some(parse) = log.parse {
+            events.extend(text.lines().filter_map(parse).map(|(us, event)| {
+                TimelineEvent::new(t0.ms_since_realtime(us), event, log.source)
+            }));
+        }
+        fs::write(dir.join(log.file_name), text)?;
+    }
+    for (ap, mark) in topology.aps.iter().zip(&ap_marks) {
+        fs::write(dir.join(format!("hostapd-{}.log", ap.iface)), mark.text_since())?;
+    }
+    let kernel_trace = trace::read();
+    events.extend(kernel_events(&kernel_trace, &topology.station_phy, t0));
+    timeline::sort(&mut events);
+    report.timeline = events;
+    fs::write(dir.join("trace.txt"), kernel_trace)?;
+    fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
+    fs::write(dir.join("probe.csv"), probe_csv(&records, t0))?;
+    fs::write(dir.join("report.json"), serde_json::to_vec_pretty(report)?)?;
+
+    // After: make the topology whole for the next run.
+    for step in &scenario.restore {
+        trigger::execute(step, topology, serving).context("restore")?;
+    }
+    topology.make_whole().context("restore")
+}
+
+/// Brings the topology to the state every run starts from: every AP whole, the station
+/// connected with a fresh BSS table and no memory of earlier runs, traffic steady. Returns the
+/// serving BSSID and AP index.
+fn prepare(topology: &mut Topology) -> Result<(String, usize)> {
+    topology.make_whole()?;
+    topology.station().wait_connected(CONNECT_TIMEOUT)?;
+    topology.station().forget_previous_runs()?;
+    let freqs = topology.freqs_mhz();
+    topology.station().scan(&freqs, SCAN_TIMEOUT)?;
+    topology.wait_steady_traffic()?;
+    let bssid = topology
+        .station()
+        .connected_bssid()?
+        .context("the station is not connected before the trigger")?;
+    let serving = topology
+        .ap_by_bssid(&bssid)
+        .with_context(|| format!("the station is connected to {bssid}, not to one of our APs"))?;
+    Ok((bssid, serving))
+}
+
+/// The station's events in the ftrace buffer (its interface or phy named in the fields).
+fn kernel_events(trace: &str, station_phy: &str, t0: TriggerTime) -> Vec<TimelineEvent> {
+    let station_names = [paths::STA_IFACE, station_phy];
+    trace
+        .lines()
+        .filter_map(|line| timeline::parse_ftrace_line(line, &station_names))
+        .map(|(us, event)| {
+            TimelineEvent::new(t0.ms_since_monotonic(us as u64 * 1_000), event, "kernel")
+        })
+        .collect()
+}
+
+/// Waits until traffic flows again after the last trigger step (and the station is connected),
+/// but at least the scenario's observation time; gives up at its recovery timeout.
+fn wait_for_recovery(topology: &mut Topology, case: &Case, last_step_ns: u64) -> Result<()> {
+    let min_end = last_step_ns + case.scenario.min_observe_ms * 1_000_000;
+    let deadline = last_step_ns + case.scenario.recovery_timeout_ms * 1_000_000;
+    loop {
+        let now = monotonic_ns();
+        if now >= deadline {
+            return Ok(());
+        }
+        if now >= min_end
+            && topology.probe().answered_streak(last_step_ns, IN_FLIGHT) >= RECOVERY_STREAK
+            && topology.station().connected_bssid()?.is_some()
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn probe_csv(records: &[ProbeRecord], t0: TriggerTime) -> String {
+    let mut csv = String::from("seq,sent_ms,echoed_ms\n");
+    for r in records {
+        let echoed =
+            r.echoed_ns.map(|ns| format!("{:.3}", t0.ms_since_monotonic(ns))).unwrap_or_default();
+        let _ = writeln!(csv, "{},{:.3},{echoed}", r.seq, t0.ms_since_monotonic(r.sent_ns));
+    }
+    csv
+}
+
+/// Copies the daemon logs and the kernel log after a failed setup.
+fn keep_setup_logs(dir: &Path) {
+    let _ = fs::create_dir_all(dir);
+    if let Ok(entries) = fs::read_dir(paths::LOG_DIR) {
+        for entry in entries.flatten() {
+            let _ = fs::copy(entry.path(), dir.join(entry.file_name()));
+        }
+    }
+    let _ = fs::write(dir.join("dmesg.txt"), system::kernel_log());
+}

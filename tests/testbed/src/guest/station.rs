@@ -1,0 +1,239 @@
+//! The station side of a topology, per stack.
+//!
+//! A stack is how the station's software is started and stopped, how it is asked to do things
+//! (connect, scan, roam) and which logs tell its timeline. Adding one is implementing [`Station`]
+//! and one arm in [`start`].
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _, Result};
+use roam_testbed::{scenario::Security, stack::Stack, timeline};
+
+use super::{
+    ctrl::{self, Ctrl, Events},
+    paths,
+    process::{self, Daemon},
+};
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Turns one log line into (CLOCK_REALTIME µs, event), if the line is an event (daemons'
+/// `-t` timestamps are wall-clock time).
+pub type LineParser = fn(&str) -> Option<(i64, &'static str)>;
+
+/// A log the runner slices per run, keeps, and (with a parser) turns into timeline events.
+pub struct LogSource {
+    pub file_name: &'static str,
+    pub path: PathBuf,
+    pub source: &'static str,
+    pub parse: Option<LineParser>,
+}
+
+pub trait Station {
+    /// Waits until the station is connected; returns the BSSID.
+    fn wait_connected(&mut self, timeout: Duration) -> Result<String>;
+    /// The BSSID if the station is connected (handshake complete), else `None`.
+    fn connected_bssid(&mut self) -> Result<Option<String>>;
+    /// Scans these frequencies and waits for the results, so the BSS table is fresh.
+    fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()>;
+    /// Roams to `bssid` on purpose.
+    fn roam(&mut self, bssid: &str) -> Result<()>;
+    /// Forgets what earlier runs taught the stack, so every run starts like a station that has
+    /// been connected for a long time.
+    fn forget_previous_runs(&mut self) -> Result<()>;
+    /// Fails if a program of the stack has died.
+    fn check_alive(&mut self) -> Result<()>;
+    fn logs(&self) -> Vec<LogSource>;
+}
+
+/// Starts the stack's programs on the station interface (in the station namespace).
+pub fn start(stack: Stack, security: Security, freqs_mhz: &[u32]) -> Result<Box<dyn Station>> {
+    match stack {
+        Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(security, freqs_mhz)?)),
+        Stack::Roam => Ok(Box::new(RoamAgent::start(security, freqs_mhz)?)),
+        Stack::Iwd => bail!(
+            "the iwd stack is not implemented in the testbed yet (stacks available: wpa_supplicant, roam)"
+        ),
+    }
+}
+
+/// Stock wpa_supplicant with a debug log (`-dd -t`).
+pub struct WpaSupplicant {
+    daemon: Daemon,
+    ctrl: Ctrl,
+    events: Events,
+    log: PathBuf,
+}
+
+const WPA_CTRL_DIR: &str = "/run/wpa_supplicant";
+
+impl WpaSupplicant {
+    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
+        let config = Path::new(paths::RUN_DIR).join("wpa_supplicant.conf");
+        fs::create_dir_all(paths::RUN_DIR)?;
+        fs::write(&config, wpa_supplicant_config(security, freqs_mhz))?;
+        let log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
+        let socket = Path::new(WPA_CTRL_DIR).join(paths::STA_IFACE);
+        let _ = fs::remove_file(&socket);
+        let mut cmd = process::in_station_netns(paths::WPA_SUPPLICANT);
+        cmd.args(["-i", paths::STA_IFACE, "-D", "nl80211", "-dd", "-t", "-c"]).arg(&config);
+        let mut daemon = Daemon::spawn("wpa_supplicant", cmd, &log)?;
+        ctrl::wait_for_socket(&socket, START_TIMEOUT, || daemon.check_running())?;
+        Ok(WpaSupplicant {
+            daemon,
+            ctrl: Ctrl::connect(&socket)?,
+            events: Events::attach(&socket)?,
+            log,
+        })
+    }
+}
+
+impl Station for WpaSupplicant {
+    fn wait_connected(&mut self, timeout: Duration) -> Result<String> {
+        // Drain first: a CONNECTED event that arrives after the STATUS below is a new one.
+        self.events.drain()?;
+        if let Some(bssid) = self.connected_bssid()? {
+            return Ok(bssid);
+        }
+        self.events
+            .wait_for("CTRL-EVENT-CONNECTED", timeout, |e| e.starts_with("CTRL-EVENT-CONNECTED"))
+            .context("the station did not connect")?;
+        self.connected_bssid()?.context("CTRL-EVENT-CONNECTED, but STATUS is not COMPLETED")
+    }
+
+    fn connected_bssid(&mut self) -> Result<Option<String>> {
+        let status = self.ctrl.status()?;
+        let field = |key: &str| status.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        Ok(match field("wpa_state").as_deref() {
+            Some("COMPLETED") => field("bssid"),
+            _ => None,
+        })
+    }
+
+    fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()> {
+        let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
+        let request = format!("SCAN freq={}", freqs.join(","));
+        let finished = |e: &str| {
+            e.starts_with("CTRL-EVENT-SCAN-RESULTS") || e.starts_with("CTRL-EVENT-SCAN-FAILED")
+        };
+        for _attempt in 0..3 {
+            self.events.drain()?;
+            let reply = self.ctrl.request(&request)?;
+            let event = self.events.wait_for("scan results", timeout, finished)?;
+            // FAIL-BUSY: someone else's scan just finished; ours has yet to run.
+            if reply.trim() == "OK" && event.starts_with("CTRL-EVENT-SCAN-RESULTS") {
+                return Ok(());
+            }
+        }
+        bail!("`{request}` did not complete a scan in 3 attempts")
+    }
+
+    fn roam(&mut self, bssid: &str) -> Result<()> {
+        self.ctrl.command(&format!("ROAM {bssid}"))
+    }
+
+    fn forget_previous_runs(&mut self) -> Result<()> {
+        // An AP lost in the previous run stays on the BSSID ignore list for 10 s or more; while
+        // it is there, a reconnection cannot use the fast "other BSS of this ESS" scan and scans
+        // every channel instead (8 s under TCG), which no long-connected station would do.
+        self.ctrl.command("BSSID_IGNORE clear")
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        self.daemon.check_running()
+    }
+
+    fn logs(&self) -> Vec<LogSource> {
+        vec![LogSource {
+            file_name: "wpa_supplicant.log",
+            path: self.log.clone(),
+            source: "wpa_supplicant",
+            parse: Some(|line| timeline::parse_wpa_supplicant_line(line, paths::STA_IFACE)),
+        }]
+    }
+}
+
+fn wpa_supplicant_config(security: Security, freqs_mhz: &[u32]) -> String {
+    let key = match security {
+        Security::Wpa2Psk => format!("key_mgmt=WPA-PSK\n    psk=\"{}\"", paths::PASSPHRASE),
+        Security::Open => "key_mgmt=NONE".to_owned(),
+    };
+    let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
+    // initial_freq_list only shortens the very first scan (a full scan takes 6-10 s under TCG);
+    // every scan after a connection loss is stock behaviour.
+    format!(
+        "ctrl_interface={WPA_CTRL_DIR}\n\
+         initial_freq_list={}\n\
+         network={{\n    ssid=\"{}\"\n    {key}\n}}\n",
+        freqs.join(" "),
+        paths::SSID
+    )
+}
+
+/// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>` in the station namespace).
+pub struct RoamAgent {
+    supplicant: WpaSupplicant,
+    agent: Daemon,
+    log: PathBuf,
+}
+
+impl RoamAgent {
+    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
+        if !Path::new(paths::ROAM).exists() {
+            bail!(
+                "the roam stack needs the agent at {} in the image; build it (`cargo xtask build --release`) and rerun",
+                paths::ROAM
+            );
+        }
+        let supplicant = WpaSupplicant::start(security, freqs_mhz)?;
+        let log = Path::new(paths::LOG_DIR).join("roam.log");
+        let mut cmd = process::in_station_netns(paths::TESTBED);
+        cmd.args(["with-kernel-fs", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
+        let agent = Daemon::spawn("roam", cmd, &log)?;
+        Ok(RoamAgent { supplicant, agent, log })
+    }
+}
+
+impl Station for RoamAgent {
+    fn wait_connected(&mut self, timeout: Duration) -> Result<String> {
+        self.supplicant.wait_connected(timeout)
+    }
+
+    fn connected_bssid(&mut self) -> Result<Option<String>> {
+        self.supplicant.connected_bssid()
+    }
+
+    fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()> {
+        self.supplicant.scan(freqs_mhz, timeout)
+    }
+
+    fn roam(&mut self, bssid: &str) -> Result<()> {
+        self.supplicant.roam(bssid)
+    }
+
+    fn forget_previous_runs(&mut self) -> Result<()> {
+        self.supplicant.forget_previous_runs()
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        self.supplicant.check_alive()?;
+        self.agent.check_running()
+    }
+
+    fn logs(&self) -> Vec<LogSource> {
+        let mut logs = self.supplicant.logs();
+        // The agent's log is kept with every run; its events join the timeline once it has a
+        // stable line format to parse.
+        logs.push(LogSource {
+            file_name: "roam.log",
+            path: self.log.clone(),
+            source: "roam",
+            parse: None,
+        });
+        logs
+    }
+}

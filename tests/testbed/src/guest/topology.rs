@@ -1,0 +1,201 @@
+//! The topology: N access points on hwsim radios, bridged to the echo responder; one station on
+//! its own radio in its own network namespace, so its traffic really crosses the virtual air.
+//!
+//! ```text
+//!   [sta netns: sta0 10.0.0.2] ~~air~~ ap0 ─┐
+//!                                 ~~air~~ ap1 ─┴─ br0 10.0.0.1 (echo responder)
+//! ```
+
+use std::{
+    io::BufRead as _,
+    net::SocketAddr,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _, Result};
+use roam_testbed::{
+    scenario::{ChannelPlan, Security},
+    stack::Stack,
+};
+
+use super::{
+    ap::AccessPoint,
+    hwsim, paths,
+    probe::{Echo, Probe},
+    process,
+    station::{self, Station},
+    system,
+};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+const STEADY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Consecutive answered probes that make the traffic "steady".
+const STEADY_STREAK: usize = 20;
+/// Probes younger than this may still have their echo on the way.
+pub const IN_FLIGHT: Duration = Duration::from_millis(50);
+
+/// What a topology is built from; consecutive cases with the same key share one topology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyKey {
+    pub stack: Stack,
+    pub channels: Vec<u8>,
+    pub security: Security,
+}
+
+pub struct Topology {
+    pub key: TopologyKey,
+    pub aps: Vec<AccessPoint>,
+    pub station_mac: String,
+    pub station_phy: String,
+    station: Option<Box<dyn Station>>,
+    probe: Option<Probe>,
+    echo: Option<Echo>,
+}
+
+impl Topology {
+    pub fn build(key: &TopologyKey, probe_interval: Duration) -> Result<Topology> {
+        remove_leftovers()?;
+        create_bridge()?;
+        let radios = hwsim::load(key.channels.len() + 1)?;
+        let (station_radio, ap_radios) = radios.split_last().expect("at least one radio");
+        let mut topology = Topology {
+            key: key.clone(),
+            aps: Vec::new(),
+            station_mac: station_radio.mac.clone(),
+            station_phy: station_radio.phy.clone(),
+            station: None,
+            probe: None,
+            echo: None,
+        };
+        for (index, (radio, &channel)) in ap_radios.iter().zip(&key.channels).enumerate() {
+            let mut ap = AccessPoint::new(index, radio, channel, key.security)?;
+            ap.start()?;
+            topology.aps.push(ap);
+        }
+        move_to_station_netns(&station_radio.phy, &station_radio.iface)?;
+        let echo_address: SocketAddr = paths::ECHO_ADDRESS.parse().expect("valid address");
+        topology.echo = Some(Echo::start(echo_address)?);
+        topology.station = Some(station::start(key.stack, key.security, &topology.freqs_mhz())?);
+        topology
+            .station()
+            .wait_connected(CONNECT_TIMEOUT)
+            .context("the station did not connect to the topology")?;
+        topology.probe = Some(Probe::start(
+            Some(Path::new(paths::STA_NETNS_PATH)),
+            echo_address,
+            probe_interval,
+        )?);
+        topology.wait_steady_traffic()?;
+        topology.station().check_alive()?;
+        Ok(topology)
+    }
+
+    pub fn station(&mut self) -> &mut dyn Station {
+        self.station.as_deref_mut().expect("station runs while the topology exists")
+    }
+
+    pub fn probe(&self) -> &Probe {
+        self.probe.as_ref().expect("probe runs while the topology exists")
+    }
+
+    pub fn freqs_mhz(&self) -> Vec<u32> {
+        let mut freqs: Vec<u32> = self.aps.iter().map(AccessPoint::freq_mhz).collect();
+        freqs.dedup();
+        freqs
+    }
+
+    pub fn ap_by_bssid(&self, bssid: &str) -> Option<usize> {
+        self.aps.iter().position(|ap| ap.bssid.eq_ignore_ascii_case(bssid))
+    }
+
+    /// Every AP up and beaconing, the station's software alive.
+    pub fn make_whole(&mut self) -> Result<()> {
+        for ap in &mut self.aps {
+            ap.make_whole().with_context(|| format!("could not restore {}", ap.iface))?;
+        }
+        self.station().check_alive()
+    }
+
+    /// Waits until the last probes were all answered.
+    pub fn wait_steady_traffic(&self) -> Result<()> {
+        let deadline = Instant::now() + STEADY_TIMEOUT;
+        let since = system::monotonic_ns();
+        while self.probe().answered_streak(since, IN_FLIGHT) < STEADY_STREAK {
+            if Instant::now() > deadline {
+                bail!("probe traffic did not flow steadily within {STEADY_TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        // Programs first (they hold interfaces), then the namespace, the bridge, the radios.
+        self.probe = None;
+        self.station = None;
+        self.aps.clear();
+        self.echo = None;
+        if let Err(err) = remove_leftovers() {
+            system::progress(format!("warning: topology teardown: {err:#}"));
+        }
+    }
+}
+
+/// Removes what a previous topology may have left: namespace, bridge, radios.
+fn remove_leftovers() -> Result<()> {
+    if Path::new(paths::STA_NETNS_PATH).exists() {
+        process::ip(&["netns", "delete", paths::STA_NETNS])?;
+    }
+    if Path::new("/sys/class/net").join(paths::BRIDGE).exists() {
+        process::ip(&["link", "delete", paths::BRIDGE])?;
+    }
+    hwsim::unload()
+}
+
+fn create_bridge() -> Result<()> {
+    process::ip(&["link", "add", paths::BRIDGE, "type", "bridge"])?;
+    process::ip(&["link", "set", paths::BRIDGE, "address", paths::BRIDGE_MAC])?;
+    process::ip(&["address", "add", paths::BRIDGE_ADDRESS, "dev", paths::BRIDGE])?;
+    process::ip(&["link", "set", paths::BRIDGE, "up"])
+}
+
+fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
+    process::ip(&["netns", "add", paths::STA_NETNS])?;
+    process::run(paths::IW, &["phy", phy, "set", "netns", "name", paths::STA_NETNS])?;
+    let in_netns = |args: &[&str]| {
+        let mut full = vec!["-n", paths::STA_NETNS];
+        full.extend_from_slice(args);
+        process::ip(&full)
+    };
+    in_netns(&["link", "set", iface, "name", paths::STA_IFACE])?;
+    in_netns(&["link", "set", "lo", "up"])?;
+    in_netns(&["address", "add", paths::STA_ADDRESS, "dev", paths::STA_IFACE])
+}
+
+/// `roam-testbed up`: builds a stock topology and keeps it until Enter is pressed.
+pub fn hold(channels: &ChannelPlan, aps: usize, security: Security) -> Result<()> {
+    let key =
+        TopologyKey { stack: Stack::WpaSupplicant, channels: channels.resolve(aps)?, security };
+    let mut topology = Topology::build(&key, Duration::from_millis(10))?;
+    for ap in &topology.aps {
+        println!(
+            "{}: {} channel {} ({}), hostapd ctrl /run/hostapd/{}",
+            ap.iface, ap.bssid, ap.channel, ap.phy, ap.iface
+        );
+    }
+    let bssid = topology.station().connected_bssid()?.unwrap_or_default();
+    println!(
+        "station {} ({}) in netns {} connected to {bssid}; wpa_cli -p /run/wpa_supplicant -i {}",
+        paths::STA_IFACE,
+        topology.station_mac,
+        paths::STA_NETNS,
+        paths::STA_IFACE
+    );
+    println!("logs in {}; press Enter to tear down", paths::LOG_DIR);
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! Carrying out a scenario's steps on a topology.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use roam_testbed::scenario::Step;
+
+use super::topology::Topology;
+
+/// Performs one step. `serving` is the AP that served the station when the trigger started:
+/// targets resolve against it for the whole scenario. Returns a label for the timeline (none for
+/// a wait).
+pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<Option<String>> {
+    let aps = topology.aps.len();
+    let index = step.target().map(|t| t.resolve(serving, aps));
+    let iface = index.map(|i| topology.aps[i].iface.clone()).unwrap_or_default();
+    let station = topology.station_mac.clone();
+    let label = |what: &str| Some(format!("{what} {iface}"));
+    let result = match *step {
+        Step::Wait { ms } => {
+            std::thread::sleep(Duration::from_millis(ms));
+            return Ok(None);
+        }
+        Step::Silence { .. } => {
+            topology.aps[ap(index)].set_silenced(true).map(|()| label("silence"))
+        }
+        Step::Unsilence { .. } => {
+            topology.aps[ap(index)].set_silenced(false).map(|()| label("unsilence"))
+        }
+        Step::Deauth { reason, .. } => topology.aps[ap(index)]
+            .deauthenticate(&station, reason)
+            .map(|()| Some(format!("deauth {iface} reason={reason}"))),
+        Step::Disassoc { reason, .. } => topology.aps[ap(index)]
+            .disassociate(&station, reason)
+            .map(|()| Some(format!("disassoc {iface} reason={reason}"))),
+        Step::Disable { .. } => topology.aps[ap(index)].disable().map(|()| label("disable")),
+        Step::Enable { .. } => topology.aps[ap(index)].enable().map(|()| label("enable")),
+        Step::Kill { .. } => {
+            topology.aps[ap(index)].kill();
+            Ok(label("kill hostapd"))
+        }
+        Step::Start { .. } => topology.aps[ap(index)].start().map(|()| label("start hostapd")),
+        Step::LinkDown { .. } => {
+            topology.aps[ap(index)].set_link(false).map(|()| label("link-down"))
+        }
+        Step::LinkUp { .. } => topology.aps[ap(index)].set_link(true).map(|()| label("link-up")),
+        Step::Roam { .. } => {
+            let bssid = topology.aps[ap(index)].bssid.clone();
+            topology.station().roam(&bssid).map(|()| label("roam to"))
+        }
+    };
+    result.with_context(|| format!("step {step:?} failed"))
+}
+
+fn ap(index: Option<usize>) -> usize {
+    index.expect("every step but `wait` has a target")
+}

@@ -1,0 +1,32 @@
+//! The VM testbed's shared vocabulary.
+//!
+//! The host (`cargo xtask vm`) and the guest (the `roam-testbed` binary running as the VM's init)
+//! agree on these types: a [`scenario::Scenario`] is parsed from a TOML file on the host, travels
+//! inside a [`plan::Plan`] into the guest, and comes back as [`report`] records. The arithmetic
+//! every claim rests on (traffic gap, lost packets) lives in [`traffic`] as pure functions.
+
+pub mod plan;
+pub mod report;
+pub mod scenario;
+pub mod stack;
+pub mod timeline;
+pub mod traffic;
+
+/// Kernel modules the guest loads at boot, in order (modprobe pulls in their dependencies): the
+/// results disk (virtio), the wireless stack before tracing is set up so its trace events exist,
+/// the bridge (stp, llc), and the ciphers WPA2 needs (ccm/ctr for CCMP, gcm/ghash for GCMP, cmac
+/// for management frame protection). mac80211_hwsim comes later, with the radio count.
+pub const BOOT_MODULES: &[&str] = &[
+    "virtio_pci",
+    "virtio_blk",
+    "mac80211",
+    "bridge",
+    "ccm",
+    "ctr",
+    "gcm",
+    "ghash_generic",
+    "cmac",
+];
+
+/// The simulated radios' module, loaded per topology.
+pub const RADIO_MODULE: &str = "mac80211_hwsim";

@@ -1,0 +1,75 @@
+//! What the host asks the guest to run in one boot, and what the guest hands back.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    report::RunReport,
+    scenario::{channels_label, Scenario},
+    stack::Stack,
+};
+
+/// Where the plan is inside the guest (the host appends it to the initramfs).
+pub const PLAN_PATH: &str = "/etc/roam-testbed/plan.json";
+/// Name of the guest's results file inside the results archive.
+pub const RESULTS_FILE: &str = "results.json";
+
+/// Every case of one boot, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Interval between two traffic probes.
+    pub probe_interval_ms: u64,
+    pub cases: Vec<Case>,
+}
+
+/// One scenario on one channel layout with one stack, repeated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub scenario: Scenario,
+    pub stack: Stack,
+    /// The channel of each AP.
+    pub channels: Vec<u8>,
+    pub repeats: u32,
+}
+
+impl Case {
+    /// `silent-ap-loss 1-6 wpa_supplicant`: how progress lines and tables name the case.
+    pub fn title(&self) -> String {
+        format!("{} [{}] {}", self.scenario.name, channels_label(&self.channels), self.stack)
+    }
+
+    /// Directory name of one run's logs: `silent-ap-loss-1-6-wpa_supplicant-2`.
+    pub fn run_dir_name(&self, run: u32) -> String {
+        format!("{}-{}-{}-{run}", self.scenario.name, channels_label(&self.channels), self.stack)
+    }
+}
+
+/// The guest's answer: one entry per case of the plan, in plan order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GuestResults {
+    pub cases: Vec<CaseOutcome>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseOutcome {
+    /// Set when the case could not run at all (topology or station failed to come up).
+    pub error: Option<String>,
+    pub runs: Vec<RunOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub report: RunReport,
+    /// Whether the traffic was measured (false if the run failed before its trigger); only
+    /// measured runs enter the report.
+    pub measured: bool,
+    /// The run's logs, relative to the results archive root.
+    pub log_dir: String,
+    /// Set when the run itself failed (a step could not be carried out, no recovery...).
+    pub error: Option<String>,
+}
+
+impl RunOutcome {
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || !self.report.recovered
+    }
+}

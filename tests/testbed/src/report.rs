@@ -1,0 +1,179 @@
+//! The JSON report (`--json FILE`). Its shape is a contract: benchmarks extend it, so fields are
+//! only ever added, never renamed.
+//!
+//! ```json
+//! {"scenarios":[{"name","channels","stack","p50_gap_ms","p95_gap_ms",
+//!   "runs":[{"gap_ms","lost_packets","recovered","bssid_before","bssid_after","timeline":[...]}]}]}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    plan::{GuestResults, Plan},
+    stack::Stack,
+    timeline::TimelineEvent,
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+/// One scenario on one channel layout with one stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    /// The channel of each AP, e.g. `[1, 1]` (same) or `[1, 6]` (different).
+    pub channels: Vec<u8>,
+    pub stack: Stack,
+    /// Median traffic gap over the runs; null without runs.
+    pub p50_gap_ms: Option<f64>,
+    pub p95_gap_ms: Option<f64>,
+    pub runs: Vec<RunReport>,
+}
+
+/// One measured event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Longest interval without a successful probe round trip around the event.
+    pub gap_ms: f64,
+    /// Probes sent during the disruption that never came back.
+    pub lost_packets: u64,
+    /// Traffic flowed again before the recovery timeout.
+    pub recovered: bool,
+    /// The AP the station was associated with at the trigger.
+    pub bssid_before: Option<String>,
+    /// The AP the station was associated with at the end of the measurement.
+    pub bssid_after: Option<String>,
+    /// Events in ms from the trigger, in time order.
+    pub timeline: Vec<TimelineEvent>,
+}
+
+impl Report {
+    /// Joins the plan with the guest's results (case i of one is case i of the other). Runs that
+    /// failed before their trigger measured nothing and are left out.
+    pub fn new(plan: &Plan, results: &GuestResults) -> Report {
+        let scenarios = plan
+            .cases
+            .iter()
+            .zip(&results.cases)
+            .map(|(case, outcome)| {
+                let runs: Vec<RunReport> = outcome
+                    .runs
+                    .iter()
+                    .filter(|run| run.measured)
+                    .map(|run| run.report.clone())
+                    .collect();
+                let gaps: Vec<f64> = runs.iter().map(|run| run.gap_ms).collect();
+                ScenarioReport {
+                    name: case.scenario.name.clone(),
+                    channels: case.channels.clone(),
+                    stack: case.stack,
+                    p50_gap_ms: percentile(&gaps, 50.0),
+                    p95_gap_ms: percentile(&gaps, 95.0),
+                    runs,
+                }
+            })
+            .collect();
+        Report { scenarios }
+    }
+}
+
+/// The `p`th percentile (0-100) with linear interpolation between closest ranks; `None` if empty.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p / 100.0).clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+    let fraction = rank - low as f64;
+    Some(sorted[low] + (sorted[high] - sorted[low]) * fraction)
+}
+
+/// The median of integer counts (for summary tables).
+pub fn median_u64(values: &[u64]) -> Option<f64> {
+    let as_f64: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+    percentile(&as_f64, 50.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        plan::{Case, CaseOutcome, RunOutcome},
+        scenario::Scenario,
+    };
+
+    #[test]
+    fn percentiles_interpolate() {
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
+        let p95 = percentile(&[1.0, 2.0, 3.0, 4.0, 5.0], 95.0).unwrap();
+        assert!((p95 - 4.8).abs() < 1e-9);
+        assert_eq!(median_u64(&[5, 1, 3]), Some(3.0));
+    }
+
+    fn run(gap_ms: f64) -> RunOutcome {
+        RunOutcome {
+            report: RunReport {
+                gap_ms,
+                lost_packets: 100,
+                recovered: true,
+                bssid_before: Some("02:00:00:00:00:00".into()),
+                bssid_after: Some("02:00:00:00:01:00".into()),
+                timeline: vec![TimelineEvent::new(12.5, "auth", "wpa_supplicant")],
+            },
+            measured: true,
+            log_dir: "runs/x-1".into(),
+            error: None,
+        }
+    }
+
+    /// The JSON shape is a contract with the benchmark: exactly these keys, at these places.
+    #[test]
+    fn json_has_the_agreed_shape() {
+        let scenario =
+            Scenario::from_toml("name = \"ap-kill\"\ntrigger = [{ action = \"kill\" }]").unwrap();
+        let plan = Plan {
+            probe_interval_ms: 10,
+            cases: vec![Case {
+                scenario,
+                stack: Stack::WpaSupplicant,
+                channels: vec![1, 6],
+                repeats: 2,
+            }],
+        };
+        let unmeasured = RunOutcome {
+            measured: false,
+            error: Some("the station did not connect".into()),
+            ..run(0.0)
+        };
+        let results = GuestResults {
+            cases: vec![CaseOutcome {
+                error: None,
+                runs: vec![run(1000.0), run(2000.0), unmeasured],
+            }],
+        };
+        let json = serde_json::to_value(Report::new(&plan, &results)).unwrap();
+        let expected = serde_json::json!({"scenarios": [{
+            "name": "ap-kill",
+            "channels": [1, 6],
+            "stack": "wpa_supplicant",
+            "p50_gap_ms": 1500.0,
+            "p95_gap_ms": 1950.0,
+            "runs": [
+                {"gap_ms": 1000.0, "lost_packets": 100, "recovered": true,
+                 "bssid_before": "02:00:00:00:00:00", "bssid_after": "02:00:00:00:01:00",
+                 "timeline": [{"t_ms": 12.5, "event": "auth", "source": "wpa_supplicant"}]},
+                {"gap_ms": 2000.0, "lost_packets": 100, "recovered": true,
+                 "bssid_before": "02:00:00:00:00:00", "bssid_after": "02:00:00:00:01:00",
+                 "timeline": [{"t_ms": 12.5, "event": "auth", "source": "wpa_supplicant"}]},
+            ],
+        }]});
+        assert_eq!(json, expected);
+    }
+}

@@ -1,0 +1,455 @@
+//! The scenario format: one TOML file per scenario (see tests/scenarios/README.md).
+//!
+//! A scenario names what happens to the access points (the *trigger* steps, run at t = 0) and how
+//! to make the topology whole again afterwards (the *restore* steps). Everything else, the
+//! topology, the station, the traffic probe and the measurement, is the runner's job, so a new
+//! scenario is a file, not code.
+
+use std::{fmt, str::FromStr};
+
+use anyhow::{bail, ensure, Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+/// Highest number of access points a topology supports (one hwsim radio each, plus the station's).
+pub const MAX_APS: usize = 3;
+
+/// A parsed and validated scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Unique name, `[a-z0-9-]+`; results and log directories carry it.
+    pub name: String,
+    /// One or two sentences: what the scenario models.
+    #[serde(default)]
+    pub description: String,
+    /// Number of access points sharing the SSID (2 or 3).
+    #[serde(default = "default_aps")]
+    pub aps: usize,
+    /// Security of the shared SSID.
+    #[serde(default)]
+    pub security: Security,
+    /// Channel layouts run when the command line chooses none.
+    #[serde(default = "default_channel_plans")]
+    pub channels: Vec<ChannelPlan>,
+    /// How many times the trigger steps run back to back (flapping).
+    #[serde(default = "default_cycles")]
+    pub cycles: u32,
+    /// Keep measuring at least this long after the last trigger step, so a disruption that starts
+    /// late (a roam the station performs after the command returns) is inside the window.
+    #[serde(default = "default_min_observe_ms")]
+    pub min_observe_ms: u64,
+    /// Give up on recovery this long after the last trigger step.
+    #[serde(default = "default_recovery_timeout_ms")]
+    pub recovery_timeout_ms: u64,
+    /// What happens at t = 0.
+    pub trigger: Vec<Step>,
+    /// How the topology is made whole after the measurement (the runner then checks every AP).
+    #[serde(default)]
+    pub restore: Vec<Step>,
+}
+
+fn default_aps() -> usize {
+    2
+}
+fn default_channel_plans() -> Vec<ChannelPlan> {
+    vec![ChannelPlan::Same, ChannelPlan::Different]
+}
+fn default_cycles() -> u32 {
+    1
+}
+fn default_min_observe_ms() -> u64 {
+    2_000
+}
+fn default_recovery_timeout_ms() -> u64 {
+    20_000
+}
+
+/// Security of the SSID all access points share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Security {
+    /// WPA2-Personal with CCMP: every (re)connection pays the 4-way handshake.
+    #[default]
+    Wpa2Psk,
+    /// No security: association completes the connection.
+    Open,
+}
+
+/// One action of a scenario. Targets are resolved when the trigger starts: `serving` is the AP the
+/// station is associated with at t = 0, for every step of the scenario including the restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Step {
+    /// Isolate the AP's radio (hwsim debugfs `group` = 0): nobody hears it and it does not know.
+    Silence {
+        #[serde(default)]
+        target: Target,
+    },
+    /// Undo `silence` (`group` = 1).
+    Unsilence {
+        #[serde(default)]
+        target: Target,
+    },
+    /// The AP deauthenticates the station with this reason code (hostapd `DEAUTHENTICATE`).
+    Deauth {
+        #[serde(default)]
+        target: Target,
+        reason: u16,
+    },
+    /// The AP disassociates the station with this reason code (hostapd `DISASSOCIATE`).
+    Disassoc {
+        #[serde(default)]
+        target: Target,
+        reason: u16,
+    },
+    /// hostapd `DISABLE`: the AP stops beaconing and drops its stations.
+    Disable {
+        #[serde(default)]
+        target: Target,
+    },
+    /// hostapd `ENABLE`.
+    Enable {
+        #[serde(default)]
+        target: Target,
+    },
+    /// SIGKILL to the AP's hostapd.
+    Kill {
+        #[serde(default)]
+        target: Target,
+    },
+    /// Start the AP's hostapd again (after `kill`) and wait until it beacons.
+    Start {
+        #[serde(default)]
+        target: Target,
+    },
+    /// `ip link set <ap iface> down`.
+    LinkDown {
+        #[serde(default)]
+        target: Target,
+    },
+    /// `ip link set <ap iface> up`.
+    LinkUp {
+        #[serde(default)]
+        target: Target,
+    },
+    /// The station roams to the target on purpose (`wpa_cli roam <bssid>`).
+    Roam {
+        #[serde(default = "Target::other")]
+        target: Target,
+    },
+    /// A deliberate pause between steps (part of the scenario, not a synchronisation).
+    Wait { ms: u64 },
+}
+
+impl Step {
+    /// The AP the step acts on, if it acts on one.
+    pub fn target(&self) -> Option<Target> {
+        match self {
+            Step::Silence { target }
+            | Step::Unsilence { target }
+            | Step::Deauth { target, .. }
+            | Step::Disassoc { target, .. }
+            | Step::Disable { target }
+            | Step::Enable { target }
+            | Step::Kill { target }
+            | Step::Start { target }
+            | Step::LinkDown { target }
+            | Step::LinkUp { target }
+            | Step::Roam { target } => Some(*target),
+            Step::Wait { .. } => None,
+        }
+    }
+}
+
+/// Which access point a step acts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Target {
+    /// The AP serving the station when the trigger starts.
+    #[default]
+    Serving,
+    /// The first AP that is not the serving one.
+    Other,
+    /// An AP by index: `ap0`, `ap1`, ...
+    Ap(usize),
+}
+
+impl Target {
+    fn other() -> Target {
+        Target::Other
+    }
+
+    /// The AP index this target names, given the serving AP.
+    pub fn resolve(self, serving: usize, aps: usize) -> usize {
+        match self {
+            Target::Serving => serving,
+            Target::Other => (0..aps).find(|&i| i != serving).unwrap_or(serving),
+            Target::Ap(index) => index,
+        }
+    }
+}
+
+impl TryFrom<String> for Target {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        match s.as_str() {
+            "serving" => Ok(Target::Serving),
+            "other" => Ok(Target::Other),
+            _ => s
+                .strip_prefix("ap")
+                .and_then(|n| n.parse().ok())
+                .map(Target::Ap)
+                .ok_or_else(|| format!("unknown target `{s}` (serving, other, ap0, ap1, ...)")),
+        }
+    }
+}
+
+impl From<Target> for String {
+    fn from(target: Target) -> String {
+        match target {
+            Target::Serving => "serving".into(),
+            Target::Other => "other".into(),
+            Target::Ap(index) => format!("ap{index}"),
+        }
+    }
+}
+
+/// Where the access points sit: all on one channel, on different channels, or an explicit list
+/// (one 2.4 GHz channel per AP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ChannelPlanRepr", into = "ChannelPlanRepr")]
+pub enum ChannelPlan {
+    /// Every AP on channel 1: the station hears the others while connected.
+    Same,
+    /// Channels 1, 6, 11: finding another AP needs a scan off the current channel.
+    Different,
+    /// One channel per AP.
+    List(Vec<u8>),
+}
+
+/// How a channel plan is written: `"same"`, `"different"` or `[1, 6]`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ChannelPlanRepr {
+    Name(String),
+    List(Vec<u8>),
+}
+
+impl TryFrom<ChannelPlanRepr> for ChannelPlan {
+    type Error = String;
+
+    fn try_from(repr: ChannelPlanRepr) -> Result<Self, Self::Error> {
+        match repr {
+            ChannelPlanRepr::Name(name) => name.parse(),
+            ChannelPlanRepr::List(list) => Ok(ChannelPlan::List(list)),
+        }
+    }
+}
+
+impl From<ChannelPlan> for ChannelPlanRepr {
+    fn from(plan: ChannelPlan) -> Self {
+        match plan {
+            ChannelPlan::Same => ChannelPlanRepr::Name("same".into()),
+            ChannelPlan::Different => ChannelPlanRepr::Name("different".into()),
+            ChannelPlan::List(list) => ChannelPlanRepr::List(list),
+        }
+    }
+}
+
+const DIFFERENT_CHANNELS: [u8; MAX_APS] = [1, 6, 11];
+
+impl ChannelPlan {
+    /// The channel of each AP.
+    pub fn resolve(&self, aps: usize) -> Result<Vec<u8>> {
+        ensure!((2..=MAX_APS).contains(&aps), "a topology has 2 to {MAX_APS} APs, not {aps}");
+        let channels = match self {
+            ChannelPlan::Same => vec![1; aps],
+            ChannelPlan::Different => DIFFERENT_CHANNELS[..aps].to_vec(),
+            ChannelPlan::List(list) => {
+                ensure!(
+                    list.len() == aps,
+                    "channel list {list:?} names {} channels for {aps} APs",
+                    list.len()
+                );
+                list.clone()
+            }
+        };
+        if let Some(bad) = channels.iter().find(|c| !(1..=13).contains(*c)) {
+            bail!("channel {bad} is not a 2.4 GHz channel (1-13)");
+        }
+        Ok(channels)
+    }
+}
+
+impl FromStr for ChannelPlan {
+    type Err = String;
+
+    /// `same`, `different` or a comma-separated list such as `1,6`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "same" => Ok(ChannelPlan::Same),
+            "different" => Ok(ChannelPlan::Different),
+            _ => s
+                .split(',')
+                .map(|c| c.trim().parse::<u8>())
+                .collect::<Result<Vec<u8>, _>>()
+                .map(ChannelPlan::List)
+                .map_err(|_| {
+                    format!("channels `{s}`: expected same, different or a list like 1,6")
+                }),
+        }
+    }
+}
+
+impl fmt::Display for ChannelPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelPlan::Same => f.write_str("same"),
+            ChannelPlan::Different => f.write_str("different"),
+            ChannelPlan::List(list) => f.write_str(&channels_label(list)),
+        }
+    }
+}
+
+/// A file-name friendly label for resolved channels: `[1, 6]` -> `1-6`.
+pub fn channels_label(channels: &[u8]) -> String {
+    channels.iter().map(u8::to_string).collect::<Vec<_>>().join("-")
+}
+
+impl Scenario {
+    /// Parses and validates a scenario file's text.
+    pub fn from_toml(text: &str) -> Result<Scenario> {
+        let scenario: Scenario = toml::from_str(text).context("not a valid scenario file")?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn validate(&self) -> Result<()> {
+        ensure!(
+            !self.name.is_empty()
+                && self
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "scenario name `{}` must be lowercase letters, digits and dashes",
+            self.name
+        );
+        ensure!(!self.trigger.is_empty(), "scenario `{}` has no [[trigger]] step", self.name);
+        ensure!(self.cycles >= 1, "cycles must be at least 1");
+        ensure!(!self.channels.is_empty(), "scenario `{}` lists no channel plan", self.name);
+        for plan in &self.channels {
+            plan.resolve(self.aps).with_context(|| format!("scenario `{}`", self.name))?;
+        }
+        for step in self.trigger.iter().chain(&self.restore) {
+            if let Some(Target::Ap(index)) = step.target() {
+                ensure!(
+                    index < self.aps,
+                    "scenario `{}` targets ap{index} but has {} APs",
+                    self.name,
+                    self.aps
+                );
+            }
+            if let Step::Deauth { reason: 0, .. } | Step::Disassoc { reason: 0, .. } = step {
+                bail!("scenario `{}`: reason code 0 is reserved", self.name);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SILENT: &str = r#"
+        name = "silent-ap-loss"
+        description = "The serving AP goes out of range."
+
+        [[trigger]]
+        action = "silence"
+
+        [[restore]]
+        action = "unsilence"
+    "#;
+
+    #[test]
+    fn defaults_fill_a_minimal_file() {
+        let s = Scenario::from_toml(SILENT).unwrap();
+        assert_eq!(s.aps, 2);
+        assert_eq!(s.security, Security::Wpa2Psk);
+        assert_eq!(s.channels, vec![ChannelPlan::Same, ChannelPlan::Different]);
+        assert_eq!(s.cycles, 1);
+        assert_eq!(s.trigger, vec![Step::Silence { target: Target::Serving }]);
+        assert_eq!(s.restore, vec![Step::Unsilence { target: Target::Serving }]);
+    }
+
+    #[test]
+    fn every_step_kind_parses() {
+        let s = Scenario::from_toml(
+            r#"
+            name = "all"
+            aps = 3
+            security = "open"
+            channels = ["same", [1, 6, 11]]
+            cycles = 3
+            trigger = [
+                { action = "deauth", reason = 3 },
+                { action = "disassoc", target = "ap2", reason = 8 },
+                { action = "disable" }, { action = "enable" },
+                { action = "kill" }, { action = "start" },
+                { action = "link-down" }, { action = "link-up" },
+                { action = "roam" }, { action = "wait", ms = 500 },
+            ]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.security, Security::Open);
+        assert_eq!(s.channels[1], ChannelPlan::List(vec![1, 6, 11]));
+        assert_eq!(s.trigger.len(), 10);
+        assert_eq!(s.trigger[1], Step::Disassoc { target: Target::Ap(2), reason: 8 });
+        // A deliberate roam goes to another AP unless told otherwise.
+        assert_eq!(s.trigger[8].target(), Some(Target::Other));
+        assert_eq!(s.trigger[9].target(), None);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = |text: &str| format!("{:#}", Scenario::from_toml(text).unwrap_err());
+        assert!(err("name = \"x\"\ntrigger = []").contains("no [[trigger]] step"));
+        assert!(err("name = \"x\"\ntrigger = [{ action = \"explode\" }]").contains("explode"));
+        assert!(err("name = \"x\"\ntrigger = [{ action = \"kill\", target = \"ap5\" }]")
+            .contains("targets ap5"));
+        assert!(err("name = \"X Y\"\ntrigger = [{ action = \"kill\" }]").contains("lowercase"));
+        assert!(err("name = \"x\"\nchannels = [[1]]\ntrigger = [{ action = \"kill\" }]")
+            .contains("1 channels for 2 APs"));
+        assert!(
+            err("name = \"x\"\ncolour = 1\ntrigger = [{ action = \"kill\" }]").contains("colour")
+        );
+    }
+
+    #[test]
+    fn channel_plans_resolve() {
+        assert_eq!(ChannelPlan::Same.resolve(2).unwrap(), vec![1, 1]);
+        assert_eq!(ChannelPlan::Different.resolve(3).unwrap(), vec![1, 6, 11]);
+        assert_eq!("1,6".parse::<ChannelPlan>(), Ok(ChannelPlan::List(vec![1, 6])));
+        assert!(ChannelPlan::List(vec![1, 36]).resolve(2).is_err());
+        assert!("sideways".parse::<ChannelPlan>().is_err());
+        assert_eq!(channels_label(&[1, 6]), "1-6");
+    }
+
+    #[test]
+    fn targets_resolve_against_the_serving_ap() {
+        assert_eq!(Target::Serving.resolve(1, 2), 1);
+        assert_eq!(Target::Other.resolve(1, 2), 0);
+        assert_eq!(Target::Other.resolve(0, 3), 1);
+        assert_eq!(Target::Ap(2).resolve(0, 3), 2);
+    }
+
+    #[test]
+    fn scenarios_survive_the_trip_through_json() {
+        let s = Scenario::from_toml(SILENT).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), s);
+    }
+}

@@ -1,0 +1,63 @@
+//! The station-side software under test.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+/// Which software runs the station. Stock `wpa_supplicant` is the baseline every other stack is
+/// compared with, so it comes first everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Stack {
+    /// Stock wpa_supplicant, nothing else.
+    #[serde(rename = "wpa_supplicant")]
+    WpaSupplicant,
+    /// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>`).
+    #[serde(rename = "roam")]
+    Roam,
+    /// iwd (with its own dbus-daemon).
+    #[serde(rename = "iwd")]
+    Iwd,
+}
+
+impl Stack {
+    pub const ALL: [Stack; 3] = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stack::WpaSupplicant => "wpa_supplicant",
+            Stack::Roam => "roam",
+            Stack::Iwd => "iwd",
+        }
+    }
+}
+
+impl fmt::Display for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Stack {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stack::ALL.into_iter().find(|stack| stack.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Stack::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown stack `{s}` (known: {})", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stack;
+
+    #[test]
+    fn names_round_trip() {
+        for stack in Stack::ALL {
+            assert_eq!(stack.name().parse::<Stack>(), Ok(stack));
+            assert_eq!(serde_json::to_string(&stack).unwrap(), format!("\"{}\"", stack.name()));
+        }
+        assert!("wpa".parse::<Stack>().unwrap_err().contains("wpa_supplicant"));
+    }
+}

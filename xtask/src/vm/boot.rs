@@ -1,0 +1,152 @@
+//! One session: build the image, boot it once with a plan, collect the results and the report.
+
+use std::{
+    fs::{self, File},
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _, Result};
+use roam_testbed::{
+    plan::{GuestResults, Plan, PLAN_PATH, RESULTS_FILE},
+    report::Report,
+    stack::Stack,
+};
+
+use super::{
+    image::{self, ImageSpec},
+    qemu,
+    session::Session,
+    summary,
+};
+use crate::cmd::{note, step};
+
+/// The results disk is sparse: only what the guest writes takes space.
+const RESULTS_DISK_BYTES: u64 = 2 << 30;
+/// Prefix of the guest's progress lines on the console (see the guest's `system::progress`).
+const PROGRESS_PREFIX: &str = "roam-testbed: ";
+
+#[derive(Default)]
+pub struct RunOptions {
+    pub timeout: Option<Duration>,
+}
+
+/// What one boot produced.
+pub struct SessionOutcome {
+    pub session: Session,
+    pub report: Report,
+    /// Failed cases and runs, each naming its log directory.
+    pub failures: Vec<String>,
+}
+
+/// Builds the image, boots it once with the plan, and collects the results.
+pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<SessionOutcome> {
+    check_plan(plan)?;
+    let image = image::build(spec)?;
+    if image.roam.is_none() && plan.cases.iter().any(|c| c.stack == Stack::Roam) {
+        bail!(
+            "the roam stack needs the roam agent in the image, and none is built: run \
+             `cargo xtask build --release` (or pass --roam PATH)"
+        );
+    }
+    let vm = image::vm_dir();
+    let accelerator = qemu::accelerator(&vm)?;
+    let session = Session::create(&vm)?;
+
+    let plan_layer = session.dir.join("plan.cpio");
+    image::single_file_archive(&plan_layer, PLAN_PATH, &serde_json::to_vec(plan)?)?;
+    let initrd = session.dir.join("initrd.img");
+    image.write_initrd(std::slice::from_ref(&plan_layer), &initrd)?;
+    let disk = qemu::create_results_disk(&session.dir.join("results.img"), RESULTS_DISK_BYTES)?;
+
+    let runs: u32 = plan.cases.iter().map(|c| c.repeats).sum();
+    let timeout = options.timeout.unwrap_or_else(|| time_budget(plan));
+    step(format!(
+        "Booting the VM ({accelerator:?}): {} cases, {runs} runs, timeout {}s",
+        plan.cases.len(),
+        timeout.as_secs()
+    ));
+    let started = Instant::now();
+    let boot = qemu::Boot {
+        accelerator,
+        kernel: &image.kernel,
+        initrd: &initrd,
+        mode: "run",
+        results_disk: Some(&disk),
+    };
+    let booted = qemu::run_batch(&boot, &session.console_log(), PROGRESS_PREFIX, timeout);
+    // Large and reproducible: not worth keeping.
+    let _ = fs::remove_file(&initrd);
+    let _ = fs::remove_file(&plan_layer);
+    if let Err(err) = booted {
+        let _ = fs::remove_file(&disk);
+        print_console_tail(&session.console_log());
+        return Err(err);
+    }
+    note(format!("VM finished in {:.0} s", started.elapsed().as_secs_f64()));
+
+    let results = extract_results(&disk, &session)?;
+    let _ = fs::remove_file(&disk);
+    let report = Report::new(plan, &results);
+    fs::write(session.dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    step("Results");
+    print!("{}", summary::table(&report));
+    note(format!("session: {}", session.dir.display()));
+    let failures = summary::failures(plan, &results, &session.dir);
+    Ok(SessionOutcome { session, report, failures })
+}
+
+/// Fails early, before the image is built, on plans the testbed cannot run.
+fn check_plan(plan: &Plan) -> Result<()> {
+    if plan.cases.iter().any(|c| c.stack == Stack::Iwd) {
+        bail!(
+            "the iwd stack is not implemented in the testbed yet (available: wpa_supplicant, roam)"
+        );
+    }
+    if plan.cases.is_empty() {
+        bail!("nothing to run: no scenario applies to the chosen channels");
+    }
+    Ok(())
+}
+
+/// A generous upper bound for the whole boot, so a hung guest is killed but a slow one is not.
+fn time_budget(plan: &Plan) -> Duration {
+    let boot = 180;
+    let per_case_setup = 90;
+    let cases: u64 = plan
+        .cases
+        .iter()
+        .map(|case| {
+            let s = &case.scenario;
+            let per_run = 60 + (s.recovery_timeout_ms + s.min_observe_ms) / 1000;
+            per_case_setup + u64::from(case.repeats) * per_run
+        })
+        .sum();
+    Duration::from_secs(boot + cases)
+}
+
+/// Unpacks the guest's tar from the results disk into the session directory.
+fn extract_results(disk: &Path, session: &Session) -> Result<GuestResults> {
+    let dir = &session.dir;
+    tar::Archive::new(File::open(disk)?)
+        .unpack(dir)
+        .with_context(|| format!("cannot unpack the results disk {}", disk.display()))?;
+    let results_file = dir.join(RESULTS_FILE);
+    if !results_file.exists() {
+        print_console_tail(&session.console_log());
+        bail!("the guest wrote no results; console log: {}", session.console_log().display());
+    }
+    let text = fs::read_to_string(&results_file)?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", results_file.display()))
+}
+
+fn print_console_tail(console_log: &Path) {
+    let Ok(text) = fs::read_to_string(console_log) else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    note(format!("last lines of {}:", console_log.display()));
+    for line in &lines[lines.len().saturating_sub(25)..] {
+        note(format!("  | {line}"));
+    }
+}

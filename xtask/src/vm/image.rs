@@ -1,0 +1,335 @@
+//! The guest image: Debian's kernel plus an initramfs made of layered cpio archives.
+//!
+//! - `base.cpio` (cached, rebuilt only when the kernel or a host package changes): kernel modules,
+//!   the system programs (hostapd, wpa_supplicant, iw, iproute2, tcpdump, busybox, kmod) with
+//!   their shared libraries, the regulatory database, the directory skeleton;
+//! - `project.cpio` (rebuilt every time, it is small): the testbed's guest binary (`/init`), the
+//!   roam agent if one is built, and any extra binaries;
+//! - a per-session archive with the run plan.
+//!
+//! The kernel unpacks concatenated archives in order, so the layers need no merging.
+
+use std::{
+    collections::BTreeSet,
+    fs::{self, File},
+    io::BufWriter,
+    os::unix::fs::PermissionsExt as _,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::{cpio::CpioWriter, kernel, kernel::Kernel, packages, shared_libs};
+use crate::cmd::{self, note, step};
+
+/// Bump when the base archive's layout changes, so caches rebuild.
+const BASE_LAYOUT: u32 = 1;
+
+/// Host programs copied into the guest at the same path (the host is merged-/usr Debian).
+const SYSTEM_BINARIES: &[&str] = &[
+    "/usr/sbin/hostapd",
+    "/usr/sbin/hostapd_cli",
+    "/usr/sbin/wpa_supplicant",
+    "/usr/sbin/wpa_cli",
+    "/usr/sbin/iw",
+    "/usr/bin/ip",
+    "/usr/bin/tcpdump",
+    "/usr/bin/busybox",
+    "/usr/bin/kmod",
+];
+
+const SYMLINKS: &[(&str, &str)] = &[
+    ("/bin", "usr/bin"),
+    ("/sbin", "usr/sbin"),
+    ("/lib", "usr/lib"),
+    ("/lib64", "usr/lib64"),
+    ("/usr/sbin/modprobe", "/usr/bin/kmod"),
+    ("/usr/sbin/rmmod", "/usr/bin/kmod"),
+    ("/usr/sbin/insmod", "/usr/bin/kmod"),
+    ("/usr/sbin/lsmod", "/usr/bin/kmod"),
+    ("/usr/sbin/ip", "/usr/bin/ip"),
+    ("/usr/bin/sh", "busybox"),
+    ("/init", "/usr/bin/roam-testbed"),
+];
+
+/// depmod's inputs besides the modules themselves.
+const MODULE_METADATA: &[&str] = &["modules.order", "modules.builtin", "modules.builtin.modinfo"];
+
+/// The regulatory database (without it cfg80211 is stuck in the world domain).
+const FIRMWARE: &[&str] =
+    &["/usr/lib/firmware/regulatory.db", "/usr/lib/firmware/regulatory.db.p7s"];
+
+/// A host binary to put into the guest (its shared libraries come along).
+#[derive(Debug, Clone)]
+pub struct GuestBinary {
+    pub host: PathBuf,
+    /// Absolute path inside the guest.
+    pub guest: String,
+}
+
+/// What goes into the project layer besides the testbed itself.
+#[derive(Debug, Default)]
+pub struct ImageSpec {
+    /// The roam agent; `None` looks for target/{release,debug}/roam.
+    pub roam: Option<PathBuf>,
+    /// More binaries, e.g. tools another part of the project wants in the VM.
+    pub extra: Vec<GuestBinary>,
+}
+
+/// A built image, ready to boot.
+pub struct Image {
+    pub kernel: PathBuf,
+    /// Initramfs layers, in unpack order.
+    pub archives: Vec<PathBuf>,
+    /// Whether the roam agent is in the image (the `roam` stack needs it).
+    pub roam: Option<PathBuf>,
+}
+
+impl Image {
+    /// Writes the initramfs: the image's layers, then `extra` layers (e.g. the run plan).
+    pub fn write_initrd(&self, extra: &[PathBuf], out: &Path) -> Result<()> {
+        let mut initrd = BufWriter::new(File::create(out)?);
+        for layer in self.archives.iter().chain(extra) {
+            let mut file =
+                File::open(layer).with_context(|| format!("cannot open {}", layer.display()))?;
+            std::io::copy(&mut file, &mut initrd)?;
+        }
+        initrd.into_inner()?.sync_all()?;
+        Ok(())
+    }
+}
+
+/// The directory all VM artefacts live in (target/vm).
+pub fn vm_dir() -> PathBuf {
+    target_dir().join("vm")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cmd::workspace_root().join("target"))
+}
+
+/// Builds (or reuses) every layer.
+pub fn build(spec: &ImageSpec) -> Result<Image> {
+    packages::ensure()?;
+    let vm = vm_dir();
+    fs::create_dir_all(&vm)?;
+    let kernel = kernel::ensure(&vm)?;
+    let base = base_archive(&vm, &kernel)?;
+    let testbed = build_testbed()?;
+    let roam = spec.roam.clone().or_else(find_roam_binary);
+    let mut binaries = vec![GuestBinary { host: testbed, guest: "/usr/bin/roam-testbed".into() }];
+    match &roam {
+        Some(path) => {
+            note(format!("roam agent: {}", path.display()));
+            binaries.push(GuestBinary { host: path.clone(), guest: "/usr/bin/roam".into() });
+        }
+        None => note("roam agent: not built (the `roam` stack is unavailable)"),
+    }
+    binaries.extend(spec.extra.iter().cloned());
+    for binary in &mut binaries {
+        binary.host = without_debug_info(&vm, &binary.host);
+    }
+    let project = vm.join("project.cpio");
+    write_archive(&project, |cpio| add_binaries(cpio, &binaries))?;
+    Ok(Image { kernel: kernel.vmlinuz, archives: vec![base, project], roam })
+}
+
+/// The newest of target/release/roam and target/debug/roam, if any.
+pub fn find_roam_binary() -> Option<PathBuf> {
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target_dir().join(profile).join("roam"))
+        .filter_map(|path| Some((fs::metadata(&path).ok()?.modified().ok()?, path)))
+        .max()
+        .map(|(_, path)| path)
+}
+
+/// A copy of `binary` without debug sections (a debug build of the agent is mostly DWARF, and
+/// every byte of the initramfs is unpacked at each boot). Falls back to the original if `strip`
+/// (binutils) is unavailable.
+fn without_debug_info(vm: &Path, binary: &Path) -> PathBuf {
+    let Some(name) = binary.file_name() else {
+        return binary.to_owned();
+    };
+    let stripped = vm.join("stripped").join(name);
+    let _ = fs::create_dir_all(vm.join("stripped"));
+    let ok = Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(binary)
+        .status()
+        .is_ok_and(|status| status.success());
+    if ok {
+        stripped
+    } else {
+        binary.to_owned()
+    }
+}
+
+/// Builds the guest binary (release: the VM runs it under TCG).
+fn build_testbed() -> Result<PathBuf> {
+    step("Building the guest programs (roam-testbed)");
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--quiet",
+        "--release",
+        "--package",
+        "roam-testbed",
+        "--bin",
+        "roam-testbed",
+    ]))?;
+    Ok(target_dir().join("release/roam-testbed"))
+}
+
+fn base_archive(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
+    let archive = vm.join("base.cpio");
+    let key_file = vm.join("base.key");
+    let key = format!(
+        "layout {BASE_LAYOUT}\nkernel {}\n{}",
+        kernel.version,
+        packages::installed_versions()?
+    );
+    if archive.exists() && fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
+        note(format!("base image: cached ({})", archive.display()));
+        return Ok(archive);
+    }
+    step(format!("Building the base image (kernel {})", kernel.version));
+    let modules = stage_modules(vm, kernel)?;
+    let binaries: Vec<GuestBinary> = SYSTEM_BINARIES
+        .iter()
+        .map(|path| GuestBinary { host: path.into(), guest: (*path).to_owned() })
+        .collect();
+    write_archive(&archive, |cpio| {
+        for dir in ["/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/root", "/usr/local/bin"] {
+            cpio.dir(dir)?;
+        }
+        // The kernel opens /dev/console for init's stdio before anything is mounted.
+        cpio.char_device("/dev/console", 0o600, 5, 1)?;
+        for (link, target) in SYMLINKS {
+            cpio.symlink(link, target)?;
+        }
+        add_binaries(cpio, &binaries)?;
+        for firmware in FIRMWARE {
+            add_file(cpio, Path::new(firmware), firmware)?;
+        }
+        add_tree(cpio, &modules, "/usr/lib/modules")
+    })?;
+    fs::write(&key_file, key)?;
+    note(format!("base image: {}", archive.display()));
+    Ok(archive)
+}
+
+/// Copies the needed modules (and depmod's inputs) into a staging tree and runs depmod there,
+/// so the guest's modprobe knows exactly the modules it has. Returns the staging modules root.
+fn stage_modules(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
+    let staging = vm.join("modules-staging");
+    let _ = fs::remove_dir_all(&staging);
+    let source = kernel.modules_dir();
+    let target = staging.join("lib/modules").join(&kernel.version);
+    let mut modules = BTreeSet::new();
+    for root in roam_testbed::BOOT_MODULES.iter().chain([&roam_testbed::RADIO_MODULE]) {
+        let plan = cmd::output(Command::new("modprobe").arg("-d").arg(&kernel.root).args([
+            "-S",
+            &kernel.version,
+            "--show-depends",
+            root,
+        ]))?;
+        modules.extend(
+            plan.lines()
+                .filter_map(|line| line.strip_prefix("insmod "))
+                .map(|path| PathBuf::from(path.trim())),
+        );
+    }
+    for module in &modules {
+        let relative = module
+            .strip_prefix(&source)
+            .with_context(|| format!("{} is outside {}", module.display(), source.display()))?;
+        let dest = target.join(relative);
+        fs::create_dir_all(dest.parent().expect("module paths have a parent"))?;
+        fs::copy(module, &dest)?;
+    }
+    for name in MODULE_METADATA {
+        fs::copy(source.join(name), target.join(name))?;
+    }
+    cmd::run(Command::new("depmod").arg("-b").arg(&staging).arg(&kernel.version))?;
+    note(format!("{} kernel modules", modules.len()));
+    Ok(staging.join("lib/modules"))
+}
+
+fn write_archive(
+    path: &Path,
+    fill: impl FnOnce(&mut CpioWriter<BufWriter<File>>) -> Result<()>,
+) -> Result<()> {
+    let partial = path.with_extension("partial");
+    let mut cpio = CpioWriter::new(BufWriter::new(File::create(&partial)?));
+    fill(&mut cpio)?;
+    cpio.finish()?.into_inner()?.sync_all()?;
+    fs::rename(&partial, path)?;
+    Ok(())
+}
+
+/// Binaries and their shared libraries (each library once).
+fn add_binaries(cpio: &mut CpioWriter<BufWriter<File>>, binaries: &[GuestBinary]) -> Result<()> {
+    let mut libraries = BTreeSet::new();
+    for binary in binaries {
+        if !binary.host.exists() {
+            bail!(
+                "{} is missing on the host (needed in the guest as {})",
+                binary.host.display(),
+                binary.guest
+            );
+        }
+        add_file(cpio, &binary.host, &binary.guest)?;
+        libraries.extend(shared_libs::of(&binary.host)?);
+    }
+    for library in libraries {
+        add_file(cpio, &library, &canonical_location(&library)?)?;
+    }
+    Ok(())
+}
+
+/// Where a host file lives once /lib, /lib64, /bin... symlinks are resolved: the guest has the
+/// same merged-/usr layout, so the file goes to the real directory.
+fn canonical_location(path: &Path) -> Result<String> {
+    let dir = path.parent().context("a file path has a parent")?;
+    let dir = fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))?;
+    let name = path.file_name().context("a file path has a name")?;
+    Ok(dir.join(name).to_string_lossy().into_owned())
+}
+
+/// One host file (symlinks followed) at `guest`.
+fn add_file(cpio: &mut CpioWriter<BufWriter<File>>, host: &Path, guest: &str) -> Result<()> {
+    let data = fs::read(host).with_context(|| format!("cannot read {}", host.display()))?;
+    let mode = fs::metadata(host)?.permissions().mode();
+    cpio.file(guest, mode, &data)?;
+    Ok(())
+}
+
+/// Every file under `host_dir`, at the same relative paths under `guest_dir`.
+fn add_tree(
+    cpio: &mut CpioWriter<BufWriter<File>>,
+    host_dir: &Path,
+    guest_dir: &str,
+) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(host_dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let guest = format!("{guest_dir}/{}", entry.file_name().to_string_lossy());
+        if entry.file_type()?.is_dir() {
+            cpio.dir(&guest)?;
+            add_tree(cpio, &entry.path(), &guest)?;
+        } else {
+            add_file(cpio, &entry.path(), &guest)?;
+        }
+    }
+    Ok(())
+}
+
+/// A one-file archive (e.g. the run plan).
+pub fn single_file_archive(path: &Path, guest: &str, data: &[u8]) -> Result<()> {
+    write_archive(path, |cpio| Ok(cpio.file(guest, 0o644, data)?))
+}

@@ -1,0 +1,32 @@
+//! Host packages the testbed needs: qemu, and the Debian packages whose binaries go into the
+//! guest (the image copies them from the host, with their shared libraries).
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::{cmd, setup};
+
+pub const HOST_PACKAGES: &[&str] = &[
+    "qemu-system-x86",
+    "hostapd",
+    "wpasupplicant",
+    "iw",
+    "iproute2",
+    "busybox-static",
+    "tcpdump",
+    "wireless-regdb",
+    "kmod",
+];
+
+/// Installs whatever is missing (apt-get, as root).
+pub fn ensure() -> Result<()> {
+    setup::ensure_apt_packages(HOST_PACKAGES)
+}
+
+/// `package version` lines of the packages the base image is made of: its cache key.
+pub fn installed_versions() -> Result<String> {
+    cmd::output(
+        Command::new("dpkg-query").args(["-W", "-f=${Package} ${Version}\\n"]).args(HOST_PACKAGES),
+    )
+}

@@ -1,0 +1,180 @@
+//! Finding scenario files and turning a selection into a run plan.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context as _, Result};
+use roam_testbed::{
+    plan::{Case, Plan},
+    scenario::{ChannelPlan, Scenario},
+    stack::Stack,
+};
+
+use crate::cmd;
+
+/// tests/scenarios: one `<name>.toml` per scenario.
+pub fn dir() -> PathBuf {
+    cmd::workspace_root().join("tests/scenarios")
+}
+
+/// A scenario by name (tests/scenarios/<name>.toml) or by file path (anywhere).
+pub fn load(name_or_path: &str) -> Result<Scenario> {
+    let as_path = Path::new(name_or_path);
+    if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
+        return load_file(as_path);
+    }
+    let file = dir().join(format!("{name_or_path}.toml"));
+    if !file.exists() {
+        let known: Vec<String> = all()?.into_iter().map(|s| s.name).collect();
+        bail!(
+            "no scenario `{name_or_path}` in {} (known: {}, or pass a file path)",
+            dir().display(),
+            known.join(", ")
+        );
+    }
+    load_file(&file)
+}
+
+fn load_file(path: &Path) -> Result<Scenario> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Scenario::from_toml(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// Every scenario in tests/scenarios, by file name.
+pub fn all() -> Result<Vec<Scenario>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir())
+        .with_context(|| format!("cannot list {}", dir().display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files.iter().map(|f| load_file(f)).collect()
+}
+
+/// What to run: scenarios x stacks x channel layouts.
+pub struct Selection {
+    pub scenarios: Vec<Scenario>,
+    pub stacks: Vec<Stack>,
+    /// Overrides every scenario's own channel plans.
+    pub channels: Option<ChannelPlan>,
+    /// Overrides... nothing: every case runs this many times.
+    pub repeats: u32,
+    pub probe_interval_ms: u64,
+}
+
+/// Orders cases so consecutive ones share a topology (stack, then channel layout), stock
+/// wpa_supplicant first: one topology serves many scenarios within a boot.
+pub fn plan(selection: &Selection) -> Result<Plan> {
+    let mut stacks = selection.stacks.clone();
+    stacks.sort();
+    stacks.dedup();
+    let mut cases = Vec::new();
+    for &stack in &stacks {
+        let mut layouts: Vec<(ChannelPlan, usize)> = Vec::new();
+        for scenario in &selection.scenarios {
+            let plans = match &selection.channels {
+                Some(plan) => vec![plan.clone()],
+                None => scenario.channels.clone(),
+            };
+            for plan in plans {
+                if !layouts.contains(&(plan.clone(), scenario.aps)) {
+                    layouts.push((plan, scenario.aps));
+                }
+            }
+        }
+        for (layout, aps) in &layouts {
+            for scenario in &selection.scenarios {
+                let applies = match &selection.channels {
+                    Some(_) => true,
+                    None => scenario.channels.contains(layout),
+                };
+                if applies && scenario.aps == *aps {
+                    cases.push(Case {
+                        scenario: scenario.clone(),
+                        stack,
+                        channels: layout
+                            .resolve(scenario.aps)
+                            .with_context(|| format!("scenario {}", scenario.name))?,
+                        repeats: selection.repeats,
+                    });
+                }
+            }
+        }
+    }
+    Ok(Plan { probe_interval_ms: selection.probe_interval_ms, cases })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(name: &str, channels: &str) -> Scenario {
+        Scenario::from_toml(&format!(
+            "name = \"{name}\"\nchannels = {channels}\ntrigger = [{{ action = \"kill\" }}]"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn cases_are_grouped_by_stack_then_layout() {
+        let selection = Selection {
+            scenarios: vec![
+                scenario("a", "[\"same\", \"different\"]"),
+                scenario("b", "[\"different\"]"),
+            ],
+            stacks: vec![Stack::Roam, Stack::WpaSupplicant],
+            channels: None,
+            repeats: 3,
+            probe_interval_ms: 10,
+        };
+        let plan = plan(&selection).unwrap();
+        let titles: Vec<String> = plan.cases.iter().map(Case::title).collect();
+        assert_eq!(
+            titles,
+            [
+                "a [1-1] wpa_supplicant",
+                "a [1-6] wpa_supplicant",
+                "b [1-6] wpa_supplicant",
+                "a [1-1] roam",
+                "a [1-6] roam",
+                "b [1-6] roam",
+            ]
+        );
+        assert!(plan.cases.iter().all(|c| c.repeats == 3));
+    }
+
+    #[test]
+    fn a_channel_override_applies_to_every_scenario() {
+        let selection = Selection {
+            scenarios: vec![scenario("a", "[\"same\"]"), scenario("b", "[\"different\"]")],
+            stacks: vec![Stack::WpaSupplicant],
+            channels: Some(ChannelPlan::List(vec![1, 11])),
+            repeats: 1,
+            probe_interval_ms: 10,
+        };
+        let plan = plan(&selection).unwrap();
+        assert_eq!(plan.cases.len(), 2);
+        assert!(plan.cases.iter().all(|c| c.channels == [1, 11]));
+    }
+
+    /// The scenario files of the repository parse, and the eight names are all there.
+    #[test]
+    fn repository_scenarios_parse() {
+        let names: Vec<String> = all().unwrap().into_iter().map(|s| s.name).collect();
+        for expected in [
+            "silent-ap-loss",
+            "ap-deauth",
+            "ap-disassoc",
+            "ap-disable",
+            "ap-kill",
+            "ap-link-down",
+            "deliberate-roam",
+            "ap-flap",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected} missing");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The VM suite of `cargo xtask test`: every scenario with stock wpa_supplicant, on both
+//! channel layouts, in one boot; each run must recover, and its traffic gap must agree with
+//! wpa_supplicant's own timeline.
+
+use anyhow::{bail, Result};
+use roam_testbed::{report::RunReport, stack::Stack};
+
+use super::{image::ImageSpec, scenarios, session::Session, RunOptions};
+use crate::cmd::{note, step};
+
+/// Runs per case in the suite; `ROAM_VM_SUITE_REPEATS` overrides (the suite must fit in CI).
+const DEFAULT_REPEATS: u32 = 2;
+/// Clock mapping and probe granularity between the log's and the probe's view.
+const TOLERANCE_MS: f64 = 100.0;
+/// After reconnecting, the station may wait for the 1 s ARP retry (its neighbour entry for the
+/// bridge went with the carrier), plus scheduling under TCG.
+const ARP_STALL_MS: f64 = 1500.0;
+
+pub fn run() -> Result<()> {
+    let repeats = match std::env::var("ROAM_VM_SUITE_REPEATS") {
+        Ok(n) => n.parse()?,
+        Err(_) => DEFAULT_REPEATS,
+    };
+    step(format!(
+        "VM suite: every scenario x channel layout with stock wpa_supplicant, {repeats} runs each"
+    ));
+    let selection = scenarios::Selection {
+        scenarios: scenarios::all()?,
+        stacks: vec![Stack::WpaSupplicant],
+        channels: None,
+        repeats,
+        probe_interval_ms: super::DEFAULT_PROBE_INTERVAL_MS,
+    };
+    let outcome = super::run_plan(
+        &ImageSpec::default(),
+        &scenarios::plan(&selection)?,
+        &RunOptions::default(),
+    )?;
+    let mut problems = outcome.failures.clone();
+    for scenario in &outcome.report.scenarios {
+        for (index, run) in scenario.runs.iter().enumerate() {
+            if let Err(problem) = check_consistency(run) {
+                problems.push(format!(
+                    "{} [{:?}] {} run {}: {problem}",
+                    scenario.name,
+                    scenario.channels,
+                    scenario.stack,
+                    index + 1
+                ));
+            }
+        }
+    }
+    report_problems(&outcome.session, &problems)?;
+    note("VM suite passed");
+    Ok(())
+}
+
+fn report_problems(session: &Session, problems: &[String]) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in problems {
+        note(format!("FAIL {problem}"));
+    }
+    bail!("VM suite: {} problem(s); session logs in {}", problems.len(), session.dir.display())
+}
+
+/// The probe's gap must match what wpa_supplicant says happened. The reconnection that ends
+/// the outage is the first CTRL-EVENT-CONNECTED after the gap started; traffic cannot come back
+/// before it, and once it is there, comes back within an ARP stall. In the gap's terms:
+/// gap >= (connected - gap start) - tolerance and gap <= (connected - gap start) + ARP stall.
+/// A run whose traffic came back without a reconnection (the station rode the event out) has
+/// nothing to compare.
+pub fn check_consistency(run: &RunReport) -> Result<(), String> {
+    let Some(answered) = event_time(run, "first_probe_answered") else {
+        return Ok(());
+    };
+    let gap_start = answered - run.gap_ms;
+    let latest_relevant = answered + ARP_STALL_MS + TOLERANCE_MS;
+    let Some(connected) = run
+        .timeline
+        .iter()
+        .filter(|e| e.source == "wpa_supplicant" && e.event == "connected")
+        .map(|e| e.t_ms)
+        .find(|&t| t >= gap_start && t <= latest_relevant)
+    else {
+        return Ok(());
+    };
+    let to_connected = connected - gap_start;
+    if run.gap_ms < to_connected - TOLERANCE_MS {
+        return Err(format!(
+            "gap {:.1} ms is shorter than the {to_connected:.1} ms to CTRL-EVENT-CONNECTED",
+            run.gap_ms
+        ));
+    }
+    if run.gap_ms > to_connected + ARP_STALL_MS + TOLERANCE_MS {
+        return Err(format!(
+            "gap {:.1} ms exceeds the {to_connected:.1} ms to CTRL-EVENT-CONNECTED by more than an ARP stall",
+            run.gap_ms
+        ));
+    }
+    Ok(())
+}
+
+fn event_time(run: &RunReport, event: &str) -> Option<f64> {
+    run.timeline.iter().find(|e| e.event == event).map(|e| e.t_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roam_testbed::timeline::TimelineEvent;
+
+    fn run(gap_ms: f64, connected: Option<f64>, answered: f64) -> RunReport {
+        let mut timeline = vec![TimelineEvent::new(answered, "first_probe_answered", "probe")];
+        if let Some(t) = connected {
+            timeline.push(TimelineEvent::new(t, "connected", "wpa_supplicant"));
+        }
+        RunReport {
+            gap_ms,
+            lost_packets: 0,
+            recovered: true,
+            bssid_before: None,
+            bssid_after: None,
+            timeline,
+        }
+    }
+
+    #[test]
+    fn a_gap_ending_an_arp_retry_after_the_connection_is_consistent() {
+        // Connected at 60 ms, traffic back at 1065 ms (ARP retry), gap started 5 ms before t0.
+        assert_eq!(check_consistency(&run(1070.0, Some(60.0), 1065.0)), Ok(()));
+    }
+
+    #[test]
+    fn traffic_before_the_connection_is_inconsistent() {
+        // Traffic back at 495 ms, but the station only connected at 1000 ms.
+        let err = check_consistency(&run(500.0, Some(1000.0), 495.0)).unwrap_err();
+        assert!(err.contains("shorter"), "{err}");
+    }
+
+    #[test]
+    fn traffic_long_after_the_connection_is_inconsistent() {
+        let err = check_consistency(&run(4000.0, Some(1000.0), 3995.0)).unwrap_err();
+        assert!(err.contains("exceeds"), "{err}");
+    }
+
+    #[test]
+    fn runs_without_a_reconnection_are_not_compared() {
+        assert_eq!(check_consistency(&run(600.0, None, 595.0)), Ok(()));
+    }
+}
