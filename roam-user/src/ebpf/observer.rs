@@ -201,7 +201,11 @@ impl Observer {
             match aya::programs::tc::qdisc_add_clsact(station) {
                 Ok(()) => self.clsact_added_on = Some(station.to_owned()),
                 Err(e) if is_exists(&e) => {}
-                Err(e) => return Err(e).context("adding a clsact qdisc"),
+                Err(e) => {
+                    return Err(e).context(
+                        "adding a clsact qdisc (kernel module sch_ingress, CONFIG_NET_SCH_INGRESS)",
+                    )
+                }
             }
         }
         let program: &mut SchedClassifier = self.program_mut(name)?;

@@ -15,7 +15,9 @@ pub mod traffic;
 /// Kernel modules the guest loads at boot, in order (modprobe pulls in their dependencies): the
 /// results disk (virtio), the wireless stack before tracing is set up so its trace events exist,
 /// the bridge (stp, llc), and the ciphers WPA2 needs (ccm/ctr for CCMP, gcm/ghash for GCMP, cmac
-/// for management frame protection). mac80211_hwsim comes later, with the radio count.
+/// for management frame protection), and the clsact qdisc with the BPF classifier that roam's TC
+/// egress program uses on kernels before tcx (6.6). mac80211_hwsim comes later, with the radio
+/// count.
 pub const BOOT_MODULES: &[&str] = &[
     "virtio_pci",
     "virtio_blk",
@@ -26,6 +28,8 @@ pub const BOOT_MODULES: &[&str] = &[
     "gcm",
     "ghash_generic",
     "cmac",
+    "sch_ingress",
+    "cls_bpf",
 ];
 
 /// The simulated radios' module, loaded per topology.

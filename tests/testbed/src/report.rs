@@ -14,6 +14,25 @@ use crate::{
     timeline::TimelineEvent,
 };
 
+/// `roam check --json` of the guest's station, in the results when the agent is in the image.
+pub const ROAM_CHECK_FILE: &str = "roam-check.json";
+
+/// The hooks a `roam check --json` report does not show as attached, as "program: status (why)".
+/// In the VM every hook has what it needs (kprobes, cfg80211, mac80211, a monitor interface), so
+/// the suite expects this list to be empty.
+pub fn hooks_not_attached(check_json: &str) -> Result<Vec<String>, String> {
+    let report: serde_json::Value =
+        serde_json::from_str(check_json).map_err(|e| format!("roam check printed no JSON: {e}"))?;
+    let hooks = report["hooks"]["hooks"]
+        .as_array()
+        .ok_or_else(|| format!("roam check attached nothing: {}", report["hooks"]))?;
+    Ok(hooks
+        .iter()
+        .filter(|h| h["status"] != "attached")
+        .map(|h| format!("{}: {} ({})", h["program"], h["status"], h["reason"]))
+        .collect())
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
@@ -105,6 +124,19 @@ mod tests {
         plan::{Case, CaseOutcome, RunOutcome},
         scenario::Scenario,
     };
+
+    #[test]
+    fn hook_report_lists_what_is_not_attached() {
+        let json = r#"{"can_run":true,"hooks":{"hooks":[
+            {"program":"roam_frames","status":"attached"},
+            {"program":"roam_carrier_off","status":"skipped","reason":"kprobes are unavailable"}],
+            "carrier_source":"rtnetlink"}}"#;
+        let missing = hooks_not_attached(json).unwrap();
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].contains("roam_carrier_off") && missing[0].contains("kprobes"));
+        assert!(hooks_not_attached(r#"{"hooks":{"error":"loading failed"}}"#).is_err());
+        assert!(hooks_not_attached("").is_err());
+    }
 
     #[test]
     fn percentiles_interpolate() {

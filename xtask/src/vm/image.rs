@@ -34,6 +34,7 @@ const SYSTEM_BINARIES: &[&str] = &[
     "/usr/sbin/wpa_cli",
     "/usr/sbin/iw",
     "/usr/bin/ip",
+    "/usr/sbin/tc",
     "/usr/bin/tcpdump",
     "/usr/bin/busybox",
     "/usr/bin/kmod",
@@ -188,9 +189,11 @@ fn build_testbed() -> Result<PathBuf> {
 fn base_archive(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
     let archive = vm.join("base.cpio");
     let key_file = vm.join("base.key");
+    // Whatever goes into the base layer is in its key, so changing a list rebuilds it.
     let key = format!(
-        "layout {BASE_LAYOUT}\nkernel {}\n{}",
+        "layout {BASE_LAYOUT}\nkernel {}\nbinaries {SYSTEM_BINARIES:?}\nmodules {:?}\n{}",
         kernel.version,
+        roam_testbed::BOOT_MODULES,
         packages::installed_versions()?
     );
     if archive.exists() && fs::read_to_string(&key_file).is_ok_and(|k| k == key) {

@@ -50,9 +50,28 @@ pub fn run() -> Result<()> {
             }
         }
     }
+    problems.extend(check_roam_hooks(&outcome.session));
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");
     Ok(())
+}
+
+/// Every roam hook must attach on the guest kernel (it has kprobes, cfg80211, mac80211 and a
+/// monitor interface). The report is there when the agent was built into the image, which
+/// `cargo xtask test` does.
+fn check_roam_hooks(session: &Session) -> Option<String> {
+    let path = session.dir.join(roam_testbed::report::ROAM_CHECK_FILE);
+    let Ok(json) = std::fs::read_to_string(&path) else {
+        return Some(format!("no roam check report at {} (is roam built?)", path.display()));
+    };
+    match roam_testbed::report::hooks_not_attached(&json) {
+        Ok(missing) if missing.is_empty() => {
+            note("roam check in the VM: every kernel hook attached");
+            None
+        }
+        Ok(missing) => Some(format!("roam hooks not attached in the VM: {}", missing.join("; "))),
+        Err(problem) => Some(problem),
+    }
 }
 
 fn report_problems(session: &Session, problems: &[String]) -> Result<()> {
@@ -70,10 +89,14 @@ fn report_problems(session: &Session, problems: &[String]) -> Result<()> {
 /// before it, and once it is there, comes back within an ARP stall. In the gap's terms:
 /// gap >= (connected - gap start) - tolerance and gap <= (connected - gap start) + ARP stall.
 /// A run whose traffic came back without a reconnection (the station rode the event out) has
-/// nothing to compare.
+/// nothing to compare; a run that recovered must show its first answered probe, and a run in
+/// which the station moved must show the reconnection.
 pub fn check_consistency(run: &RunReport) -> Result<(), String> {
     let Some(answered) = event_time(run, "first_probe_answered") else {
-        return Ok(());
+        return match run.recovered {
+            true => Err("recovered, but no answered probe in the timeline".into()),
+            false => Ok(()),
+        };
     };
     let gap_start = answered - run.gap_ms;
     let latest_relevant = answered + ARP_STALL_MS + TOLERANCE_MS;
@@ -84,7 +107,13 @@ pub fn check_consistency(run: &RunReport) -> Result<(), String> {
         .map(|e| e.t_ms)
         .find(|&t| t >= gap_start && t <= latest_relevant)
     else {
-        return Ok(());
+        return match run.bssid_before != run.bssid_after {
+            true => Err(format!(
+                "the station moved ({:?} -> {:?}) but no CTRL-EVENT-CONNECTED falls in the gap",
+                run.bssid_before, run.bssid_after
+            )),
+            false => Ok(()),
+        };
     };
     let to_connected = connected - gap_start;
     if run.gap_ms < to_connected - TOLERANCE_MS {
@@ -148,5 +177,23 @@ mod tests {
     #[test]
     fn runs_without_a_reconnection_are_not_compared() {
         assert_eq!(check_consistency(&run(600.0, None, 595.0)), Ok(()));
+    }
+
+    #[test]
+    fn a_move_without_a_reconnection_in_the_gap_is_inconsistent() {
+        let moved = RunReport {
+            bssid_before: Some("02:00:00:00:00:00".into()),
+            bssid_after: Some("02:00:00:00:01:00".into()),
+            ..run(600.0, None, 595.0)
+        };
+        let err = check_consistency(&moved).unwrap_err();
+        assert!(err.contains("no CTRL-EVENT-CONNECTED"), "{err}");
+    }
+
+    #[test]
+    fn a_recovery_without_an_answered_probe_is_inconsistent() {
+        let mut silent = run(600.0, Some(60.0), 595.0);
+        silent.timeline.retain(|e| e.event != "first_probe_answered");
+        assert!(check_consistency(&silent).unwrap_err().contains("no answered probe"));
     }
 }

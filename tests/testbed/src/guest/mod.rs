@@ -2,6 +2,7 @@
 
 pub mod ap;
 pub mod ctrl;
+pub mod hooks;
 pub mod hwsim;
 pub mod init;
 pub mod logs;

@@ -11,6 +11,7 @@ use roam_testbed::{
 };
 
 use super::{
+    hooks,
     logs::LogMark,
     paths, results,
     system::{self, monotonic_ns, progress, realtime_us},
@@ -46,9 +47,18 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     let interval = Duration::from_millis(plan.probe_interval_ms);
     let mut topology: Option<Topology> = None;
     let mut results = GuestResults::default();
+    // roam's kernel programs are checked once, on the first station built, if the agent is here.
+    let mut hooks_to_check = Path::new(paths::ROAM).exists();
     for (index, case) in plan.cases.iter().enumerate() {
         progress(format!("case {}/{}: {}", index + 1, plan.cases.len(), case.title()));
         results.cases.push(run_case(case, &mut topology, interval, out));
+        if let Some(built) = topology.as_ref().filter(|_| hooks_to_check) {
+            hooks_to_check = false;
+            match hooks::check(built, out) {
+                Ok(()) => progress("roam check: report kept"),
+                Err(err) => progress(format!("roam check failed: {err:#}")),
+            }
+        }
     }
     results
 }
