@@ -183,8 +183,9 @@ pub struct FilterStats {
     pub frames: u64,
     pub malformed: u64,
     pub ignored: u64,
+    /// Events queued to the agent, by every program (not only the socket filter).
     pub events: u64,
-    /// Ring buffer full: an event was lost.
+    /// Ring buffer full: an event was lost (any program).
     pub events_lost: u64,
     /// A BSS took the slot of the least recently heard one in its set.
     pub evictions: u64,

@@ -23,6 +23,8 @@ pub struct Hook {
     pub attach: Attach,
     /// What the hook tells roam, for reports.
     pub purpose: &'static str,
+    /// Follows kernel pointers (`sk_buff`, `net_device`) with offsets from the kernel's BTF.
+    pub needs_btf: bool,
 }
 
 const fn tp(
@@ -31,7 +33,7 @@ const fn tp(
     name: &'static str,
     purpose: &'static str,
 ) -> Hook {
-    Hook { program, attach: Attach::Tracepoint { category, name }, purpose }
+    Hook { program, attach: Attach::Tracepoint { category, name }, purpose, needs_btf: false }
 }
 
 pub const HOOKS: &[Hook] = &[
@@ -39,13 +41,20 @@ pub const HOOKS: &[Hook] = &[
         program: "roam_frames",
         attach: Attach::MonitorSocket,
         purpose: "802.11 frames on the monitor interface: per-BSS table, silence, deauth/disassoc",
+        needs_btf: false,
     },
     Hook {
         program: "roam_egress",
         attach: Attach::StationEgress,
         purpose: "packets sent while the link is in transition",
+        needs_btf: false,
     },
-    tp("roam_kfree_skb", "skb", "kfree_skb", "drops on the station interface, by reason"),
+    Hook {
+        program: "roam_kfree_skb",
+        attach: Attach::Tracepoint { category: "skb", name: "kfree_skb" },
+        purpose: "drops on the station interface, by reason",
+        needs_btf: true,
+    },
     tp("roam_neigh_update", "neigh", "neigh_update", "neighbour entries resolved"),
     tp("roam_neigh_create", "neigh", "neigh_create", "neighbour entries created"),
     tp(
@@ -75,11 +84,13 @@ pub const HOOKS: &[Hook] = &[
         program: "roam_carrier_off",
         attach: Attach::Kprobe { function: "netif_carrier_off" },
         purpose: "carrier loss, at the instant (opens the drop window)",
+        needs_btf: true,
     },
     Hook {
         program: "roam_carrier_on",
         attach: Attach::Kprobe { function: "netif_carrier_on" },
         purpose: "carrier return",
+        needs_btf: true,
     },
 ];
 

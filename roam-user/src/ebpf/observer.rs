@@ -123,9 +123,7 @@ impl Observer {
         station: &str,
         monitor_ifindex: Option<u32>,
     ) -> HookStatus {
-        let needs_btf =
-            matches!(hook.program, "roam_kfree_skb" | "roam_carrier_off" | "roam_carrier_on");
-        if needs_btf && layouts.netdev.is_none() {
+        if hook.needs_btf && layouts.netdev.is_none() {
             let why = layouts.netdev_error.clone().unwrap_or_default();
             return HookStatus::Skipped(format!("needs struct offsets from kernel BTF: {why}"));
         }
@@ -363,10 +361,14 @@ impl Drop for Observer {
     }
 }
 
+/// The interface already has a clsact qdisc (netlink answered EEXIST).
 fn is_exists(e: &aya::programs::tc::TcError) -> bool {
-    e.to_string().contains("exists")
-        || e.to_string().contains("EEXIST")
-        || e.to_string().contains("os error 17")
+    use aya::programs::tc::TcError;
+    match e {
+        TcError::AlreadyAttached => true,
+        TcError::NetlinkError(e) => e.raw_os_error() == Some(libc::EEXIST),
+        _ => false,
+    }
 }
 
 fn map<'a>(ebpf: &'a Ebpf, name: &str) -> Result<&'a aya::maps::Map> {
