@@ -31,6 +31,8 @@ pub enum EventKind {
     CqmRssi = 12,
     /// A neighbour entry of the station interface was resolved while the window was open.
     NeighResolved = 13,
+    /// The associated AP sent a data frame after the agent armed `FilterConfig::watch_data`.
+    FirstData = 14,
 }
 
 impl EventKind {
@@ -50,6 +52,7 @@ impl EventKind {
             11 => ConnectionLoss,
             12 => CqmRssi,
             13 => NeighResolved,
+            14 => FirstData,
             _ => return None,
         })
     }
@@ -98,7 +101,7 @@ mod tests {
     fn event_has_no_implicit_padding() {
         // 4+4+8+8 + 6*3 + 2+2+1+1+1+3 + 4 = 56
         assert_eq!(core::mem::size_of::<super::Event>(), 56);
-        for v in 1..=13 {
+        for v in 1..=14 {
             assert_eq!(super::EventKind::from_u32(v).map(|k| k as u32), Some(v));
         }
         assert_eq!(super::EventKind::from_u32(0), None);

@@ -16,8 +16,10 @@ extern crate alloc;
 pub mod bss;
 pub mod event;
 pub mod frame;
+pub mod history;
 pub mod layout;
 pub mod maps;
+pub mod policy;
 pub mod reason;
 
 /// A 48-bit IEEE MAC address as it appears on the air.

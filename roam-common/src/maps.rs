@@ -62,7 +62,12 @@ pub struct FilterConfig {
     pub station: MacAddr,
     /// The associated BSS is reported silent after this many beacon intervals without a frame.
     pub silence_intervals: u32,
-    pub _pad: u32,
+    /// Non-zero: report the next data frame the associated AP sends ([`EventKind::FirstData`],
+    /// once; the filter clears this). The agent arms it when a connection completes, to learn
+    /// when traffic really flows again.
+    ///
+    /// [`EventKind::FirstData`]: crate::event::EventKind::FirstData
+    pub watch_data: u32,
 }
 
 /// Index of the single entry of array maps.

@@ -1,9 +1,10 @@
 //! TC egress on the station interface: counts what the stack sends while the link is in
 //! transition. Runs before the qdisc, so it also sees packets the qdisc then drops.
 
-use aya_ebpf::{macros::classifier, programs::TcContext};
+use aya_ebpf::{helpers::bpf_ktime_get_ns, macros::classifier, programs::TcContext};
+use roam_common::history;
 
-use crate::window;
+use crate::{maps::EGRESS_HISTORY, window};
 
 /// "Continue with the next program / default action" for both tcx and clsact attachments:
 /// roam observes, it never decides a packet's fate.
@@ -11,6 +12,12 @@ const TC_NEXT: i32 = -1;
 
 #[classifier]
 pub fn roam_egress(ctx: TcContext) -> i32 {
+    // SAFETY: no preconditions.
+    let (index, epoch) = history::slot_of(unsafe { bpf_ktime_get_ns() });
+    if let Some(slot) = EGRESS_HISTORY.get_ptr_mut(index) {
+        // SAFETY: a per-CPU map value, valid for this run; one writer per CPU.
+        history::record(unsafe { &mut *slot }, epoch);
+    }
     if window::is_open() {
         window::add(|c| &mut c.tx_packets, 1);
         window::add(|c| &mut c.tx_bytes, ctx.len() as u64);

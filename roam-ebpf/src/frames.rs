@@ -49,6 +49,9 @@ fn observe(ctx: &SkBuffContext) {
         report_leave(&obs);
     }
     if obs.from_ap {
+        if cfg.watch_data != 0 && obs.kind == FrameKind::Data && obs.bssid == cfg.assoc_bssid {
+            report_first_data(&obs);
+        }
         track_bss(&bytes, &mut obs, cfg, now, stats);
     }
     // Every frame is a clock tick for the associated BSS: the one that is silent sends none.
@@ -109,6 +112,23 @@ fn report_leave(obs: &Observation) {
     ev.signal_dbm = obs.signal_dbm.unwrap_or(0);
     ev.subtype = obs.management_subtype;
     ev.flags = flag(obs.from_ap, EVENT_FLAG_FROM_AP) | flag(obs.protected, EVENT_FLAG_PROTECTED);
+    events::send(&ev);
+}
+
+/// The first data frame from the AP after a connection: traffic flows again. Disarms the watch
+/// so this happens once per arming.
+#[inline(always)]
+fn report_first_data(obs: &Observation) {
+    if let Some(cfg) = FILTER_CONFIG.get_ptr_mut(0) {
+        // SAFETY: array map value, valid for this run. Two CPUs racing may both report: the
+        // agent takes the first.
+        unsafe { (*cfg).watch_data = 0 };
+    }
+    let mut ev = events::new(EventKind::FirstData);
+    ev.bssid = obs.bssid;
+    ev.addr1 = obs.addr1;
+    ev.freq_mhz = obs.freq_mhz;
+    ev.signal_dbm = obs.signal_dbm.unwrap_or(0);
     events::send(&ev);
 }
 

@@ -4,6 +4,7 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
 };
+use roam_common::history::{EgressSlot, SLOTS as EGRESS_SLOTS};
 use roam_common::maps::{
     BssSlot, FilterConfig, FilterCpu, StationIface, WindowCounters, WindowState, BSS_TABLE_SLOTS,
     DROP_REASON_CAPACITY, EVENT_RING_BYTES,
@@ -42,3 +43,8 @@ pub static WINDOW_COUNTERS: PerCpuArray<WindowCounters> = PerCpuArray::with_max_
 #[map]
 pub static DROP_REASONS: PerCpuHashMap<u32, u64> =
     PerCpuHashMap::with_max_entries(DROP_REASON_CAPACITY, 0);
+
+/// What the station sent, per time slot (a ring, see roam_common::history): answers how much
+/// went out into an AP that had already gone silent.
+#[map]
+pub static EGRESS_HISTORY: PerCpuArray<EgressSlot> = PerCpuArray::with_max_entries(EGRESS_SLOTS, 0);

@@ -2,9 +2,12 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use roam_user::{
+    agent,
+    config::Config,
+    control,
     ebpf::{Observer, ObserverOptions},
     system,
 };
@@ -25,6 +28,56 @@ pub enum Command {
     /// Check that roam can run on an interface: privileges, kernel features, interface, and
     /// which kernel hooks attach. Exits non-zero if roam cannot run.
     Check(CheckArgs),
+    /// Run the agent on a station interface (as root): detect AP loss from the kernel, roam
+    /// fast through wpa_supplicant, keep traffic flowing, export metrics. Stops on SIGINT or
+    /// SIGTERM and detaches everything.
+    Run(RunArgs),
+    /// Show a running agent's state, current BSS, candidates and last roam.
+    Status(StatusArgs),
+    /// Follow a running agent's events, one JSON object per line.
+    Events(EventsArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The station (managed) Wi-Fi interface.
+    #[arg(long, short)]
+    pub iface: String,
+    /// Configuration file (TOML; every key optional, see the README).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Measure and export, never act.
+    #[arg(long)]
+    pub observe_only: bool,
+    /// Prometheus endpoint address (host:port or "off"); overrides metrics.listen.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// wpa_supplicant's control socket directory; overrides paths.wpa_ctrl_dir.
+    #[arg(long)]
+    pub wpa_ctrl_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The station interface the agent runs on.
+    #[arg(long, short)]
+    pub iface: String,
+    /// The agent's control socket (default /run/roam/<iface>.sock).
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct EventsArgs {
+    /// The station interface the agent runs on.
+    #[arg(long, short)]
+    pub iface: String,
+    /// The agent's control socket (default /run/roam/<iface>.sock).
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -46,7 +99,47 @@ pub struct CheckArgs {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(args).await,
+        Command::Run(args) => run_agent(args).await,
+        Command::Status(args) => status(args).await,
+        Command::Events(args) => events(args).await,
     }
+}
+
+async fn run_agent(args: RunArgs) -> Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    config.act.observe_only |= args.observe_only;
+    if let Some(listen) = args.metrics_listen {
+        config.metrics.listen = listen;
+    }
+    if let Some(dir) = args.wpa_ctrl_dir {
+        config.paths.wpa_ctrl_dir = dir;
+    }
+    config.validate().context("in the command-line options")?;
+    agent::run(agent::RunOptions { iface: args.iface, config }).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(args: StatusArgs) -> Result<ExitCode> {
+    let path = args.socket.unwrap_or_else(|| control::default_socket_path(&args.iface));
+    let status = control::fetch_status(&path).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{status}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events(args: EventsArgs) -> Result<ExitCode> {
+    let path = args.socket.unwrap_or_else(|| control::default_socket_path(&args.iface));
+    tokio::select! {
+        result = control::stream_events(&path, tokio::io::stdout()) => result?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode> {

@@ -1,7 +1,13 @@
 //! roam's agent: loads the kernel programs, follows the station, and acts.
 
+pub mod agent;
 pub mod carrier;
+pub mod config;
+pub mod control;
 pub mod ebpf;
+pub mod metrics;
+pub mod netconf;
 pub mod netif;
+pub mod nl80211;
 pub mod system;
 pub mod wpa;

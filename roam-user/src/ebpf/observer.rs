@@ -11,6 +11,7 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use roam_common::{
+    history::EgressSlot,
     maps::{
         BssRecord, BssSlot, FilterConfig, FilterCpu, FilterStats, StationIface, WindowCounters,
         WindowState, SINGLE,
@@ -303,6 +304,30 @@ impl Observer {
         }
         out.sort_unstable();
         Ok(out)
+    }
+
+    /// Packets the station sent in `[from_ns, to_ns)` (CLOCK_MONOTONIC), from the egress
+    /// history ring, at its slot granularity (8.4 ms).
+    pub fn sent_between(&self, from_ns: u64, to_ns: u64) -> Result<u64> {
+        let ring = PerCpuArray::<_, EgressSlot>::try_from(map(&self.ebpf, "EGRESS_HISTORY")?)?;
+        let mut slots = Vec::new();
+        for index in 0..roam_common::history::SLOTS {
+            slots.extend(ring.get(&index, 0)?.iter().copied());
+        }
+        Ok(roam_common::history::sent_between(slots, from_ns, to_ns))
+    }
+
+    /// The kernel's row of one BSS (two lookups: its set's ways), `None` if not in the table.
+    pub fn bss_record(&self, bssid: &MacAddr) -> Result<Option<BssRecord>> {
+        let map = Array::<_, BssSlot>::try_from(map(&self.ebpf, "BSS_TABLE")?)?;
+        let set = roam_common::bss::set_of(bssid);
+        for index in [2 * set, 2 * set + 1] {
+            let slot = map.get(&index, 0)?;
+            if slot.in_use != 0 && slot.bssid == *bssid {
+                return Ok(Some(slot.record));
+            }
+        }
+        Ok(None)
     }
 
     /// The BSSes in the per-BSS table.

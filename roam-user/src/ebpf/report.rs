@@ -44,6 +44,10 @@ impl AttachReport {
         self.hooks.iter().filter(|h| matches!(h.status, HookStatus::Failed(_)))
     }
 
+    pub fn attached(&self) -> impl Iterator<Item = &HookReport> {
+        self.hooks.iter().filter(|h| h.status == HookStatus::Attached)
+    }
+
     pub fn is_attached(&self, program: &str) -> bool {
         self.hooks.iter().any(|h| h.program == program && h.status == HookStatus::Attached)
     }

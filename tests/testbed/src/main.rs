@@ -56,6 +56,13 @@ enum Command {
         #[arg(long, default_value = "10.0.0.1:7777")]
         bind: SocketAddr,
     },
+    /// Prints the body of `GET http://ADDR/PATH` (scrapes the agent's metrics inside a
+    /// namespace with `ip netns exec`).
+    #[command(hide = true)]
+    HttpGet { addr: SocketAddr, path: String },
+    /// Writes VALUE to /proc/sys/KEY (with `ip netns exec`, in that namespace).
+    #[command(hide = true)]
+    Sysctl { key: String, value: String },
     /// Mounts tracefs, debugfs and bpffs under /sys, then runs PROGRAM. `ip netns exec` gives a
     /// program a fresh /sys without them, and eBPF programs (the roam agent) need them.
     #[command(hide = true)]
@@ -82,6 +89,13 @@ fn main() -> ExitCode {
             Duration::from_secs(seconds),
         ),
         Command::Echo { bind } => guest::probe::echo_forever(bind),
+        Command::HttpGet { addr, path } => {
+            guest::http::get(addr, &path).map(|body| print!("{body}"))
+        }
+        Command::Sysctl { key, value } => {
+            let path = std::path::Path::new("/proc/sys").join(key.replace('.', "/"));
+            std::fs::write(&path, value).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
         Command::WithKernelFs { command } => guest::process::exec_with_kernel_fs(&command),
     };
     match result {

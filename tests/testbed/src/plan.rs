@@ -66,6 +66,12 @@ pub struct RunOutcome {
     pub log_dir: String,
     /// Set when the run itself failed (a step could not be carried out, no recovery...).
     pub error: Option<String>,
+    /// roam stack: packets the agent reported lost in its drop windows during the run, and
+    /// the number of transitions it measured (to compare with the probe's count).
+    #[serde(default)]
+    pub roam_window_lost: Option<u64>,
+    #[serde(default)]
+    pub roam_transitions: u32,
 }
 
 impl RunOutcome {

@@ -162,6 +162,8 @@ mod tests {
             measured: true,
             log_dir: "runs/x-1".into(),
             error: None,
+            roam_window_lost: None,
+            roam_transitions: 0,
         }
     }
 

@@ -69,6 +69,33 @@ pub fn parse_seconds_as_micros(stamp: &str) -> Option<i64> {
     Some(seconds * 1_000_000 + micros)
 }
 
+/// roam's agent events worth a timeline entry (`roam events` JSON lines): name -> event.
+const ROAM_EVENTS: &[(&str, &str)] = &[
+    ("loss_detected", "roam_detect"),
+    ("roam_started", "roam_act"),
+    ("roam_held", "roam_held"),
+    ("roam_action_failed", "roam_failed"),
+    ("false_alarm", "roam_false_alarm"),
+    ("transition_finished", "roam_traffic_flowing"),
+];
+
+/// Parses one line of `roam events`: (CLOCK_REALTIME µs, event).
+pub fn parse_roam_event_line(line: &str) -> Option<(i64, &'static str)> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let name = value.get("event")?.as_str()?;
+    let event = ROAM_EVENTS.iter().find(|(n, _)| *n == name)?.1;
+    Some((value.get("t_us")?.as_i64()?, event))
+}
+
+/// Packets the agent counted as lost in the drop windows of the transitions in `text` (lines
+/// of `roam events`), and how many transitions there were.
+pub fn roam_window_losses(text: &str) -> (u64, u32) {
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|v| v.get("event").and_then(|e| e.as_str()) == Some("transition_finished"))
+        .fold((0, 0), |(lost, n), v| (lost + v["window"]["lost"].as_u64().unwrap_or(0), n + 1))
+}
+
 /// Parses one ftrace line that concerns the station (its netdev or phy is named in the fields):
 /// (CLOCK_MONOTONIC µs, event).
 pub fn parse_ftrace_line(line: &str, station_names: &[&str]) -> Option<(i64, &'static str)> {
@@ -182,6 +209,20 @@ mod tests {
         assert_eq!(parse_ftrace_line(line, &names), None);
         let line = " x-1 [000] ..... 40.5: carrier_on: (netif_carrier_on+0x0/0x40) name=\"sta01\"";
         assert_eq!(parse_ftrace_line(line, &names), None);
+    }
+
+    #[test]
+    fn roam_event_lines() {
+        let line = r#"{"event":"loss_detected","t_us":1700000000250000,"trigger":"silence"}"#;
+        assert_eq!(parse_roam_event_line(line), Some((1_700_000_000_250_000, "roam_detect")));
+        assert_eq!(parse_roam_event_line(r#"{"event":"subscribed","t_us":1}"#), None);
+        assert_eq!(parse_roam_event_line("not json"), None);
+        let text = format!(
+            "{line}\n{}\n{}\n",
+            r#"{"event":"transition_finished","t_us":2,"window":{"lost":31}}"#,
+            r#"{"event":"transition_finished","t_us":3,"window":{"lost":2}}"#
+        );
+        assert_eq!(roam_window_losses(&text), (33, 2));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod ap;
 pub mod ctrl;
 pub mod hooks;
+pub mod http;
 pub mod hwsim;
 pub mod init;
 pub mod logs;

@@ -4,6 +4,7 @@ use std::{
     fs::{self, OpenOptions},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context as _, Result};
@@ -105,9 +106,21 @@ impl Daemon {
         )
     }
 
-    /// SIGKILL, then reap. Idempotent.
+    /// SIGTERM, so the program can clean up (the roam agent detaches and restores what it
+    /// changed), then SIGKILL if it is still there after a grace period; reaps it. Idempotent.
     pub fn kill(&mut self) {
+        const GRACE: Duration = Duration::from_secs(3);
         if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on our own child's pid, not yet reaped.
+            if unsafe { libc::kill(child.id() as i32, libc::SIGTERM) } == 0 {
+                let deadline = Instant::now() + GRACE;
+                while Instant::now() < deadline {
+                    if !matches!(child.try_wait(), Ok(None)) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
             let _ = child.kill();
             let _ = child.wait();
         }

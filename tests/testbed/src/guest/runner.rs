@@ -143,13 +143,21 @@ fn run_once(
         timeline: Vec::new(),
     };
     let mut measured = false;
+    let mut roam_window = None;
     let dir = out.join("runs").join(&dir_name);
-    let result = measure(case, topology, interval, &dir, &mut report, &mut measured);
+    let result =
+        measure(case, topology, interval, &dir, &mut report, &mut measured, &mut roam_window);
+    let (roam_window_lost, roam_transitions) = match roam_window {
+        Some((lost, n)) => (Some(lost), n),
+        None => (None, 0),
+    };
     RunOutcome {
         report,
         measured,
         log_dir: format!("runs/{dir_name}"),
         error: result.err().map(|err| format!("{err:#}")),
+        roam_window_lost,
+        roam_transitions,
     }
 }
 
@@ -182,6 +190,7 @@ fn measure(
     dir: &Path,
     report: &mut RunReport,
     measured: &mut bool,
+    roam_window: &mut Option<(u64, u32)>,
 ) -> Result<()> {
     let scenario = &case.scenario;
     let (bssid_before, serving) = prepare(topology)?;
@@ -227,6 +236,9 @@ fn measure(
     fs::create_dir_all(dir)?;
     for (log, mark) in station_logs.iter().zip(&station_marks) {
         let text = mark.text_since();
+        if log.file_name == "roam-events.jsonl" {
+            *roam_window = Some(timeline::roam_window_losses(&text));
+        }
         if let Some(parse) = log.parse {
             events.extend(text.lines().filter_map(parse).map(|(us, event)| {
                 TimelineEvent::new(t0.ms_since_realtime(us), event, log.source)
@@ -245,6 +257,9 @@ fn measure(
     fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
     fs::write(dir.join("probe.csv"), probe_csv(&records, t0))?;
     fs::write(dir.join("report.json"), serde_json::to_vec_pretty(report)?)?;
+    if let Some(metrics) = topology.station().metrics() {
+        fs::write(dir.join("metrics.txt"), metrics.context("the stack's metrics endpoint")?)?;
+    }
 
     // After: make the topology whole for the next run.
     for step in &scenario.restore {

@@ -20,6 +20,9 @@ use super::{
 };
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The agent loads and verifies its kernel programs and reads the kernel's BTF: seconds under
+/// TCG.
+const AGENT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Turns one log line into (CLOCK_REALTIME µs, event), if the line is an event (daemons'
 /// `-t` timestamps are wall-clock time).
@@ -48,6 +51,10 @@ pub trait Station {
     /// Fails if a program of the stack has died.
     fn check_alive(&mut self) -> Result<()>;
     fn logs(&self) -> Vec<LogSource>;
+    /// The stack's Prometheus metrics, if it exports any.
+    fn metrics(&mut self) -> Option<Result<String>> {
+        None
+    }
 }
 
 /// Starts the stack's programs on the station interface (in the station namespace).
@@ -174,27 +181,45 @@ fn wpa_supplicant_config(security: Security, freqs_mhz: &[u32]) -> String {
     )
 }
 
-/// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>` in the station namespace).
+/// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>` in the station namespace),
+/// and `roam events` recording the agent's events for the timeline.
 pub struct RoamAgent {
-    supplicant: WpaSupplicant,
+    // Dropped in this order: the agent stops (and cleans up) while wpa_supplicant still runs.
+    events: Daemon,
     agent: Daemon,
+    supplicant: WpaSupplicant,
     log: PathBuf,
+    events_log: PathBuf,
 }
+
+/// The agent's control socket (its default for the station interface).
+const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
+/// The agent's Prometheus endpoint (its default), inside the station namespace.
+pub const ROAM_METRICS: &str = "127.0.0.1:9477";
 
 impl RoamAgent {
     pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
         if !Path::new(paths::ROAM).exists() {
             bail!(
-                "the roam stack needs the agent at {} in the image; build it (`cargo xtask build --release`) and rerun",
+                "the roam stack needs the agent at {} in the image; build it (`cargo xtask build`) and rerun",
                 paths::ROAM
             );
         }
         let supplicant = WpaSupplicant::start(security, freqs_mhz)?;
         let log = Path::new(paths::LOG_DIR).join("roam.log");
+        let _ = fs::remove_file(ROAM_SOCKET);
         let mut cmd = process::in_station_netns(paths::TESTBED);
         cmd.args(["with-kernel-fs", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
-        let agent = Daemon::spawn("roam", cmd, &log)?;
-        Ok(RoamAgent { supplicant, agent, log })
+        let mut agent = Daemon::spawn("roam", cmd, &log)?;
+        // The socket is bound last in the agent's setup: once it exists, roam is attached.
+        ctrl::wait_for_socket(Path::new(ROAM_SOCKET), AGENT_START_TIMEOUT, || {
+            agent.check_running()
+        })?;
+        let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
+        let mut cmd = process::in_station_netns(paths::ROAM);
+        cmd.args(["events", "--iface", paths::STA_IFACE]);
+        let events = Daemon::spawn("roam events", cmd, &events_log)?;
+        Ok(RoamAgent { events, agent, supplicant, log, events_log })
     }
 }
 
@@ -221,19 +246,40 @@ impl Station for RoamAgent {
 
     fn check_alive(&mut self) -> Result<()> {
         self.supplicant.check_alive()?;
-        self.agent.check_running()
+        self.agent.check_running()?;
+        self.events.check_running()
     }
 
     fn logs(&self) -> Vec<LogSource> {
         let mut logs = self.supplicant.logs();
-        // The agent's log is kept with every run; its events join the timeline once it has a
-        // stable line format to parse.
         logs.push(LogSource {
             file_name: "roam.log",
             path: self.log.clone(),
             source: "roam",
             parse: None,
         });
+        logs.push(LogSource {
+            file_name: "roam-events.jsonl",
+            path: self.events_log.clone(),
+            source: "roam",
+            parse: Some(timeline::parse_roam_event_line),
+        });
         logs
+    }
+
+    fn metrics(&mut self) -> Option<Result<String>> {
+        Some(
+            process::in_station_netns(paths::TESTBED)
+                .args(["http-get", ROAM_METRICS, "/metrics"])
+                .output()
+                .context("scraping the agent's metrics")
+                .and_then(|out| {
+                    if out.status.success() {
+                        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+                    } else {
+                        bail!("scrape failed: {}", String::from_utf8_lossy(&out.stderr))
+                    }
+                }),
+        )
     }
 }

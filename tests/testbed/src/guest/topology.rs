@@ -172,6 +172,11 @@ fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
     };
     in_netns(&["link", "set", iface, "name", paths::STA_IFACE])?;
     in_netns(&["link", "set", "lo", "up"])?;
+    // The testbed's network is IPv4: IPv6 chatter at each (re)connection (DAD, MLD, router
+    // solicitations) would only blur the per-packet comparison of the probe and the drop window.
+    let key = format!("net.ipv6.conf.{}.disable_ipv6", paths::STA_IFACE);
+    let status = process::in_station_netns(paths::TESTBED).args(["sysctl", &key, "1"]).status()?;
+    anyhow::ensure!(status.success(), "could not disable IPv6 on the station");
     in_netns(&["address", "add", paths::STA_ADDRESS, "dev", paths::STA_IFACE])
 }
 

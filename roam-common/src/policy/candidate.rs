@@ -1,0 +1,97 @@
+//! Choosing where to go: the best BSS of the same network (same SSID and security), ranked by
+//! freshness and signal.
+//!
+//! Candidates come from two places the agent merges before asking: the kernel's per-BSS table
+//! (every AP heard on the station's channel, with the time it was last heard) and the
+//! supplicant's / cfg80211's scan results (APs on other channels, as old as the last scan).
+
+use crate::MacAddr;
+
+/// cfg80211 drops a BSS entry 30 s after it was last seen (IEEE80211_SCAN_RESULT_EXPIRE); an
+/// authentication to a BSS it no longer knows fails with ENOENT. Entries older than this need a
+/// single-channel scan before a roam, and are refreshed ahead of time by the agent.
+pub const SCAN_ENTRY_USABLE_MS: u64 = 25_000;
+/// A BSS heard by the kernel this recently is alive right now.
+pub const HEARD_ALIVE_MS: u64 = 1_000;
+/// Signal assumed for a candidate with no measurement (the edge of usable coverage).
+pub const UNKNOWN_SIGNAL_DBM: i32 = -85;
+
+/// Where a candidate is known from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CandidateSource {
+    Kernel,
+    Supplicant,
+    Both,
+}
+
+impl CandidateSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            CandidateSource::Kernel => "kernel",
+            CandidateSource::Supplicant => "supplicant",
+            CandidateSource::Both => "both",
+        }
+    }
+}
+
+/// One BSS of the station's network, other than the current one or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub bssid: MacAddr,
+    pub freq_mhz: u32,
+    pub signal_dbm: Option<i32>,
+    /// Since the kernel last heard any frame of it (None: not heard on this channel).
+    pub heard_age_ms: Option<u64>,
+    /// Age of its scan-table entry (None: not in the supplicant's / cfg80211's table).
+    pub scan_age_ms: Option<u64>,
+}
+
+impl Candidate {
+    pub fn source(&self) -> CandidateSource {
+        match (self.heard_age_ms.is_some(), self.scan_age_ms.is_some()) {
+            (true, true) => CandidateSource::Both,
+            (true, false) => CandidateSource::Kernel,
+            _ => CandidateSource::Supplicant,
+        }
+    }
+
+    /// A roam to it can start at once: the connection layer knows the BSS (a scan entry young
+    /// enough that cfg80211 still has it).
+    pub fn roamable_without_scan(&self) -> bool {
+        self.scan_age_ms.is_some_and(|age| age <= SCAN_ENTRY_USABLE_MS)
+    }
+
+    /// Worth a roam at all: known recently enough, by one source or the other.
+    pub fn is_usable(&self, max_heard_age_ms: u64) -> bool {
+        self.roamable_without_scan() || self.heard_age_ms.is_some_and(|a| a <= max_heard_age_ms)
+    }
+
+    /// Higher is better: the signal in dBm, minus a second-per-dB freshness penalty (capped), plus
+    /// a bonus for an AP heard in the last second (it is certainly alive). A roam target that
+    /// answers beats a slightly stronger one last seen half a minute ago.
+    pub fn score(&self) -> i32 {
+        let signal = self.signal_dbm.unwrap_or(UNKNOWN_SIGNAL_DBM);
+        let age_ms = match (self.heard_age_ms, self.scan_age_ms) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => u64::MAX,
+        };
+        let penalty = (age_ms / 1_000).min(30) as i32;
+        let alive_bonus =
+            if self.heard_age_ms.is_some_and(|a| a <= HEARD_ALIVE_MS) { 5 } else { 0 };
+        signal - penalty + alive_bonus
+    }
+}
+
+/// The best usable candidate other than `current` (ties broken by the lower BSSID, so the choice
+/// is deterministic).
+pub fn best_candidate<'a>(
+    candidates: &'a [Candidate],
+    current: Option<&MacAddr>,
+    max_heard_age_ms: u64,
+) -> Option<&'a Candidate> {
+    candidates
+        .iter()
+        .filter(|c| Some(&c.bssid) != current && c.is_usable(max_heard_age_ms))
+        .max_by(|a, b| a.score().cmp(&b.score()).then_with(|| b.bssid.cmp(&a.bssid)))
+}

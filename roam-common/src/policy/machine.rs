@@ -1,0 +1,305 @@
+//! The agent's state machine: events in, at most one action out, every transition explicit.
+//!
+//! Pure: time comes in with each input, candidates come in with a loss, and the machine never
+//! performs I/O. The agent feeds it supplicant and kernel events, performs the [`Action`] it
+//! returns, and reports back with [`Input::ActionFailed`] or [`Input::RoamTimeout`].
+
+use super::{
+    candidate::Candidate,
+    limiter::{Limiter, LimiterConfig, Refusal},
+    state::State,
+    trigger::Trigger,
+};
+use crate::MacAddr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MachineConfig {
+    /// Measure and report, never act.
+    pub observe_only: bool,
+    pub limiter: LimiterConfig,
+}
+
+/// What happened, as the machine needs to know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// The station started a scan (supplicant or kernel).
+    Scanning,
+    Authenticating {
+        bssid: MacAddr,
+    },
+    Associating {
+        bssid: MacAddr,
+    },
+    Associated {
+        bssid: MacAddr,
+    },
+    /// Association and key handshake complete: the port is open.
+    Connected {
+        bssid: MacAddr,
+    },
+    /// The station left its BSS (its own doing or the AP's).
+    Disconnected,
+    /// A loss signal about `bssid`, with the best candidate the agent found at that moment.
+    Loss {
+        trigger: Trigger,
+        bssid: MacAddr,
+        best: Option<&'a Candidate>,
+    },
+    /// The AP reported lost was heard again.
+    ApHeard {
+        bssid: MacAddr,
+    },
+    /// The action in flight failed at once (command refused, backend error).
+    ActionFailed,
+    /// The roam in flight did not reach a connection in time.
+    RoamTimeout,
+}
+
+/// What the agent must do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Move to `target`. `scan_first`: the connection layer does not know the target (or its
+    /// entry is about to expire): scan its one channel, then connect.
+    Roam { trigger: Trigger, target: Candidate, scan_first: bool },
+}
+
+/// Why roam did not act on a loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    ObserveOnly,
+    NoCandidate,
+    BackingOff { until_ns: u64 },
+    Capped { until_ns: u64 },
+}
+
+/// How a loss ended, for logs, metrics and `roam status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// roam's action brought the station to `reached` (usually its target).
+    Succeeded {
+        trigger: Trigger,
+        target: MacAddr,
+        reached: MacAddr,
+    },
+    Failed {
+        trigger: Trigger,
+        target: MacAddr,
+    },
+    TimedOut {
+        trigger: Trigger,
+        target: MacAddr,
+    },
+    /// roam saw the loss and did not act, for this reason.
+    Held {
+        trigger: Trigger,
+        hold: Hold,
+    },
+    /// A loss turned out to be a false alarm: the AP was heard again.
+    FalseAlarm {
+        trigger: Trigger,
+    },
+}
+
+/// The result of one input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    pub transition: Option<(State, State)>,
+    pub action: Option<Action>,
+    pub outcome: Option<Outcome>,
+}
+
+/// The roam in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InFlight {
+    trigger: Trigger,
+    target: MacAddr,
+}
+
+#[derive(Clone, Debug)]
+pub struct Machine {
+    config: MachineConfig,
+    state: State,
+    since_ns: u64,
+    /// The BSS the station is connected to, or was last connected to.
+    current: Option<MacAddr>,
+    /// The loss roam is holding on (Suspect), or acting on (Roaming).
+    pending: Option<Trigger>,
+    in_flight: Option<InFlight>,
+    limiter: Limiter,
+}
+
+impl Machine {
+    pub fn new(config: MachineConfig, now_ns: u64) -> Self {
+        Machine {
+            config,
+            state: State::Init,
+            since_ns: now_ns,
+            current: None,
+            pending: None,
+            in_flight: None,
+            limiter: Limiter::new(config.limiter),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// When the current state was entered (CLOCK_MONOTONIC ns).
+    pub fn since_ns(&self) -> u64 {
+        self.since_ns
+    }
+
+    pub fn current_bss(&self) -> Option<MacAddr> {
+        self.current
+    }
+
+    /// The target of the roam in flight.
+    pub fn roam_target(&self) -> Option<MacAddr> {
+        self.in_flight.map(|f| f.target)
+    }
+
+    pub fn config(&self) -> &MachineConfig {
+        &self.config
+    }
+
+    pub fn handle(&mut self, input: Input<'_>, now_ns: u64) -> Step {
+        let mut step = Step::default();
+        match input {
+            Input::Scanning => {
+                if self.state == State::Init {
+                    self.go(State::Scan, now_ns, &mut step);
+                }
+            }
+            Input::Authenticating { .. } => self.progress(State::Auth, now_ns, &mut step),
+            Input::Associating { .. } | Input::Associated { .. } => {
+                self.progress(State::Assoc, now_ns, &mut step)
+            }
+            Input::Connected { bssid } => self.connected(bssid, now_ns, &mut step),
+            Input::Disconnected => {
+                // Our own roam disconnects from the old AP first: that is progress, not loss.
+                if self.state != State::Roaming {
+                    self.go(State::Init, now_ns, &mut step);
+                }
+            }
+            Input::Loss { trigger, bssid, best } => {
+                self.loss(trigger, bssid, best, now_ns, &mut step)
+            }
+            Input::ApHeard { bssid } => {
+                if self.state == State::Suspect && self.current == Some(bssid) {
+                    if let Some(trigger) = self.pending.take() {
+                        if !trigger.ap_ended_association() {
+                            step.outcome = Some(Outcome::FalseAlarm { trigger });
+                            self.go(State::Run, now_ns, &mut step);
+                        } else {
+                            self.pending = Some(trigger);
+                        }
+                    }
+                }
+            }
+            Input::ActionFailed | Input::RoamTimeout => {
+                if let Some(flight) = self.in_flight.take() {
+                    self.limiter.failed(now_ns);
+                    step.outcome = Some(if input == Input::RoamTimeout {
+                        Outcome::TimedOut { trigger: flight.trigger, target: flight.target }
+                    } else {
+                        Outcome::Failed { trigger: flight.trigger, target: flight.target }
+                    });
+                    self.pending = Some(flight.trigger);
+                    self.go(State::Suspect, now_ns, &mut step);
+                }
+            }
+        }
+        step
+    }
+
+    /// Connection progress reported by the supplicant: a state of its own unless roam is
+    /// driving (then it is a phase of the roam).
+    fn progress(&mut self, to: State, now_ns: u64, step: &mut Step) {
+        if self.state != State::Roaming {
+            self.pending = None;
+            self.go(to, now_ns, step);
+        }
+    }
+
+    fn connected(&mut self, bssid: MacAddr, now_ns: u64, step: &mut Step) {
+        self.current = Some(bssid);
+        self.pending = None;
+        if let Some(flight) = self.in_flight.take() {
+            self.limiter.succeeded();
+            step.outcome = Some(Outcome::Succeeded {
+                trigger: flight.trigger,
+                target: flight.target,
+                reached: bssid,
+            });
+        }
+        self.go(State::Run, now_ns, step);
+    }
+
+    fn loss(
+        &mut self,
+        trigger: Trigger,
+        bssid: MacAddr,
+        best: Option<&Candidate>,
+        now_ns: u64,
+        step: &mut Step,
+    ) {
+        // Only the BSS the station is on (or was on until the AP ended it) can be lost, and
+        // only once: one action in flight, and a loss already being handled stays handled.
+        if self.current != Some(bssid) || self.state == State::Roaming || self.pending.is_some() {
+            return;
+        }
+        let connected_or_just_ended = self.state == State::Run
+            || (trigger.ap_ended_association() && self.state == State::Init);
+        if !connected_or_just_ended {
+            return;
+        }
+        let hold = if self.config.observe_only {
+            Some(Hold::ObserveOnly)
+        } else if best.is_none() {
+            Some(Hold::NoCandidate)
+        } else {
+            match self.limiter.check(now_ns) {
+                Ok(()) => None,
+                Err(Refusal::BackingOff { until_ns }) => Some(Hold::BackingOff { until_ns }),
+                Err(Refusal::Capped { until_ns }) => Some(Hold::Capped { until_ns }),
+            }
+        };
+        self.pending = Some(trigger);
+        match (hold, best) {
+            (None, Some(target)) => {
+                self.limiter.started(now_ns);
+                self.in_flight = Some(InFlight { trigger, target: target.bssid });
+                step.action = Some(Action::Roam {
+                    trigger,
+                    target: *target,
+                    scan_first: !target.roamable_without_scan(),
+                });
+                self.go(State::Roaming, now_ns, step);
+            }
+            (hold, _) => {
+                step.outcome =
+                    Some(Outcome::Held { trigger, hold: hold.unwrap_or(Hold::NoCandidate) });
+                // After the AP ended it, the station is not connected: INIT says so; roam
+                // watches the supplicant reconnect.
+                if self.state == State::Run {
+                    self.go(State::Suspect, now_ns, step);
+                }
+            }
+        }
+    }
+
+    fn go(&mut self, to: State, now_ns: u64, step: &mut Step) {
+        if to == self.state {
+            return;
+        }
+        let from = self.state;
+        self.state = to;
+        self.since_ns = now_ns;
+        step.transition = Some(match step.transition {
+            // Two transitions in one input (rare): report the whole move.
+            Some((first_from, _)) => (first_from, to),
+            None => (from, to),
+        });
+    }
+}

@@ -1,0 +1,22 @@
+//! The agent's decisions, as pure functions and a pure state machine over events, so every rule
+//! is unit-tested on the host and the agent is only I/O around them:
+//! - [`state`]: the station's state, modelled on the 802.11 MLME states plus roam's own;
+//! - [`trigger`]: why roam thinks the link is lost;
+//! - [`candidate`]: which BSS of the same network to move to;
+//! - [`limiter`]: exponential backoff after failures and a cap on roams per minute;
+//! - [`machine`]: the state machine that turns events into at most one action at a time.
+
+pub mod candidate;
+pub mod limiter;
+pub mod machine;
+pub mod state;
+pub mod trigger;
+
+#[cfg(test)]
+mod tests;
+
+pub use candidate::{best_candidate, Candidate, CandidateSource};
+pub use limiter::{Limiter, LimiterConfig};
+pub use machine::{Action, Input, Machine, MachineConfig, Outcome, Step};
+pub use state::State;
+pub use trigger::Trigger;

@@ -1,0 +1,222 @@
+use super::{
+    candidate::{best_candidate, Candidate, CandidateSource, SCAN_ENTRY_USABLE_MS},
+    limiter::{Limiter, LimiterConfig, Refusal},
+    machine::{Action, Hold, Input, Machine, MachineConfig, Outcome},
+    state::State,
+    trigger::Trigger,
+};
+
+const AP1: [u8; 6] = [2, 0, 0, 0, 0, 0];
+const AP2: [u8; 6] = [2, 0, 0, 0, 1, 0];
+const AP3: [u8; 6] = [2, 0, 0, 0, 2, 0];
+const MS: u64 = 1_000_000;
+const S: u64 = 1_000 * MS;
+
+fn cand(bssid: [u8; 6], signal: i32, heard_ms: Option<u64>, scan_ms: Option<u64>) -> Candidate {
+    Candidate {
+        bssid,
+        freq_mhz: 2412,
+        signal_dbm: Some(signal),
+        heard_age_ms: heard_ms,
+        scan_age_ms: scan_ms,
+    }
+}
+
+fn machine(observe_only: bool) -> Machine {
+    let mut m = Machine::new(MachineConfig { observe_only, limiter: LimiterConfig::default() }, 0);
+    m.handle(Input::Authenticating { bssid: AP1 }, MS);
+    m.handle(Input::Associated { bssid: AP1 }, 2 * MS);
+    let step = m.handle(Input::Connected { bssid: AP1 }, 3 * MS);
+    assert_eq!(step.transition, Some((State::Assoc, State::Run)));
+    m
+}
+
+#[test]
+fn best_candidate_prefers_fresh_and_strong_and_never_the_current_bss() {
+    let strong_but_stale = cand(AP2, -40, None, Some(20_000));
+    let weaker_but_alive = cand(AP3, -50, Some(100), Some(2_000));
+    let current = cand(AP1, -30, Some(10), Some(1_000));
+    let all = [current, strong_but_stale, weaker_but_alive];
+    // -40 - 20 s = -60 against -50 - 0 + 5 = -45.
+    assert_eq!(best_candidate(&all, Some(&AP1), 2_000).unwrap().bssid, AP3);
+    assert_eq!(best_candidate(&all[..1], Some(&AP1), 2_000), None);
+    assert_eq!(weaker_but_alive.source(), CandidateSource::Both);
+    assert_eq!(strong_but_stale.source(), CandidateSource::Supplicant);
+}
+
+#[test]
+fn a_candidate_is_usable_if_heard_recently_or_in_a_young_scan_entry() {
+    let heard_only = cand(AP2, -50, Some(500), None);
+    assert!(heard_only.is_usable(2_000));
+    assert!(!heard_only.roamable_without_scan(), "cfg80211 does not know it: scan first");
+    let expiring = cand(AP2, -50, None, Some(SCAN_ENTRY_USABLE_MS + 1));
+    assert!(!expiring.is_usable(2_000));
+    let gone = cand(AP2, -50, Some(5_000), None);
+    assert!(!gone.is_usable(2_000));
+    let unknown_signal = Candidate { signal_dbm: None, ..cand(AP2, 0, Some(0), None) };
+    assert_eq!(unknown_signal.score(), -85 + 5);
+}
+
+#[test]
+fn ties_break_on_the_lower_bssid() {
+    let a = cand(AP3, -50, Some(0), Some(0));
+    let b = cand(AP2, -50, Some(0), Some(0));
+    assert_eq!(best_candidate(&[a, b], None, 1_000).unwrap().bssid, AP2);
+    assert_eq!(best_candidate(&[b, a], None, 1_000).unwrap().bssid, AP2);
+}
+
+#[test]
+fn silence_with_a_candidate_roams_and_connection_completes_it() {
+    let mut m = machine(false);
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    let step =
+        m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: Some(&target) }, S);
+    assert_eq!(step.transition, Some((State::Run, State::Roaming)));
+    assert_eq!(
+        step.action,
+        Some(Action::Roam { trigger: Trigger::Silence, target, scan_first: false })
+    );
+    // The roam's own steps are phases, not states.
+    for input in [
+        Input::Disconnected,
+        Input::Authenticating { bssid: AP2 },
+        Input::Associated { bssid: AP2 },
+    ] {
+        assert_eq!(m.handle(input, S + MS).transition, None);
+        assert_eq!(m.state(), State::Roaming);
+    }
+    // A second loss while roaming is ignored: one action in flight.
+    let again = m.handle(
+        Input::Loss { trigger: Trigger::BeaconLoss, bssid: AP1, best: Some(&target) },
+        S + 2 * MS,
+    );
+    assert_eq!(again.action, None);
+    let step = m.handle(Input::Connected { bssid: AP2 }, S + 300 * MS);
+    assert_eq!(step.transition, Some((State::Roaming, State::Run)));
+    assert_eq!(
+        step.outcome,
+        Some(Outcome::Succeeded { trigger: Trigger::Silence, target: AP2, reached: AP2 })
+    );
+    assert_eq!(m.current_bss(), Some(AP2));
+}
+
+#[test]
+fn a_target_unknown_to_the_connection_layer_is_scanned_first() {
+    let mut m = machine(false);
+    let heard_only = cand(AP2, -45, Some(50), None);
+    let step =
+        m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: Some(&heard_only) }, S);
+    assert!(matches!(step.action, Some(Action::Roam { scan_first: true, .. })));
+}
+
+#[test]
+fn observe_only_and_no_candidate_hold_in_suspect() {
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    let mut m = machine(true);
+    let step =
+        m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: Some(&target) }, S);
+    assert_eq!(step.action, None);
+    assert_eq!(step.transition, Some((State::Run, State::Suspect)));
+    assert_eq!(
+        step.outcome,
+        Some(Outcome::Held { trigger: Trigger::Silence, hold: Hold::ObserveOnly })
+    );
+    // The supplicant recovers by itself.
+    m.handle(Input::Disconnected, 2 * S);
+    assert_eq!(m.state(), State::Init);
+    m.handle(Input::Connected { bssid: AP2 }, 3 * S);
+    assert_eq!(m.state(), State::Run);
+
+    let mut m = machine(false);
+    let step = m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: None }, S);
+    assert_eq!(
+        step.outcome,
+        Some(Outcome::Held { trigger: Trigger::Silence, hold: Hold::NoCandidate })
+    );
+}
+
+#[test]
+fn the_ap_heard_again_is_a_false_alarm() {
+    let mut m = machine(true);
+    m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: None }, S);
+    let step = m.handle(Input::ApHeard { bssid: AP1 }, S + 10 * MS);
+    assert_eq!(step.transition, Some((State::Suspect, State::Run)));
+    assert_eq!(step.outcome, Some(Outcome::FalseAlarm { trigger: Trigger::Silence }));
+}
+
+#[test]
+fn deauth_after_the_supplicant_noticed_still_acts_once() {
+    let mut m = machine(false);
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    // The supplicant's DISCONNECTED arrived first.
+    m.handle(Input::Disconnected, S);
+    assert_eq!(m.state(), State::Init);
+    let deauth = Trigger::Deauth { reason: 3 };
+    let step = m.handle(Input::Loss { trigger: deauth, bssid: AP1, best: Some(&target) }, S + MS);
+    assert_eq!(step.transition, Some((State::Init, State::Roaming)));
+    assert!(step.action.is_some());
+    // Loss of a BSS the station is not on is stale.
+    let mut m = machine(false);
+    let step =
+        m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP3, best: Some(&target) }, S);
+    assert_eq!(step, Default::default());
+}
+
+#[test]
+fn failures_back_off_and_timeouts_count_as_failures() {
+    let mut m = machine(false);
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    let loss = |m: &mut Machine, at| {
+        m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: Some(&target) }, at)
+    };
+    assert!(loss(&mut m, S).action.is_some());
+    let step = m.handle(Input::ActionFailed, S + MS);
+    assert_eq!(step.outcome, Some(Outcome::Failed { trigger: Trigger::Silence, target: AP2 }));
+    assert_eq!(m.state(), State::Suspect);
+    // The station is still on AP1 (the roam failed); the AP is heard again, then lost again.
+    m.handle(Input::ApHeard { bssid: AP1 }, S + 2 * MS);
+    assert_eq!(m.state(), State::Run);
+    let step = loss(&mut m, S + 100 * MS);
+    assert_eq!(
+        step.outcome,
+        Some(Outcome::Held {
+            trigger: Trigger::Silence,
+            hold: Hold::BackingOff { until_ns: S + MS + 500 * MS }
+        })
+    );
+    m.handle(Input::ApHeard { bssid: AP1 }, S + 200 * MS);
+    assert!(loss(&mut m, S + 600 * MS).action.is_some(), "backoff over");
+    let step = m.handle(Input::RoamTimeout, 3 * S);
+    assert!(matches!(step.outcome, Some(Outcome::TimedOut { .. })));
+}
+
+#[test]
+fn limiter_doubles_backoff_and_caps_roams_per_minute() {
+    let mut l = Limiter::new(LimiterConfig {
+        backoff_initial_ns: 100 * MS,
+        backoff_max_ns: 350 * MS,
+        max_roams_per_minute: 3,
+    });
+    l.failed(0);
+    assert_eq!(l.check(50 * MS), Err(Refusal::BackingOff { until_ns: 100 * MS }));
+    l.failed(0);
+    assert_eq!(l.check(150 * MS), Err(Refusal::BackingOff { until_ns: 200 * MS }));
+    l.failed(0);
+    l.failed(0);
+    assert_eq!(l.check(0), Err(Refusal::BackingOff { until_ns: 350 * MS }), "capped at max");
+    l.succeeded();
+    for i in 1..=3 {
+        assert_eq!(l.check(i * S), Ok(()));
+        l.started(i * S);
+    }
+    assert_eq!(l.check(10 * S), Err(Refusal::Capped { until_ns: 61 * S }));
+    assert_eq!(l.check(61 * S), Ok(()), "the first roam left the minute");
+}
+
+#[test]
+fn every_state_has_a_distinct_name() {
+    let mut names: Vec<_> = State::ALL.iter().map(|s| s.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), State::ALL.len());
+}

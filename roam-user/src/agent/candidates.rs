@@ -1,0 +1,204 @@
+//! The agent's view of the station's network: every BSS of the same SSID and security, from the
+//! kernel's per-BSS table (heard on this channel) and wpa_supplicant's scan table (any channel).
+//!
+//! Kept current from events (the kernel's BssNew, the supplicant's BSS-ADDED/REMOVED and scan
+//! results), so deciding at a loss reads only the rows of known candidates, never a whole table.
+
+use std::{collections::HashMap, time::Instant};
+
+use roam_common::{
+    bss::NS_PER_TU,
+    maps::{BssRecord, BSS_FLAG_HAS_SIGNAL},
+    policy::Candidate,
+    MacAddr,
+};
+
+use crate::wpa::Bss;
+
+/// The "privacy" capability bit: the network is protected (WEP/WPA/RSN).
+const CAPABILITY_PRIVACY: u16 = 1 << 4;
+
+/// The network the station is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    pub ssid: Vec<u8>,
+    pub ssid_hash: u32,
+    pub protected: bool,
+}
+
+impl Network {
+    pub fn new(ssid: &[u8], protected: bool) -> Self {
+        Network {
+            ssid: ssid.to_vec(),
+            ssid_hash: roam_common::frame::ies::ssid_hash(ssid),
+            protected,
+        }
+    }
+}
+
+/// A BSS the kernel announced (BssNew).
+#[derive(Clone, Copy, Debug)]
+pub struct HeardBss {
+    pub ssid_hash: u32,
+    pub beacon_interval_tu: u16,
+}
+
+/// An entry of wpa_supplicant's table, and when roam read it.
+#[derive(Clone, Debug)]
+pub struct ScanEntry {
+    pub bss: Bss,
+    pub read_at: Instant,
+}
+
+impl ScanEntry {
+    /// The entry's age now (wpa_supplicant reports whole seconds).
+    pub fn age_ms(&self, now: Instant) -> u64 {
+        self.bss.age_secs as u64 * 1_000 + now.duration_since(self.read_at).as_millis() as u64
+    }
+}
+
+#[derive(Default)]
+pub struct CandidateBook {
+    heard: HashMap<MacAddr, HeardBss>,
+    scanned: HashMap<MacAddr, ScanEntry>,
+}
+
+impl CandidateBook {
+    pub fn heard(&mut self, bssid: MacAddr, bss: HeardBss) {
+        self.heard.insert(bssid, bss);
+    }
+
+    pub fn heard_bss(&self, bssid: &MacAddr) -> Option<&HeardBss> {
+        self.heard.get(bssid)
+    }
+
+    pub fn scanned(&mut self, bss: Bss, read_at: Instant) {
+        self.scanned.insert(bss.bssid.0, ScanEntry { bss, read_at });
+    }
+
+    pub fn forget_scanned(&mut self, bssid: &MacAddr) {
+        self.scanned.remove(bssid);
+    }
+
+    pub fn scan_entry(&self, bssid: &MacAddr) -> Option<&ScanEntry> {
+        self.scanned.get(bssid)
+    }
+
+    /// BSSIDs of the kernel-heard BSSes of `network` (to read their rows).
+    pub fn heard_in(&self, network: &Network) -> Vec<MacAddr> {
+        self.heard
+            .iter()
+            .filter(|(_, h)| h.ssid_hash == network.ssid_hash)
+            .map(|(b, _)| *b)
+            .collect()
+    }
+
+    /// Every candidate of `network`, merging the kernel rows given (BSSID, row) with the scan
+    /// table. `now_ns` is CLOCK_MONOTONIC, the clock of the rows.
+    pub fn candidates(
+        &self,
+        network: &Network,
+        rows: &[(MacAddr, BssRecord)],
+        now_ns: u64,
+        now: Instant,
+    ) -> Vec<Candidate> {
+        let mut out: HashMap<MacAddr, Candidate> = HashMap::new();
+        for (bssid, rec) in rows {
+            let protected = rec.capability & CAPABILITY_PRIVACY != 0;
+            if rec.ssid_hash != network.ssid_hash || protected != network.protected {
+                continue;
+            }
+            let signal_dbm =
+                (rec.flags & BSS_FLAG_HAS_SIGNAL != 0).then_some(rec.signal_avg_x16 / 16);
+            out.insert(
+                *bssid,
+                Candidate {
+                    bssid: *bssid,
+                    freq_mhz: rec.freq_mhz as u32,
+                    signal_dbm,
+                    heard_age_ms: Some(now_ns.saturating_sub(rec.last_seen_ns) / 1_000_000),
+                    scan_age_ms: None,
+                },
+            );
+        }
+        for (bssid, entry) in &self.scanned {
+            if entry.bss.ssid.as_bytes() != network.ssid.as_slice() {
+                continue;
+            }
+            let scanned_protected = entry
+                .bss
+                .flags
+                .iter()
+                .any(|f| f.starts_with("WPA") || f.starts_with("RSN") || f.starts_with("WEP"));
+            if scanned_protected != network.protected {
+                continue;
+            }
+            let c = out.entry(*bssid).or_insert(Candidate {
+                bssid: *bssid,
+                freq_mhz: entry.bss.freq_mhz,
+                signal_dbm: Some(entry.bss.level_dbm),
+                heard_age_ms: None,
+                scan_age_ms: None,
+            });
+            c.scan_age_ms = Some(entry.age_ms(now));
+        }
+        let mut list: Vec<Candidate> = out.into_values().collect();
+        list.sort_by(|a, b| b.score().cmp(&a.score()).then(a.bssid.cmp(&b.bssid)));
+        list
+    }
+}
+
+/// The silence threshold of a BSS in ns (for the agent's backstop deadline).
+pub fn silence_ns(intervals: u32, beacon_interval_tu: u16) -> u64 {
+    let tu = if beacon_interval_tu == 0 { 100 } else { beacon_interval_tu as u64 };
+    intervals as u64 * tu * NS_PER_TU
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wpa::MacAddr as Mac;
+
+    fn bss(bssid: [u8; 6], ssid: &str, flags: &[&str], age: u32) -> Bss {
+        Bss {
+            id: Some(1),
+            bssid: Mac(bssid),
+            freq_mhz: 2437,
+            level_dbm: -50,
+            age_secs: age,
+            ssid: ssid.to_owned(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn merges_kernel_rows_and_scan_entries_of_the_same_network_only() {
+        let net = Network::new(b"roam", true);
+        let now = Instant::now();
+        let mut book = CandidateBook::default();
+        book.scanned(bss([2, 0, 0, 0, 1, 0], "roam", &["WPA2-PSK-CCMP"], 4), now);
+        book.scanned(bss([2, 0, 0, 0, 2, 0], "other", &["WPA2-PSK-CCMP"], 1), now);
+        book.scanned(bss([2, 0, 0, 0, 3, 0], "roam", &["ESS"], 1), now);
+        let row = BssRecord {
+            last_seen_ns: 9_900_000_000,
+            ssid_hash: net.ssid_hash,
+            capability: CAPABILITY_PRIVACY,
+            freq_mhz: 2437,
+            signal_avg_x16: -45 * 16,
+            flags: BSS_FLAG_HAS_SIGNAL,
+            ..Default::default()
+        };
+        let list = book.candidates(&net, &[([2, 0, 0, 0, 1, 0], row)], 10_000_000_000, now);
+        assert_eq!(list.len(), 1, "{list:?}");
+        let c = list[0];
+        assert_eq!(c.heard_age_ms, Some(100));
+        assert_eq!(c.scan_age_ms, Some(4_000));
+        assert_eq!(c.signal_dbm, Some(-45), "the kernel's average wins over the scan's level");
+    }
+
+    #[test]
+    fn silence_threshold() {
+        assert_eq!(silence_ns(3, 100), 307_200_000);
+        assert_eq!(silence_ns(3, 0), 307_200_000);
+    }
+}

@@ -1,0 +1,52 @@
+//! The kernel programs' events, awaited on the ring buffer's descriptor: the kernel wakes the
+//! agent when an event is submitted, so an idle agent sleeps.
+
+use std::os::fd::{AsFd as _, AsRawFd as _, RawFd};
+
+use anyhow::Result;
+use roam_common::event::Event;
+use tokio::io::unix::AsyncFd;
+
+use crate::ebpf::events::EventReader;
+
+/// The ring's descriptor, for AsyncFd (the ring itself stays with the reader).
+struct RingFd(RawFd);
+
+impl std::os::fd::AsRawFd for RingFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+pub struct KernelEvents {
+    // Declared first, so it is dropped (deregistered) before the reader closes the descriptor.
+    ready: AsyncFd<RingFd>,
+    reader: EventReader,
+}
+
+impl KernelEvents {
+    pub fn new(mut reader: EventReader) -> Result<Self> {
+        let fd = reader.ring_mut().as_fd().as_raw_fd();
+        // SAFETY: the descriptor belongs to `reader`, which lives in the same struct and is
+        // dropped after the registration (field order), so it stays open while registered.
+        let ready = unsafe { AsyncFd::register(RingFd(fd)) }.map_err(|e| e.into_parts().1)?;
+        Ok(KernelEvents { ready, reader })
+    }
+
+    /// The next event; waits while the ring is empty. Cancel-safe: an event is only taken from
+    /// the ring when it is returned.
+    pub async fn next(&mut self) -> Result<Event> {
+        loop {
+            if let Some(event) = self.reader.try_next() {
+                return Ok(event);
+            }
+            let mut guard = self.ready.readable().await?;
+            // Re-check under the guard: an event submitted between the empty read and the
+            // readiness registration must not be missed.
+            if let Some(event) = self.reader.try_next() {
+                return Ok(event);
+            }
+            guard.clear_ready();
+        }
+    }
+}

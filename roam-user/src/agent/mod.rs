@@ -1,0 +1,783 @@
+//! `roam run`: the agent. It follows the station through the kernel programs and
+//! wpa_supplicant, feeds the state machine (`roam_common::policy`), performs its one action at
+//! a time, accounts each transition's drop window, and publishes status, events and metrics.
+//!
+//! - [`setup`]: everything attached, in an order that undoes cleanly on any failure;
+//! - [`kernel_events`], [`candidates`], [`transition`], [`wpa_backend`], [`emit`]: one job each;
+//! - this module: the event loop and the glue between events and the machine.
+
+mod candidates;
+mod emit;
+mod kernel_events;
+mod setup;
+mod status;
+mod transition;
+mod wpa_backend;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Result};
+use roam_common::{
+    event::{Event, EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
+    maps::{FilterConfig, WindowCounters},
+    policy::{self, Action, Input, Machine, Outcome, State, Step, Trigger},
+    MacAddr,
+};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+pub use setup::RunOptions;
+
+use self::{
+    candidates::{silence_ns, CandidateBook, HeardBss, Network},
+    emit::{mac, Emitter},
+    kernel_events::KernelEvents,
+    transition::{reasons_since, Transition, WindowReport},
+    wpa_backend::{RoamRequest, WpaBackend},
+};
+use crate::{
+    config::Config,
+    control,
+    metrics::{Metrics, RefreshRequest},
+    netif::monotonic_ns,
+    wpa::{WpaEvent, WpaEvents},
+};
+
+/// After the connection completes, the transition ends at the first data frame from the AP, or
+/// after this long if none comes (an idle station).
+const FIRST_DATA_WAIT: Duration = Duration::from_secs(2);
+const BACKEND: &str = "wpa_supplicant";
+
+/// Runs the agent until SIGINT/SIGTERM; everything attached is detached on return.
+pub async fn run(opts: RunOptions) -> Result<()> {
+    let parts = setup::Parts::build(&opts).await?;
+    let mut agent = Agent::new(opts, parts).await?;
+    let result = agent.run().await;
+    agent.shutdown().await;
+    result
+}
+
+/// The outcome of a backend action, reported back to the loop.
+struct ActionDone {
+    result: Result<()>,
+}
+
+struct Agent {
+    opts: RunOptions,
+    parts: setup::Parts,
+    kernel: KernelEvents,
+    wpa_events: WpaEvents,
+    wpa: WpaBackend,
+    machine: Machine,
+    book: CandidateBook,
+    network: Option<Network>,
+    network_id: Option<u32>,
+    current_freq: u32,
+    station_mac: MacAddr,
+    /// A deauth/disassoc the kernel saw, waiting for the supplicant to process it.
+    ap_ended: Option<(Trigger, u64)>,
+    /// The network is pinned to a BSSID by roam (removed when the roam ends).
+    pinned: bool,
+    transition: Option<Transition>,
+    last_roam: Option<control::RoamRecord>,
+    counters: control::Counters,
+    window_baseline: (WindowCounters, Vec<(u32, u64)>),
+    drop_reason_names: HashMap<u32, String>,
+    emitter: Emitter,
+    status_tx: watch::Sender<control::Status>,
+    action_tx: mpsc::Sender<ActionDone>,
+    action_rx: mpsc::Receiver<ActionDone>,
+    refresh_rx: mpsc::Receiver<RefreshRequest>,
+    metrics: Arc<Metrics>,
+    silence_deadline: Option<tokio::time::Instant>,
+    roam_deadline: Option<tokio::time::Instant>,
+    first_data_deadline: Option<tokio::time::Instant>,
+    refresh_at: tokio::time::Instant,
+}
+
+impl Agent {
+    async fn new(opts: RunOptions, mut parts: setup::Parts) -> Result<Self> {
+        let kernel = KernelEvents::new(parts.observer.take_events()?)?;
+        let wpa_events = parts.wpa_events.take().expect("setup attaches to wpa_supplicant");
+        let wpa = WpaBackend::new(parts.wpa_ctrl.clone(), parts.wpa_tx.clone()).await;
+        let machine = Machine::new(
+            policy::MachineConfig {
+                observe_only: opts.config.act.observe_only,
+                limiter: opts.config.limiter(),
+            },
+            monotonic_ns(),
+        );
+        let (action_tx, action_rx) = mpsc::channel(4);
+        let refresh_rx = parts.refresh_rx.take().expect("setup creates the refresh channel");
+        let window_baseline = (parts.observer.window_counters()?, parts.observer.drop_reasons()?);
+        let metrics = parts.metrics.clone();
+        let emitter = parts.emitter.clone();
+        let status_tx = parts.status_tx.clone();
+        let drop_reason_names = std::mem::take(&mut parts.drop_reason_names);
+        let station_mac = parts.station_mac;
+        Ok(Agent {
+            opts,
+            parts,
+            kernel,
+            wpa_events,
+            wpa,
+            machine,
+            book: CandidateBook::default(),
+            network: None,
+            network_id: None,
+            current_freq: 0,
+            station_mac,
+            ap_ended: None,
+            pinned: false,
+            transition: None,
+            last_roam: None,
+            counters: control::Counters::default(),
+            window_baseline,
+            drop_reason_names,
+            emitter,
+            status_tx,
+            action_tx,
+            action_rx,
+            refresh_rx,
+            metrics,
+            silence_deadline: None,
+            roam_deadline: None,
+            first_data_deadline: None,
+            refresh_at: tokio::time::Instant::now() + Duration::from_secs(5),
+        })
+    }
+
+    fn config(&self) -> &Config {
+        &self.opts.config
+    }
+
+    async fn run(&mut self) -> Result<()> {
+        self.load_supplicant_table().await;
+        self.follow_supplicant_status().await?;
+        self.publish_status();
+        self.parts.serve_control(&self.opts.control_socket(), &self.opts.iface).await?;
+        self.emitter.emit(
+            "started",
+            json!({ "iface": self.opts.iface, "observe_only": self.config().act.observe_only,
+                    "backend": BACKEND, "hooks": self.parts.observer.report().attached().count() }),
+        );
+        let mut sigterm =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            self.publish_status();
+            let deadline = self.next_deadline();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); return Ok(()) }
+                _ = sigterm.recv() => { info!("terminated: stopping"); return Ok(()) }
+                event = self.kernel.next() => self.on_kernel(event?).await,
+                event = self.wpa_events.next() => {
+                    let event = event?;
+                    let _ = self.parts.wpa_tx.send(event.clone());
+                    if event == WpaEvent::Terminating {
+                        bail!("wpa_supplicant stopped (CTRL-EVENT-TERMINATING): roam follows a running supplicant; restart roam after it");
+                    }
+                    self.on_wpa(event).await;
+                }
+                Some(done) = self.action_rx.recv() => self.on_action_done(done).await,
+                Some(reply) = self.refresh_rx.recv() => {
+                    self.refresh_metrics();
+                    let _ = reply.send(());
+                }
+                _ = sleep_until(deadline) => self.on_deadline().await,
+            }
+            self.parts.observer.flush_logs();
+        }
+    }
+
+    fn next_deadline(&self) -> Option<tokio::time::Instant> {
+        [self.silence_deadline, self.roam_deadline, self.first_data_deadline, Some(self.refresh_at)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // ---- kernel events ----
+
+    async fn on_kernel(&mut self, ev: Event) {
+        let Some(kind) = ev.kind() else { return };
+        let current = self.machine.current_bss();
+        match kind {
+            EventKind::BssNew => {
+                self.book.heard(
+                    ev.bssid,
+                    HeardBss { ssid_hash: ev.ssid_hash, beacon_interval_tu: ev.value as u16 },
+                );
+                debug!(bssid = %mac(&ev.bssid), freq = ev.freq_mhz, "new BSS heard");
+            }
+            EventKind::BssSilent if Some(ev.bssid) == current => {
+                let lost = ev.ts_ns.saturating_sub(ev.value);
+                self.on_loss(Trigger::Silence, lost, ev.ts_ns, "silence").await;
+            }
+            EventKind::BssHeard if Some(ev.bssid) == current => {
+                let step = self.machine.handle(Input::ApHeard { bssid: ev.bssid }, monotonic_ns());
+                self.apply(step).await;
+            }
+            EventKind::Deauth | EventKind::Disassoc => {
+                let from_ap = ev.flags & EVENT_FLAG_FROM_AP != 0;
+                if !from_ap || Some(ev.bssid) != current || ev.addr2 == self.station_mac {
+                    return;
+                }
+                let reason = if ev.flags & EVENT_FLAG_PROTECTED != 0 { 0 } else { ev.reason };
+                let trigger = if kind == EventKind::Deauth {
+                    Trigger::Deauth { reason }
+                } else {
+                    Trigger::Disassoc { reason }
+                };
+                // The supplicant is about to process it: act once it has (ROAM would race it).
+                self.ap_ended = Some((trigger, ev.ts_ns));
+            }
+            EventKind::CarrierOff => {
+                self.metrics.carrier(false);
+                if self.transition.is_none() {
+                    // The supplicant started this one (a deliberate roam): measure it too.
+                    self.start_transition(None, ev.ts_ns);
+                }
+                if let Some(t) = &mut self.transition {
+                    t.mark("left", ev.ts_ns);
+                }
+            }
+            EventKind::CarrierOn => self.metrics.carrier(true),
+            EventKind::BeaconLoss | EventKind::ConnectionLoss => {
+                if let Some(bssid) = current {
+                    let lost = self.last_heard(&bssid).unwrap_or(ev.ts_ns);
+                    self.on_loss(Trigger::BeaconLoss, lost, ev.ts_ns, "mac80211").await;
+                }
+            }
+            EventKind::FirstData => {
+                if let Some(t) = &mut self.transition {
+                    if t.marks.connected != 0 {
+                        t.mark("first_data", ev.ts_ns);
+                        self.finish_transition().await;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn last_heard(&self, bssid: &MacAddr) -> Option<u64> {
+        self.parts.observer.bss_record(bssid).ok().flatten().map(|r| r.last_seen_ns)
+    }
+
+    // ---- supplicant events ----
+
+    async fn on_wpa(&mut self, event: WpaEvent) {
+        let now = monotonic_ns();
+        match event {
+            WpaEvent::Connected { bssid } => {
+                let bssid = bssid.octets();
+                self.follow_supplicant_status().await.unwrap_or_else(|e| warn!("STATUS: {e:#}"));
+                if let Some(t) = &mut self.transition {
+                    t.to = Some(bssid);
+                    t.mark("connected", now);
+                    self.first_data_deadline = Some(tokio::time::Instant::now() + FIRST_DATA_WAIT);
+                }
+                let step = self.machine.handle(Input::Connected { bssid }, now);
+                self.apply(step).await;
+                self.arm_filter();
+            }
+            WpaEvent::Disconnected { reason, locally_generated, bssid } => {
+                let was = self.machine.current_bss();
+                if let Some(t) = &mut self.transition {
+                    t.mark("left", now);
+                }
+                let step = self.machine.handle(Input::Disconnected, now);
+                self.apply(step).await;
+                if !locally_generated && was == Some(bssid.octets()) {
+                    let (trigger, at) =
+                        self.ap_ended.take().unwrap_or((Trigger::Deauth { reason }, now));
+                    let trigger = match trigger {
+                        Trigger::Deauth { reason: 0 } => Trigger::Deauth { reason },
+                        Trigger::Disassoc { reason: 0 } => Trigger::Disassoc { reason },
+                        t => t,
+                    };
+                    match trigger {
+                        Trigger::Disassoc { reason } => self.metrics.disassoc_received(reason),
+                        Trigger::Deauth { reason } => self.metrics.deauth_received(reason),
+                        _ => {}
+                    }
+                    if matches!(trigger, Trigger::Disassoc { .. }) {
+                        self.counters.disassocs += 1;
+                    } else {
+                        self.counters.deauths += 1;
+                    }
+                    self.on_loss(trigger, at, now, "ap").await;
+                }
+            }
+            WpaEvent::Authenticating { .. } => {
+                self.mark_or_start("auth", now);
+                let step = self.machine.handle(Input::Authenticating { bssid: [0; 6] }, now);
+                self.apply(step).await;
+            }
+            WpaEvent::Associating { .. } => {
+                self.mark_or_start("assoc", now);
+                let step = self.machine.handle(Input::Associating { bssid: [0; 6] }, now);
+                self.apply(step).await;
+            }
+            WpaEvent::Associated { bssid } => {
+                self.mark_or_start("associated", now);
+                let step = self.machine.handle(Input::Associated { bssid: bssid.octets() }, now);
+                self.apply(step).await;
+            }
+            WpaEvent::ScanStarted => {
+                let step = self.machine.handle(Input::Scanning, now);
+                self.apply(step).await;
+            }
+            WpaEvent::ScanResults => self.refresh_scan_entries().await,
+            WpaEvent::BssAdded { bssid, .. } => self.read_scan_entry(bssid).await,
+            WpaEvent::BssRemoved { bssid, .. } => self.book.forget_scanned(&bssid.octets()),
+            WpaEvent::BeaconLoss => self.metrics.beacon_loss_detected("supplicant"),
+            _ => {}
+        }
+    }
+
+    /// A connection step: a phase of the transition in progress, or the start of one the
+    /// supplicant began on its own (a deliberate roam, a reconnection roam did not trigger).
+    fn mark_or_start(&mut self, step: &'static str, now: u64) {
+        if self.transition.is_none() && self.machine.state() == State::Run {
+            self.start_transition(None, now);
+        }
+        if let Some(t) = &mut self.transition {
+            t.mark(step, now);
+        }
+    }
+
+    // ---- detection and decision ----
+
+    async fn on_loss(&mut self, trigger: Trigger, lost_ns: u64, detected_ns: u64, source: &str) {
+        let Some(bssid) = self.machine.current_bss() else { return };
+        let Some(network) = self.network.clone() else { return };
+        if self.transition.is_none()
+            || self.transition.as_ref().is_some_and(|t| t.trigger.is_none())
+        {
+            if self.transition.is_none() {
+                self.start_transition(Some(trigger), lost_ns);
+            } else if let Some(t) = &mut self.transition {
+                t.trigger = Some(trigger);
+            }
+        }
+        if let Some(t) = &mut self.transition {
+            t.mark("detected", detected_ns);
+        }
+        if matches!(trigger, Trigger::Silence | Trigger::BeaconLoss) {
+            self.counters.beacon_losses += 1;
+            self.metrics.beacon_loss_detected(source);
+        }
+        let latency = Duration::from_nanos(detected_ns.saturating_sub(lost_ns));
+        self.metrics.detection_latency(trigger.name(), latency);
+
+        let now = Instant::now();
+        let rows: Vec<_> = self
+            .book
+            .heard_in(&network)
+            .into_iter()
+            .filter_map(|b| Some((b, self.parts.observer.bss_record(&b).ok()??)))
+            .collect();
+        let candidates = self.book.candidates(&network, &rows, monotonic_ns(), now);
+        let best = policy::best_candidate(
+            &candidates,
+            Some(&bssid),
+            self.config().candidates.max_heard_age_ms,
+        );
+        self.emitter.emit(
+            "loss_detected",
+            json!({ "trigger": trigger.name(), "bssid": mac(&bssid), "source": source,
+                    "unheard_ms": latency.as_secs_f64() * 1e3,
+                    "best": best.map(|c| mac(&c.bssid)), "candidates": candidates.len() }),
+        );
+        let step = self.machine.handle(Input::Loss { trigger, bssid, best }, detected_ns);
+        self.apply(step).await;
+    }
+
+    fn start_transition(&mut self, trigger: Option<Trigger>, lost_ns: u64) {
+        let from = self.machine.current_bss();
+        self.transition = Some(Transition::new(trigger, from, lost_ns));
+        // The kernel counts the window from here (the carrier hook may have opened it already).
+        if let Err(err) = self.parts.observer.open_window(lost_ns) {
+            warn!("opening the drop window: {err:#}");
+        }
+    }
+
+    // ---- the machine's steps ----
+
+    async fn apply(&mut self, step: Step) {
+        if let Some((from, to)) = step.transition {
+            self.metrics.state_changed(from.name(), to.name());
+            self.emitter.emit("state", json!({ "from": from.name(), "to": to.name() }));
+        }
+        if let Some(outcome) = step.outcome {
+            self.on_outcome(outcome).await;
+        }
+        if let Some(action) = step.action {
+            self.perform(action);
+        }
+    }
+
+    fn perform(&mut self, action: Action) {
+        let Action::Roam { trigger, target, scan_first } = action;
+        let now = monotonic_ns();
+        let in_wpa_table = self.book.scan_entry(&target.bssid).is_some();
+        let request = RoamRequest {
+            target: crate::wpa::MacAddr(target.bssid),
+            freq_mhz: target.freq_mhz,
+            // wpa_supplicant rescans an expired cfg80211 entry by itself; roam scans only for
+            // a target missing from wpa_supplicant's own table.
+            scan_first: scan_first && !in_wpa_table,
+            disconnected: trigger.ap_ended_association(),
+            network_id: self.network_id,
+        };
+        if let Some(t) = &mut self.transition {
+            t.mark("acted", now);
+            t.to = Some(target.bssid);
+        }
+        self.pinned |= request.disconnected;
+        self.roam_deadline = Some(tokio::time::Instant::now() + self.config().act.roam_timeout());
+        self.emitter.emit(
+            "roam_started",
+            json!({ "trigger": trigger.name(), "target": mac(&target.bssid), "freq_mhz": target.freq_mhz,
+                    "scan_first": request.scan_first, "reconnect": request.disconnected, "backend": BACKEND }),
+        );
+        let wpa = self.wpa.clone();
+        let done = self.action_tx.clone();
+        tokio::spawn(async move {
+            let result = wpa.roam(request).await;
+            let _ = done.send(ActionDone { result }).await;
+        });
+    }
+
+    async fn on_action_done(&mut self, done: ActionDone) {
+        if let Err(err) = done.result {
+            warn!("roam action failed: {err:#}");
+            self.emitter.emit("roam_action_failed", json!({ "error": format!("{err:#}") }));
+            let step = self.machine.handle(Input::ActionFailed, monotonic_ns());
+            self.apply(step).await;
+        }
+    }
+
+    async fn on_outcome(&mut self, outcome: Outcome) {
+        let (trigger, result) = match outcome {
+            Outcome::Succeeded { trigger, .. } => (trigger, "success"),
+            Outcome::Failed { trigger, .. } => (trigger, "failure"),
+            Outcome::TimedOut { trigger, .. } => (trigger, "timeout"),
+            Outcome::Held { trigger, hold } => {
+                self.emitter.emit(
+                    "roam_held",
+                    json!({ "trigger": trigger.name(), "why": format!("{hold:?}") }),
+                );
+                return;
+            }
+            Outcome::FalseAlarm { trigger } => {
+                self.emitter.emit("false_alarm", json!({ "trigger": trigger.name() }));
+                self.transition = None;
+                self.close_window_quietly();
+                return;
+            }
+        };
+        self.roam_deadline = None;
+        self.metrics.roam_attempt(trigger.name(), BACKEND, result);
+        if result == "success" {
+            self.counters.roams += 1;
+        } else {
+            self.counters.roam_failures += 1;
+        }
+        self.unpin().await;
+        self.emitter.emit("roam_result", json!({ "trigger": trigger.name(), "result": result }));
+    }
+
+    async fn unpin(&mut self) {
+        if std::mem::take(&mut self.pinned) {
+            if let Some(id) = self.network_id {
+                if let Err(err) = self.wpa.unpin(id).await {
+                    warn!("could not remove roam's BSSID pin from network {id}: {err:#}");
+                }
+            }
+        }
+    }
+
+    // ---- the end of a transition ----
+
+    async fn finish_transition(&mut self) {
+        self.first_data_deadline = None;
+        let Some(t) = self.transition.take() else { return };
+        let now = monotonic_ns();
+        let observer = &mut self.parts.observer;
+        if let Err(err) = observer.close_window() {
+            warn!("closing the drop window: {err:#}");
+        }
+        let counters = observer.window_counters().unwrap_or_default();
+        let reasons = observer.drop_reasons().unwrap_or_default();
+        let delta = counters.since(&self.window_baseline.0);
+        let by_reason = reasons_since(&reasons, &self.window_baseline.1);
+        self.window_baseline = (counters, reasons);
+        // Sent into an AP that was no longer there: from its last frame until the station left.
+        let unanswered = match t.trigger {
+            Some(trigger) if !trigger.is_soft() => {
+                let left = if t.marks.left != 0 {
+                    t.marks.left
+                } else {
+                    t.marks.acted.max(t.marks.detected)
+                };
+                observer.sent_between(t.marks.lost, left).unwrap_or(0)
+            }
+            _ => 0,
+        };
+        let mut named: BTreeMap<String, u64> = by_reason
+            .iter()
+            .map(|(r, n)| {
+                (
+                    self.drop_reason_names.get(r).cloned().unwrap_or_else(|| format!("REASON_{r}")),
+                    *n,
+                )
+            })
+            .collect();
+        if unanswered > 0 {
+            named.insert("UNANSWERED_TX".into(), unanswered);
+        }
+        let end = if t.marks.first_data != 0 { t.marks.first_data } else { now };
+        let window =
+            WindowReport::new(&delta, unanswered, named.clone(), end.saturating_sub(t.marks.lost));
+        let pairs: Vec<(String, u64)> = named.into_iter().collect();
+        self.metrics.drop_window(
+            window.sent,
+            window.held,
+            &pairs,
+            Duration::from_nanos(end.saturating_sub(t.marks.lost)),
+        );
+        let duration = t.duration_ns();
+        if t.trigger.is_some() && t.marks.acted != 0 {
+            if let Some(total) = duration {
+                let phases: Vec<(&str, Duration)> =
+                    t.phases().into_iter().map(|(p, s)| (p, Duration::from_secs_f64(s))).collect();
+                self.metrics.roam_completed(Duration::from_nanos(total), &phases);
+            }
+        }
+        let trigger = t.trigger.map_or("supplicant", |tr| tr.name());
+        let acted = t.marks.acted != 0;
+        let result = if t.marks.connected != 0 { "success" } else { "failure" };
+        self.emitter.emit(
+            "transition_finished",
+            json!({ "trigger": trigger, "acted": acted, "from": t.from.map(|b| mac(&b)), "to": t.to.map(|b| mac(&b)),
+                    "duration_ms": duration.map(|d| d as f64 / 1e6),
+                    "phases": t.phases().into_iter().map(|(p, s)| (p.to_string(), json!(s * 1e3))).collect::<serde_json::Map<_, _>>(),
+                    "window": window }),
+        );
+        self.last_roam = Some(control::RoamRecord {
+            trigger: trigger.to_owned(),
+            from: t.from.map(|b| mac(&b)),
+            to: t.to.map(|b| mac(&b)),
+            backend: if acted { BACKEND.to_owned() } else { "supplicant (watched)".to_owned() },
+            result: result.to_owned(),
+            duration_ms: duration.map(|d| d as f64 / 1e6),
+            timeline: t
+                .timeline_ms()
+                .into_iter()
+                .map(|(t_ms, step)| control::RoamStep { t_ms, step: step.to_owned() })
+                .collect(),
+            drop_window: Some(control::DropWindow {
+                sent: window.sent,
+                dropped: window.lost,
+                held: window.held,
+                dropped_by_reason: window.dropped_by_reason.clone(),
+                duration_ms: window.duration_ms,
+            }),
+        });
+    }
+
+    /// A false alarm: no window to report; the counters move on to the next baseline.
+    fn close_window_quietly(&mut self) {
+        let observer = &mut self.parts.observer;
+        let _ = observer.close_window();
+        self.window_baseline = (
+            observer.window_counters().unwrap_or_default(),
+            observer.drop_reasons().unwrap_or_default(),
+        );
+    }
+
+    // ---- timers ----
+
+    async fn on_deadline(&mut self) {
+        let now = tokio::time::Instant::now();
+        if self.roam_deadline.is_some_and(|d| d <= now) {
+            self.roam_deadline = None;
+            let step = self.machine.handle(Input::RoamTimeout, monotonic_ns());
+            self.apply(step).await;
+        }
+        if self.first_data_deadline.is_some_and(|d| d <= now) {
+            self.finish_transition().await;
+        }
+        if self.silence_deadline.is_some_and(|d| d <= now) {
+            self.check_silence_backstop().await;
+        }
+        if self.refresh_at <= now {
+            self.refresh_at =
+                now + Duration::from_secs(self.config().candidates.refresh_min_interval_s.max(5));
+            self.refresh_candidates().await;
+        }
+    }
+
+    /// The kernel reports silence when any frame reaches the monitor after the deadline; on a
+    /// channel where nothing else is heard, this timer is the backstop. It sleeps until the
+    /// current AP's silence deadline plus one interval, so the kernel's event normally wins.
+    async fn check_silence_backstop(&mut self) {
+        self.silence_deadline = None;
+        let Some(bssid) = self.machine.current_bss() else { return };
+        if self.machine.state() != State::Run {
+            return;
+        }
+        let interval = self.book.heard_bss(&bssid).map_or(100, |h| h.beacon_interval_tu);
+        let threshold = silence_ns(self.config().detect.silence_intervals, interval);
+        let now = monotonic_ns();
+        match self.parts.observer.bss_record(&bssid) {
+            Ok(Some(rec)) if now.saturating_sub(rec.last_seen_ns) >= threshold => {
+                self.on_loss(Trigger::Silence, rec.last_seen_ns, now, "silence").await;
+            }
+            Ok(Some(rec)) => {
+                let due = rec.last_seen_ns + threshold + silence_ns(1, interval);
+                self.silence_deadline = Some(
+                    tokio::time::Instant::now() + Duration::from_nanos(due.saturating_sub(now)),
+                );
+            }
+            _ => {
+                self.silence_deadline =
+                    Some(tokio::time::Instant::now() + Duration::from_nanos(threshold));
+            }
+        }
+    }
+
+    /// Keeps the best candidate usable: a single-channel scan when its scan entry would expire
+    /// (bounded by the refresh interval), so a roam never needs a full scan.
+    async fn refresh_candidates(&mut self) {
+        if !self.config().candidates.refresh_scans || self.machine.state() != State::Run {
+            return;
+        }
+        let (Some(network), Some(current)) = (self.network.clone(), self.machine.current_bss())
+        else {
+            return;
+        };
+        let candidates = self.book.candidates(&network, &[], monotonic_ns(), Instant::now());
+        let Some(best) = candidates.iter().find(|c| c.bssid != current) else { return };
+        let stale_after_ms = policy::candidate::SCAN_ENTRY_USABLE_MS - 5_000;
+        if best.scan_age_ms.is_some_and(|age| age > stale_after_ms) {
+            debug!(bssid = %mac(&best.bssid), freq = best.freq_mhz, "refreshing the candidate's scan entry");
+            let wpa = self.wpa.clone();
+            let freq = best.freq_mhz;
+            tokio::spawn(async move {
+                if let Err(err) = wpa.scan_one_channel(freq).await {
+                    debug!("refresh scan: {err:#}");
+                }
+            });
+        }
+    }
+
+    // ---- the supplicant's view ----
+
+    /// Reads STATUS: the current BSS, network and its id; points the kernel filter at the BSS.
+    async fn follow_supplicant_status(&mut self) -> Result<()> {
+        let status = self.wpa.ctrl().status().await?;
+        if !status.wpa_state.is_connected() {
+            return Ok(());
+        }
+        let (Some(bssid), Some(ssid)) = (status.bssid, status.ssid.clone()) else { return Ok(()) };
+        let protected = status.key_mgmt.as_deref().is_some_and(|k| k != "NONE");
+        self.network = Some(Network::new(ssid.as_bytes(), protected));
+        self.network_id = status.network_id;
+        self.current_freq = status.freq_mhz.unwrap_or(0);
+        if let Some(addr) = status.address {
+            self.station_mac = addr.octets();
+        }
+        if self.machine.current_bss().is_none() {
+            let step =
+                self.machine.handle(Input::Connected { bssid: bssid.octets() }, monotonic_ns());
+            self.apply(step).await;
+        }
+        self.metrics.set_current_bss(Some((bssid.to_string(), ssid, self.current_freq)));
+        self.arm_filter();
+        Ok(())
+    }
+
+    /// Points the socket filter at the current BSS and, during a transition, asks it for the
+    /// first data frame.
+    fn arm_filter(&mut self) {
+        let Some(bssid) = self.machine.current_bss() else { return };
+        let watch_data = self.transition.as_ref().is_some_and(|t| t.marks.connected != 0);
+        let cfg = FilterConfig {
+            assoc_bssid: bssid,
+            station: self.station_mac,
+            silence_intervals: self.config().detect.silence_intervals,
+            watch_data: watch_data as u32,
+        };
+        if let Err(err) = self.parts.observer.set_filter_config(&cfg) {
+            warn!("configuring the frame filter: {err:#}");
+        }
+        let interval = self.book.heard_bss(&bssid).map_or(100, |h| h.beacon_interval_tu);
+        let threshold = silence_ns(self.config().detect.silence_intervals + 1, interval);
+        self.silence_deadline = Some(tokio::time::Instant::now() + Duration::from_nanos(threshold));
+    }
+
+    /// Walks wpa_supplicant's table once at start (`BSS FIRST`, `BSS NEXT-<id>`).
+    async fn load_supplicant_table(&mut self) {
+        let mut request = "BSS FIRST".to_owned();
+        for _ in 0..256 {
+            let Ok(reply) = self.wpa.ctrl().request(&request).await else { return };
+            let Ok(Some(bss)) = crate::wpa::parse_bss(&reply) else { return };
+            let Some(id) = bss.id else { return };
+            self.book.scanned(bss, Instant::now());
+            request = format!("BSS NEXT-{id}");
+        }
+    }
+
+    async fn read_scan_entry(&mut self, bssid: crate::wpa::MacAddr) {
+        if let Ok(Some(bss)) = self.wpa.ctrl().bss(bssid).await {
+            self.book.scanned(bss, Instant::now());
+        }
+    }
+
+    /// After a scan: re-read the entries of the station's network (their ages changed).
+    async fn refresh_scan_entries(&mut self) {
+        let Some(network) = self.network.clone() else { return };
+        let known: Vec<MacAddr> = self
+            .book
+            .candidates(&network, &[], monotonic_ns(), Instant::now())
+            .iter()
+            .map(|c| c.bssid)
+            .collect();
+        for bssid in known {
+            self.read_scan_entry(crate::wpa::MacAddr(bssid)).await;
+        }
+    }
+
+    // ---- publishing ----
+
+    fn refresh_metrics(&mut self) {
+        let snapshot =
+            status::kernel_snapshot(&self.parts.observer, self.network.as_ref(), &self.book);
+        self.metrics.set_kernel_snapshot(snapshot);
+    }
+
+    fn publish_status(&mut self) {
+        let status = status::build(self);
+        self.status_tx.send_replace(status);
+    }
+
+    async fn shutdown(&mut self) {
+        self.unpin().await;
+        self.emitter.emit("stopped", json!({}));
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

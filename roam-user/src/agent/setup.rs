@@ -1,0 +1,184 @@
+//! Bringing the agent up: checks first (so a bad setup fails with the fix, before anything is
+//! attached), then the monitor interface, the kernel programs, the neighbour settings, the
+//! supplicant connection and the two local servers. Every part undoes itself when dropped, in
+//! the reverse order of the fields below.
+
+use std::{collections::HashMap, os::fd::OwnedFd, path::PathBuf, sync::Arc};
+
+use anyhow::{bail, Context as _, Result};
+use tokio::sync::{broadcast, mpsc, watch};
+use tracing::{info, warn};
+
+use super::emit::Emitter;
+use crate::{
+    config::{BackendChoice, Config},
+    control::{self, ControlServer},
+    ebpf::{btf::KernelBtf, stats, Observer, ObserverOptions},
+    metrics::{self, Metrics, RefreshRequest},
+    netconf::KeptNeighbours,
+    nl80211::{self, MonitorIface},
+    system,
+    wpa::{WpaCtrl, WpaEvent, WpaEvents},
+};
+
+/// Where roam keeps its runtime records (the neighbour sysctl originals).
+const RUN_DIR: &str = "/run/roam";
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub iface: String,
+    pub config: Config,
+}
+
+impl RunOptions {
+    pub fn control_socket(&self) -> PathBuf {
+        self.config
+            .paths
+            .control_socket
+            .clone()
+            .unwrap_or_else(|| control::default_socket_path(&self.iface))
+    }
+}
+
+pub struct Parts {
+    // Dropped first: the programs detach, then the interface they watched goes.
+    pub observer: Observer,
+    _monitor: MonitorIface,
+    _bpf_stats: Option<OwnedFd>,
+    _neighbours: Option<KeptNeighbours>,
+    pub wpa_ctrl: Arc<WpaCtrl>,
+    pub wpa_events: Option<WpaEvents>,
+    pub wpa_tx: broadcast::Sender<WpaEvent>,
+    pub metrics: Arc<Metrics>,
+    pub refresh_rx: Option<mpsc::Receiver<RefreshRequest>>,
+    pub emitter: Emitter,
+    pub status_tx: watch::Sender<control::Status>,
+    pub drop_reason_names: HashMap<u32, String>,
+    pub station_mac: [u8; 6],
+    /// Dropping it stops both servers (the control socket file is removed as its server ends).
+    stop_servers: watch::Sender<bool>,
+}
+
+impl Parts {
+    pub async fn build(opts: &RunOptions) -> Result<Parts> {
+        let iface = opts.iface.as_str();
+        let config = &opts.config;
+        if config.act.backend == BackendChoice::Nl80211 {
+            bail!("act.backend = \"nl80211\" is not available yet in this version: use wpa_supplicant (or auto)");
+        }
+
+        let report = system::check_all(iface, &config.paths.wpa_ctrl_dir).await;
+        if !report.can_run() {
+            bail!("roam cannot run on {iface}:\n{report}\nFix the items above (details: `roam check --iface {iface}`).");
+        }
+
+        let nl80211 = nl80211::Nl80211::new().await?;
+        let wireless = nl80211
+            .interface_by_name(iface)
+            .await
+            .with_context(|| format!("reading {iface} from nl80211"))?;
+        let monitor_name = format!("roammon{}", wireless.ifindex);
+        let monitor =
+            nl80211.create_monitor(wireless.wiphy, &monitor_name).await.with_context(|| {
+                format!("creating the monitor interface {monitor_name} on phy#{}", wireless.wiphy)
+            })?;
+        info!(monitor = %monitor_name, wiphy = wireless.wiphy, "monitor interface up");
+
+        let observer = Observer::start(&ObserverOptions {
+            station: iface.to_owned(),
+            monitor: Some(monitor_name.clone()),
+        })?;
+        let report = observer.report();
+        for failed in report.failed() {
+            warn!(program = failed.program, "kernel hook failed: {:?}", failed.status);
+        }
+        if !report.is_attached("roam_frames") {
+            bail!("the frame filter did not attach to {monitor_name}: roam cannot see the AP's frames\n{report}");
+        }
+        info!(attached = report.attached().count(), carrier = ?report.carrier_source, "kernel programs attached");
+        let bpf_stats =
+            stats::enable().map_err(|e| warn!("no eBPF run-time statistics: {e:#}")).ok();
+
+        let neighbours = if config.drop_window.keep_neighbours {
+            Some(KeptNeighbours::apply(
+                iface,
+                std::path::Path::new("/proc/sys/net"),
+                std::path::Path::new(RUN_DIR),
+            )?)
+        } else {
+            None
+        };
+
+        let ctrl_dir = &config.paths.wpa_ctrl_dir;
+        let wpa_ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
+        let wpa_events = WpaEvents::attach(ctrl_dir, iface).await?;
+
+        let metrics = Arc::new(Metrics::new());
+        let emitter = Emitter::new(1024);
+        let (status_tx, _) = watch::channel(control::Status::default());
+        let (stop_servers, stop_rx) = watch::channel(false);
+
+        let (refresh_tx, refresh_rx) = mpsc::channel(4);
+        if let Some(addr) = config.metrics.listen_addr()? {
+            let listener = metrics::bind(addr).await?;
+            let serving =
+                metrics::serve(listener, metrics.clone(), Some(refresh_tx), stopped(stop_rx));
+            tokio::spawn(async move {
+                if let Err(err) = serving.await {
+                    warn!("metrics endpoint stopped: {err:#}");
+                }
+            });
+        }
+        let drop_reason_names = KernelBtf::load()
+            .and_then(|btf| btf.enum_values("skb_drop_reason", "SKB_DROP_REASON_"))
+            .map(|values| values.into_iter().map(|(v, n)| (v as u32, n)).collect())
+            .unwrap_or_default();
+
+        Ok(Parts {
+            observer,
+            _monitor: monitor,
+            _bpf_stats: bpf_stats,
+            _neighbours: neighbours,
+            wpa_ctrl,
+            wpa_events: Some(wpa_events),
+            wpa_tx: broadcast::channel(256).0,
+            metrics,
+            refresh_rx: Some(refresh_rx),
+            emitter,
+            status_tx,
+            drop_reason_names,
+            station_mac: wireless.mac,
+            stop_servers,
+        })
+    }
+}
+
+impl Parts {
+    /// Binds the control socket and serves it. Called last, once the agent is following the
+    /// station: the socket's appearance means "roam is on duty".
+    pub async fn serve_control(&self, path: &std::path::Path, iface: &str) -> Result<()> {
+        let control = ControlServer::bind(path, iface).await?;
+        let serving = control.serve(
+            self.status_tx.subscribe(),
+            self.emitter.sender(),
+            stopped(self.stop_servers.subscribe()),
+        );
+        tokio::spawn(async move {
+            if let Err(err) = serving.await {
+                warn!("control socket stopped: {err:#}");
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Resolves when the stop flag is raised (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+impl Drop for Parts {
+    fn drop(&mut self) {
+        let _ = self.stop_servers.send(true);
+    }
+}

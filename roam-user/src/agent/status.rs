@@ -1,0 +1,120 @@
+//! What the agent publishes: the `roam status` snapshot and the kernel half of the metrics.
+
+use std::time::Instant;
+
+use super::{
+    candidates::{CandidateBook, Network},
+    emit::mac,
+    Agent, BACKEND,
+};
+use crate::{
+    control,
+    ebpf::Observer,
+    metrics::{BssRow, KernelSnapshot, ProgramStats},
+    netif::monotonic_ns,
+};
+
+pub(super) fn build(agent: &Agent) -> control::Status {
+    let now_ns = monotonic_ns();
+    let observer = &agent.parts.observer;
+    let current = agent.machine.current_bss();
+    let bss = current.map(|bssid| {
+        let rec = observer.bss_record(&bssid).ok().flatten();
+        control::CurrentBss {
+            bssid: mac(&bssid),
+            ssid: agent
+                .network
+                .as_ref()
+                .map(|n| String::from_utf8_lossy(&n.ssid).into_owned())
+                .unwrap_or_default(),
+            freq_mhz: agent.current_freq,
+            signal_dbm: rec
+                .filter(|r| r.flags & roam_common::maps::BSS_FLAG_HAS_SIGNAL != 0)
+                .map(|r| r.signal_avg_x16 / 16),
+            last_heard_ms: rec.map(|r| now_ns.saturating_sub(r.last_seen_ns) / 1_000_000),
+        }
+    });
+    let candidates = match &agent.network {
+        Some(network) => candidates(agent, observer, network, now_ns),
+        None => Vec::new(),
+    };
+    control::Status {
+        iface: agent.opts.iface.clone(),
+        state: agent.machine.state().name().to_owned(),
+        state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
+        observe_only: agent.config().act.observe_only,
+        backend: BACKEND.to_owned(),
+        bss,
+        candidates,
+        last_roam: agent.last_roam.clone(),
+        counters: agent.counters.clone(),
+    }
+}
+
+fn candidates(
+    agent: &Agent,
+    observer: &Observer,
+    network: &Network,
+    now_ns: u64,
+) -> Vec<control::Candidate> {
+    let rows: Vec<_> = agent
+        .book
+        .heard_in(network)
+        .into_iter()
+        .filter_map(|b| Some((b, observer.bss_record(&b).ok()??)))
+        .collect();
+    let max_age = agent.config().candidates.max_heard_age_ms;
+    let current = agent.machine.current_bss();
+    agent
+        .book
+        .candidates(network, &rows, now_ns, Instant::now())
+        .into_iter()
+        .filter(|c| Some(c.bssid) != current)
+        .map(|c| control::Candidate {
+            bssid: mac(&c.bssid),
+            freq_mhz: c.freq_mhz,
+            signal_dbm: c.signal_dbm,
+            last_heard_ms: c.heard_age_ms,
+            source: c.source().name().to_owned(),
+            usable: c.is_usable(max_age),
+            score: c.score(),
+        })
+        .collect()
+}
+
+/// Program statistics, ring losses, frame counts and the network's BSS rows for the metrics.
+pub(super) fn kernel_snapshot(
+    observer: &Observer,
+    network: Option<&Network>,
+    book: &CandidateBook,
+) -> KernelSnapshot {
+    let stats = observer.filter_stats().unwrap_or_default();
+    let now_ns = monotonic_ns();
+    let bss = network
+        .map(|n| {
+            book.heard_in(n)
+                .into_iter()
+                .filter_map(|b| Some((b, observer.bss_record(&b).ok()??)))
+                .map(|(b, r)| BssRow {
+                    bssid: mac(&b),
+                    freq_mhz: r.freq_mhz as u32,
+                    signal_dbm: r.signal_avg_x16 / 16,
+                    last_heard_age: std::time::Duration::from_nanos(
+                        now_ns.saturating_sub(r.last_seen_ns),
+                    ),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    KernelSnapshot {
+        programs: observer
+            .program_stats()
+            .into_iter()
+            .map(|(name, runs, run_time_ns)| ProgramStats { name, runs, run_time_ns })
+            .collect(),
+        events_lost: stats.events_lost,
+        frames_observed: stats.frames,
+        frames_malformed: stats.malformed,
+        bss,
+    }
+}

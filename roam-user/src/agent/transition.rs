@@ -1,0 +1,189 @@
+//! One link transition, from the moment the old AP was lost to the first data after the new
+//! connection: its timeline (the roam's phases) and its drop window (what the station sent and
+//! lost meanwhile, from the kernel's counters).
+
+use std::collections::BTreeMap;
+
+use roam_common::{maps::WindowCounters, policy::Trigger, MacAddr};
+use serde::Serialize;
+
+/// Timestamps of a transition, CLOCK_MONOTONIC ns (0: not reached).
+#[derive(Clone, Debug, Default)]
+pub struct Marks {
+    /// The old AP's last frame (silence) or the frame/event that ended the link.
+    pub lost: u64,
+    pub detected: u64,
+    pub acted: u64,
+    /// The station left the old AP (carrier off).
+    pub left: u64,
+    pub auth: u64,
+    pub assoc: u64,
+    pub associated: u64,
+    pub connected: u64,
+    pub first_data: u64,
+}
+
+/// A transition in progress.
+#[derive(Clone, Debug)]
+pub struct Transition {
+    pub trigger: Option<Trigger>,
+    pub from: Option<MacAddr>,
+    pub to: Option<MacAddr>,
+    pub marks: Marks,
+    /// (milliseconds from `lost`, step) for `roam status`.
+    pub steps: Vec<(u64, &'static str)>,
+}
+
+impl Transition {
+    pub fn new(trigger: Option<Trigger>, from: Option<MacAddr>, lost_ns: u64) -> Self {
+        Transition {
+            trigger,
+            from,
+            to: None,
+            marks: Marks { lost: lost_ns, ..Marks::default() },
+            steps: vec![(lost_ns, "lost")],
+        }
+    }
+
+    /// Records a step once (the first time wins: a repeated event is not a new phase).
+    pub fn mark(&mut self, step: &'static str, at_ns: u64) {
+        let m = &mut self.marks;
+        let slot = match step {
+            "detected" => &mut m.detected,
+            "acted" => &mut m.acted,
+            "left" => &mut m.left,
+            "auth" => &mut m.auth,
+            "assoc" => &mut m.assoc,
+            "associated" => &mut m.associated,
+            "connected" => &mut m.connected,
+            "first_data" => &mut m.first_data,
+            _ => return,
+        };
+        if *slot == 0 {
+            *slot = at_ns;
+            self.steps.push((at_ns, step));
+        }
+    }
+
+    /// The roam's phases in seconds, for those whose ends were both seen:
+    /// detect, decide, auth, assoc, handshake, first_data.
+    pub fn phases(&self) -> Vec<(&'static str, f64)> {
+        let m = &self.marks;
+        let start_auth = if m.acted != 0 { m.acted } else { m.left.max(m.detected) };
+        let spans = [
+            ("detect", m.lost, m.detected),
+            ("decide", m.detected, m.acted),
+            ("auth", start_auth, if m.assoc != 0 { m.assoc } else { m.associated }),
+            ("assoc", m.assoc, m.associated),
+            ("handshake", m.associated, m.connected),
+            ("first_data", m.connected, m.first_data),
+        ];
+        spans
+            .iter()
+            .filter(|(_, a, b)| *a != 0 && *b != 0 && b >= a)
+            .map(|(name, a, b)| (*name, (b - a) as f64 / 1e9))
+            .collect()
+    }
+
+    /// From detection (or the loss, for transitions roam did not detect) to the first data.
+    pub fn duration_ns(&self) -> Option<u64> {
+        let start = if self.marks.detected != 0 { self.marks.detected } else { self.marks.lost };
+        (self.marks.first_data != 0).then(|| self.marks.first_data.saturating_sub(start))
+    }
+
+    /// Steps as (ms from the loss, name), in time order.
+    pub fn timeline_ms(&self) -> Vec<(f64, &'static str)> {
+        let mut steps: Vec<_> = self
+            .steps
+            .iter()
+            .map(|(at, s)| ((*at as f64 - self.marks.lost as f64) / 1e6, *s))
+            .collect();
+        steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+        steps
+    }
+}
+
+/// What a transition cost, from the kernel's counters.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct WindowReport {
+    /// Packets handed to the station interface during the window.
+    pub sent: u64,
+    /// Packets sent after the AP went silent and before the station left it: transmitted, but
+    /// nobody was there to receive them.
+    pub unanswered: u64,
+    /// Packets the kernel dropped on the station interface, by drop reason.
+    pub dropped_by_reason: BTreeMap<String, u64>,
+    pub dropped: u64,
+    /// Packets queued behind an unresolved neighbour (delayed, not lost).
+    pub held: u64,
+    /// Lost in all: unanswered + dropped.
+    pub lost: u64,
+    pub duration_ms: f64,
+}
+
+impl WindowReport {
+    pub fn new(
+        counters: &WindowCounters,
+        unanswered: u64,
+        dropped_by_reason: BTreeMap<String, u64>,
+        duration_ns: u64,
+    ) -> Self {
+        let dropped = counters.dropped_packets;
+        WindowReport {
+            sent: counters.tx_packets,
+            unanswered,
+            dropped_by_reason,
+            dropped,
+            held: counters.held_packets,
+            lost: unanswered + dropped,
+            duration_ms: duration_ns as f64 / 1e6,
+        }
+    }
+}
+
+/// Drops per reason between two snapshots of the cumulative table.
+pub fn reasons_since(now: &[(u32, u64)], before: &[(u32, u64)]) -> Vec<(u32, u64)> {
+    now.iter()
+        .filter_map(|(reason, count)| {
+            let earlier = before.iter().find(|(r, _)| r == reason).map_or(0, |(_, c)| *c);
+            let delta = count.saturating_sub(earlier);
+            (delta > 0).then_some((*reason, delta))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn phases_come_from_the_marks_seen() {
+        let mut t = Transition::new(Some(Trigger::Silence), None, 1_000 * MS);
+        t.mark("detected", 1_310 * MS);
+        t.mark("acted", 1_312 * MS);
+        t.mark("auth", 1_315 * MS);
+        t.mark("assoc", 1_340 * MS);
+        t.mark("associated", 1_360 * MS);
+        t.mark("connected", 1_450 * MS);
+        t.mark("connected", 1_999 * MS); // repeated: ignored
+        t.mark("first_data", 1_460 * MS);
+        let phases = t.phases();
+        let get = |n| phases.iter().find(|(p, _)| *p == n).unwrap().1;
+        assert!((get("detect") - 0.310).abs() < 1e-9);
+        assert!((get("decide") - 0.002).abs() < 1e-9);
+        assert!((get("auth") - 0.028).abs() < 1e-9);
+        assert!((get("handshake") - 0.090).abs() < 1e-9);
+        assert!((get("first_data") - 0.010).abs() < 1e-9);
+        assert_eq!(t.duration_ns(), Some(150 * MS));
+        assert_eq!(t.timeline_ms().last().unwrap().1, "first_data");
+    }
+
+    #[test]
+    fn drop_reasons_are_differences() {
+        let before = [(2, 5), (77, 1)];
+        let now = [(2, 9), (77, 1), (5, 3)];
+        assert_eq!(reasons_since(&now, &before), vec![(2, 4), (5, 3)]);
+    }
+}

@@ -1,0 +1,403 @@
+//! Server and client over real unix sockets in a temporary directory (never /run).
+//!
+//! Synchronisation without sleeps: an events client knows it is subscribed once it has read
+//! the server's `subscribed` line, which the server writes after subscribing. The lag test
+//! relies on `#[tokio::test]`'s single-threaded runtime: events sent without an await in
+//! between cannot be consumed by the server task until the test yields.
+
+use std::{
+    fs,
+    future::Future,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines},
+    net::UnixStream,
+    sync::{broadcast, oneshot, watch},
+    task::JoinHandle,
+};
+
+use super::{client::connect_error, display::human_ms, *};
+
+/// Bound on every await, so a broken server fails the test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, future).await.unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+struct TestDir(PathBuf);
+
+impl TestDir {
+    fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("roam-control-test-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create test dir");
+        TestDir(dir)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.0.join("wlan0.sock")
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server running in a task, with the agent's ends of its channels.
+struct RunningServer {
+    status: watch::Sender<Status>,
+    events: broadcast::Sender<Value>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    async fn start(path: &Path, event_capacity: usize) -> Self {
+        let server = ControlServer::bind(path, "wlan0").await.expect("bind");
+        let (status, status_rx) = watch::channel(sample_status());
+        let (events, _) = broadcast::channel(event_capacity);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(server.serve(status_rx, events.clone(), shutdown));
+        RunningServer { status, events, stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        within("server shutdown", self.task).await.expect("server task").expect("serve");
+    }
+}
+
+/// A raw protocol client: sends `request` and reads the reply line by line. The connection
+/// stays whole, as the server takes a client that closes its sending side as gone.
+async fn raw_client(path: &Path, request: &str) -> Lines<BufReader<UnixStream>> {
+    let mut stream = UnixStream::connect(path).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send request");
+    BufReader::new(stream).lines()
+}
+
+async fn next_json<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut Lines<R>) -> Value {
+    let line = within("next line", lines.next_line()).await.expect("read").expect("a line");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
+
+fn sample_status() -> Status {
+    Status {
+        iface: "wlan0".into(),
+        state: "run".into(),
+        state_since_ms: 12_345,
+        observe_only: false,
+        backend: "wpa_supplicant".into(),
+        bss: Some(CurrentBss {
+            bssid: "02:00:00:00:01:00".into(),
+            ssid: "roam-testbed".into(),
+            freq_mhz: 2412,
+            signal_dbm: Some(-40),
+            last_heard_ms: Some(20),
+        }),
+        candidates: vec![Candidate {
+            bssid: "02:00:00:00:02:00".into(),
+            freq_mhz: 2437,
+            signal_dbm: Some(-45),
+            last_heard_ms: Some(1_234),
+            source: "both".into(),
+            usable: true,
+            score: 55,
+        }],
+        last_roam: Some(RoamRecord {
+            trigger: "silence".into(),
+            from: Some("02:00:00:00:00:00".into()),
+            to: Some("02:00:00:00:01:00".into()),
+            backend: "wpa_supplicant".into(),
+            result: "success".into(),
+            duration_ms: Some(512.0),
+            timeline: vec![
+                RoamStep { t_ms: 0.0, step: "detect".into() },
+                RoamStep { t_ms: 3.0, step: "decide".into() },
+                RoamStep { t_ms: 511.5, step: "connected".into() },
+            ],
+            drop_window: Some(DropWindow {
+                sent: 31,
+                dropped: 30,
+                held: 3,
+                dropped_by_reason: [("UNANSWERED_TX".into(), 28), ("QDISC_DROP".into(), 2)]
+                    .into_iter()
+                    .collect(),
+                duration_ms: 480.0,
+            }),
+        }),
+        counters: Counters {
+            roams: 3,
+            roam_failures: 0,
+            beacon_losses: 2,
+            deauths: 1,
+            disassocs: 0,
+        },
+    }
+}
+
+#[test]
+fn default_socket_path_is_under_run_roam() {
+    assert_eq!(default_socket_path("wlan0"), PathBuf::from("/run/roam/wlan0.sock"));
+}
+
+#[tokio::test]
+async fn status_round_trip() {
+    let dir = TestDir::new();
+    let server = RunningServer::start(&dir.socket(), 16).await;
+
+    let status = within("status", fetch_status(&dir.socket())).await.expect("fetch_status");
+    assert_eq!(status, sample_status());
+
+    // Each request reads the agent's latest snapshot.
+    server.status.send_modify(|s| s.state = "roaming".into());
+    let status = within("status", fetch_status(&dir.socket())).await.expect("fetch_status");
+    assert_eq!(status.state, "roaming");
+
+    server.stop().await;
+    assert!(!dir.socket().exists(), "the server removes its socket on shutdown");
+}
+
+#[tokio::test]
+async fn events_arrive_in_order_and_end_with_the_agent() {
+    let dir = TestDir::new();
+    let server = RunningServer::start(&dir.socket(), 16).await;
+    let (out, from_client) = tokio::io::duplex(4096);
+    let path = dir.socket();
+    let client = tokio::spawn(async move { stream_events(&path, out).await });
+    let mut lines = BufReader::new(from_client).lines();
+
+    let ack = next_json(&mut lines).await;
+    assert_eq!(ack["event"], "subscribed");
+    assert_eq!(ack["iface"], "wlan0");
+    assert_eq!(ack["version"], 1);
+    assert!(ack["t_us"].as_u64().is_some());
+
+    let first = json!({"event": "beacon_loss", "t_us": 1_000_001});
+    let second = json!({"event": "roam_start", "t_us": 1_000_002, "trigger": "silence"});
+    server.events.send(first.clone()).expect("a subscriber");
+    server.events.send(second.clone()).expect("a subscriber");
+    assert_eq!(next_json(&mut lines).await, first);
+    assert_eq!(next_json(&mut lines).await, second);
+
+    // The agent stopping ends the stream, and the client returns cleanly.
+    server.stop().await;
+    within("client end", client).await.expect("client task").expect("stream_events");
+    assert_eq!(within("eof", lines.next_line()).await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn lagging_client_is_told_how_many_events_it_missed() {
+    let dir = TestDir::new();
+    let server = RunningServer::start(&dir.socket(), 2).await;
+    let mut lines = raw_client(&dir.socket(), "{\"request\":\"events\"}\n").await;
+    assert_eq!(next_json(&mut lines).await["event"], "subscribed");
+
+    // No await in between: the server cannot read any of these before the buffer (2) wraps.
+    for n in 0..5 {
+        server.events.send(json!({"event": "tick", "t_us": n})).expect("a subscriber");
+    }
+    let lagged = next_json(&mut lines).await;
+    assert_eq!(lagged["event"], "lagged");
+    assert_eq!(lagged["missed"], 3);
+    assert_eq!(next_json(&mut lines).await, json!({"event": "tick", "t_us": 3}));
+    assert_eq!(next_json(&mut lines).await, json!({"event": "tick", "t_us": 4}));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_ends_its_stream() {
+    let dir = TestDir::new();
+    let server = RunningServer::start(&dir.socket(), 16).await;
+    let mut lines = raw_client(&dir.socket(), "{\"request\":\"events\"}\n").await;
+    assert_eq!(next_json(&mut lines).await["event"], "subscribed");
+    assert_eq!(server.events.receiver_count(), 1);
+
+    drop(lines);
+    // Noticed without any event being sent: the server's subscription goes away by itself.
+    // Yielding (not sleeping) lets the single-threaded runtime run the server's task.
+    within("unsubscribe", async {
+        while server.events.receiver_count() > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_request_gets_an_error_line() {
+    let dir = TestDir::new();
+    let server = RunningServer::start(&dir.socket(), 16).await;
+
+    let mut lines = raw_client(&dir.socket(), "{\"request\":\"x\"}\n").await;
+    assert_eq!(
+        next_json(&mut lines).await,
+        json!({"error": "unknown request \"x\": expected status or events"})
+    );
+    assert_eq!(within("close", lines.next_line()).await.expect("read"), None);
+
+    let mut lines = raw_client(&dir.socket(), "{\"request\":\"status\",\"version\":2}\n").await;
+    let error = next_json(&mut lines).await;
+    assert!(error["error"].as_str().unwrap().contains("protocol version 2 is not supported"));
+
+    let mut lines = raw_client(&dir.socket(), "status\n").await;
+    assert!(next_json(&mut lines).await["error"].as_str().unwrap().contains("malformed request"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn stale_socket_is_replaced() {
+    let dir = TestDir::new();
+    // What a crashed agent leaves: a socket file nobody listens on.
+    drop(std::os::unix::net::UnixListener::bind(dir.socket()).expect("bind stale"));
+    assert!(dir.socket().exists());
+    let refused = within("connect", fetch_status(&dir.socket())).await.unwrap_err();
+    assert!(refused.to_string().contains("stale socket at"), "{refused}");
+
+    let server = RunningServer::start(&dir.socket(), 16).await;
+    within("status", fetch_status(&dir.socket())).await.expect("served after replacing");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn second_agent_on_a_live_socket_is_refused() {
+    let dir = TestDir::new();
+    let first = ControlServer::bind(&dir.socket(), "wlan0").await.expect("first bind");
+    let error = ControlServer::bind(&dir.socket(), "wlan0").await.err().expect("second bind");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "another roam agent is already running for wlan0 (socket {})",
+            dir.socket().display()
+        )
+    );
+    assert!(dir.socket().exists(), "the refused agent leaves the live socket alone");
+    drop(first);
+    assert!(!dir.socket().exists(), "dropping the server removes its socket");
+}
+
+#[tokio::test]
+async fn a_server_does_not_remove_a_socket_that_replaced_its_own() {
+    let dir = TestDir::new();
+    let old = ControlServer::bind(&dir.socket(), "wlan0").await.expect("bind");
+    fs::remove_file(dir.socket()).expect("remove");
+    let new = ControlServer::bind(&dir.socket(), "wlan0").await.expect("rebind");
+    drop(old);
+    assert!(dir.socket().exists());
+    drop(new);
+    assert!(!dir.socket().exists());
+}
+
+#[tokio::test]
+async fn socket_is_root_only_in_a_private_directory() {
+    let dir = TestDir::new();
+    let path = dir.0.join("run/roam/wlan0.sock");
+    let server = ControlServer::bind(&path, "wlan0").await.expect("bind");
+    assert_eq!(server.path(), path);
+    let mode = |p: &Path| fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+}
+
+#[tokio::test]
+async fn clients_explain_a_missing_agent() {
+    let dir = TestDir::new();
+    let expected = format!(
+        "no roam agent is running for wlan0 (no socket at {}): start one with \
+         `sudo roam run --iface wlan0`",
+        dir.socket().display()
+    );
+    let error = within("status", fetch_status(&dir.socket())).await.unwrap_err();
+    assert_eq!(error.to_string(), expected);
+    let out: DuplexStream = tokio::io::duplex(64).0;
+    let error = within("events", stream_events(&dir.socket(), out)).await.unwrap_err();
+    assert_eq!(error.to_string(), expected);
+}
+
+#[test]
+fn permission_denied_says_use_sudo() {
+    // Tests may run as root, which connect() never refuses: check the mapping itself.
+    let path = Path::new("/run/roam/wlan0.sock");
+    let error = connect_error(path, std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+    assert_eq!(
+        error.to_string(),
+        "permission denied on /run/roam/wlan0.sock: the control socket is root-only, use sudo"
+    );
+}
+
+#[test]
+fn status_reads_like_the_manual() {
+    let text = sample_status().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "roam on wlan0: run for 12.3 s (backend wpa_supplicant)");
+    for expected in [
+        "  connected to 02:00:00:00:01:00 \"roam-testbed\" 2412 MHz, -40 dBm, heard 20 ms ago",
+        "  candidates:",
+        "    02:00:00:00:02:00  2437 MHz  -45 dBm  heard 1.2 s ago  kernel+supplicant  usable  \
+         score 55",
+        "  last roam: silence 02:00:00:00:00:00 -> 02:00:00:00:01:00 via wpa_supplicant: \
+         success in 512 ms",
+        "    +0 ms detect, +3 ms decide, +511.5 ms connected",
+        "    drop window: 31 sent, 30 dropped (UNANSWERED_TX 28, QDISC_DROP 2), 3 held, 480 ms",
+        "  totals: 3 roams, 0 failures, 2 beacon losses, 1 deauth, 0 disassocs",
+    ] {
+        assert!(lines.contains(&expected), "missing line {expected:?} in:\n{text}");
+    }
+    assert!(!text.ends_with('\n'), "Display leaves the final newline to println!");
+}
+
+#[test]
+fn status_before_any_association() {
+    let status = Status {
+        iface: "wlan1".into(),
+        state: "scan".into(),
+        state_since_ms: 250,
+        observe_only: true,
+        backend: "nl80211".into(),
+        ..Status::default()
+    };
+    let text = status.to_string();
+    assert!(text.starts_with(
+        "roam on wlan1: scan for 250 ms (backend nl80211) \
+         (observe only: roam measures, does not act)\n"
+    ));
+    assert!(text.contains("\n  not connected\n"));
+    assert!(text.contains("\n  candidates: none\n"));
+    assert!(text.contains("\n  last roam: none yet\n"));
+    assert!(text.ends_with("totals: 0 roams, 0 failures, 0 beacon losses, 0 deauths, 0 disassocs"));
+}
+
+#[test]
+fn durations_read_naturally() {
+    assert_eq!(human_ms(999), "999 ms");
+    assert_eq!(human_ms(59_999), "59.9 s");
+    assert_eq!(human_ms(61_000), "1 min 1 s");
+    assert_eq!(human_ms(7_500_000), "2 h 5 min");
+}
+
+#[test]
+fn status_json_tolerates_missing_and_unknown_fields() {
+    let status: Status =
+        serde_json::from_value(json!({"iface": "wlan0", "state": "run", "future": 1}))
+            .expect("lenient");
+    assert_eq!(status.iface, "wlan0");
+    assert_eq!(status.bss, None);
+    let back: Status =
+        serde_json::from_str(&serde_json::to_string(&sample_status()).unwrap()).unwrap();
+    assert_eq!(back, sample_status());
+}

@@ -1,0 +1,108 @@
+//! Label sets of roam's metric families, and the label values the agent is expected to use.
+//!
+//! Values are plain strings rather than Rust enums so that a new trigger or backend in the agent
+//! does not need a change here; the constants below are the documented vocabulary, and the
+//! families pre-create series for the bounded ones so `rate()` sees a 0 before the first event.
+
+use prometheus_client::encoding::EncodeLabelSet;
+
+/// `source` of a detected beacon loss.
+pub const BEACON_LOSS_SOURCES: [&str; 3] = ["silence", "mac80211", "supplicant"];
+
+/// `direction` of a carrier transition.
+pub const CARRIER_DIRECTIONS: [&str; 2] = ["up", "down"];
+
+/// States of roam's per-station state machine, as exposed in `roam_state{state}`.
+pub const STATES: [&str; 7] = ["init", "scan", "auth", "assoc", "run", "suspect", "roaming"];
+
+/// Phases of a roam, as exposed in `roam_phase_duration_seconds{phase}`.
+pub const PHASES: [&str; 6] = ["detect", "decide", "auth", "assoc", "handshake", "first_data"];
+
+/// What started a roam (`trigger` of `roam_attempts_total` and `roam_detection_latency_seconds`).
+pub const TRIGGERS: [&str; 6] =
+    ["silence", "deauth", "disassoc", "beacon_loss", "signal", "manual"];
+
+/// Who carried a roam out (`backend` of `roam_attempts_total`).
+pub const BACKENDS: [&str; 2] = ["wpa_supplicant", "nl80211"];
+
+/// How a roam ended (`result` of `roam_attempts_total`).
+pub const RESULTS: [&str; 4] = ["success", "failure", "timeout", "superseded"];
+
+/// Drop reason roam reports for frames sent into an AP that had gone silent: the kernel saw no
+/// drop, the frames just were never answered.
+pub const UNANSWERED_TX: &str = "UNANSWERED_TX";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct SourceLabels {
+    pub source: String,
+}
+
+/// IEEE 802.11 reason code; integers encode as their decimal string.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ReasonCodeLabels {
+    pub reason: u16,
+}
+
+/// Kernel drop reason name (`enum skb_drop_reason` without its `SKB_DROP_REASON_` prefix).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct DropReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct AttemptLabels {
+    pub trigger: String,
+    pub backend: String,
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TriggerLabels {
+    pub trigger: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct PhaseLabels {
+    pub phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct DirectionLabels {
+    pub direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TransitionLabels {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct StateLabels {
+    pub state: String,
+}
+
+/// One BSS as seen by the kernel; `freq_mhz` tells apart the radios of a multi-band AP that
+/// share a BSSID.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BssLabels {
+    pub bssid: String,
+    pub freq_mhz: u32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BssInfoLabels {
+    pub bssid: String,
+    pub ssid: String,
+    pub freq_mhz: u32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ProgramLabels {
+    pub program: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct VersionLabels {
+    pub version: String,
+}

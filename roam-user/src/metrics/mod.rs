@@ -1,0 +1,200 @@
+//! Prometheus metrics of the roam agent.
+//!
+//! [`Metrics`] owns a prometheus-client registry with every family roam exposes (all prefixed
+//! `roam_`, in base units) and the recording calls the agent makes; [`server`] serves it over
+//! HTTP as OpenMetrics text. Values the kernel counts itself are not recorded event by event but
+//! handed over as a [`KernelSnapshot`] that is exposed as-is at scrape time.
+//!
+//! Shared as `Arc<Metrics>`: every recording call takes `&self` and is safe from any thread.
+
+mod families;
+mod kernel;
+pub mod labels;
+pub mod server;
+#[cfg(test)]
+mod tests;
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use prometheus_client::{encoding::text, registry::Registry};
+
+use families::Families;
+pub use families::PREFIX;
+use kernel::KernelCollector;
+pub use kernel::{BssRow, KernelSnapshot, ProgramStats};
+use labels::*;
+pub use server::{bind, serve, RefreshRequest, RefreshSender, CONTENT_TYPE};
+
+/// The registry, the families recorded into, and the state needed to keep the "exactly one
+/// series is 1" gauges (`roam_state`, `roam_bss_info`) consistent.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    f: Families,
+    kernel: Arc<KernelCollector>,
+    /// Current `roam_state{state}` set to 1. The lock also serialises the 1 -> 0 / 0 -> 1 swap.
+    state: Mutex<String>,
+    /// Current `roam_bss_info` series, so a change can remove it.
+    bss: Mutex<Option<BssInfoLabels>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every family; the state machine starts in "init".
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let f = Families::register(&mut registry);
+        let kernel = Arc::new(KernelCollector::default());
+        registry.register_collector(Box::new(kernel.clone()));
+
+        f.info.get_or_create(&VersionLabels { version: env!("CARGO_PKG_VERSION").into() }).set(1);
+        // Bounded label sets start at 0, so the first event is an increase `rate()` can see
+        // instead of a series appearing out of nowhere.
+        for source in BEACON_LOSS_SOURCES {
+            f.beacon_losses.get_or_create_owned(&SourceLabels { source: source.into() });
+        }
+        for direction in CARRIER_DIRECTIONS {
+            f.carrier_transitions
+                .get_or_create_owned(&DirectionLabels { direction: direction.into() });
+        }
+        for state in STATES {
+            f.state.get_or_create_owned(&StateLabels { state: state.into() });
+        }
+        let initial = STATES[0];
+        f.state.get_or_create(&StateLabels { state: initial.into() }).set(1);
+
+        Self { registry, f, kernel, state: Mutex::new(initial.into()), bss: Mutex::new(None) }
+    }
+
+    /// A beacon loss was detected by `source` (see [`labels::BEACON_LOSS_SOURCES`]).
+    pub fn beacon_loss_detected(&self, source: &str) {
+        self.f.beacon_losses.get_or_create_owned(&SourceLabels { source: source.into() }).inc();
+    }
+
+    /// A deauthentication frame with IEEE 802.11 reason code `reason` was received.
+    pub fn deauth_received(&self, reason: u16) {
+        self.f.deauth.get_or_create(&ReasonCodeLabels { reason }).inc();
+    }
+
+    /// A disassociation frame with IEEE 802.11 reason code `reason` was received.
+    pub fn disassoc_received(&self, reason: u16) {
+        self.f.disassoc.get_or_create(&ReasonCodeLabels { reason }).inc();
+    }
+
+    /// A roam attempt ended (values: [`labels::TRIGGERS`], [`labels::BACKENDS`],
+    /// [`labels::RESULTS`]).
+    pub fn roam_attempt(&self, trigger: &str, backend: &str, result: &str) {
+        let labels = AttemptLabels {
+            trigger: trigger.into(),
+            backend: backend.into(),
+            result: result.into(),
+        };
+        self.f.attempts.get_or_create(&labels).inc();
+    }
+
+    /// A roam completed: `total` from detection to traffic flowing again, and the time spent in
+    /// each phase ([`labels::PHASES`]) that took place.
+    pub fn roam_completed(&self, total: Duration, phases: &[(&str, Duration)]) {
+        self.f.duration.observe(total.as_secs_f64());
+        for (phase, took) in phases {
+            let labels = PhaseLabels { phase: (*phase).into() };
+            self.f.phase_duration.get_or_create(&labels).observe(took.as_secs_f64());
+        }
+    }
+
+    /// Time from the AP's last frame (or the triggering event) to roam's detection.
+    pub fn detection_latency(&self, trigger: &str, latency: Duration) {
+        let labels = TriggerLabels { trigger: trigger.into() };
+        self.f.detection_latency.get_or_create(&labels).observe(latency.as_secs_f64());
+    }
+
+    /// A drop window closed: packets sent and held during it, packets lost by kernel drop
+    /// reason (or [`labels::UNANSWERED_TX`]), and how long it lasted.
+    pub fn drop_window<S: AsRef<str>>(
+        &self,
+        sent: u64,
+        held: u64,
+        dropped_by_reason: &[(S, u64)],
+        duration: Duration,
+    ) {
+        self.f.drop_window_sent.inc_by(sent);
+        self.f.drop_window_held.inc_by(held);
+        // Reasons with no drops would only add series that stay at 0.
+        for (reason, count) in dropped_by_reason.iter().filter(|(_, n)| *n > 0) {
+            let labels = DropReasonLabels { reason: reason.as_ref().into() };
+            self.f.drop_window_packets.get_or_create(&labels).inc_by(*count);
+        }
+        self.f.drop_window_duration.observe(duration.as_secs_f64());
+    }
+
+    /// The station interface's carrier went up or down.
+    pub fn carrier(&self, up: bool) {
+        let direction = if up { "up" } else { "down" };
+        self.f
+            .carrier_transitions
+            .get_or_create(&DirectionLabels { direction: direction.into() })
+            .inc();
+    }
+
+    /// The state machine moved from `from` to `to` ([`labels::STATES`]); `roam_state` follows
+    /// `to`, whatever it was before (`from` is only a label of the transition).
+    pub fn state_changed(&self, from: &str, to: &str) {
+        let labels = TransitionLabels { from: from.into(), to: to.into() };
+        self.f.state_transitions.get_or_create(&labels).inc();
+
+        let mut current = lock(&self.state);
+        if *current != to {
+            self.f.state.get_or_create(&StateLabels { state: current.clone() }).set(0);
+            *current = to.into();
+        }
+        self.f.state.get_or_create(&StateLabels { state: to.into() }).set(1);
+    }
+
+    /// The BSS the station is associated with as `(bssid, ssid, freq_mhz)`, or `None` when it is
+    /// not associated. The previous BSS's `roam_bss_info` series is removed, not set to 0, so
+    /// joins on it only ever see the current BSS.
+    pub fn set_current_bss(&self, bss: Option<(String, String, u32)>) {
+        let new = bss.map(|(bssid, ssid, freq_mhz)| BssInfoLabels { bssid, ssid, freq_mhz });
+        let mut current = lock(&self.bss);
+        if *current == new {
+            return;
+        }
+        if let Some(old) = current.take() {
+            self.f.bss_info.remove(&old);
+        }
+        if let Some(new) = &new {
+            self.f.bss_info.get_or_create(new).set(1);
+        }
+        *current = new;
+    }
+
+    /// Replaces what the kernel-side metrics show with `snap`.
+    pub fn set_kernel_snapshot(&self, snap: KernelSnapshot) {
+        self.kernel.set(snap);
+    }
+
+    /// The whole exposition in OpenMetrics text format, `# EOF` included.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        // Writing into a String cannot fail and no family here is native-only (which the text
+        // encoder rejects), so an error would be a bug; serve what was encoded rather than
+        // failing the scrape.
+        if let Err(e) = text::encode(&mut out, &self.registry) {
+            tracing::error!("encoding metrics failed: {e}");
+        }
+        out
+    }
+}
+
+/// The guarded values are replaced whole, so they stay consistent if a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

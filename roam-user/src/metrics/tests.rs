@@ -1,0 +1,193 @@
+//! What the exposition looks like after the agent's calls: names, types, labels and values.
+
+use std::time::Duration;
+
+use super::*;
+
+fn assert_has(text: &str, line: &str) {
+    assert!(text.lines().any(|l| l == line), "missing line {line:?} in:\n{text}");
+}
+
+fn assert_type(text: &str, name: &str, kind: &str) {
+    assert_has(text, &format!("# TYPE {name} {kind}"));
+}
+
+#[test]
+fn fresh_metrics_expose_info_state_and_zeroed_bounded_series() {
+    let text = Metrics::new().encode();
+    assert_type(&text, "roam_info", "gauge");
+    assert_has(&text, &format!("roam_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION")));
+    assert_type(&text, "roam_state", "gauge");
+    assert_has(&text, "roam_state{state=\"init\"} 1");
+    assert_has(&text, "roam_state{state=\"roaming\"} 0");
+    assert_has(&text, "roam_beacon_losses_detected_total{source=\"silence\"} 0");
+    assert_has(&text, "roam_carrier_transitions_total{direction=\"up\"} 0");
+    // Families without series and the kernel side (no snapshot yet) stay out.
+    assert!(!text.contains("roam_attempts_total"));
+    assert!(!text.contains("roam_bss_info"));
+    assert!(!text.contains("roam_frames_observed_total"));
+    assert!(text.ends_with("# EOF\n"));
+}
+
+#[test]
+fn event_metrics_have_their_names_types_and_labels() {
+    let m = Metrics::new();
+    m.beacon_loss_detected("mac80211");
+    m.beacon_loss_detected("mac80211");
+    m.deauth_received(3);
+    m.disassoc_received(8);
+    m.roam_attempt("silence", "nl80211", "success");
+    m.roam_completed(
+        Duration::from_millis(180),
+        &[("detect", Duration::from_millis(40)), ("auth", Duration::from_millis(3))],
+    );
+    m.detection_latency("deauth", Duration::from_millis(2));
+    m.drop_window(
+        10,
+        4,
+        &[("QDISC_DROP", 2), (labels::UNANSWERED_TX, 3), ("NOT_SPECIFIED", 0)],
+        Duration::from_millis(250),
+    );
+    m.carrier(false);
+    m.state_changed("run", "suspect");
+    let text = m.encode();
+
+    assert_type(&text, "roam_beacon_losses_detected", "counter");
+    assert_has(&text, "roam_beacon_losses_detected_total{source=\"mac80211\"} 2");
+    assert_type(&text, "roam_deauth_received", "counter");
+    assert_has(&text, "roam_deauth_received_total{reason=\"3\"} 1");
+    assert_type(&text, "roam_disassoc_received", "counter");
+    assert_has(&text, "roam_disassoc_received_total{reason=\"8\"} 1");
+    assert_type(&text, "roam_attempts", "counter");
+    assert_has(
+        &text,
+        "roam_attempts_total{trigger=\"silence\",backend=\"nl80211\",result=\"success\"} 1",
+    );
+
+    assert_type(&text, "roam_duration_seconds", "histogram");
+    assert_has(&text, "# UNIT roam_duration_seconds seconds");
+    assert_has(&text, "roam_duration_seconds_bucket{le=\"0.15\"} 0");
+    assert_has(&text, "roam_duration_seconds_bucket{le=\"0.2\"} 1");
+    assert_has(&text, "roam_duration_seconds_bucket{le=\"+Inf\"} 1");
+    assert_has(&text, "roam_duration_seconds_count 1");
+    assert_type(&text, "roam_phase_duration_seconds", "histogram");
+    assert_has(&text, "roam_phase_duration_seconds_count{phase=\"detect\"} 1");
+    assert_has(&text, "roam_phase_duration_seconds_bucket{le=\"0.005\",phase=\"auth\"} 1");
+    assert_type(&text, "roam_detection_latency_seconds", "histogram");
+    assert_has(&text, "roam_detection_latency_seconds_count{trigger=\"deauth\"} 1");
+
+    assert_type(&text, "roam_drop_window_packets", "counter");
+    assert_has(&text, "roam_drop_window_packets_total{reason=\"QDISC_DROP\"} 2");
+    assert_has(&text, "roam_drop_window_packets_total{reason=\"UNANSWERED_TX\"} 3");
+    assert!(!text.contains("NOT_SPECIFIED"), "a reason without drops got a series");
+    assert_type(&text, "roam_drop_window_sent_packets", "counter");
+    assert_has(&text, "roam_drop_window_sent_packets_total 10");
+    assert_type(&text, "roam_drop_window_held_packets", "counter");
+    assert_has(&text, "roam_drop_window_held_packets_total 4");
+    assert_type(&text, "roam_drop_window_duration_seconds", "histogram");
+    assert_has(&text, "roam_drop_window_duration_seconds_sum 0.25");
+
+    assert_type(&text, "roam_carrier_transitions", "counter");
+    assert_has(&text, "roam_carrier_transitions_total{direction=\"down\"} 1");
+    assert_has(&text, "roam_carrier_transitions_total{direction=\"up\"} 0");
+    assert_type(&text, "roam_state_transitions", "counter");
+    assert_has(&text, "roam_state_transitions_total{from=\"run\",to=\"suspect\"} 1");
+}
+
+#[test]
+fn exactly_one_state_is_current() {
+    let m = Metrics::new();
+    m.state_changed("init", "scan");
+    m.state_changed("scan", "run");
+    let text = m.encode();
+    let ones: Vec<_> =
+        text.lines().filter(|l| l.starts_with("roam_state{") && l.ends_with(" 1")).collect();
+    assert_eq!(ones, ["roam_state{state=\"run\"} 1"]);
+    assert_has(&text, "roam_state{state=\"init\"} 0");
+    assert_has(&text, "roam_state{state=\"scan\"} 0");
+}
+
+#[test]
+fn a_bss_change_replaces_the_info_series() {
+    let m = Metrics::new();
+    m.set_current_bss(Some(("aa:bb:cc:00:00:01".into(), "home".into(), 2412)));
+    let text = m.encode();
+    assert_type(&text, "roam_bss_info", "gauge");
+    assert_has(
+        &text,
+        "roam_bss_info{bssid=\"aa:bb:cc:00:00:01\",ssid=\"home\",freq_mhz=\"2412\"} 1",
+    );
+
+    m.set_current_bss(Some(("aa:bb:cc:00:00:02".into(), "home".into(), 5180)));
+    let text = m.encode();
+    assert!(!text.contains("aa:bb:cc:00:00:01"), "old BSS still exposed:\n{text}");
+    assert_has(
+        &text,
+        "roam_bss_info{bssid=\"aa:bb:cc:00:00:02\",ssid=\"home\",freq_mhz=\"5180\"} 1",
+    );
+
+    m.set_current_bss(None);
+    assert!(!m.encode().contains("roam_bss_info"));
+}
+
+#[test]
+fn ssid_label_values_are_escaped() {
+    let m = Metrics::new();
+    m.set_current_bss(Some(("aa:bb:cc:00:00:01".into(), "say \"hi\"\\".into(), 2412)));
+    assert!(m.encode().contains(r#"ssid="say \"hi\"\\""#));
+}
+
+#[test]
+fn kernel_snapshot_values_appear_as_given() {
+    let m = Metrics::new();
+    let snap = KernelSnapshot {
+        programs: vec![
+            ProgramStats { name: "roam_rx".into(), runs: 1000, run_time_ns: 2_500_000 },
+            ProgramStats { name: "roam_carrier".into(), runs: 3, run_time_ns: 0 },
+        ],
+        events_lost: 7,
+        frames_observed: 123_456,
+        frames_malformed: 2,
+        bss: vec![BssRow {
+            bssid: "aa:bb:cc:00:00:01".into(),
+            freq_mhz: 5180,
+            signal_dbm: -61,
+            last_heard_age: Duration::from_millis(1500),
+        }],
+    };
+    m.set_kernel_snapshot(snap);
+    let text = m.encode();
+
+    assert_type(&text, "roam_ebpf_program_runs", "counter");
+    assert_has(&text, "roam_ebpf_program_runs_total{program=\"roam_rx\"} 1000");
+    assert_has(&text, "roam_ebpf_program_runs_total{program=\"roam_carrier\"} 3");
+    assert_type(&text, "roam_ebpf_program_run_time_seconds", "counter");
+    assert_has(&text, "# UNIT roam_ebpf_program_run_time_seconds seconds");
+    assert_has(&text, "roam_ebpf_program_run_time_seconds_total{program=\"roam_rx\"} 0.0025");
+    assert_type(&text, "roam_ringbuf_events_lost", "counter");
+    assert_has(&text, "roam_ringbuf_events_lost_total 7");
+    assert_type(&text, "roam_frames_observed", "counter");
+    assert_has(&text, "roam_frames_observed_total 123456");
+    assert_type(&text, "roam_frames_malformed", "counter");
+    assert_has(&text, "roam_frames_malformed_total 2");
+    assert_type(&text, "roam_bss_signal_dbm", "gauge");
+    assert_has(&text, "roam_bss_signal_dbm{bssid=\"aa:bb:cc:00:00:01\",freq_mhz=\"5180\"} -61");
+    assert_type(&text, "roam_bss_last_heard_age_seconds", "gauge");
+    assert_has(
+        &text,
+        "roam_bss_last_heard_age_seconds{bssid=\"aa:bb:cc:00:00:01\",freq_mhz=\"5180\"} 1.5",
+    );
+
+    // A new snapshot replaces the old one whole: values are absolute, gone BSSes disappear.
+    m.set_kernel_snapshot(KernelSnapshot { events_lost: 9, ..Default::default() });
+    let text = m.encode();
+    assert_has(&text, "roam_ringbuf_events_lost_total 9");
+    assert!(!text.contains("roam_bss_signal_dbm"));
+    assert!(!text.contains("roam_ebpf_program_runs"));
+}
+
+#[test]
+fn metrics_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Metrics>();
+}
