@@ -5,6 +5,7 @@
 
 mod build;
 mod cmd;
+mod demo;
 mod setup;
 mod test;
 mod vm;
@@ -21,6 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The testbed's AP goes silent, once with stock wpa_supplicant and once with roam: both
+    /// timelines, both traffic gaps, and roam's metrics (no Wi-Fi hardware needed).
+    Demo,
     /// Install the eBPF toolchain (Debian rustc-web, LLVM, bpf-linker) and mount tracefs.
     Setup,
     /// Build the agent (and with it the eBPF object).
@@ -33,6 +37,7 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Demo => demo::run(),
         Command::Setup => setup::run(),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args),

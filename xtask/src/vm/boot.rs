@@ -37,6 +37,8 @@ pub struct SessionOutcome {
     pub report: Report,
     /// Failed cases and runs, each naming its log directory.
     pub failures: Vec<String>,
+    /// The guest's raw results (log directories, the agent's window accounting).
+    pub results: GuestResults,
 }
 
 /// Builds the image, boots it once with the plan, and collects the results.
@@ -93,7 +95,7 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
     print!("{}", summary::table(&report));
     note(format!("session: {}", session.dir.display()));
     let failures = summary::failures(plan, &results, &session.dir);
-    Ok(SessionOutcome { session, report, failures })
+    Ok(SessionOutcome { session, report, failures, results })
 }
 
 /// Fails early, before the image is built, on plans the testbed cannot run.

@@ -55,6 +55,7 @@ pub fn all() -> Result<Vec<Scenario>> {
 }
 
 /// What to run: scenarios x stacks x channel layouts.
+#[derive(Clone)]
 pub struct Selection {
     pub scenarios: Vec<Scenario>,
     pub stacks: Vec<Stack>,

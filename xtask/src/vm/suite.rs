@@ -1,12 +1,19 @@
 //! The VM suite of `cargo xtask test`: every scenario with stock wpa_supplicant, on both
 //! channel layouts, in one boot; each run must recover, and its traffic gap must agree with
-//! wpa_supplicant's own timeline.
+//! wpa_supplicant's own timeline. Then the scenarios roam exists for, with the roam stack in the
+//! same boot: roam must recover faster than stock (tolerant thresholds: the exact ratios are the
+//! benchmark's), its drop-window accounting must agree with the probe, and its metrics must show
+//! the roams.
 
 use anyhow::{bail, Result};
 use roam_testbed::{report::RunReport, stack::Stack};
 
-use super::{image::ImageSpec, scenarios, session::Session, RunOptions};
+use super::{image::ImageSpec, roam_checks, scenarios, session::Session, RunOptions};
 use crate::cmd::{note, step};
+
+/// The scenarios the agent acts on, run with the roam stack in the suite.
+const ROAM_SCENARIOS: &[&str] =
+    &["silent-ap-loss", "ap-deauth", "ap-disassoc", "ap-disable", "deliberate-roam"];
 
 /// Runs per case in the suite; `ROAM_VM_SUITE_REPEATS` overrides (the suite must fit in CI).
 const DEFAULT_REPEATS: u32 = 2;
@@ -24,18 +31,24 @@ pub fn run() -> Result<()> {
     step(format!(
         "VM suite: every scenario x channel layout with stock wpa_supplicant, {repeats} runs each"
     ));
-    let selection = scenarios::Selection {
+    let stock = scenarios::Selection {
         scenarios: scenarios::all()?,
         stacks: vec![Stack::WpaSupplicant],
         channels: None,
         repeats,
         probe_interval_ms: super::DEFAULT_PROBE_INTERVAL_MS,
     };
-    let outcome = super::run_plan(
-        &ImageSpec::default(),
-        &scenarios::plan(&selection)?,
-        &RunOptions::default(),
-    )?;
+    let with_roam = scenarios::Selection {
+        scenarios: ROAM_SCENARIOS
+            .iter()
+            .map(|name| scenarios::load(name))
+            .collect::<Result<_>>()?,
+        stacks: vec![Stack::Roam],
+        ..stock.clone()
+    };
+    let mut plan = scenarios::plan(&stock)?;
+    plan.cases.extend(scenarios::plan(&with_roam)?.cases);
+    let outcome = super::run_plan(&ImageSpec::default(), &plan, &RunOptions::default())?;
     let mut problems = outcome.failures.clone();
     for scenario in &outcome.report.scenarios {
         for (index, run) in scenario.runs.iter().enumerate() {
@@ -51,6 +64,7 @@ pub fn run() -> Result<()> {
         }
     }
     problems.extend(check_roam_hooks(&outcome.session));
+    problems.extend(roam_checks::check(&plan, &outcome));
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");
     Ok(())
