@@ -67,7 +67,7 @@ mod tests {
             record(&mut ring[idx as usize], epoch);
         }
         assert_eq!(sent_between(ring, t0, t0 + 5 * SLOT_NS), 10);
-        assert_eq!(sent_between(ring, t0 + 2 * SLOT_NS, t0 + 5 * SLOT_NS), 4);
+        assert_eq!(sent_between(ring, t0 + 2 * SLOT_NS, t0 + 5 * SLOT_NS), 6, "two per slot");
         // A lap later the same index starts from zero.
         let (idx, epoch) = slot_of(t0 + SLOTS as u64 * SLOT_NS);
         assert_eq!(idx, slot_of(t0).0);
@@ -78,9 +78,9 @@ mod tests {
 
     #[test]
     fn cpus_add_up() {
-        let a = EgressSlot { epoch: 7, packets: 3 };
-        let b = EgressSlot { epoch: 7, packets: 2 };
-        let stale = EgressSlot { epoch: 7 - SLOTS as u64, packets: 9 };
-        assert_eq!(sent_between([a, b, stale], 7 * SLOT_NS, 8 * SLOT_NS), 5);
+        let a = EgressSlot { epoch: 700, packets: 3 };
+        let b = EgressSlot { epoch: 700, packets: 2 };
+        let stale = EgressSlot { epoch: 700 - SLOTS as u64, packets: 9 };
+        assert_eq!(sent_between([a, b, stale], 700 * SLOT_NS, 701 * SLOT_NS), 5);
     }
 }
