@@ -3,11 +3,11 @@
 //! ```toml
 //! [detect]
 //! silence_intervals = 3          # beacon intervals without a frame from the AP (2..20)
-//! signal_threshold_dbm = -75     # optional: roam when weaker and a candidate is better by
-//! signal_hysteresis_db = 8       #   this much
+//! signal_threshold_dbm = -75     # optional, validated but NOT acted on yet: the RSSI-trend
+//! signal_hysteresis_db = 8       #   trigger (weaker than this, a candidate better by this much)
 //!
 //! [act]
-//! backend = "auto"               # auto | wpa_supplicant | nl80211
+//! backend = "auto"               # auto | wpa_supplicant | nl80211 (nl80211: not available yet)
 //! observe_only = false
 //! max_roams_per_minute = 6
 //! backoff_initial_ms = 500
