@@ -357,14 +357,12 @@ impl Agent {
     async fn on_loss(&mut self, trigger: Trigger, lost_ns: u64, detected_ns: u64, source: &str) {
         let Some(bssid) = self.machine.current_bss() else { return };
         let Some(network) = self.network.clone() else { return };
-        if self.transition.is_none()
-            || self.transition.as_ref().is_some_and(|t| t.trigger.is_none())
-        {
-            if self.transition.is_none() {
-                self.start_transition(Some(trigger), lost_ns);
-            } else if let Some(t) = &mut self.transition {
-                t.trigger = Some(trigger);
+        // A transition the supplicant began (carrier off first) learns its cause here.
+        match &mut self.transition {
+            Some(t) => {
+                t.trigger.get_or_insert(trigger);
             }
+            None => self.start_transition(Some(trigger), lost_ns),
         }
         if let Some(t) = &mut self.transition {
             t.mark("detected", detected_ns);
