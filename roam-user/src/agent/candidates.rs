@@ -84,12 +84,17 @@ impl CandidateBook {
         self.scanned.get(bssid)
     }
 
-    /// BSSIDs of the kernel-heard BSSes of `network` (to read their rows).
-    pub fn heard_in(&self, network: &Network) -> Vec<MacAddr> {
+    /// The kernel rows of the BSSes of `network` it announced, read with `row` (two map
+    /// lookups each: only known BSSes, never a walk of the table).
+    pub fn rows_in(
+        &self,
+        network: &Network,
+        row: impl Fn(&MacAddr) -> Option<BssRecord>,
+    ) -> Vec<(MacAddr, BssRecord)> {
         self.heard
             .iter()
             .filter(|(_, h)| h.ssid_hash == network.ssid_hash)
-            .map(|(b, _)| *b)
+            .filter_map(|(b, _)| Some((*b, row(b)?)))
             .collect()
     }
 

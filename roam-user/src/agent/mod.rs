@@ -169,7 +169,6 @@ impl Agent {
         let mut sigterm =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
-            self.publish_status();
             let deadline = self.next_deadline();
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); return Ok(()) }
@@ -184,8 +183,10 @@ impl Agent {
                     self.on_wpa(event).await;
                 }
                 Some(done) = self.action_rx.recv() => self.on_action_done(done).await,
+                // A scrape or `roam status`: the snapshot is built on demand, not per event.
                 Some(reply) = self.refresh_rx.recv() => {
                     self.refresh_metrics();
+                    self.publish_status();
                     let _ = reply.send(());
                 }
                 _ = sleep_until(deadline) => self.on_deadline().await,
@@ -375,12 +376,7 @@ impl Agent {
         self.metrics.detection_latency(trigger.name(), latency);
 
         let now = Instant::now();
-        let rows: Vec<_> = self
-            .book
-            .heard_in(&network)
-            .into_iter()
-            .filter_map(|b| Some((b, self.parts.observer.bss_record(&b).ok()??)))
-            .collect();
+        let rows = self.book.rows_in(&network, |b| self.parts.observer.bss_record(b).ok()?);
         let candidates = self.book.candidates(&network, &rows, monotonic_ns(), now);
         let best = policy::best_candidate(
             &candidates,

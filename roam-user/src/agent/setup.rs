@@ -54,6 +54,8 @@ pub struct Parts {
     pub emitter: Emitter,
     pub status_tx: watch::Sender<control::Status>,
     pub drop_reason_names: HashMap<u32, String>,
+    /// Scrapes and `roam status` ask the agent for a fresh snapshot through this.
+    refresh_tx: metrics::RefreshSender,
     pub station_mac: [u8; 6],
     /// Dropping it stops both servers (the control socket file is removed as its server ends).
     stop_servers: watch::Sender<bool>,
@@ -121,8 +123,12 @@ impl Parts {
         let (refresh_tx, refresh_rx) = mpsc::channel(4);
         if let Some(addr) = config.metrics.listen_addr()? {
             let listener = metrics::bind(addr).await?;
-            let serving =
-                metrics::serve(listener, metrics.clone(), Some(refresh_tx), stopped(stop_rx));
+            let serving = metrics::serve(
+                listener,
+                metrics.clone(),
+                Some(refresh_tx.clone()),
+                stopped(stop_rx),
+            );
             tokio::spawn(async move {
                 if let Err(err) = serving.await {
                     warn!("metrics endpoint stopped: {err:#}");
@@ -144,6 +150,7 @@ impl Parts {
             wpa_tx: broadcast::channel(256).0,
             metrics,
             refresh_rx: Some(refresh_rx),
+            refresh_tx,
             emitter,
             status_tx,
             drop_reason_names,
@@ -161,6 +168,7 @@ impl Parts {
         let serving = control.serve(
             self.status_tx.subscribe(),
             self.emitter.sender(),
+            Some(self.refresh_tx.clone()),
             stopped(self.stop_servers.subscribe()),
         );
         tokio::spawn(async move {

@@ -57,12 +57,7 @@ fn candidates(
     network: &Network,
     now_ns: u64,
 ) -> Vec<control::Candidate> {
-    let rows: Vec<_> = agent
-        .book
-        .heard_in(network)
-        .into_iter()
-        .filter_map(|b| Some((b, observer.bss_record(&b).ok()??)))
-        .collect();
+    let rows = agent.book.rows_in(network, |b| observer.bss_record(b).ok()?);
     let max_age = agent.config().candidates.max_heard_age_ms;
     let current = agent.machine.current_bss();
     agent
@@ -92,9 +87,8 @@ pub(super) fn kernel_snapshot(
     let now_ns = monotonic_ns();
     let bss = network
         .map(|n| {
-            book.heard_in(n)
+            book.rows_in(n, |b| observer.bss_record(b).ok()?)
                 .into_iter()
-                .filter_map(|b| Some((b, observer.bss_record(&b).ok()??)))
                 .map(|(b, r)| BssRow {
                     bssid: mac(&b),
                     freq_mhz: r.freq_mhz as u32,

@@ -26,6 +26,7 @@ use super::{
     protocol::{error_reply, lagged_event, subscribed_event, write_json_line, Request},
     status::Status,
 };
+use crate::metrics::{refresh_snapshot, RefreshSender};
 
 /// A request is one short line; anything longer is not a roam client.
 const MAX_REQUEST_LEN: u64 = 4096;
@@ -71,7 +72,9 @@ impl ControlServer {
         &self.socket_file.path
     }
 
-    /// Serves until `shutdown` resolves; each connection in its own task.
+    /// Serves until `shutdown` resolves; each connection in its own task. With `refresh`, a
+    /// status request first asks the agent to publish a fresh snapshot (bounded wait), so the
+    /// agent publishes on demand rather than after every event.
     ///
     /// On shutdown it stops accepting, removes the socket file, and closes the connections
     /// still open (event streams end there) before returning.
@@ -79,6 +82,7 @@ impl ControlServer {
         self,
         status: watch::Receiver<Status>,
         events: broadcast::Sender<Value>,
+        refresh: Option<RefreshSender>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
         let ControlServer { listener, socket_file, iface } = self;
@@ -90,8 +94,13 @@ impl ControlServer {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        let connection =
-                            serve_connection(stream, status.clone(), events.clone(), iface.clone());
+                        let connection = serve_connection(
+                            stream,
+                            status.clone(),
+                            events.clone(),
+                            refresh.clone(),
+                            iface.clone(),
+                        );
                         connections.spawn(connection);
                     }
                     Err(e) => {
@@ -175,6 +184,7 @@ async fn serve_connection(
     stream: UnixStream,
     status: watch::Receiver<Status>,
     events: broadcast::Sender<Value>,
+    refresh: Option<RefreshSender>,
     iface: Arc<str>,
 ) -> Result<()> {
     let (read, mut write) = stream.into_split();
@@ -185,6 +195,9 @@ async fn serve_connection(
     };
     match Request::parse(&line) {
         Ok(Request::Status) => {
+            if let Some(refresh) = &refresh {
+                refresh_snapshot(refresh).await;
+            }
             let snapshot = status.borrow().clone();
             write_json_line(&mut write, &snapshot).await.context("sending the status")?;
         }

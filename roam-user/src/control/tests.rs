@@ -72,7 +72,7 @@ impl RunningServer {
         let shutdown = async {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(server.serve(status_rx, events.clone(), shutdown));
+        let task = tokio::spawn(server.serve(status_rx, events.clone(), None, shutdown));
         RunningServer { status, events, stop, task }
     }
 

@@ -26,7 +26,7 @@ pub use families::PREFIX;
 use kernel::KernelCollector;
 pub use kernel::{BssRow, KernelSnapshot, ProgramStats};
 use labels::*;
-pub use server::{bind, serve, RefreshRequest, RefreshSender, CONTENT_TYPE};
+pub use server::{bind, refresh_snapshot, serve, RefreshRequest, RefreshSender, CONTENT_TYPE};
 
 /// The registry, the families recorded into, and the state needed to keep the "exactly one
 /// series is 1" gauges (`roam_state`, `roam_bss_info`) consistent.

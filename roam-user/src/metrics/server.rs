@@ -84,9 +84,10 @@ async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], state.metrics.encode())
 }
 
-/// Asks the agent for a fresh kernel snapshot and waits for it, at most [`REFRESH_TIMEOUT`]
-/// (including the wait for room in the channel).
-async fn refresh_snapshot(refresh: &RefreshSender) {
+/// Asks the agent for a fresh snapshot (kernel metrics, status) and waits for it, at most
+/// [`REFRESH_TIMEOUT`] (including the wait for room in the channel). Also used by the control
+/// socket before it answers `status`.
+pub async fn refresh_snapshot(refresh: &RefreshSender) {
     let (reply, replied) = oneshot::channel();
     let ask = async {
         refresh.send(reply).await.ok()?;
