@@ -11,6 +11,8 @@ pub const ABSENT: u32 = u32::MAX;
 pub struct NetDevLayout {
     /// `struct sk_buff` -> `dev` (a `struct net_device *`).
     pub skb_dev: u32,
+    /// `struct sk_buff` -> `sk` (a `struct sock *`, set while a local socket owns the packet).
+    pub skb_sk: u32,
     /// `struct net_device` -> `ifindex` (int).
     pub dev_ifindex: u32,
     /// `struct net_device` -> `nd_net.net` (a `struct net *`).
@@ -20,8 +22,13 @@ pub struct NetDevLayout {
 }
 
 impl NetDevLayout {
-    pub const UNRESOLVED: Self =
-        Self { skb_dev: ABSENT, dev_ifindex: ABSENT, dev_nd_net: ABSENT, net_ns_inum: ABSENT };
+    pub const UNRESOLVED: Self = Self {
+        skb_dev: ABSENT,
+        skb_sk: ABSENT,
+        dev_ifindex: ABSENT,
+        dev_nd_net: ABSENT,
+        net_ns_inum: ABSENT,
+    };
 }
 
 /// Field offsets of `skb:kfree_skb`.
@@ -29,12 +36,14 @@ impl NetDevLayout {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KfreeSkbLayout {
     pub skbaddr: u32,
+    /// `unsigned short`: the packet's ethertype, in host byte order.
+    pub protocol: u32,
     /// `enum skb_drop_reason`; ABSENT before Linux 5.17.
     pub reason: u32,
 }
 
 impl KfreeSkbLayout {
-    pub const UNRESOLVED: Self = Self { skbaddr: ABSENT, reason: ABSENT };
+    pub const UNRESOLVED: Self = Self { skbaddr: ABSENT, protocol: ABSENT, reason: ABSENT };
 }
 
 /// Field offsets of one `neigh:*` tracepoint (they name the device, they carry no ifindex).

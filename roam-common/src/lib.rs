@@ -21,6 +21,7 @@ pub mod layout;
 pub mod maps;
 pub mod policy;
 pub mod reason;
+pub mod traffic;
 
 /// A 48-bit IEEE MAC address as it appears on the air.
 pub type MacAddr = [u8; 6];

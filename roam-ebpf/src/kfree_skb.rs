@@ -1,11 +1,20 @@
-//! `skb:kfree_skb`: packets of the station interface dropped while the window is open, by the
-//! kernel's drop reason. The tracepoint carries no device, so `skb->dev` is followed through BTF
-//! offsets. It fires for every drop on the machine: the closed-window test comes first.
+//! `skb:kfree_skb`: the station's data packets dropped on its interface while the window is
+//! open, by the kernel's drop reason. The tracepoint carries no device, so `skb->dev` is followed
+//! through BTF offsets. It fires for every drop on the machine: the closed-window test comes
+//! first, then the cheap record fields, then the pointer chases.
+//!
+//! "The station's data packets": IP datagrams (`roam_common::traffic`) still owned by a local
+//! socket. That leaves out link control (ARP, EAPOL) and frames the station received and threw
+//! away (an RX skb has no owner until a socket takes it), which the egress count never saw.
 
 use aya_ebpf::{helpers::bpf_probe_read_kernel, macros::tracepoint, programs::TracePointContext};
-use roam_common::layout::ABSENT;
+use roam_common::{layout::ABSENT, traffic};
 
-use crate::{globals, maps::DROP_REASONS, station, window};
+use crate::{
+    globals, history,
+    maps::{DROP_HISTORY, DROP_REASONS},
+    station, window,
+};
 
 #[tracepoint]
 pub fn roam_kfree_skb(ctx: TracePointContext) -> u32 {
@@ -22,9 +31,23 @@ fn account(ctx: &TracePointContext) -> Option<()> {
     if layout.skbaddr == ABSENT || netdev.skb_dev == ABSENT {
         return None;
     }
-    let station = station::get()?;
     // SAFETY: reads of the tracepoint record and of kernel memory via bpf_probe_read_kernel.
+    let protocol: u16 = unsafe { ctx.read_at(layout.protocol as usize).ok()? };
+    if !traffic::is_data(protocol) {
+        return None;
+    }
+    let station = station::get()?;
+    // SAFETY: as above.
     let skb: *const u8 = unsafe { ctx.read_at(layout.skbaddr as usize).ok()? };
+    if netdev.skb_sk != ABSENT {
+        // SAFETY: as above.
+        let owner: *const u8 = unsafe {
+            bpf_probe_read_kernel(skb.add(netdev.skb_sk as usize) as *const *const u8).ok()?
+        };
+        if owner.is_null() {
+            return None;
+        }
+    }
     let dev: *const u8 = unsafe {
         bpf_probe_read_kernel(skb.add(netdev.skb_dev as usize) as *const *const u8).ok()?
     };
@@ -38,6 +61,7 @@ fn account(ctx: &TracePointContext) -> Option<()> {
         unsafe { ctx.read_at(layout.reason as usize).ok()? }
     };
     window::add(|c| &mut c.dropped_packets, 1);
+    history::record_now(&DROP_HISTORY);
     match DROP_REASONS.get_ptr_mut(&reason) {
         // SAFETY: a per-CPU hash value of this CPU.
         Some(n) => unsafe { *n += 1 },

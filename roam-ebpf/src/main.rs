@@ -9,6 +9,7 @@ mod egress;
 mod events;
 mod frames;
 mod globals;
+mod history;
 mod kfree_skb;
 mod mac80211;
 mod maps;

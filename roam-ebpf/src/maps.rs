@@ -4,7 +4,7 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
 };
-use roam_common::history::{EgressSlot, SLOTS as EGRESS_SLOTS};
+use roam_common::history::{HistorySlot, SLOTS as HISTORY_SLOTS};
 use roam_common::maps::{
     BssSlot, FilterConfig, FilterCpu, StationIface, WindowCounters, WindowState, BSS_TABLE_SLOTS,
     DROP_REASON_CAPACITY, EVENT_RING_BYTES,
@@ -47,4 +47,10 @@ pub static DROP_REASONS: PerCpuHashMap<u32, u64> =
 /// What the station sent, per time slot (a ring, see roam_common::history): answers how much
 /// went out into an AP that had already gone silent.
 #[map]
-pub static EGRESS_HISTORY: PerCpuArray<EgressSlot> = PerCpuArray::with_max_entries(EGRESS_SLOTS, 0);
+pub static EGRESS_HISTORY: PerCpuArray<HistorySlot> =
+    PerCpuArray::with_max_entries(HISTORY_SLOTS, 0);
+
+/// What the window's drop counter counted, per time slot: a packet dropped before the station
+/// left the silent AP was sent (egress history) but never reached the air.
+#[map]
+pub static DROP_HISTORY: PerCpuArray<HistorySlot> = PerCpuArray::with_max_entries(HISTORY_SLOTS, 0);

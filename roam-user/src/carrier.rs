@@ -1,7 +1,13 @@
 //! Carrier changes through rtnetlink: the agent's path where kprobes on netif_carrier_off/on are
-//! not available. Notifications arrive after linkwatch has processed the change.
+//! not available ([`LinkEvents`]), and the tests' way to wait for a carrier ([`LinkWatcher`]).
+//!
+//! Notifications arrive after linkwatch has processed the change: a carrier loss can be up to a
+//! second late, so a drop window opened from here opens later than with the kprobes. What it
+//! counts stays right: packets sent after the real loss are dropped by the kernel, and the
+//! window subtracts drops from what was sent (`roam_common::history`).
 
 use std::{
+    io,
     os::fd::{AsRawFd, BorrowedFd},
     time::{Duration, Instant},
 };
@@ -11,9 +17,70 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::{link::LinkAttribute, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use tokio::io::unix::AsyncFd;
 
 /// rtnetlink multicast group of link changes (RTNLGRP_LINK).
 const RTNLGRP_LINK: u32 = 1;
+
+/// A socket subscribed to link notifications.
+fn subscribe() -> Result<Socket> {
+    let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
+    socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+    socket.add_membership(RTNLGRP_LINK).context("joining the rtnetlink link group")?;
+    Ok(socket)
+}
+
+/// The carrier of `iface` now (`/sys/class/net/<iface>/carrier`); `None` if the interface is
+/// administratively down (the kernel then refuses the read) or gone.
+pub fn carrier_now(iface: &str) -> Option<bool> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/carrier")).ok()?;
+    Some(text.trim() == "1")
+}
+
+/// The agent's carrier events: up/down transitions of one interface, awaited on the socket.
+pub struct LinkEvents {
+    socket: AsyncFd<Socket>,
+    ifindex: u32,
+    /// The last state reported (or read at start): link notifications come for many reasons
+    /// (flags, MTU, statistics), and only a change of carrier is an event.
+    carrier: Option<bool>,
+}
+
+impl LinkEvents {
+    /// Subscribes first and reads the current state after, so no change falls in between.
+    pub fn new(iface: &str, ifindex: u32) -> Result<Self> {
+        let socket = subscribe()?;
+        socket.set_non_blocking(true).context("making the rtnetlink socket non-blocking")?;
+        // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
+        let socket = unsafe { AsyncFd::register(socket) }
+            .map_err(|e| e.into_parts().1)
+            .context("registering the rtnetlink socket")?;
+        Ok(LinkEvents { socket, ifindex, carrier: carrier_now(iface) })
+    }
+
+    /// The next change of carrier: `true` when it came up. Cancel-safe: a datagram is taken
+    /// from the socket only in the poll that returns what it said.
+    pub async fn next(&mut self) -> Result<bool> {
+        loop {
+            let mut guard = self.socket.readable().await?;
+            match guard.try_io(|s| s.get_ref().recv_from_full().map(|(buf, _)| buf)) {
+                Ok(Ok(buf)) => {
+                    if let Some(up) = carrier_in(&buf, self.ifindex) {
+                        if self.carrier.replace(up) != Some(up) {
+                            return Ok(up);
+                        }
+                    }
+                }
+                // ENOBUFS: the kernel dropped notifications; the next one carries the state.
+                Ok(Err(e))
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Ok(Err(e)) => return Err(e).context("reading rtnetlink"),
+                Err(_would_block) => {}
+            }
+        }
+    }
+}
 
 /// Subscribed to link notifications from construction on, so no change is missed between
 /// reading the current state and waiting for the next one.
@@ -23,10 +90,7 @@ pub struct LinkWatcher {
 
 impl LinkWatcher {
     pub fn new() -> Result<Self> {
-        let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
-        socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
-        socket.add_membership(RTNLGRP_LINK).context("joining the rtnetlink link group")?;
-        Ok(Self { socket })
+        Ok(Self { socket: subscribe()? })
     }
 
     /// Waits until a notification reports `ifindex`'s carrier as `up`.

@@ -41,10 +41,12 @@ use self::{
     wpa_backend::{RoamRequest, WpaBackend},
 };
 use crate::{
+    carrier::LinkEvents,
     config::Config,
     control,
+    ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
-    netif::monotonic_ns,
+    netif::{self, monotonic_ns},
     wpa::{WpaEvent, WpaEvents},
 };
 
@@ -71,6 +73,8 @@ struct Agent {
     opts: RunOptions,
     parts: setup::Parts,
     kernel: KernelEvents,
+    /// Carrier through rtnetlink, where the kprobes could not attach.
+    links: Option<LinkEvents>,
     wpa_events: WpaEvents,
     wpa: WpaBackend,
     machine: Machine,
@@ -103,6 +107,12 @@ struct Agent {
 impl Agent {
     async fn new(opts: RunOptions, mut parts: setup::Parts) -> Result<Self> {
         let kernel = KernelEvents::new(parts.observer.take_events()?)?;
+        let links = match parts.observer.report().carrier_source {
+            CarrierSource::Kprobe => None,
+            CarrierSource::Rtnetlink => {
+                Some(LinkEvents::new(&opts.iface, netif::ifindex(&opts.iface)?)?)
+            }
+        };
         let wpa_events = parts.wpa_events.take().expect("setup attaches to wpa_supplicant");
         let wpa = WpaBackend::new(parts.wpa_ctrl.clone(), parts.wpa_tx.clone()).await;
         let machine = Machine::new(
@@ -124,6 +134,7 @@ impl Agent {
             opts,
             parts,
             kernel,
+            links,
             wpa_events,
             wpa,
             machine,
@@ -174,6 +185,7 @@ impl Agent {
                 _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); return Ok(()) }
                 _ = sigterm.recv() => { info!("terminated: stopping"); return Ok(()) }
                 event = self.kernel.next() => self.on_kernel(event?).await,
+                up = next_link_change(&mut self.links) => self.on_carrier(up?, monotonic_ns()),
                 event = self.wpa_events.next() => {
                     let event = event?;
                     let _ = self.parts.wpa_tx.send(event.clone());
@@ -237,17 +249,8 @@ impl Agent {
                 // The supplicant is about to process it: act once it has (ROAM would race it).
                 self.ap_ended = Some((trigger, ev.ts_ns));
             }
-            EventKind::CarrierOff => {
-                self.metrics.carrier(false);
-                if self.transition.is_none() {
-                    // The supplicant started this one (a deliberate roam): measure it too.
-                    self.start_transition(None, ev.ts_ns);
-                }
-                if let Some(t) = &mut self.transition {
-                    t.mark("left", ev.ts_ns);
-                }
-            }
-            EventKind::CarrierOn => self.metrics.carrier(true),
+            EventKind::CarrierOff => self.on_carrier(false, ev.ts_ns),
+            EventKind::CarrierOn => self.on_carrier(true, ev.ts_ns),
             EventKind::BeaconLoss | EventKind::ConnectionLoss => {
                 if let Some(bssid) = current {
                     let lost = self.last_heard(&bssid).unwrap_or(ev.ts_ns);
@@ -263,6 +266,21 @@ impl Agent {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Carrier from the kprobes (in the kernel, at the instant) or from rtnetlink.
+    fn on_carrier(&mut self, up: bool, at_ns: u64) {
+        self.metrics.carrier(up);
+        if up {
+            return;
+        }
+        if self.transition.is_none() {
+            // The supplicant started this one (a deliberate roam): measure it too.
+            self.start_transition(None, at_ns);
+        }
+        if let Some(t) = &mut self.transition {
+            t.mark("left", at_ns);
         }
     }
 
@@ -513,17 +531,19 @@ impl Agent {
         let delta = counters.since(&self.window_baseline.0);
         let by_reason = reasons_since(&reasons, &self.window_baseline.1);
         self.window_baseline = (counters, reasons);
-        // Sent into an AP that was no longer there: from its last frame until the station left.
+        // Put on the air for nothing before the station left: after the AP's last frame (it had
+        // gone silent or ended the association), or, in a transition the supplicant started,
+        // after it began (it closes the port first, so the old AP's replies are refused).
         let unanswered = match t.trigger {
-            Some(trigger) if !trigger.is_soft() => {
+            Some(trigger) if trigger.is_soft() => 0,
+            _ => {
                 let left = if t.marks.left != 0 {
                     t.marks.left
                 } else {
                     t.marks.acted.max(t.marks.detected)
                 };
-                observer.sent_between(t.marks.lost, left).unwrap_or(0)
+                observer.transmitted_after(t.marks.lost, left).unwrap_or(0)
             }
-            _ => 0,
         };
         let mut named: BTreeMap<String, u64> = by_reason
             .iter()
@@ -772,6 +792,14 @@ impl Agent {
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next carrier change from rtnetlink, or never where the kprobes report carrier.
+async fn next_link_change(links: &mut Option<LinkEvents>) -> Result<bool> {
+    match links {
+        Some(links) => links.next().await,
         None => std::future::pending().await,
     }
 }

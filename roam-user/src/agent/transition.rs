@@ -103,15 +103,16 @@ impl Transition {
     }
 }
 
-/// What a transition cost, from the kernel's counters.
+/// What a transition cost, from the kernel's counters. Packets are the station's data packets
+/// (IP datagrams, see `roam_common::traffic`).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct WindowReport {
     /// Packets handed to the station interface during the window.
     pub sent: u64,
-    /// Packets sent after the AP went silent and before the station left it: transmitted, but
-    /// nobody was there to receive them.
+    /// Packets put on the air after the AP was last heard and before the station left it:
+    /// transmitted, but nobody was there to receive them.
     pub unanswered: u64,
-    /// Packets the kernel dropped on the station interface, by drop reason.
+    /// Packets of the station's sockets the kernel dropped on its interface, by drop reason.
     pub dropped_by_reason: BTreeMap<String, u64>,
     pub dropped: u64,
     /// Packets queued behind an unresolved neighbour (delayed, not lost).

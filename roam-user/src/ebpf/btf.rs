@@ -123,6 +123,7 @@ impl KernelBtf {
     pub fn netdev_layout(&self) -> Result<NetDevLayout> {
         Ok(NetDevLayout {
             skb_dev: self.member_offset("sk_buff", &["dev"])?,
+            skb_sk: self.member_offset("sk_buff", &["sk"]).unwrap_or(ABSENT),
             dev_ifindex: self.member_offset("net_device", &["ifindex"])?,
             dev_nd_net: self.member_offset("net_device", &["nd_net", "net"]).unwrap_or(ABSENT),
             net_ns_inum: self.member_offset("net", &["ns", "inum"]).unwrap_or(ABSENT),

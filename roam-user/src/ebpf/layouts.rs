@@ -75,8 +75,12 @@ impl KernelLayouts {
             netdev,
             netdev_error,
             kfree_skb: read("skb", "kfree_skb")?.and_then(|f| {
-                let l = KfreeSkbLayout { skbaddr: off(&f, "skbaddr"), reason: off(&f, "reason") };
-                required(&[l.skbaddr]).then_some(l)
+                let l = KfreeSkbLayout {
+                    skbaddr: off(&f, "skbaddr"),
+                    protocol: off(&f, "protocol"),
+                    reason: off(&f, "reason"),
+                };
+                required(&[l.skbaddr, l.protocol]).then_some(l)
             }),
             neigh_update: read("neigh", "neigh_update")?.as_ref().and_then(neigh),
             neigh_create: read("neigh", "neigh_create")?.as_ref().and_then(neigh),

@@ -11,7 +11,7 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use roam_common::{
-    history::EgressSlot,
+    history::{self, HistorySlot},
     maps::{
         BssRecord, BssSlot, FilterConfig, FilterCpu, FilterStats, StationIface, WindowCounters,
         WindowState, SINGLE,
@@ -306,15 +306,22 @@ impl Observer {
         Ok(out)
     }
 
-    /// Packets the station sent in `[from_ns, to_ns)` (CLOCK_MONOTONIC), from the egress
-    /// history ring, at its slot granularity (8.4 ms).
-    pub fn sent_between(&self, from_ns: u64, to_ns: u64) -> Result<u64> {
-        let ring = PerCpuArray::<_, EgressSlot>::try_from(map(&self.ebpf, "EGRESS_HISTORY")?)?;
+    /// Data packets the station put on the air after a peer was last heard at `heard_ns` and
+    /// before `until_ns` (CLOCK_MONOTONIC): sent (egress history) minus dropped by the kernel in
+    /// the same slots (drop history), see `roam_common::history`.
+    pub fn transmitted_after(&self, heard_ns: u64, until_ns: u64) -> Result<u64> {
+        let sent = self.history_count("EGRESS_HISTORY", heard_ns, until_ns)?;
+        let dropped = self.history_count("DROP_HISTORY", heard_ns, until_ns)?;
+        Ok(sent.saturating_sub(dropped))
+    }
+
+    fn history_count(&self, ring: &str, heard_ns: u64, until_ns: u64) -> Result<u64> {
+        let ring = PerCpuArray::<_, HistorySlot>::try_from(map(&self.ebpf, ring)?)?;
         let mut slots = Vec::new();
-        for index in 0..roam_common::history::SLOTS {
+        for index in history::indices_after(heard_ns, until_ns) {
             slots.extend(ring.get(&index, 0)?.iter().copied());
         }
-        Ok(roam_common::history::sent_between(slots, from_ns, to_ns))
+        Ok(history::count_after(slots, heard_ns, until_ns))
     }
 
     /// The kernel's row of one BSS (two lookups: its set's ways), `None` if not in the table.

@@ -28,6 +28,10 @@ pub struct Scenario {
     /// Security of the shared SSID.
     #[serde(default)]
     pub security: Security,
+    /// Beacon interval of every AP, in TU (1.024 ms). Shorter than the usual 100 compresses
+    /// time: more beacons, and more chances of a false alarm, per second of VM time.
+    #[serde(default = "default_beacon_interval_tu")]
+    pub beacon_interval_tu: u16,
     /// Channel layouts run when the command line chooses none.
     #[serde(default = "default_channel_plans")]
     pub channels: Vec<ChannelPlan>,
@@ -51,6 +55,11 @@ pub struct Scenario {
 fn default_aps() -> usize {
     2
 }
+fn default_beacon_interval_tu() -> u16 {
+    100
+}
+/// hostapd's accepted range for `beacon_int`.
+pub const BEACON_INTERVAL_TU: std::ops::RangeInclusive<u16> = 15..=65535;
 fn default_channel_plans() -> Vec<ChannelPlan> {
     vec![ChannelPlan::Same, ChannelPlan::Different]
 }
@@ -337,6 +346,11 @@ impl Scenario {
         );
         ensure!(!self.trigger.is_empty(), "scenario `{}` has no [[trigger]] step", self.name);
         ensure!(self.cycles >= 1, "cycles must be at least 1");
+        ensure!(
+            BEACON_INTERVAL_TU.contains(&self.beacon_interval_tu),
+            "beacon_interval_tu must be in {BEACON_INTERVAL_TU:?} (hostapd's range), not {}",
+            self.beacon_interval_tu
+        );
         ensure!(!self.channels.is_empty(), "scenario `{}` lists no channel plan", self.name);
         for plan in &self.channels {
             plan.resolve(self.aps).with_context(|| format!("scenario `{}`", self.name))?;

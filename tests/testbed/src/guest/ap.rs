@@ -32,12 +32,18 @@ pub struct AccessPoint {
 
 impl AccessPoint {
     /// Takes over a radio: renames its interface to `ap<index>` and writes the hostapd config.
-    pub fn new(index: usize, radio: &Radio, channel: u8, security: Security) -> Result<Self> {
+    pub fn new(
+        index: usize,
+        radio: &Radio,
+        channel: u8,
+        security: Security,
+        beacon_interval_tu: u16,
+    ) -> Result<Self> {
         let iface = paths::ap_iface(index);
         process::ip(&["link", "set", &radio.iface, "name", &iface])?;
         let config = Path::new(paths::RUN_DIR).join(format!("hostapd-{iface}.conf"));
         fs::create_dir_all(paths::RUN_DIR)?;
-        fs::write(&config, hostapd_config(&iface, channel, security))?;
+        fs::write(&config, hostapd_config(&iface, channel, security, beacon_interval_tu))?;
         Ok(AccessPoint {
             log: Path::new(paths::LOG_DIR).join(format!("hostapd-{iface}.log")),
             iface,
@@ -175,7 +181,7 @@ impl Drop for AccessPoint {
     }
 }
 
-fn hostapd_config(iface: &str, channel: u8, security: Security) -> String {
+fn hostapd_config(iface: &str, channel: u8, security: Security, beacon_interval_tu: u16) -> String {
     let mut config = format!(
         "interface={iface}\n\
          driver=nl80211\n\
@@ -184,7 +190,7 @@ fn hostapd_config(iface: &str, channel: u8, security: Security) -> String {
          ssid={ssid}\n\
          hw_mode=g\n\
          channel={channel}\n\
-         beacon_int=100\n",
+         beacon_int={beacon_interval_tu}\n",
         bridge = paths::BRIDGE,
         ssid = paths::SSID,
     );

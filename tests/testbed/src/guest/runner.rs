@@ -73,6 +73,7 @@ fn run_case(
         stack: case.stack,
         channels: case.channels.clone(),
         security: case.scenario.security,
+        beacon_interval_tu: case.scenario.beacon_interval_tu,
     };
     let mut outcome = CaseOutcome::default();
     for run in 1..=case.repeats {
@@ -80,10 +81,11 @@ fn run_case(
             // The old topology goes first: its radios, namespace and bridge are reused by name.
             *topology = None;
             progress(format!(
-                "setup: {} APs on channels {:?}, {:?}, stack {}",
+                "setup: {} APs on channels {:?}, {:?}, beacons every {} TU, stack {}",
                 key.channels.len(),
                 key.channels,
                 key.security,
+                key.beacon_interval_tu,
                 key.stack
             ));
             match Topology::build(&key, interval) {

@@ -207,19 +207,26 @@ impl RoamAgent {
         }
         let supplicant = WpaSupplicant::start(security, freqs_mhz)?;
         let log = Path::new(paths::LOG_DIR).join("roam.log");
+        let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
+        let (agent, events) = Self::spawn_agent(&log, &events_log)?;
+        Ok(RoamAgent { events, agent, supplicant, log, events_log })
+    }
+
+    /// Starts `roam run` and, once it is attached, `roam events` recording what it reports.
+    /// Both logs are appended to, so a restarted agent continues them.
+    fn spawn_agent(log: &Path, events_log: &Path) -> Result<(Daemon, Daemon)> {
         let _ = fs::remove_file(ROAM_SOCKET);
         let mut cmd = process::in_station_netns(paths::TESTBED);
         cmd.args(["with-kernel-fs", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
-        let mut agent = Daemon::spawn("roam", cmd, &log)?;
+        let mut agent = Daemon::spawn("roam", cmd, log)?;
         // The socket is bound last in the agent's setup: once it exists, roam is attached.
         ctrl::wait_for_socket(Path::new(ROAM_SOCKET), AGENT_START_TIMEOUT, || {
             agent.check_running()
         })?;
-        let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
         let mut cmd = process::in_station_netns(paths::ROAM);
         cmd.args(["events", "--iface", paths::STA_IFACE]);
-        let events = Daemon::spawn("roam events", cmd, &events_log)?;
-        Ok(RoamAgent { events, agent, supplicant, log, events_log })
+        let events = Daemon::spawn("roam events", cmd, events_log)?;
+        Ok((agent, events))
     }
 }
 
@@ -240,8 +247,16 @@ impl Station for RoamAgent {
         self.supplicant.roam(bssid)
     }
 
+    /// The supplicant forgets, and the agent starts afresh: runs are independent trials, and a
+    /// long-lived agent would count ten back-to-back runs against its per-minute roam cap (6 by
+    /// default) and hold the seventh. Restarting also exercises a clean detach and re-attach
+    /// every run.
     fn forget_previous_runs(&mut self) -> Result<()> {
-        self.supplicant.forget_previous_runs()
+        self.supplicant.forget_previous_runs()?;
+        self.events.kill();
+        self.agent.kill();
+        (self.agent, self.events) = Self::spawn_agent(&self.log, &self.events_log)?;
+        Ok(())
     }
 
     fn check_alive(&mut self) -> Result<()> {

@@ -41,6 +41,7 @@ pub struct TopologyKey {
     pub stack: Stack,
     pub channels: Vec<u8>,
     pub security: Security,
+    pub beacon_interval_tu: u16,
 }
 
 pub struct Topology {
@@ -69,7 +70,8 @@ impl Topology {
             echo: None,
         };
         for (index, (radio, &channel)) in ap_radios.iter().zip(&key.channels).enumerate() {
-            let mut ap = AccessPoint::new(index, radio, channel, key.security)?;
+            let mut ap =
+                AccessPoint::new(index, radio, channel, key.security, key.beacon_interval_tu)?;
             ap.start()?;
             topology.aps.push(ap);
         }
@@ -182,8 +184,12 @@ fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
 
 /// `roam-testbed up`: builds a stock topology and keeps it until Enter is pressed.
 pub fn hold(channels: &ChannelPlan, aps: usize, security: Security) -> Result<()> {
-    let key =
-        TopologyKey { stack: Stack::WpaSupplicant, channels: channels.resolve(aps)?, security };
+    let key = TopologyKey {
+        stack: Stack::WpaSupplicant,
+        channels: channels.resolve(aps)?,
+        security,
+        beacon_interval_tu: 100,
+    };
     let mut topology = Topology::build(&key, Duration::from_millis(10))?;
     for ap in &topology.aps {
         println!(
