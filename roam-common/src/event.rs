@@ -33,6 +33,9 @@ pub enum EventKind {
     NeighResolved = 13,
     /// The associated AP sent a data frame after the agent armed `FilterConfig::watch_data`.
     FirstData = 14,
+    /// mac80211 opened the station's 802.1X port to the AP in `bssid` (`drv_sta_state` to
+    /// AUTHORIZED): data flows from here, so what waits for it may be released.
+    PortAuthorized = 15,
 }
 
 impl EventKind {
@@ -53,6 +56,7 @@ impl EventKind {
             12 => CqmRssi,
             13 => NeighResolved,
             14 => FirstData,
+            15 => PortAuthorized,
             _ => return None,
         })
     }

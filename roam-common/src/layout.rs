@@ -90,6 +90,25 @@ impl VifLayout {
     pub const UNRESOLVED: Self = Self { vif_name: ABSENT };
 }
 
+/// Field offsets of `mac80211:drv_sta_state`: a station entry moving between mac80211's
+/// states (NOTEXIST, NONE, AUTH, ASSOC, AUTHORIZED).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaStateLayout {
+    /// `__data_loc char[] vif_name`.
+    pub vif_name: u32,
+    /// `char sta_addr[6]`: on a station interface, the AP.
+    pub sta_addr: u32,
+    pub new_state: u32,
+}
+
+impl StaStateLayout {
+    pub const UNRESOLVED: Self = Self { vif_name: ABSENT, sta_addr: ABSENT, new_state: ABSENT };
+}
+
+/// `enum ieee80211_sta_state`: the port is open (mac80211 passes data, not only EAPOL).
+pub const IEEE80211_STA_AUTHORIZED: u32 = 4;
+
 /// Field offsets of `cfg80211:cfg80211_cqm_rssi_notify`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,5 +137,6 @@ mod pod {
     unsafe impl aya::Pod for super::NeighLayout {}
     unsafe impl aya::Pod for super::MlmeLayout {}
     unsafe impl aya::Pod for super::VifLayout {}
+    unsafe impl aya::Pod for super::StaStateLayout {}
     unsafe impl aya::Pod for super::CqmRssiLayout {}
 }

@@ -2,7 +2,7 @@
 //! read-only data, so the verifier sees constants and prunes what a kernel lacks.
 
 use roam_common::layout::{
-    CqmRssiLayout, KfreeSkbLayout, MlmeLayout, NeighLayout, NetDevLayout, VifLayout,
+    CqmRssiLayout, KfreeSkbLayout, MlmeLayout, NeighLayout, NetDevLayout, StaStateLayout, VifLayout,
 };
 
 #[unsafe(no_mangle)]
@@ -27,6 +27,8 @@ static BEACON_LOSS_LAYOUT: VifLayout = VifLayout::UNRESOLVED;
 static CONNECTION_LOSS_LAYOUT: VifLayout = VifLayout::UNRESOLVED;
 #[unsafe(no_mangle)]
 static CQM_BEACON_LOSS_LAYOUT: VifLayout = VifLayout::UNRESOLVED;
+#[unsafe(no_mangle)]
+static STA_STATE_LAYOUT: StaStateLayout = StaStateLayout::UNRESOLVED;
 #[unsafe(no_mangle)]
 static CQM_RSSI_LAYOUT: CqmRssiLayout = CqmRssiLayout::UNRESOLVED;
 
@@ -55,5 +57,6 @@ getter! {
     beacon_loss -> VifLayout = BEACON_LOSS_LAYOUT;
     connection_loss -> VifLayout = CONNECTION_LOSS_LAYOUT;
     cqm_beacon_loss -> VifLayout = CQM_BEACON_LOSS_LAYOUT;
+    sta_state -> StaStateLayout = STA_STATE_LAYOUT;
     cqm_rssi -> CqmRssiLayout = CQM_RSSI_LAYOUT;
 }

@@ -7,28 +7,16 @@
 //! window subtracts drops from what was sent (`roam_common::history`).
 
 use std::{
-    io,
     os::fd::{AsRawFd, BorrowedFd},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context as _, Result};
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::{link::LinkAttribute, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::Socket;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use tokio::io::unix::AsyncFd;
 
-/// rtnetlink multicast group of link changes (RTNLGRP_LINK).
-const RTNLGRP_LINK: u32 = 1;
-
-/// A socket subscribed to link notifications.
-fn subscribe() -> Result<Socket> {
-    let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
-    socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
-    socket.add_membership(RTNLGRP_LINK).context("joining the rtnetlink link group")?;
-    Ok(socket)
-}
+use crate::rtnl::{self, Subscription};
 
 /// The carrier of `iface` now (`/sys/class/net/<iface>/carrier`); `None` if the interface is
 /// administratively down (the kernel then refuses the read) or gone.
@@ -39,7 +27,8 @@ pub fn carrier_now(iface: &str) -> Option<bool> {
 
 /// The agent's carrier events: up/down transitions of one interface, awaited on the socket.
 pub struct LinkEvents {
-    socket: AsyncFd<Socket>,
+    links: Subscription,
+    iface: String,
     ifindex: u32,
     /// The last state reported (or read at start): link notifications come for many reasons
     /// (flags, MTU, statistics), and only a change of carrier is an event.
@@ -49,34 +38,22 @@ pub struct LinkEvents {
 impl LinkEvents {
     /// Subscribes first and reads the current state after, so no change falls in between.
     pub fn new(iface: &str, ifindex: u32) -> Result<Self> {
-        let socket = subscribe()?;
-        socket.set_non_blocking(true).context("making the rtnetlink socket non-blocking")?;
-        // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
-        let socket = unsafe { AsyncFd::register(socket) }
-            .map_err(|e| e.into_parts().1)
-            .context("registering the rtnetlink socket")?;
-        Ok(LinkEvents { socket, ifindex, carrier: carrier_now(iface) })
+        let links = Subscription::new(&[rtnl::GROUP_LINK])?;
+        Ok(LinkEvents { links, iface: iface.to_owned(), ifindex, carrier: carrier_now(iface) })
     }
 
-    /// The next change of carrier: `true` when it came up. Cancel-safe: a datagram is taken
-    /// from the socket only in the poll that returns what it said.
+    /// The next change of carrier: `true` when it came up. Cancel-safe.
     pub async fn next(&mut self) -> Result<bool> {
         loop {
-            let mut guard = self.socket.readable().await?;
-            match guard.try_io(|s| s.get_ref().recv_from_full().map(|(buf, _)| buf)) {
-                Ok(Ok(buf)) => {
-                    if let Some(up) = carrier_in(&buf, self.ifindex) {
-                        if self.carrier.replace(up) != Some(up) {
-                            return Ok(up);
-                        }
-                    }
+            let up = match self.links.recv().await? {
+                Some(buf) => carrier_in(&buf, self.ifindex),
+                // Notifications were lost: the state now says whether one was a change.
+                None => carrier_now(&self.iface),
+            };
+            if let Some(up) = up {
+                if self.carrier.replace(up) != Some(up) {
+                    return Ok(up);
                 }
-                // ENOBUFS: the kernel dropped notifications; the next one carries the state.
-                Ok(Err(e))
-                    if e.kind() == io::ErrorKind::Interrupted
-                        || e.raw_os_error() == Some(libc::ENOBUFS) => {}
-                Ok(Err(e)) => return Err(e).context("reading rtnetlink"),
-                Err(_would_block) => {}
             }
         }
     }
@@ -90,7 +67,7 @@ pub struct LinkWatcher {
 
 impl LinkWatcher {
     pub fn new() -> Result<Self> {
-        Ok(Self { socket: subscribe()? })
+        Ok(Self { socket: rtnl::subscribe(&[rtnl::GROUP_LINK])? })
     }
 
     /// Waits until a notification reports `ifindex`'s carrier as `up`.
@@ -125,24 +102,15 @@ impl LinkWatcher {
     }
 }
 
-/// Carrier of `ifindex` from the RTM_NEWLINK messages in a datagram.
-pub fn carrier_in(mut buf: &[u8], ifindex: u32) -> Option<bool> {
-    let mut found = None;
-    while !buf.is_empty() {
-        let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(buf) else { break };
-        let len = msg.header.length as usize;
-        if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) = &msg.payload {
-            if link.header.index == ifindex {
-                found = link.attributes.iter().find_map(|a| match a {
-                    LinkAttribute::Carrier(c) => Some(*c != 0),
-                    _ => None,
-                });
-            }
+/// Carrier of `ifindex` from the RTM_NEWLINK messages in a datagram (the last one wins).
+pub fn carrier_in(buf: &[u8], ifindex: u32) -> Option<bool> {
+    rtnl::messages(buf).iter().rev().find_map(|msg| match msg {
+        RouteNetlinkMessage::NewLink(link) if link.header.index == ifindex => {
+            link.attributes.iter().find_map(|a| match a {
+                LinkAttribute::Carrier(c) => Some(*c != 0),
+                _ => None,
+            })
         }
-        if len == 0 || len > buf.len() {
-            break;
-        }
-        buf = &buf[len..];
-    }
-    found
+        _ => None,
+    })
 }

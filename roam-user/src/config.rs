@@ -20,7 +20,8 @@
 //! refresh_min_interval_s = 20
 //!
 //! [drop_window]
-//! keep_neighbours = true         # arp/ndisc_evict_nocarrier = 0 on the station, restored on exit
+//! restore_neighbours = true      # put back the ARP/ND entries a roam's carrier loss flushed,
+//!                                #   the moment the new AP authorises the port
 //!
 //! [metrics]
 //! listen = "127.0.0.1:9477"      # "off" disables the endpoint
@@ -131,12 +132,12 @@ impl Default for Candidates {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DropWindow {
-    pub keep_neighbours: bool,
+    pub restore_neighbours: bool,
 }
 
 impl Default for DropWindow {
     fn default() -> Self {
-        DropWindow { keep_neighbours: true }
+        DropWindow { restore_neighbours: true }
     }
 }
 

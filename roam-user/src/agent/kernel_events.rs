@@ -1,13 +1,17 @@
 //! The kernel programs' events, awaited on the ring buffer's descriptor: the kernel wakes the
 //! agent when an event is submitted, so an idle agent sleeps.
+//!
+//! A task of its own drains the ring ([`pump`]), so an event that must be acted on within a
+//! millisecond (the port opening: neighbours go back) is not queued behind the agent loop's
+//! slower work, such as a round trip to wpa_supplicant.
 
 use std::os::fd::{AsFd as _, AsRawFd as _, RawFd};
 
 use anyhow::Result;
-use roam_common::event::Event;
-use tokio::io::unix::AsyncFd;
+use roam_common::event::{Event, EventKind};
+use tokio::{io::unix::AsyncFd, sync::mpsc};
 
-use crate::ebpf::events::EventReader;
+use crate::{ebpf::events::EventReader, neighbours::PortOpened};
 
 /// The ring's descriptor, for AsyncFd (the ring itself stays with the reader).
 struct RingFd(RawFd);
@@ -49,4 +53,27 @@ impl KernelEvents {
             guard.clear_ready();
         }
     }
+}
+
+/// Moves events from the ring to `to_agent`; a port opening also goes to `port_opened` first.
+/// Ends when the agent stops listening, or after forwarding a read error.
+pub fn pump(
+    mut kernel: KernelEvents,
+    to_agent: mpsc::Sender<Result<Event>>,
+    port_opened: Option<mpsc::UnboundedSender<PortOpened>>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let event = kernel.next().await;
+            if let (Ok(ev), Some(tx)) = (&event, &port_opened) {
+                if ev.kind == EventKind::PortAuthorized as u32 {
+                    let _ = tx.send(PortOpened { bssid: ev.bssid, at_ns: ev.ts_ns });
+                }
+            }
+            let failed = event.is_err();
+            if to_agent.send(event).await.is_err() || failed {
+                return;
+            }
+        }
+    });
 }

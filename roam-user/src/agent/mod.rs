@@ -46,6 +46,7 @@ use crate::{
     control,
     ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
+    neighbours::{self, Restored},
     netif::{self, monotonic_ns},
     wpa::{WpaEvent, WpaEvents},
 };
@@ -54,6 +55,8 @@ use crate::{
 /// after this long if none comes (an idle station).
 const FIRST_DATA_WAIT: Duration = Duration::from_secs(2);
 const BACKEND: &str = "wpa_supplicant";
+/// How long before a transition's start a neighbour flush still counts as its own.
+const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
 
 /// Runs the agent until SIGINT/SIGTERM; everything attached is detached on return.
 pub async fn run(opts: RunOptions) -> Result<()> {
@@ -72,9 +75,14 @@ struct ActionDone {
 struct Agent {
     opts: RunOptions,
     parts: setup::Parts,
-    kernel: KernelEvents,
+    /// Events of the kernel programs, drained from the ring by [`kernel_events::pump`].
+    kernel: mpsc::Receiver<Result<Event>>,
     /// Carrier through rtnetlink, where the kprobes could not attach.
     links: Option<LinkEvents>,
+    /// Where the neighbour task counts flushes from: the current transition's start.
+    neighbour_since: watch::Sender<Option<u64>>,
+    /// What the neighbour task put back at a port opening.
+    restored_rx: mpsc::UnboundedReceiver<Restored>,
     wpa_events: WpaEvents,
     wpa: WpaBackend,
     machine: Machine,
@@ -106,7 +114,19 @@ struct Agent {
 
 impl Agent {
     async fn new(opts: RunOptions, mut parts: setup::Parts) -> Result<Self> {
-        let kernel = KernelEvents::new(parts.observer.take_events()?)?;
+        let (kernel_tx, kernel) = mpsc::channel(256);
+        let (neighbour_since, since_rx) = watch::channel(None);
+        let (restored_tx, restored_rx) = mpsc::unbounded_channel();
+        let port_opened = parts.neighbours.take().map(|follower| {
+            let (opened_tx, opened_rx) = mpsc::unbounded_channel();
+            neighbours::spawn(follower, opened_rx, since_rx, restored_tx);
+            opened_tx
+        });
+        kernel_events::pump(
+            KernelEvents::new(parts.observer.take_events()?)?,
+            kernel_tx,
+            port_opened,
+        );
         let links = match parts.observer.report().carrier_source {
             CarrierSource::Kprobe => None,
             CarrierSource::Rtnetlink => {
@@ -135,6 +155,8 @@ impl Agent {
             parts,
             kernel,
             links,
+            neighbour_since,
+            restored_rx,
             wpa_events,
             wpa,
             machine,
@@ -184,8 +206,12 @@ impl Agent {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); return Ok(()) }
                 _ = sigterm.recv() => { info!("terminated: stopping"); return Ok(()) }
-                event = self.kernel.next() => self.on_kernel(event?).await,
+                event = self.kernel.recv() => match event {
+                    Some(event) => self.on_kernel(event?).await,
+                    None => bail!("the kernel event reader stopped"),
+                },
                 up = next_link_change(&mut self.links) => self.on_carrier(up?, monotonic_ns()),
+                Some(restored) = self.restored_rx.recv() => self.on_neighbours_restored(restored),
                 event = self.wpa_events.next() => {
                     let event = event?;
                     let _ = self.parts.wpa_tx.send(event.clone());
@@ -257,6 +283,7 @@ impl Agent {
                     self.on_loss(Trigger::BeaconLoss, lost, ev.ts_ns, "mac80211").await;
                 }
             }
+            EventKind::PortAuthorized => self.on_port_authorized(ev.ts_ns),
             EventKind::FirstData => {
                 if let Some(t) = &mut self.transition {
                     if t.marks.connected != 0 {
@@ -281,6 +308,30 @@ impl Agent {
         }
         if let Some(t) = &mut self.transition {
             t.mark("left", at_ns);
+        }
+    }
+
+    /// The new AP opened the port (the neighbour task has already put the flushed entries
+    /// back, see `crate::neighbours`): a step of the transition.
+    fn on_port_authorized(&mut self, at_ns: u64) {
+        if let Some(t) = &mut self.transition {
+            t.mark("authorized", at_ns);
+        }
+    }
+
+    fn on_neighbours_restored(&mut self, restored: Restored) {
+        match restored.result {
+            Ok(put_back) if !put_back.is_empty() => {
+                let ips: Vec<String> = put_back.iter().map(|n| n.ip.to_string()).collect();
+                let delay_ms = restored.done_ns.saturating_sub(restored.opened.at_ns) as f64 / 1e6;
+                self.emitter.emit(
+                    "neighbours_restored",
+                    json!({ "bssid": mac(&restored.opened.bssid), "addresses": ips,
+                            "after_port_open_ms": delay_ms }),
+                );
+            }
+            Ok(_) => {}
+            Err(err) => warn!("putting back flushed neighbour entries: {err:#}"),
         }
     }
 
@@ -414,6 +465,9 @@ impl Agent {
     fn start_transition(&mut self, trigger: Option<Trigger>, lost_ns: u64) {
         let from = self.machine.current_bss();
         self.transition = Some(Transition::new(trigger, from, lost_ns));
+        // A carrier loss seen through rtnetlink arrives up to a second after the flush it caused.
+        let since = lost_ns.saturating_sub(NEIGHBOUR_FLUSH_SLACK.as_nanos() as u64);
+        self.neighbour_since.send_replace(Some(since));
         // The kernel counts the window from here (the carrier hook may have opened it already).
         if let Err(err) = self.parts.observer.open_window(lost_ns) {
             warn!("opening the drop window: {err:#}");
@@ -491,6 +545,7 @@ impl Agent {
             Outcome::FalseAlarm { trigger } => {
                 self.emitter.emit("false_alarm", json!({ "trigger": trigger.name() }));
                 self.transition = None;
+                self.neighbour_since.send_replace(None);
                 self.close_window_quietly();
                 return;
             }
@@ -521,6 +576,7 @@ impl Agent {
     async fn finish_transition(&mut self) {
         self.first_data_deadline = None;
         let Some(t) = self.transition.take() else { return };
+        self.neighbour_since.send_replace(None);
         let now = monotonic_ns();
         let observer = &mut self.parts.observer;
         if let Err(err) = observer.close_window() {

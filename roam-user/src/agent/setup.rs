@@ -15,14 +15,11 @@ use crate::{
     control::{self, ControlServer},
     ebpf::{btf::KernelBtf, stats, Observer, ObserverOptions},
     metrics::{self, Metrics, RefreshRequest},
-    netconf::KeptNeighbours,
+    neighbours::NeighbourFollower,
     nl80211::{self, MonitorIface},
     system,
     wpa::{WpaCtrl, WpaEvent, WpaEvents},
 };
-
-/// Where roam keeps its runtime records (the neighbour sysctl originals).
-const RUN_DIR: &str = "/run/roam";
 
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -45,7 +42,8 @@ pub struct Parts {
     pub observer: Observer,
     _monitor: MonitorIface,
     _bpf_stats: Option<OwnedFd>,
-    _neighbours: Option<KeptNeighbours>,
+    /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`).
+    pub neighbours: Option<NeighbourFollower>,
     pub wpa_ctrl: Arc<WpaCtrl>,
     pub wpa_events: Option<WpaEvents>,
     pub wpa_tx: broadcast::Sender<WpaEvent>,
@@ -101,12 +99,14 @@ impl Parts {
         let bpf_stats =
             stats::enable().map_err(|e| warn!("no eBPF run-time statistics: {e:#}")).ok();
 
-        let neighbours = if config.drop_window.keep_neighbours {
-            Some(KeptNeighbours::apply(
-                iface,
-                std::path::Path::new("/proc/sys/net"),
-                std::path::Path::new(RUN_DIR),
-            )?)
+        let neighbours = if config.drop_window.restore_neighbours {
+            if !report.is_attached("roam_sta_state") {
+                warn!("mac80211:drv_sta_state is not available: neighbour entries flushed by a roam are not put back (traffic waits for the ARP retry)");
+            }
+            Some(
+                NeighbourFollower::new(wireless.ifindex)
+                    .context("following the neighbour table")?,
+            )
         } else {
             None
         };
@@ -144,7 +144,7 @@ impl Parts {
             observer,
             _monitor: monitor,
             _bpf_stats: bpf_stats,
-            _neighbours: neighbours,
+            neighbours,
             wpa_ctrl,
             wpa_events: Some(wpa_events),
             wpa_tx: broadcast::channel(256).0,

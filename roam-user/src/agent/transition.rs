@@ -20,6 +20,8 @@ pub struct Marks {
     pub assoc: u64,
     pub associated: u64,
     pub connected: u64,
+    /// mac80211 opened the port to the new AP (data may flow; neighbours are put back).
+    pub authorized: u64,
     pub first_data: u64,
 }
 
@@ -56,6 +58,7 @@ impl Transition {
             "assoc" => &mut m.assoc,
             "associated" => &mut m.associated,
             "connected" => &mut m.connected,
+            "authorized" => &mut m.authorized,
             "first_data" => &mut m.first_data,
             _ => return,
         };

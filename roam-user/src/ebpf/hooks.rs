@@ -80,6 +80,7 @@ pub const HOOKS: &[Hook] = &[
         "connection loss (hardware-filtering drivers)",
     ),
     tp("roam_cqm_beacon_loss", "mac80211", "api_cqm_beacon_loss_notify", "mac80211 beacon loss"),
+    tp("roam_sta_state", "mac80211", "drv_sta_state", "802.1X port authorised (data may flow)"),
     Hook {
         program: "roam_carrier_off",
         attach: Attach::Kprobe { function: "netif_carrier_off" },

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use roam_common::layout::{
-    CqmRssiLayout, KfreeSkbLayout, MlmeLayout, NeighLayout, NetDevLayout, VifLayout, ABSENT,
+    CqmRssiLayout, KfreeSkbLayout, MlmeLayout, NeighLayout, NetDevLayout, StaStateLayout,
+    VifLayout, ABSENT,
 };
 
 use super::tracefs::{self, Format};
@@ -26,6 +27,7 @@ pub struct KernelLayouts {
     pub beacon_loss: Option<VifLayout>,
     pub connection_loss: Option<VifLayout>,
     pub cqm_beacon_loss: Option<VifLayout>,
+    pub sta_state: Option<StaStateLayout>,
 }
 
 fn off(f: &Format, name: &str) -> u32 {
@@ -99,6 +101,14 @@ impl KernelLayouts {
             beacon_loss: read("mac80211", "api_beacon_loss")?.as_ref().and_then(vif),
             connection_loss: read("mac80211", "api_connection_loss")?.as_ref().and_then(vif),
             cqm_beacon_loss: read("mac80211", "api_cqm_beacon_loss_notify")?.as_ref().and_then(vif),
+            sta_state: read("mac80211", "drv_sta_state")?.and_then(|f| {
+                let l = StaStateLayout {
+                    vif_name: off(&f, "vif_name"),
+                    sta_addr: off(&f, "sta_addr"),
+                    new_state: off(&f, "new_state"),
+                };
+                required(&[l.vif_name, l.sta_addr, l.new_state]).then_some(l)
+            }),
         })
     }
 
@@ -116,6 +126,7 @@ impl KernelLayouts {
             "roam_beacon_loss" => self.beacon_loss.is_some(),
             "roam_connection_loss" => self.connection_loss.is_some(),
             "roam_cqm_beacon_loss" => self.cqm_beacon_loss.is_some(),
+            "roam_sta_state" => self.sta_state.is_some(),
             _ => true,
         }
     }
@@ -141,5 +152,6 @@ impl KernelLayouts {
         set!("BEACON_LOSS_LAYOUT", self.beacon_loss);
         set!("CONNECTION_LOSS_LAYOUT", self.connection_loss);
         set!("CQM_BEACON_LOSS_LAYOUT", self.cqm_beacon_loss);
+        set!("STA_STATE_LAYOUT", self.sta_state);
     }
 }

@@ -1,5 +1,5 @@
 //! What the VM suite asserts about the roam stack, against stock wpa_supplicant in the same
-//! boot. Thresholds are tolerant on purpose (two runs per case under TCG): they catch an agent
+//! boot. Thresholds are tolerant on purpose (a few runs per case under TCG): they catch an agent
 //! that does not act or does not help, while the benchmark measures the real ratios.
 
 use roam_testbed::{

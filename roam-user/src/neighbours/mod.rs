@@ -1,0 +1,286 @@
+//! Closing the ARP/ND stall of a roam: the neighbour entries the carrier loss flushed are put
+//! back, with the addresses they had, the moment the new AP opens the port.
+//!
+//! Since Linux 5.18 (arp) / 5.19 (ndisc) the kernel flushes an interface's neighbour entries
+//! when its carrier goes off (`arp_evict_nocarrier`), and every roam drops the carrier. What
+//! the station sends next creates an INCOMPLETE entry: the packets wait in its queue while the
+//! ARP request goes out into the carrier-less device and is dropped, and the retry comes a
+//! second later (`retrans_time`), well after the new connection is up. Stock Linux therefore
+//! loses nothing but waits ~1 s after every roam.
+//!
+//! roam keeps the kernel's behaviour and shortens the wait: it follows the entries through
+//! rtnetlink ([`book`]) and, when mac80211 authorises the new AP, re-adds the flushed ones as
+//! `NUD_PROBE` with their old link-layer address (`RTM_NEWNEIGH`, create without replace).
+//! On the INCOMPLETE entry holding the queue this releases every packet queued behind it at
+//! once; PROBE then re-confirms the address with a unicast request, and if the neighbour no
+//! longer answers there the entry fails within `ucast_probes` seconds as it would have. The
+//! packets sent while the carrier was off are delivered instead of dropped, which changing
+//! `arp_evict_nocarrier` would not give, and no sysctl is touched.
+
+mod book;
+
+use std::net::IpAddr;
+
+use anyhow::{bail, Context as _, Result};
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::{
+    neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
+    route::RouteType,
+    AddressFamily, RouteNetlinkMessage,
+};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use roam_common::MacAddr;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, warn};
+
+pub use self::book::{Neighbour, NeighbourBook, NeighbourChange};
+use crate::{
+    netif::monotonic_ns,
+    rtnl::{self, Subscription},
+};
+
+/// mac80211 opened the station's port to `bssid` (CLOCK_MONOTONIC `at_ns`).
+#[derive(Clone, Copy, Debug)]
+pub struct PortOpened {
+    pub bssid: MacAddr,
+    pub at_ns: u64,
+}
+
+/// What a port opening put back.
+#[derive(Debug)]
+pub struct Restored {
+    pub opened: PortOpened,
+    /// CLOCK_MONOTONIC ns when the kernel had them back.
+    pub done_ns: u64,
+    pub result: Result<Vec<Neighbour>>,
+}
+
+/// Runs `follower` on a task of its own, so putting entries back waits for nothing else the
+/// agent does: it follows the table and, at every port opening, puts back what was flushed
+/// since `transition_start` (none: no transition, nothing to put back). Reports go to
+/// `restored`; the task ends when the agent drops its ends of the channels.
+pub fn spawn(
+    mut follower: NeighbourFollower,
+    mut opened: mpsc::UnboundedReceiver<PortOpened>,
+    transition_start: watch::Receiver<Option<u64>>,
+    restored: mpsc::UnboundedSender<Restored>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                followed = follower.next() => {
+                    if let Err(err) = followed {
+                        warn!("neighbour table: {err:#}; flushed entries will not be put back");
+                        return;
+                    }
+                }
+                port = opened.recv() => {
+                    let Some(port) = port else { return };
+                    let since = *transition_start.borrow();
+                    let Some(since) = since else { continue };
+                    let result = follower.put_back_flushed(since);
+                    let done_ns = monotonic_ns();
+                    if restored.send(Restored { opened: port, done_ns, result }).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Follows the neighbour entries of one interface and puts flushed ones back.
+pub struct NeighbourFollower {
+    changes: Subscription,
+    requests: Socket,
+    ifindex: u32,
+    book: NeighbourBook,
+    seq: u32,
+}
+
+impl NeighbourFollower {
+    /// Subscribes first, then reads the table, so no change falls in between.
+    pub fn new(ifindex: u32) -> Result<Self> {
+        let changes = Subscription::new(&[rtnl::GROUP_NEIGH])?;
+        let mut requests = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
+        requests.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+        let mut follower =
+            Self { changes, requests, ifindex, book: NeighbourBook::default(), seq: 1 };
+        follower.read_table()?;
+        Ok(follower)
+    }
+
+    /// Takes the next notification into the book. Cancel-safe.
+    pub async fn next(&mut self) -> Result<()> {
+        match self.changes.recv().await? {
+            Some(buf) => self.observe(&buf),
+            // Notifications were lost: what is in the table now is what the book can know.
+            None => self.read_table()?,
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, datagram: &[u8]) {
+        let now = monotonic_ns();
+        for msg in rtnl::messages(datagram) {
+            if let Some(change) = decode(&msg, self.ifindex) {
+                self.book.observe(change, now);
+            }
+        }
+    }
+
+    /// Re-adds the entries flushed at or after `since_ns` (CLOCK_MONOTONIC); returns them.
+    pub fn put_back_flushed(&mut self, since_ns: u64) -> Result<Vec<Neighbour>> {
+        // Notifications still queued (the agent was busy) belong to the book first.
+        loop {
+            match self.changes.try_recv() {
+                Ok(Some(buf)) => self.observe(&buf),
+                Ok(None) => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self.read_table()?,
+                Err(e) => return Err(e).context("reading rtnetlink"),
+            }
+        }
+        let flushed = self.book.take_flushed_since(since_ns);
+        for n in &flushed {
+            let seq = self.next_seq();
+            let request = put_back_request(self.ifindex, n, seq);
+            self.requests.send(&request, 0).context("sending RTM_NEWNEIGH")?;
+            // The kernel handles the request within send(): its answer is already queued.
+            let (reply, _) =
+                self.requests.recv_from_full().context("reading the RTM_NEWNEIGH ack")?;
+            check_ack(&reply).with_context(|| format!("putting back the entry of {}", n.ip))?;
+            debug!(ip = %n.ip, "neighbour entry put back");
+        }
+        Ok(flushed)
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Dumps the table (both families) into the book.
+    fn read_table(&mut self) -> Result<()> {
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Unspec;
+        let seq = self.next_seq();
+        let request =
+            serialize(RouteNetlinkMessage::GetNeighbour(msg), NLM_F_REQUEST | NLM_F_DUMP, seq);
+        self.requests.send(&request, 0).context("sending RTM_GETNEIGH")?;
+        let now = monotonic_ns();
+        loop {
+            let (buf, _) = self.requests.recv_from_full().context("reading the neighbour table")?;
+            let mut rest = &buf[..];
+            while !rest.is_empty() {
+                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
+                    .context("decoding the neighbour table")?;
+                let len = (msg.header.length as usize).next_multiple_of(4).min(rest.len());
+                match msg.payload {
+                    NetlinkPayload::Done(_) => return Ok(()),
+                    NetlinkPayload::Error(e) => bail!("dumping the neighbour table: {e}"),
+                    NetlinkPayload::InnerMessage(inner) => {
+                        if let Some(change) = decode(&inner, self.ifindex) {
+                            self.book.observe(change, now);
+                        }
+                    }
+                    _ => {}
+                }
+                if len == 0 {
+                    break;
+                }
+                rest = &rest[len..];
+            }
+        }
+    }
+}
+
+/// What a notification says about an entry of `ifindex`, if anything roam cares about:
+/// unicast IPv4/IPv6 entries the kernel resolves (not NOARP or PERMANENT ones, which a
+/// carrier loss does not flush).
+pub fn decode(msg: &RouteNetlinkMessage, ifindex: u32) -> Option<NeighbourChange> {
+    let (deleted, m) = match msg {
+        RouteNetlinkMessage::NewNeighbour(m) => (false, m),
+        RouteNetlinkMessage::DelNeighbour(m) => (true, m),
+        _ => return None,
+    };
+    if m.header.ifindex != ifindex || m.header.kind != RouteType::Unicast {
+        return None;
+    }
+    let ip = m.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })?;
+    if deleted {
+        return Some(NeighbourChange::Deleted { ip });
+    }
+    let lladdr = m.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::LinkLayerAddress(l) if !l.is_empty() => Some(l.clone()),
+        _ => None,
+    });
+    match (m.header.state, lladdr) {
+        (
+            NeighbourState::Reachable
+            | NeighbourState::Stale
+            | NeighbourState::Delay
+            | NeighbourState::Probe,
+            Some(lladdr),
+        ) => Some(NeighbourChange::Valid { ip, lladdr }),
+        (NeighbourState::Incomplete, _) => Some(NeighbourChange::Unresolved { ip, failed: false }),
+        (NeighbourState::Failed, _) => Some(NeighbourChange::Unresolved { ip, failed: true }),
+        _ => None,
+    }
+}
+
+/// `ip neigh add <ip> lladdr <old> nud probe dev <if>` without NLM_F_REPLACE: on an INCOMPLETE
+/// entry it sets the address (and releases the queue); a valid entry with another address
+/// (resolved meanwhile) is left alone by the kernel.
+fn put_back_request(ifindex: u32, n: &Neighbour, seq: u32) -> Vec<u8> {
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = match n.ip {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    msg.header.ifindex = ifindex;
+    msg.header.state = NeighbourState::Probe;
+    msg.header.kind = RouteType::Unicast;
+    msg.attributes.push(NeighbourAttribute::Destination(match n.ip {
+        IpAddr::V4(v4) => NeighbourAddress::Inet(v4),
+        IpAddr::V6(v6) => NeighbourAddress::Inet6(v6),
+    }));
+    msg.attributes.push(NeighbourAttribute::LinkLayerAddress(n.lladdr.clone()));
+    serialize(RouteNetlinkMessage::NewNeighbour(msg), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, seq)
+}
+
+fn serialize(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
+    msg.finalize();
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    buf
+}
+
+fn check_ack(reply: &[u8]) -> Result<()> {
+    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(reply)
+        .context("decoding the kernel's answer")?;
+    match msg.payload {
+        NetlinkPayload::Error(e) if e.code.is_some() => {
+            let err = e.to_io();
+            if err.raw_os_error() == Some(libc::EPERM) {
+                bail!("{err} (re-adding neighbour entries needs CAP_NET_ADMIN)");
+            }
+            Err(err.into())
+        }
+        NetlinkPayload::Error(_) => Ok(()),
+        other => {
+            warn!(?other, "unexpected answer to RTM_NEWNEIGH");
+            Ok(())
+        }
+    }
+}

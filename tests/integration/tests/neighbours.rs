@@ -1,0 +1,144 @@
+//! Putting back a neighbour entry the carrier loss flushed, on a veth pair: the packets queued
+//! behind the re-created INCOMPLETE entry must leave the moment the entry is put back. Nobody
+//! answers ARP on the peer, so without the put-back they would never leave.
+
+use std::{
+    net::{IpAddr, UdpSocket},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    time::{Duration, Instant},
+};
+
+use anyhow::{ensure, Result};
+use integration_test::{in_netns, ip, veth_pair};
+use roam_user::{carrier::LinkWatcher, neighbours::NeighbourFollower, netif};
+
+const STATION: &str = "roamsta0";
+const PEER: &str = "roamap0";
+const GATEWAY: &str = "10.79.0.2";
+const GATEWAY_MAC: &str = "02:00:00:00:ff:01";
+const PORT: u16 = 9999;
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A packet socket on the peer: sees every frame the station puts on the wire.
+fn capture(iface: &str) -> Result<OwnedFd> {
+    // SAFETY: plain socket(2), checked and owned right away.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            (libc::ETH_P_IP as u16).to_be() as i32,
+        )
+    };
+    ensure!(fd >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fresh descriptor owned by nothing else.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_ll is plain data.
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+    addr.sll_ifindex = netif::ifindex(iface)? as i32;
+    // SAFETY: addr is a valid sockaddr_ll of the size given.
+    let rc = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    ensure!(rc == 0, "binding the capture: {}", std::io::Error::last_os_error());
+    Ok(socket)
+}
+
+/// Counts UDP datagrams to GATEWAY:PORT on the capture until `want` are seen or nothing more
+/// arrives within `wait` (awaited with poll, not slept).
+fn datagrams_seen(socket: &OwnedFd, want: usize, wait: Duration) -> Result<usize> {
+    let mut n = 0;
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + wait;
+    while n < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) } <= 0 {
+            break;
+        }
+        // SAFETY: buf is valid for its length.
+        let len = unsafe {
+            libc::recv(socket.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0)
+        };
+        ensure!(len > 0, "reading the capture: {}", std::io::Error::last_os_error());
+        let packet = &buf[..len as usize];
+        let ihl = usize::from(packet[0] & 0x0f) * 4;
+        if packet.len() >= ihl + 4
+            && packet[9] == libc::IPPROTO_UDP as u8
+            && u16::from_be_bytes([packet[ihl + 2], packet[ihl + 3]]) == PORT
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn neighbour_state(addr: &str) -> Result<String> {
+    let out =
+        std::process::Command::new("ip").args(["neigh", "show", addr, "dev", STATION]).output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[test]
+fn a_flushed_entry_put_back_releases_the_packets_queued_behind_it() -> Result<()> {
+    in_netns(|| {
+        veth_pair(STATION, "10.79.0.1/24", PEER)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let mut follower = NeighbourFollower::new(netif::ifindex(STATION)?)?;
+            // The gateway as the station knew it before the roam.
+            ip(&[
+                "neigh",
+                "replace",
+                GATEWAY,
+                "lladdr",
+                GATEWAY_MAC,
+                "dev",
+                STATION,
+                "nud",
+                "reachable",
+            ])?;
+            let socket = UdpSocket::bind("10.79.0.1:0")?;
+
+            let transition_start = netif::monotonic_ns();
+            let mut links = LinkWatcher::new()?;
+            ip(&["link", "set", PEER, "down"])?;
+            links.wait_carrier(netif::ifindex(STATION)?, false, WAIT)?;
+            // The carrier loss flushed the entry (before the link notification went out); what
+            // the station sends now waits behind a new INCOMPLETE entry whose ARP request went
+            // nowhere.
+            let state = neighbour_state(GATEWAY)?;
+            ensure!(!state.contains(GATEWAY_MAC), "arp_evict_nocarrier flushed the entry: {state}");
+            for i in 0..5u32 {
+                socket.send_to(&i.to_be_bytes(), (GATEWAY, PORT))?;
+            }
+            ip(&["link", "set", PEER, "up"])?;
+            links.wait_carrier(netif::ifindex(STATION)?, true, WAIT)?;
+            // Opened on the peer once it is up (a packet socket on a downed device errors).
+            let capture = capture(PEER)?;
+
+            // Everything the follower was told up to now (the valid entry, its deletion).
+            while tokio::time::timeout(Duration::from_millis(200), follower.next()).await.is_ok() {}
+            let early = datagrams_seen(&capture, 1, Duration::from_millis(100))?;
+            assert_eq!(early, 0, "no one answers ARP: nothing has left yet");
+
+            let put_back = follower.put_back_flushed(transition_start)?;
+            assert_eq!(put_back.len(), 1, "the gateway's entry, flushed in this transition");
+            assert_eq!(put_back[0].ip, GATEWAY.parse::<IpAddr>()?);
+            assert_eq!(put_back[0].lladdr, [2, 0, 0, 0, 0xff, 1]);
+            let state = neighbour_state(GATEWAY)?;
+            ensure!(state.contains(GATEWAY_MAC), "the entry has its old address back: {state}");
+
+            let released = datagrams_seen(&capture, 5, WAIT)?;
+            assert_eq!(released, 5, "the five queued datagrams left when the entry came back");
+            assert!(follower.put_back_flushed(transition_start)?.is_empty(), "once per transition");
+            Ok(())
+        })
+    })
+}
