@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use roam_user::{
     agent,
-    config::Config,
+    config::{BackendChoice, Config},
     control,
     ebpf::{Observer, ObserverOptions},
     system,
@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// wpa_supplicant's control socket directory; overrides paths.wpa_ctrl_dir.
     #[arg(long)]
     pub wpa_ctrl_dir: Option<PathBuf>,
+    /// Who roam acts through; overrides act.backend. auto: wpa_supplicant when its control
+    /// socket answers, else bare nl80211 (open networks without a supplicant).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
 }
 
 #[derive(clap::Args)]
@@ -116,6 +120,9 @@ async fn run_agent(args: RunArgs) -> Result<ExitCode> {
     }
     if let Some(dir) = args.wpa_ctrl_dir {
         config.paths.wpa_ctrl_dir = dir;
+    }
+    if let Some(backend) = args.backend {
+        config.act.backend = backend;
     }
     config.validate().context("in the command-line options")?;
     agent::run(agent::RunOptions { iface: args.iface, config }).await?;

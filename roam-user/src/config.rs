@@ -7,7 +7,8 @@
 //! signal_hysteresis_db = 8       #   trigger (weaker than this, a candidate better by this much)
 //!
 //! [act]
-//! backend = "auto"               # auto | wpa_supplicant | nl80211 (nl80211: not available yet)
+//! backend = "auto"               # auto | wpa_supplicant | nl80211 (auto: wpa_supplicant when
+//!                                #   its control socket answers, else bare nl80211, open networks)
 //! observe_only = false
 //! max_roams_per_minute = 6
 //! backoff_initial_ms = 500
@@ -65,7 +66,7 @@ impl Default for Detect {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
     /// wpa_supplicant when its control socket is there, else nl80211.

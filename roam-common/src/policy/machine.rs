@@ -49,6 +49,12 @@ pub enum Input<'a> {
     ApHeard {
         bssid: MacAddr,
     },
+    /// Try again on the loss roam is holding (after a failure, a backoff, or with no candidate
+    /// before). Only a connection layer that never reconnects by itself needs this (bare
+    /// nl80211); wpa_supplicant retries on its own, and roam watches.
+    Retry {
+        best: Option<&'a Candidate>,
+    },
     /// The action in flight failed at once (command refused, backend error).
     ActionFailed,
     /// The roam in flight did not reach a connection in time.
@@ -185,6 +191,12 @@ impl Machine {
             Input::Loss { trigger, bssid, best } => {
                 self.loss(trigger, bssid, best, now_ns, &mut step)
             }
+            Input::Retry { best } => {
+                let holding = matches!(self.state, State::Suspect | State::Init);
+                if let (true, None, Some(trigger)) = (holding, self.in_flight, self.pending) {
+                    self.decide(trigger, best, now_ns, &mut step);
+                }
+            }
             Input::ApHeard { bssid } => {
                 if self.state == State::Suspect && self.current == Some(bssid) {
                     if let Some(trigger) = self.pending.take() {
@@ -254,6 +266,11 @@ impl Machine {
         if !connected_or_just_ended {
             return;
         }
+        self.decide(trigger, best, now_ns, step);
+    }
+
+    /// Acts on `trigger` with `best`, or says why not (and keeps holding the loss).
+    fn decide(&mut self, trigger: Trigger, best: Option<&Candidate>, now_ns: u64, step: &mut Step) {
         let hold = if self.config.observe_only {
             Some(Hold::ObserveOnly)
         } else if best.is_none() {

@@ -17,6 +17,6 @@ mod tests;
 
 pub use candidate::{best_candidate, Candidate, CandidateSource};
 pub use limiter::{Limiter, LimiterConfig};
-pub use machine::{Action, Input, Machine, MachineConfig, Outcome, Step};
+pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};
 pub use state::State;
 pub use trigger::Trigger;

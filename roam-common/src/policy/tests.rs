@@ -191,6 +191,33 @@ fn failures_back_off_and_timeouts_count_as_failures() {
 }
 
 #[test]
+fn a_held_loss_is_retried_only_when_asked_and_allowed() {
+    let mut m = machine(false);
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    // The AP ended the association and nothing was known to go to: held, disconnected.
+    m.handle(Input::Loss { trigger: Trigger::Deauth { reason: 3 }, bssid: AP1, best: None }, S);
+    m.handle(Input::Disconnected, S);
+    assert_eq!(m.state(), State::Init);
+    assert_eq!(m.handle(Input::Retry { best: None }, S + MS).action, None, "still nothing");
+    let step = m.handle(Input::Retry { best: Some(&target) }, S + 2 * MS);
+    assert!(matches!(step.action, Some(Action::Roam { target: t, .. }) if t.bssid == AP2));
+    assert_eq!(m.state(), State::Roaming);
+    assert_eq!(
+        m.handle(Input::Retry { best: Some(&target) }, S + 3 * MS),
+        Default::default(),
+        "one in flight"
+    );
+    // It fails: the next retry waits out the backoff.
+    m.handle(Input::ActionFailed, S + 4 * MS);
+    let step = m.handle(Input::Retry { best: Some(&target) }, S + 5 * MS);
+    assert!(matches!(step.outcome, Some(Outcome::Held { hold: Hold::BackingOff { .. }, .. })));
+    assert!(m.handle(Input::Retry { best: Some(&target) }, S + 600 * MS).action.is_some());
+    // Connected: nothing is held, a retry does nothing.
+    m.handle(Input::Connected { bssid: AP2 }, S + 700 * MS);
+    assert_eq!(m.handle(Input::Retry { best: Some(&target) }, S + 800 * MS), Default::default());
+}
+
+#[test]
 fn limiter_doubles_backoff_and_caps_roams_per_minute() {
     let mut l = Limiter::new(LimiterConfig {
         backoff_initial_ns: 100 * MS,

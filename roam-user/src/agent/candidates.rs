@@ -1,5 +1,6 @@
 //! The agent's view of the station's network: every BSS of the same SSID and security, from the
-//! kernel's per-BSS table (heard on this channel) and wpa_supplicant's scan table (any channel).
+//! kernel's per-BSS table (heard on this channel) and the connection manager's scan table (any
+//! channel: wpa_supplicant's, or cfg80211's without a supplicant).
 //!
 //! Kept current from events (the kernel's BssNew, the supplicant's BSS-ADDED/REMOVED and scan
 //! results), so deciding at a loss reads only the rows of known candidates, never a whole table.
@@ -13,7 +14,7 @@ use roam_common::{
     MacAddr,
 };
 
-use crate::wpa::Bss;
+use crate::{nl80211::ScanBss, wpa};
 
 /// The "privacy" capability bit: the network is protected (WEP/WPA/RSN).
 const CAPABILITY_PRIVACY: u16 = 1 << 4;
@@ -43,17 +44,62 @@ pub struct HeardBss {
     pub beacon_interval_tu: u16,
 }
 
-/// An entry of wpa_supplicant's table, and when roam read it.
+/// A BSS of a scan table, whichever manager keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannedBss {
+    pub bssid: MacAddr,
+    pub freq_mhz: u32,
+    pub signal_dbm: Option<i32>,
+    /// Age of the entry when it was read.
+    pub age_ms: u64,
+    /// As the manager reports it (wpa_supplicant escapes non-printable bytes; so does its
+    /// STATUS, which names the network, so the two compare).
+    pub ssid: Vec<u8>,
+    pub protected: bool,
+}
+
+impl From<&wpa::Bss> for ScannedBss {
+    fn from(bss: &wpa::Bss) -> Self {
+        let protected = bss
+            .flags
+            .iter()
+            .any(|f| f.starts_with("WPA") || f.starts_with("RSN") || f.starts_with("WEP"));
+        ScannedBss {
+            bssid: bss.bssid.0,
+            freq_mhz: bss.freq_mhz,
+            signal_dbm: Some(bss.level_dbm),
+            // wpa_supplicant reports whole seconds.
+            age_ms: u64::from(bss.age_secs) * 1_000,
+            ssid: bss.ssid.as_bytes().to_vec(),
+            protected,
+        }
+    }
+}
+
+impl From<&ScanBss> for ScannedBss {
+    fn from(bss: &ScanBss) -> Self {
+        ScannedBss {
+            bssid: bss.bssid,
+            freq_mhz: bss.freq_mhz,
+            signal_dbm: bss.signal_dbm(),
+            age_ms: bss.seen_ms_ago.map_or(0, u64::from),
+            ssid: bss.ssid.clone().unwrap_or_default(),
+            protected: bss.has_rsn || bss.capability & CAPABILITY_PRIVACY != 0,
+        }
+    }
+}
+
+/// A scan-table entry, and when roam read it.
 #[derive(Clone, Debug)]
 pub struct ScanEntry {
-    pub bss: Bss,
+    pub bss: ScannedBss,
     pub read_at: Instant,
 }
 
 impl ScanEntry {
-    /// The entry's age now (wpa_supplicant reports whole seconds).
+    /// The entry's age now.
     pub fn age_ms(&self, now: Instant) -> u64 {
-        self.bss.age_secs as u64 * 1_000 + now.duration_since(self.read_at).as_millis() as u64
+        self.bss.age_ms + now.duration_since(self.read_at).as_millis() as u64
     }
 }
 
@@ -72,8 +118,16 @@ impl CandidateBook {
         self.heard.get(bssid)
     }
 
-    pub fn scanned(&mut self, bss: Bss, read_at: Instant) {
-        self.scanned.insert(bss.bssid.0, ScanEntry { bss, read_at });
+    pub fn scanned(&mut self, bss: ScannedBss, read_at: Instant) {
+        self.scanned.insert(bss.bssid, ScanEntry { bss, read_at });
+    }
+
+    /// Replaces the scan table (a manager that is read whole, like cfg80211's).
+    pub fn rescanned(&mut self, table: Vec<ScannedBss>, read_at: Instant) {
+        self.scanned.clear();
+        for bss in table {
+            self.scanned(bss, read_at);
+        }
     }
 
     pub fn forget_scanned(&mut self, bssid: &MacAddr) {
@@ -127,21 +181,13 @@ impl CandidateBook {
             );
         }
         for (bssid, entry) in &self.scanned {
-            if entry.bss.ssid.as_bytes() != network.ssid.as_slice() {
-                continue;
-            }
-            let scanned_protected = entry
-                .bss
-                .flags
-                .iter()
-                .any(|f| f.starts_with("WPA") || f.starts_with("RSN") || f.starts_with("WEP"));
-            if scanned_protected != network.protected {
+            if entry.bss.ssid != network.ssid || entry.bss.protected != network.protected {
                 continue;
             }
             let c = out.entry(*bssid).or_insert(Candidate {
                 bssid: *bssid,
                 freq_mhz: entry.bss.freq_mhz,
-                signal_dbm: Some(entry.bss.level_dbm),
+                signal_dbm: entry.bss.signal_dbm,
                 heard_age_ms: None,
                 scan_age_ms: None,
             });
@@ -164,8 +210,8 @@ mod tests {
     use super::*;
     use crate::wpa::MacAddr as Mac;
 
-    fn bss(bssid: [u8; 6], ssid: &str, flags: &[&str], age: u32) -> Bss {
-        Bss {
+    fn bss(bssid: [u8; 6], ssid: &str, flags: &[&str], age: u32) -> ScannedBss {
+        ScannedBss::from(&wpa::Bss {
             id: Some(1),
             bssid: Mac(bssid),
             freq_mhz: 2437,
@@ -173,7 +219,7 @@ mod tests {
             age_secs: age,
             ssid: ssid.to_owned(),
             flags: flags.iter().map(|f| f.to_string()).collect(),
-        }
+        })
     }
 
     #[test]
@@ -199,6 +245,37 @@ mod tests {
         assert_eq!(c.heard_age_ms, Some(100));
         assert_eq!(c.scan_age_ms, Some(4_000));
         assert_eq!(c.signal_dbm, Some(-45), "the kernel's average wins over the scan's level");
+    }
+
+    #[test]
+    fn cfg80211_entries_of_an_open_network_are_candidates_of_it() {
+        let net = Network::new(b"roam-open", false);
+        let entry = |ssid: &[u8], has_rsn: bool, capability: u16| {
+            ScannedBss::from(&ScanBss {
+                bssid: [2, 0, 0, 0, 1, ssid.len() as u8],
+                freq_mhz: 2437,
+                signal_mbm: Some(-4_250),
+                seen_ms_ago: Some(1_500),
+                ssid: Some(ssid.to_vec()),
+                beacon_interval_tu: 100,
+                capability,
+                has_rsn,
+                status: crate::nl80211::BssStatus::None,
+            })
+        };
+        let open = entry(b"roam-open", false, 1);
+        assert_eq!((open.signal_dbm, open.age_ms, open.protected), (Some(-42), 1_500, false));
+        assert!(entry(b"roam-open", true, 1 | CAPABILITY_PRIVACY).protected);
+        assert!(entry(b"roam-open", false, CAPABILITY_PRIVACY).protected, "WEP: privacy bit only");
+
+        let now = Instant::now();
+        let mut book = CandidateBook::default();
+        book.rescanned(vec![open, entry(b"other", false, 1)], now);
+        let list = book.candidates(&net, &[], 0, now);
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].scan_age_ms, Some(1_500));
+        book.rescanned(Vec::new(), now);
+        assert!(book.candidates(&net, &[], 0, now).is_empty(), "a table read whole replaces");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Bringing the agent up: checks first (so a bad setup fails with the fix, before anything is
-//! attached), then the monitor interface, the kernel programs, the neighbour settings, the
-//! supplicant connection and the two local servers. Every part undoes itself when dropped, in
+//! attached), then the monitor interface, the kernel programs, the neighbour follower, the
+//! connection manager (wpa_supplicant, or bare nl80211 without one) and the two local servers. Every part undoes itself when dropped, in
 //! the reverse order of the fields below.
 
 use std::{collections::HashMap, os::fd::OwnedFd, path::PathBuf, sync::Arc};
@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{info, warn};
 
-use super::emit::Emitter;
+use super::{emit::Emitter, link::Link};
 use crate::{
     config::{BackendChoice, Config},
     control::{self, ControlServer},
@@ -18,7 +18,7 @@ use crate::{
     neighbours::NeighbourFollower,
     nl80211::{self, MonitorIface},
     system,
-    wpa::{WpaCtrl, WpaEvent, WpaEvents},
+    wpa::{WpaCtrl, WpaEvents},
 };
 
 #[derive(Clone, Debug)]
@@ -44,9 +44,8 @@ pub struct Parts {
     _bpf_stats: Option<OwnedFd>,
     /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`).
     pub neighbours: Option<NeighbourFollower>,
-    pub wpa_ctrl: Arc<WpaCtrl>,
-    pub wpa_events: Option<WpaEvents>,
-    pub wpa_tx: broadcast::Sender<WpaEvent>,
+    /// The connection manager roam follows and acts through (taken by the agent).
+    pub link: Option<Link>,
     pub metrics: Arc<Metrics>,
     pub refresh_rx: Option<mpsc::Receiver<RefreshRequest>>,
     pub emitter: Emitter,
@@ -63,11 +62,14 @@ impl Parts {
     pub async fn build(opts: &RunOptions) -> Result<Parts> {
         let iface = opts.iface.as_str();
         let config = &opts.config;
-        if config.act.backend == BackendChoice::Nl80211 {
-            bail!("act.backend = \"nl80211\" is not available yet in this version: use wpa_supplicant (or auto)");
-        }
-
         let report = system::check_all(iface, &config.paths.wpa_ctrl_dir).await;
+        let supplicant_answers =
+            report.get(system::WPA_SUPPLICANT).is_some_and(|check| check.passed());
+        if config.act.backend == BackendChoice::WpaSupplicant && !supplicant_answers {
+            let why =
+                report.get(system::WPA_SUPPLICANT).map(|c| c.detail.clone()).unwrap_or_default();
+            bail!("act.backend = \"wpa_supplicant\", but {why}\nStart wpa_supplicant for {iface}, or use --backend nl80211 (open networks without a supplicant).");
+        }
         if !report.can_run() {
             bail!("roam cannot run on {iface}:\n{report}\nFix the items above (details: `roam check --iface {iface}`).");
         }
@@ -111,9 +113,24 @@ impl Parts {
             None
         };
 
-        let ctrl_dir = &config.paths.wpa_ctrl_dir;
-        let wpa_ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
-        let wpa_events = WpaEvents::attach(ctrl_dir, iface).await?;
+        let use_supplicant = match config.act.backend {
+            BackendChoice::WpaSupplicant => true,
+            BackendChoice::Nl80211 => false,
+            BackendChoice::Auto => supplicant_answers,
+        };
+        let link = if use_supplicant {
+            let ctrl_dir = &config.paths.wpa_ctrl_dir;
+            let wpa_ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
+            let wpa_events = WpaEvents::attach(ctrl_dir, iface).await?;
+            Link::wpa(wpa_ctrl, wpa_events, broadcast::channel(256).0).await
+        } else {
+            if supplicant_answers {
+                warn!("wpa_supplicant runs for {iface}, but act.backend = \"nl80211\": roam and the supplicant will both manage the connection");
+            }
+            info!("no wpa_supplicant for {iface}: acting through bare nl80211 (open networks)");
+            Link::nl80211(nl80211.clone(), wireless.ifindex)
+                .context("subscribing to nl80211's scan and MLME events")?
+        };
 
         let metrics = Arc::new(Metrics::new());
         let emitter = Emitter::new(1024);
@@ -145,9 +162,7 @@ impl Parts {
             _monitor: monitor,
             _bpf_stats: bpf_stats,
             neighbours,
-            wpa_ctrl,
-            wpa_events: Some(wpa_events),
-            wpa_tx: broadcast::channel(256).0,
+            link: Some(link),
             metrics,
             refresh_rx: Some(refresh_rx),
             refresh_tx,

@@ -5,7 +5,7 @@ use std::time::Instant;
 use super::{
     candidates::{CandidateBook, Network},
     emit::mac,
-    Agent, BACKEND,
+    Agent,
 };
 use crate::{
     control,
@@ -43,7 +43,7 @@ pub(super) fn build(agent: &Agent) -> control::Status {
         state: agent.machine.state().name().to_owned(),
         state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
         observe_only: agent.config().act.observe_only,
-        backend: BACKEND.to_owned(),
+        backend: agent.link.name().to_owned(),
         bss,
         candidates,
         last_roam: agent.last_roam.clone(),

@@ -17,6 +17,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use tokio::sync::broadcast;
 use tracing::debug;
 
+use super::link::RoamRequest;
 use crate::wpa::{command, MacAddr, WpaCtrl, WpaEvent};
 
 /// How long a single-channel scan may take before the roam gives up on it.
@@ -26,19 +27,6 @@ const SCAN_TIMEOUT: Duration = Duration::from_secs(3);
 const RESULTS_VALID_SECS: u32 = 3_600;
 /// wpa_supplicant's default (DEFAULT_SCAN_RES_VALID_FOR_CONNECT).
 const DEFAULT_RESULTS_VALID_SECS: &str = "5";
-
-/// A roam request for the backend.
-#[derive(Clone, Copy, Debug)]
-pub struct RoamRequest {
-    pub target: MacAddr,
-    pub freq_mhz: u32,
-    /// wpa_supplicant's table lacks the target: scan its channel first.
-    pub scan_first: bool,
-    /// The supplicant is disconnected (the AP ended the association).
-    pub disconnected: bool,
-    /// The network's id in wpa_supplicant (for the BSSID pin).
-    pub network_id: Option<u32>,
-}
 
 #[derive(Clone)]
 pub struct WpaBackend {
@@ -68,13 +56,14 @@ impl WpaBackend {
         if req.scan_first {
             self.scan_one_channel(req.freq_mhz).await?;
         }
+        let target = MacAddr(req.target);
         if req.disconnected {
-            self.reconnect_to(req).await
+            self.reconnect_to(target, req.network_id).await
         } else {
             self.ctrl
-                .expect(&command::roam(req.target), "OK")
+                .expect(&command::roam(target), "OK")
                 .await
-                .with_context(|| format!("wpa_supplicant refused ROAM {}", req.target))
+                .with_context(|| format!("wpa_supplicant refused ROAM {target}"))
         }
     }
 
@@ -104,9 +93,9 @@ impl WpaBackend {
         .map_err(|_| anyhow!("the scan of {freq_mhz} MHz did not finish in {SCAN_TIMEOUT:?}"))?
     }
 
-    async fn reconnect_to(&self, req: RoamRequest) -> Result<()> {
-        let id = req.network_id.context("no network id to pin the target BSS to")?;
-        self.ctrl.expect(&format!("BSSID {id} {}", req.target), "OK").await?;
+    async fn reconnect_to(&self, target: MacAddr, network_id: Option<u32>) -> Result<()> {
+        let id = network_id.context("no network id to pin the target BSS to")?;
+        self.ctrl.expect(&format!("BSSID {id} {target}"), "OK").await?;
         let valid = format!("SET scan_res_valid_for_connect {RESULTS_VALID_SECS}");
         let extended = self.ctrl.expect(&valid, "OK").await.is_ok();
         let result = self.ctrl.expect("REASSOCIATE", "OK").await;

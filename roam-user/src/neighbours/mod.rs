@@ -19,7 +19,7 @@
 
 mod book;
 
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 use anyhow::{bail, Context as _, Result};
 use netlink_packet_core::{
@@ -58,18 +58,35 @@ pub struct Restored {
     pub result: Result<Vec<Neighbour>>,
 }
 
+/// What the agent tells the neighbour task about the transition in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PutBackPlan {
+    /// Flushes at or after this (CLOCK_MONOTONIC ns) belong to the transition.
+    pub since_ns: u64,
+    /// How long after the port opens to put them back. Zero on a protected network: the AP
+    /// opened its side first (it installs the keys on the handshake's 4th message, before the
+    /// station does). On an open network the station's port opens when it receives the
+    /// association response, while the AP authorises the station only once that response is
+    /// acknowledged and processed (13 ms later in the VM under TCG); data sent in between is
+    /// dropped by the AP.
+    pub settle: Duration,
+}
+
 /// Runs `follower` on a task of its own, so putting entries back waits for nothing else the
-/// agent does: it follows the table and, at every port opening, puts back what was flushed
-/// since `transition_start` (none: no transition, nothing to put back). Reports go to
-/// `restored`; the task ends when the agent drops its ends of the channels.
+/// agent does: it follows the table and, at every port opening during a transition (`plan`:
+/// none outside one), puts back what the transition flushed. Reports go to `restored`; the
+/// task ends when the agent drops its ends of the channels.
 pub fn spawn(
     mut follower: NeighbourFollower,
     mut opened: mpsc::UnboundedReceiver<PortOpened>,
-    transition_start: watch::Receiver<Option<u64>>,
+    plan: watch::Receiver<Option<PutBackPlan>>,
     restored: mpsc::UnboundedSender<Restored>,
 ) {
     tokio::spawn(async move {
+        // A port opening waiting out its settle time.
+        let mut due: Option<(PortOpened, u64, tokio::time::Instant)> = None;
         loop {
+            let deadline = due.map(|(_, _, at)| at);
             tokio::select! {
                 followed = follower.next() => {
                     if let Err(err) = followed {
@@ -79,8 +96,11 @@ pub fn spawn(
                 }
                 port = opened.recv() => {
                     let Some(port) = port else { return };
-                    let since = *transition_start.borrow();
-                    let Some(since) = since else { continue };
+                    let Some(p) = *plan.borrow() else { continue };
+                    due = Some((port, p.since_ns, tokio::time::Instant::now() + p.settle));
+                }
+                _ = sleep_until(deadline) => {
+                    let Some((port, since, _)) = due.take() else { continue };
                     let result = follower.put_back_flushed(since);
                     let done_ns = monotonic_ns();
                     if restored.send(Restored { opened: port, done_ns, result }).is_err() {
@@ -90,6 +110,13 @@ pub fn spawn(
             }
         }
     });
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Follows the neighbour entries of one interface and puts flushed ones back.

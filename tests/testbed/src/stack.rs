@@ -14,18 +14,33 @@ pub enum Stack {
     /// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>`).
     #[serde(rename = "roam")]
     Roam,
+    /// The roam agent alone on an open network: no supplicant, roam acts through bare nl80211
+    /// (`roam run --backend nl80211`); the first connection is `iw connect`.
+    #[serde(rename = "roam-nl80211")]
+    RoamNl80211,
     /// iwd (with its own dbus-daemon).
     #[serde(rename = "iwd")]
     Iwd,
 }
 
 impl Stack {
-    pub const ALL: [Stack; 3] = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
+    pub const ALL: [Stack; 4] = [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNl80211, Stack::Iwd];
+
+    /// Whether the roam agent runs in this stack (it needs the agent in the image).
+    pub fn runs_roam(self) -> bool {
+        matches!(self, Stack::Roam | Stack::RoamNl80211)
+    }
+
+    /// Whether wpa_supplicant runs (and logs its timeline) in this stack.
+    pub fn runs_wpa_supplicant(self) -> bool {
+        matches!(self, Stack::WpaSupplicant | Stack::Roam)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Stack::WpaSupplicant => "wpa_supplicant",
             Stack::Roam => "roam",
+            Stack::RoamNl80211 => "roam-nl80211",
             Stack::Iwd => "iwd",
         }
     }

@@ -45,7 +45,7 @@ pub struct SessionOutcome {
 pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<SessionOutcome> {
     check_plan(plan)?;
     let image = image::build(spec)?;
-    if image.roam.is_none() && plan.cases.iter().any(|c| c.stack == Stack::Roam) {
+    if image.roam.is_none() && plan.cases.iter().any(|c| c.stack.runs_roam()) {
         bail!(
             "the roam stack needs the roam agent in the image, and none is built: run \
              `cargo xtask build --release` (or pass --roam PATH)"

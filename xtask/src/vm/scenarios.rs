@@ -8,7 +8,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use roam_testbed::{
     plan::{Case, Plan},
-    scenario::{ChannelPlan, Scenario},
+    scenario::{ChannelPlan, Scenario, Security},
     stack::Stack,
 };
 
@@ -93,6 +93,12 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
                     None => scenario.channels.contains(layout),
                 };
                 if applies && scenario.aps == *aps {
+                    if stack == Stack::RoamNl80211 && scenario.security != Security::Open {
+                        bail!(
+                            "scenario {} is {:?}: the roam-nl80211 stack has no supplicant and joins open networks only (use the open-* scenarios)",
+                            scenario.name, scenario.security
+                        );
+                    }
                     cases.push(Case {
                         scenario: scenario.clone(),
                         stack,

@@ -19,6 +19,11 @@ pub fn run(program: &str, args: &[&str]) -> Result<String> {
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("cannot start {program}"))?;
+    stdout_of(program, args, out)
+}
+
+/// A finished program's stdout, or an error naming the command and quoting its stderr.
+fn stdout_of(program: &str, args: &[&str], out: std::process::Output) -> Result<String> {
     if !out.status.success() {
         bail!(
             "`{program} {}` failed ({}): {}",
@@ -28,6 +33,28 @@ pub fn run(program: &str, args: &[&str]) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// [`run`], killed (and an error) if it has not finished within `timeout`: for tools that wait
+/// on the kernel (`iw scan`) and must not hold a run up forever.
+pub fn run_timeout(program: &str, args: &[&str], timeout: Duration) -> Result<String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {program}"))?;
+    let deadline = Instant::now() + timeout;
+    while child.try_wait()?.is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("`{program} {}` did not finish within {timeout:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stdout_of(program, args, child.wait_with_output()?)
 }
 
 /// `ip ARGS` (iproute2's, not busybox's).

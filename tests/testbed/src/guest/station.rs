@@ -62,8 +62,9 @@ pub fn start(stack: Stack, security: Security, freqs_mhz: &[u32]) -> Result<Box<
     match stack {
         Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(security, freqs_mhz)?)),
         Stack::Roam => Ok(Box::new(RoamAgent::start(security, freqs_mhz)?)),
+        Stack::RoamNl80211 => Ok(Box::new(RoamOnNl80211::start(security, freqs_mhz)?)),
         Stack::Iwd => bail!(
-            "the iwd stack is not implemented in the testbed yet (stacks available: wpa_supplicant, roam)"
+            "the iwd stack is not implemented in the testbed yet (stacks available: wpa_supplicant, roam, roam-nl80211)"
         ),
     }
 }
@@ -199,34 +200,68 @@ pub const ROAM_METRICS: &str = "127.0.0.1:9477";
 
 impl RoamAgent {
     pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
-        if !Path::new(paths::ROAM).exists() {
-            bail!(
-                "the roam stack needs the agent at {} in the image; build it (`cargo xtask build`) and rerun",
-                paths::ROAM
-            );
-        }
+        require_agent()?;
         let supplicant = WpaSupplicant::start(security, freqs_mhz)?;
         let log = Path::new(paths::LOG_DIR).join("roam.log");
         let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
-        let (agent, events) = Self::spawn_agent(&log, &events_log)?;
+        let (agent, events) = spawn_agent(&log, &events_log, &[])?;
         Ok(RoamAgent { events, agent, supplicant, log, events_log })
     }
+}
 
-    /// Starts `roam run` and, once it is attached, `roam events` recording what it reports.
-    /// Both logs are appended to, so a restarted agent continues them.
-    fn spawn_agent(log: &Path, events_log: &Path) -> Result<(Daemon, Daemon)> {
-        let _ = fs::remove_file(ROAM_SOCKET);
-        let mut cmd = process::in_station_netns(paths::TESTBED);
-        cmd.args(["with-kernel-fs", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
-        let mut agent = Daemon::spawn("roam", cmd, log)?;
-        // The socket is bound last in the agent's setup: once it exists, roam is attached.
-        ctrl::wait_for_socket(Path::new(ROAM_SOCKET), AGENT_START_TIMEOUT, || {
-            agent.check_running()
-        })?;
-        let mut cmd = process::in_station_netns(paths::ROAM);
-        cmd.args(["events", "--iface", paths::STA_IFACE]);
-        let events = Daemon::spawn("roam events", cmd, events_log)?;
-        Ok((agent, events))
+/// The agent binary must be in the image for the roam stacks.
+fn require_agent() -> Result<()> {
+    if !Path::new(paths::ROAM).exists() {
+        bail!(
+            "the roam stacks need the agent at {} in the image; build it (`cargo xtask build`) and rerun",
+            paths::ROAM
+        );
+    }
+    Ok(())
+}
+
+/// Starts `roam run ARGS` and, once it is attached, `roam events` recording what it reports.
+/// Both logs are appended to, so a restarted agent continues them.
+fn spawn_agent(log: &Path, events_log: &Path, args: &[&str]) -> Result<(Daemon, Daemon)> {
+    let _ = fs::remove_file(ROAM_SOCKET);
+    let mut cmd = process::in_station_netns(paths::TESTBED);
+    cmd.args(["with-kernel-fs", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
+    cmd.args(args);
+    let mut agent = Daemon::spawn("roam", cmd, log)?;
+    // The socket is bound last in the agent's setup: once it exists, roam is attached.
+    ctrl::wait_for_socket(Path::new(ROAM_SOCKET), AGENT_START_TIMEOUT, || agent.check_running())?;
+    let already = fs::metadata(events_log).map_or(0, |m| m.len());
+    let mut cmd = process::in_station_netns(paths::ROAM);
+    cmd.args(["events", "--iface", paths::STA_IFACE]);
+    let mut events = Daemon::spawn("roam events", cmd, events_log)?;
+    // The run's timeline starts at the trigger: the recorder must be listening by then.
+    wait_for_line(events_log, already, "\"subscribed\"", AGENT_START_TIMEOUT, || {
+        events.check_running()
+    })?;
+    Ok((agent, events))
+}
+
+/// Waits until `path` has a line containing `needle` after byte `from`. The recorder announces
+/// itself only in its log, so the log is what is watched (a few ms apart).
+fn wait_for_line(
+    path: &Path,
+    from: u64,
+    needle: &str,
+    timeout: Duration,
+    mut alive: impl FnMut() -> Result<()>,
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let text = fs::read(path).unwrap_or_default();
+        let new = text.get(from as usize..).unwrap_or_default();
+        if String::from_utf8_lossy(new).contains(needle) {
+            return Ok(());
+        }
+        alive()?;
+        if std::time::Instant::now() >= deadline {
+            bail!("{} did not show {needle} within {timeout:?}", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -255,7 +290,7 @@ impl Station for RoamAgent {
         self.supplicant.forget_previous_runs()?;
         self.events.kill();
         self.agent.kill();
-        (self.agent, self.events) = Self::spawn_agent(&self.log, &self.events_log)?;
+        (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &[])?;
         Ok(())
     }
 
@@ -267,34 +302,142 @@ impl Station for RoamAgent {
 
     fn logs(&self) -> Vec<LogSource> {
         let mut logs = self.supplicant.logs();
-        logs.push(LogSource {
-            file_name: "roam.log",
-            path: self.log.clone(),
-            source: "roam",
-            parse: None,
-        });
-        logs.push(LogSource {
-            file_name: "roam-events.jsonl",
-            path: self.events_log.clone(),
-            source: "roam",
-            parse: Some(timeline::parse_roam_event_line),
-        });
+        logs.extend(agent_logs(&self.log, &self.events_log));
         logs
     }
 
     fn metrics(&mut self) -> Option<Result<String>> {
-        Some(
-            process::in_station_netns(paths::TESTBED)
-                .args(["http-get", ROAM_METRICS, "/metrics"])
-                .output()
-                .context("scraping the agent's metrics")
-                .and_then(|out| {
-                    if out.status.success() {
-                        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-                    } else {
-                        bail!("scrape failed: {}", String::from_utf8_lossy(&out.stderr))
-                    }
-                }),
-        )
+        Some(scrape_agent())
+    }
+}
+
+fn agent_logs(log: &Path, events_log: &Path) -> [LogSource; 2] {
+    [
+        LogSource { file_name: "roam.log", path: log.to_owned(), source: "roam", parse: None },
+        LogSource {
+            file_name: "roam-events.jsonl",
+            path: events_log.to_owned(),
+            source: "roam",
+            parse: Some(timeline::parse_roam_event_line),
+        },
+    ]
+}
+
+fn scrape_agent() -> Result<String> {
+    let out = process::in_station_netns(paths::TESTBED)
+        .args(["http-get", ROAM_METRICS, "/metrics"])
+        .output()
+        .context("scraping the agent's metrics")?;
+    if !out.status.success() {
+        bail!("scrape failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The roam agent alone, on an open network: no supplicant runs, the first connection is
+/// cfg80211's own (`iw connect`), and every reconnection after it is roam's, through nl80211.
+pub struct RoamOnNl80211 {
+    events: Daemon,
+    agent: Daemon,
+    log: PathBuf,
+    events_log: PathBuf,
+}
+
+/// How often the connection is looked at while waiting for it (iw has no "wait connected").
+const LINK_POLL: Duration = Duration::from_millis(20);
+const NL80211_ARGS: &[&str] = &["--backend", "nl80211"];
+
+impl RoamOnNl80211 {
+    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
+        if security != Security::Open {
+            bail!("the roam-nl80211 stack has no supplicant, so it joins open networks only: use a scenario with security = \"open\"");
+        }
+        require_agent()?;
+        process::ip(&["-n", paths::STA_NETNS, "link", "set", paths::STA_IFACE, "up"])?;
+        let mut station = {
+            let log = Path::new(paths::LOG_DIR).join("roam.log");
+            let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
+            let (agent, events) = spawn_agent(&log, &events_log, NL80211_ARGS)?;
+            RoamOnNl80211 { events, agent, log, events_log }
+        };
+        station.scan(freqs_mhz, START_TIMEOUT)?;
+        iw(&["dev", paths::STA_IFACE, "connect", paths::SSID], IW_TIMEOUT)?;
+        Ok(station)
+    }
+}
+
+/// `iw ARGS` in the station namespace, given at most `timeout`.
+fn iw(args: &[&str], timeout: Duration) -> Result<String> {
+    let mut full = vec!["netns", "exec", paths::STA_NETNS, paths::IW];
+    full.extend_from_slice(args);
+    process::run_timeout(paths::IP, &full, timeout)
+}
+
+/// Commands that answer at once (link, connect).
+const IW_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The BSSID in `iw dev IF link` output ("Connected to 02:00:00:00:01:00 (on sta0)").
+fn linked_bssid(link: &str) -> Option<String> {
+    let rest = link.lines().next()?.strip_prefix("Connected to ")?;
+    Some(rest.split_whitespace().next()?.to_owned())
+}
+
+impl Station for RoamOnNl80211 {
+    fn wait_connected(&mut self, timeout: Duration) -> Result<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(bssid) = self.connected_bssid()? {
+                return Ok(bssid);
+            }
+            if std::time::Instant::now() >= deadline {
+                bail!("the station did not connect within {timeout:?} (roam reconnects it here: see roam.log)");
+            }
+            std::thread::sleep(LINK_POLL);
+        }
+    }
+
+    fn connected_bssid(&mut self) -> Result<Option<String>> {
+        Ok(linked_bssid(&iw(&["dev", paths::STA_IFACE, "link"], IW_TIMEOUT)?))
+    }
+
+    fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()> {
+        let mut args = vec!["dev", paths::STA_IFACE, "scan", "freq"];
+        let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
+        args.extend(freqs.iter().map(String::as_str));
+        // `iw scan` waits for the results; a busy radio (another scan) answers EBUSY.
+        let mut last = None;
+        for _attempt in 0..5 {
+            match iw(&args, timeout) {
+                Ok(_) => return Ok(()),
+                Err(err) => last = Some(err),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(last.expect("five attempts")).context("scanning with iw")
+    }
+
+    fn roam(&mut self, _bssid: &str) -> Result<()> {
+        bail!("a deliberate roam needs a connection manager; the roam-nl80211 stack has none (roam only recovers from losses)")
+    }
+
+    /// The agent starts afresh, as for the roam stack (its per-minute cap, a clean re-attach).
+    fn forget_previous_runs(&mut self) -> Result<()> {
+        self.events.kill();
+        self.agent.kill();
+        (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, NL80211_ARGS)?;
+        Ok(())
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        self.agent.check_running()?;
+        self.events.check_running()
+    }
+
+    fn logs(&self) -> Vec<LogSource> {
+        agent_logs(&self.log, &self.events_log).into()
+    }
+
+    fn metrics(&mut self) -> Option<Result<String>> {
+        Some(scrape_agent())
     }
 }

@@ -1,0 +1,321 @@
+//! The connection manager roam works with, behind one interface: wpa_supplicant through its
+//! control socket, or, where no supplicant runs (open networks), cfg80211's own SME through
+//! nl80211. The agent reads [`LinkEvent`]s and [`LinkStatus`] and acts through a [`LinkActor`]
+//! (cheap to clone, so actions run on tasks of their own).
+
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use roam_common::MacAddr;
+use tokio::sync::broadcast;
+
+use super::{candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend};
+use crate::{
+    nl80211::{BssStatus, MlmeEvent, MlmeEvents, Nl80211},
+    wpa::{self, WpaCtrl, WpaEvent, WpaEvents},
+};
+
+/// The names `roam status`, events and metrics use for the backends.
+pub const WPA_SUPPLICANT: &str = "wpa_supplicant";
+pub const NL80211: &str = "nl80211";
+
+/// What the connection manager reports, in the agent's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkEvent {
+    Authenticating,
+    Associating,
+    Associated {
+        bssid: MacAddr,
+    },
+    /// Connected (the key handshake, if any, complete).
+    Connected {
+        bssid: MacAddr,
+    },
+    /// A connection attempt failed (refused, timed out, target not found).
+    ConnectFailed,
+    /// The connection ended. `by_ap`: the AP (or its loss) ended it, not a local request.
+    Disconnected {
+        bssid: Option<MacAddr>,
+        reason: u16,
+        by_ap: bool,
+    },
+    ScanStarted,
+    /// A scan finished: entries changed.
+    ScanResults,
+    BssAdded {
+        bssid: MacAddr,
+    },
+    BssRemoved {
+        bssid: MacAddr,
+    },
+    /// The manager's own beacon-loss report.
+    BeaconLoss,
+    /// Events were lost: re-read the status and the scan table.
+    Resync,
+    Other,
+}
+
+/// The station's connection, as the manager reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkStatus {
+    pub bssid: MacAddr,
+    pub ssid: Vec<u8>,
+    pub freq_mhz: u32,
+    pub protected: bool,
+    /// wpa_supplicant's network id (for its BSSID pin).
+    pub network_id: Option<u32>,
+    pub address: Option<MacAddr>,
+}
+
+/// A roam, as the backend needs it.
+#[derive(Clone, Debug)]
+pub struct RoamRequest {
+    pub target: MacAddr,
+    pub freq_mhz: u32,
+    pub ssid: Vec<u8>,
+    /// The manager lacks a usable entry for the target: scan its channel first.
+    pub scan_first: bool,
+    /// The station is disconnected (the AP ended the association, or a roam failed).
+    pub disconnected: bool,
+    pub network_id: Option<u32>,
+}
+
+/// Where events and state come from.
+pub enum Link {
+    Wpa { events: WpaEvents, actor: WpaBackend, tx: broadcast::Sender<WpaEvent> },
+    Nl80211 { events: MlmeEvents, actor: NlBackend },
+}
+
+/// What performs actions; clones share the connection.
+#[derive(Clone)]
+pub enum LinkActor {
+    Wpa(WpaBackend),
+    Nl80211(NlBackend),
+}
+
+impl Link {
+    pub async fn wpa(
+        ctrl: Arc<WpaCtrl>,
+        events: WpaEvents,
+        tx: broadcast::Sender<WpaEvent>,
+    ) -> Link {
+        let actor = WpaBackend::new(ctrl, tx.clone()).await;
+        Link::Wpa { events, actor, tx }
+    }
+
+    pub fn nl80211(nl: Nl80211, ifindex: u32) -> Result<Link> {
+        let events = nl.mlme_events(ifindex)?;
+        Ok(Link::Nl80211 { events, actor: NlBackend::new(nl, ifindex) })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Link::Wpa { .. } => WPA_SUPPLICANT,
+            Link::Nl80211 { .. } => NL80211,
+        }
+    }
+
+    /// Whether the manager reconnects after a loss by itself (wpa_supplicant does; cfg80211's
+    /// SME does not, so roam retries while it holds a loss).
+    pub fn reconnects_by_itself(&self) -> bool {
+        matches!(self, Link::Wpa { .. })
+    }
+
+    /// Whether the manager's table is read whole after a scan (no per-BSS events).
+    pub fn reads_table_whole(&self) -> bool {
+        matches!(self, Link::Nl80211 { .. })
+    }
+
+    pub fn actor(&self) -> LinkActor {
+        match self {
+            Link::Wpa { actor, .. } => LinkActor::Wpa(actor.clone()),
+            Link::Nl80211 { actor, .. } => LinkActor::Nl80211(actor.clone()),
+        }
+    }
+
+    /// The next event. Cancel-safe (both sources are).
+    pub async fn next(&mut self) -> Result<LinkEvent> {
+        match self {
+            Link::Wpa { events, tx, .. } => {
+                let event = events.next().await?;
+                let _ = tx.send(event.clone());
+                if event == WpaEvent::Terminating {
+                    bail!("wpa_supplicant stopped (CTRL-EVENT-TERMINATING): roam follows a running supplicant; restart roam after it");
+                }
+                Ok(from_wpa(event))
+            }
+            Link::Nl80211 { events, .. } => match events.next_event().await {
+                Some(event) => Ok(from_nl80211(event)),
+                None => bail!("the nl80211 event socket closed"),
+            },
+        }
+    }
+
+    /// The current connection, `None` when not connected.
+    pub async fn status(&self) -> Result<Option<LinkStatus>> {
+        match self {
+            Link::Wpa { actor, .. } => {
+                let status = actor.ctrl().status().await?;
+                if !status.wpa_state.is_connected() {
+                    return Ok(None);
+                }
+                let (Some(bssid), Some(ssid)) = (status.bssid, status.ssid) else {
+                    return Ok(None);
+                };
+                Ok(Some(LinkStatus {
+                    bssid: bssid.octets(),
+                    ssid: ssid.into_bytes(),
+                    freq_mhz: status.freq_mhz.unwrap_or(0),
+                    protected: status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"),
+                    network_id: status.network_id,
+                    address: status.address.map(|a| a.octets()),
+                }))
+            }
+            Link::Nl80211 { actor, .. } => actor.status().await,
+        }
+    }
+
+    /// The whole scan table.
+    pub async fn scan_table(&self) -> Vec<ScannedBss> {
+        match self {
+            Link::Wpa { actor, .. } => {
+                let mut out = Vec::new();
+                let mut request = "BSS FIRST".to_owned();
+                for _ in 0..256 {
+                    let Ok(reply) = actor.ctrl().request(&request).await else { break };
+                    let Ok(Some(bss)) = wpa::parse_bss(&reply) else { break };
+                    let Some(id) = bss.id else { break };
+                    out.push(ScannedBss::from(&bss));
+                    request = format!("BSS NEXT-{id}");
+                }
+                out
+            }
+            Link::Nl80211 { actor, .. } => actor.scan_table().await.unwrap_or_default(),
+        }
+    }
+
+    /// One entry of the scan table.
+    pub async fn scan_entry(&self, bssid: MacAddr) -> Option<ScannedBss> {
+        match self {
+            Link::Wpa { actor, .. } => {
+                actor.ctrl().bss(wpa::MacAddr(bssid)).await.ok().flatten().map(|b| (&b).into())
+            }
+            Link::Nl80211 { actor, .. } => {
+                actor.scan_table().await.ok()?.into_iter().find(|b| b.bssid == bssid)
+            }
+        }
+    }
+}
+
+impl LinkActor {
+    /// Starts the roam; returns once the manager accepted it (the connection follows as
+    /// events).
+    pub async fn roam(&self, req: RoamRequest) -> Result<()> {
+        match self {
+            LinkActor::Wpa(wpa) => wpa.roam(req).await,
+            LinkActor::Nl80211(nl) => nl.roam(req).await,
+        }
+    }
+
+    /// A scan of one channel, awaited.
+    pub async fn scan_one_channel(&self, freq_mhz: u32, ssid: &[u8]) -> Result<()> {
+        match self {
+            LinkActor::Wpa(wpa) => wpa.scan_one_channel(freq_mhz).await,
+            LinkActor::Nl80211(nl) => nl.scan(&[freq_mhz], ssid).await,
+        }
+    }
+
+    /// A scan of every channel, awaited (the nl80211 backend's way to find candidates it never
+    /// heard of; wpa_supplicant scans by itself).
+    pub async fn scan_all(&self, ssid: &[u8]) -> Result<()> {
+        match self {
+            LinkActor::Wpa(_) => Ok(()),
+            LinkActor::Nl80211(nl) => nl.scan(&[], ssid).await,
+        }
+    }
+
+    /// Removes roam's BSSID pin (wpa_supplicant only: cfg80211 keeps no network list).
+    pub async fn unpin(&self, network_id: u32) -> Result<()> {
+        match self {
+            LinkActor::Wpa(wpa) => wpa.unpin(network_id).await,
+            LinkActor::Nl80211(_) => Ok(()),
+        }
+    }
+}
+
+/// wpa_supplicant's events, as the agent needs them.
+pub fn from_wpa(event: WpaEvent) -> LinkEvent {
+    match event {
+        WpaEvent::Connected { bssid } => LinkEvent::Connected { bssid: bssid.octets() },
+        WpaEvent::Disconnected { reason, locally_generated, bssid } => LinkEvent::Disconnected {
+            bssid: Some(bssid.octets()),
+            reason,
+            by_ap: !locally_generated,
+        },
+        WpaEvent::Authenticating { .. } => LinkEvent::Authenticating,
+        WpaEvent::Associating { .. } => LinkEvent::Associating,
+        WpaEvent::Associated { bssid } => LinkEvent::Associated { bssid: bssid.octets() },
+        WpaEvent::ScanStarted => LinkEvent::ScanStarted,
+        WpaEvent::ScanResults => LinkEvent::ScanResults,
+        WpaEvent::BssAdded { bssid, .. } => LinkEvent::BssAdded { bssid: bssid.octets() },
+        WpaEvent::BssRemoved { bssid, .. } => LinkEvent::BssRemoved { bssid: bssid.octets() },
+        WpaEvent::BeaconLoss => LinkEvent::BeaconLoss,
+        _ => LinkEvent::Other,
+    }
+}
+
+/// cfg80211's events, as the agent needs them. Deauth/disassoc frames come from the kernel
+/// programs (with direction and protection); the disconnect that follows says who ended it.
+pub fn from_nl80211(event: MlmeEvent) -> LinkEvent {
+    match event {
+        MlmeEvent::Connect { bssid: Some(bssid), status_code: 0, timed_out: false } => {
+            LinkEvent::Connected { bssid }
+        }
+        MlmeEvent::Connect { .. } => LinkEvent::ConnectFailed,
+        MlmeEvent::Roamed { bssid: Some(bssid) } => LinkEvent::Connected { bssid },
+        MlmeEvent::Disconnect { reason, by_ap } => {
+            LinkEvent::Disconnected { bssid: None, reason: reason.unwrap_or(0), by_ap }
+        }
+        MlmeEvent::ScanStarted => LinkEvent::ScanStarted,
+        MlmeEvent::NewScanResults => LinkEvent::ScanResults,
+        MlmeEvent::EventsLost => LinkEvent::Resync,
+        _ => LinkEvent::Other,
+    }
+}
+
+/// The BSS cfg80211 says the station is associated with.
+pub fn associated(table: &[crate::nl80211::ScanBss]) -> Option<&crate::nl80211::ScanBss> {
+    table.iter().find(|b| b.status == BssStatus::Associated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AP: MacAddr = [2, 0, 0, 0, 1, 0];
+
+    #[test]
+    fn cfg80211_connect_results_are_connections_or_failures() {
+        let ok = MlmeEvent::Connect { bssid: Some(AP), status_code: 0, timed_out: false };
+        assert_eq!(from_nl80211(ok), LinkEvent::Connected { bssid: AP });
+        let refused = MlmeEvent::Connect { bssid: Some(AP), status_code: 17, timed_out: false };
+        assert_eq!(from_nl80211(refused), LinkEvent::ConnectFailed);
+        let timed_out = MlmeEvent::Connect { bssid: None, status_code: 1, timed_out: true };
+        assert_eq!(from_nl80211(timed_out), LinkEvent::ConnectFailed);
+    }
+
+    #[test]
+    fn who_ended_a_connection_is_kept() {
+        let by_ap = MlmeEvent::Disconnect { reason: Some(3), by_ap: true };
+        assert_eq!(
+            from_nl80211(by_ap),
+            LinkEvent::Disconnected { bssid: None, reason: 3, by_ap: true }
+        );
+        let wpa =
+            WpaEvent::Disconnected { reason: 3, locally_generated: true, bssid: wpa::MacAddr(AP) };
+        assert_eq!(
+            from_wpa(wpa),
+            LinkEvent::Disconnected { bssid: Some(AP), reason: 3, by_ap: false }
+        );
+    }
+}
