@@ -496,7 +496,8 @@ impl Agent {
     }
 
     /// Without a manager that reconnects by itself, roam tries the held loss again: after a
-    /// failure or backoff, or once a scan may have found somewhere to go.
+    /// failure or backoff, after its no-candidate wait (scanning every channel when still
+    /// nowhere to go), or once a scan found a candidate.
     async fn retry_held_loss(&mut self) {
         self.retry_at = None;
         let (Some(network), Some(lost)) = (self.network.clone(), self.machine.current_bss()) else {
@@ -905,7 +906,13 @@ impl Agent {
     async fn refresh_scan_entries(&mut self) {
         if self.link.reads_table_whole() {
             self.load_scan_table().await;
-            if self.retry_at.is_some() && self.machine.roam_target().is_none() {
+            // A held loss goes on at once if the scan found somewhere to go; otherwise its
+            // timer stands (retrying here would start the next full scan right away).
+            let found = match (&self.network, self.machine.current_bss()) {
+                (Some(network), Some(lost)) => self.best_candidate(network, lost).0.is_some(),
+                _ => false,
+            };
+            if found && self.retry_at.is_some() && self.machine.roam_target().is_none() {
                 self.retry_held_loss().await;
             }
             return;
