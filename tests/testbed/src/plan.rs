@@ -72,6 +72,10 @@ pub struct RunOutcome {
     pub roam_window_lost: Option<u64>,
     #[serde(default)]
     pub roam_transitions: u32,
+    /// Batches of kernel code the guest live-patched from the run's preparation to its end
+    /// (see the testbed's `text_patching`): nonzero means qemu TCG could have hung the run.
+    #[serde(default)]
+    pub kernel_text_patches: Option<u64>,
 }
 
 impl RunOutcome {

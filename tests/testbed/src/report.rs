@@ -164,6 +164,7 @@ mod tests {
             error: None,
             roam_window_lost: None,
             roam_transitions: 0,
+            kernel_text_patches: None,
         }
     }
 

@@ -10,6 +10,7 @@
 
 mod boot;
 mod cpio;
+mod hang;
 mod image;
 mod kernel;
 mod packages;

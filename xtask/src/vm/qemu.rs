@@ -12,6 +12,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
+use super::hang::{Hang, HangWatch};
 use crate::cmd::note;
 
 const QEMU: &str = "qemu-system-x86_64";
@@ -135,7 +136,8 @@ impl Boot<'_> {
 }
 
 /// Runs the guest to completion with its console captured in `console_log`; lines starting
-/// with `progress_prefix` are shown as they come. Kills the VM at `timeout`.
+/// with `progress_prefix` are shown as they come. Kills the VM at `timeout`, or as soon as the
+/// console shows it hung (see [`HangWatch`]).
 pub fn run_batch(
     boot: &Boot,
     console_log: &Path,
@@ -161,19 +163,31 @@ pub fn run_batch(
     let mut log = File::create(console_log)
         .with_context(|| format!("cannot create {}", console_log.display()))?;
     let deadline = Instant::now() + timeout;
+    let mut watch = HangWatch::default();
     loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(remaining) {
+        let now = Instant::now();
+        if let Some(hang) = watch.hung(now) {
+            bail!("{hang}; the VM was stopped; console log: {}", console_log.display());
+        }
+        let remaining = deadline.saturating_duration_since(now);
+        match lines.recv_timeout(remaining.min(watch.next_wait(now))) {
             Ok(line) => {
                 writeln!(log, "{line}")?;
                 if let Some(message) = line.strip_prefix(progress_prefix) {
                     note(message);
                 }
+                watch.line(&line, Instant::now());
             }
             // The console closed: qemu is exiting.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => bail!(
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= deadline => bail!(
                 "the VM did not finish within {timeout:?} and was killed; console log: {}",
+                console_log.display()
+            ),
+            Err(mpsc::RecvTimeoutError::Timeout) if watch.hung(Instant::now()).is_some() => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => bail!(
+                "{}; the VM was stopped; console log: {}",
+                Hang::Silence,
                 console_log.display()
             ),
         }

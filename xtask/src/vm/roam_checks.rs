@@ -236,6 +236,7 @@ mod tests {
             error: None,
             roam_window_lost: agent,
             roam_transitions: 1,
+            kernel_text_patches: None,
         }
     }
 

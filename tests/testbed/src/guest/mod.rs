@@ -14,6 +14,7 @@ pub mod results;
 pub mod runner;
 pub mod station;
 pub mod system;
+pub mod text_patching;
 pub mod topology;
 pub mod trace;
 pub mod trigger;

@@ -15,6 +15,7 @@ use super::{
     logs::LogMark,
     paths, results,
     system::{self, monotonic_ns, progress, realtime_us},
+    text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
     trace, trigger,
 };
@@ -36,6 +37,7 @@ pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
     if let Err(err) = trace::setup() {
         progress(format!("warning: kernel tracing unavailable: {err:#}"));
     }
+    let _pins = text_patching::pin_agent_keys();
     let results = run_plan(&plan, out);
     fs::write(out.join(RESULTS_FILE), serde_json::to_vec_pretty(&results)?)?;
     fs::write(out.join("dmesg.txt"), system::kernel_log())?;
@@ -122,6 +124,9 @@ fn describe(run: &RunOutcome) -> String {
         r.bssid_before.as_deref().unwrap_or("-"),
         r.bssid_after.as_deref().unwrap_or("-"),
     );
+    if let Some(patches) = run.kernel_text_patches.filter(|&n| n > 0) {
+        let _ = write!(line, "; warning: the kernel patched its code {patches} times");
+    }
     if let Some(error) = &run.error {
         let _ = write!(line, "; FAILED: {error}");
     }
@@ -147,8 +152,11 @@ fn run_once(
     let mut measured = false;
     let mut roam_window = None;
     let dir = out.join("runs").join(&dir_name);
+    let patches_before = text_patching::patches_so_far();
     let result =
         measure(case, topology, interval, &dir, &mut report, &mut measured, &mut roam_window);
+    let kernel_text_patches =
+        patches_before.zip(text_patching::patches_so_far()).map(|(before, after)| after - before);
     let (roam_window_lost, roam_transitions) = match roam_window {
         Some((lost, n)) => (Some(lost), n),
         None => (None, 0),
@@ -160,6 +168,7 @@ fn run_once(
         error: result.err().map(|err| format!("{err:#}")),
         roam_window_lost,
         roam_transitions,
+        kernel_text_patches,
     }
 }
 

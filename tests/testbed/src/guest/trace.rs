@@ -17,13 +17,25 @@ const EVENTS: &[&str] = &[
     "cfg80211/rdev_assoc",
     "cfg80211/rdev_scan",
     "cfg80211/cfg80211_scan_done",
+    // Neighbour entries: what the drop window's held packets wait on, on every interface.
+    "neigh/neigh_create",
+    "neigh/neigh_update",
+    "neigh/neigh_update_done",
+    "neigh/neigh_event_send_done",
+    "neigh/neigh_event_send_dead",
+    "neigh/neigh_cleanup_and_release",
 ];
 
 /// 6.1 has no carrier tracepoint: kprobes on the functions. `name` is the first field of
 /// struct net_device, so the device name is at offset 0 of the first argument.
+/// The other three record the kernel live-patching its code, which qemu TCG can hang on (see
+/// `text_patching`): which static key or static call, and how many sites per batch.
 const KPROBES: &[&str] = &[
     "p:roam_testbed/carrier_on netif_carrier_on name=+0(%di):string",
     "p:roam_testbed/carrier_off netif_carrier_off name=+0(%di):string",
+    "p:roam_testbed/jump_label jump_label_update key=%di:symbol",
+    "p:roam_testbed/static_call arch_static_call_transform site=%di:symbol func=%dx:symbol",
+    "p:roam_testbed/text_poke text_poke_bp_batch sites=%si:u32",
 ];
 
 /// Configures tracing once per boot. Events that do not exist (the modules are loaded later, so

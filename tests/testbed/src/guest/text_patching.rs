@@ -1,0 +1,180 @@
+//! Keeps the guest kernel from patching its own code while the testbed's traffic flows.
+//!
+//! Why: under qemu's multi-threaded TCG (7.2, the accelerator wherever KVM is unavailable), a
+//! vCPU can go on running a stale translation of kernel code that the other vCPU has just
+//! live-patched. When the patch is a static key or static call flip (`text_poke_bp`), that vCPU
+//! then loops on the transient int3 for ever: the kernel sees the int3 gone from memory, resumes
+//! at the same address, and qemu runs the stale int3 again. A session hit it in
+//! `__netif_receive_skb_core` (the `ingress_needed_key` site: a soft lockup, never recovered)
+//! while roam's agent came and went, and another stalled for ten minutes.
+//!
+//! Each stop and start of roam's agent patched 214 sites in 79 batches (traced in the VM): the
+//! ingress/egress/classifier keys of its clsact qdisc, `bpf_stats_enabled_key` (64 sites), and
+//! the key and static call of every tracepoint it is the first perf user of. The testbed
+//! starts the agent once per run, so long sessions met the race. Holding each of those from
+//! boot turns the agent's flips into reference-count changes that patch nothing. On hardware
+//! (or KVM) the patching is safe: roam itself does not change. The `text_poke` kprobe of the
+//! trace counts what still patches, and the runner reports any run where something did.
+
+use std::{
+    fs,
+    os::fd::{FromRawFd as _, OwnedFd},
+    path::Path,
+};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::system::{self, write_knob};
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const TC: &str = "/usr/sbin/tc";
+
+/// The tracepoints roam's agent attaches to (roam-user/src/ebpf/hooks.rs). One that is missing
+/// here shows up as patches in the run reports.
+const AGENT_TRACEPOINTS: &[&str] = &[
+    "skb/kfree_skb",
+    "neigh/neigh_update",
+    "neigh/neigh_create",
+    "neigh/neigh_event_send_done",
+    "neigh/neigh_cleanup_and_release",
+    "cfg80211/cfg80211_rx_mlme_mgmt",
+    "cfg80211/cfg80211_tx_mlme_mgmt",
+    "cfg80211/cfg80211_cqm_rssi_notify",
+    "mac80211/api_beacon_loss",
+    "mac80211/api_connection_loss",
+    "mac80211/api_cqm_beacon_loss_notify",
+    "mac80211/drv_sta_state",
+];
+
+/// The kprobe event (see `trace::KPROBES`) that fires on every batch of live patches.
+pub const TEXT_POKE_EVENT: &str = "roam_testbed/text_poke";
+
+/// What holds the keys on; they stay on until the VM powers off.
+pub struct Pins {
+    _perf_events: Vec<OwnedFd>,
+}
+
+/// Turns on, for good, every key roam's agent would flip. Needs mac80211 and cfg80211 loaded
+/// (their tracepoints). A key that cannot be held is reported, not fatal: runs then count the
+/// patches it causes.
+pub fn pin_agent_keys() -> Pins {
+    let warn = |what: &str, err: anyhow::Error| {
+        system::progress(format!("warning: cannot hold {what} on: {err:#}"));
+    };
+    // A clsact qdisc with one classifier, on an interface the testbed's traffic never uses:
+    // holds ingress_needed_key, egress_needed_key and tcf_sw_enabled_key. The classic BPF
+    // program returns 0, "no match": loopback packets go on untouched.
+    if let Err(err) = tc(&["qdisc", "add", "dev", "lo", "clsact"]).and_then(|()| {
+        tc(&["filter", "add", "dev", "lo", "egress", "bpf", "bytecode", "1,6 0 0 0,"])
+    }) {
+        warn("the clsact keys", err);
+    }
+    if let Err(err) = write_knob("/proc/sys/kernel/bpf_stats_enabled", "1") {
+        warn("bpf_stats_enabled_key", err);
+    }
+    let mut perf_events = Vec::new();
+    for tracepoint in AGENT_TRACEPOINTS {
+        match open_tracepoint_perf_event(tracepoint) {
+            Ok(fd) => perf_events.push(fd),
+            Err(err) => warn(tracepoint, err),
+        }
+    }
+    Pins { _perf_events: perf_events }
+}
+
+fn tc(args: &[&str]) -> Result<()> {
+    super::process::run(TC, args).map(drop)
+}
+
+/// `struct perf_event_attr` up to its first published size (PERF_ATTR_SIZE_VER0, 64 bytes),
+/// all the kernel needs for a tracepoint event.
+#[repr(C)]
+#[derive(Default)]
+struct PerfEventAttr {
+    kind: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    flags: u64,
+    wakeup_events: u32,
+    bp_type: u32,
+    config1: u64,
+}
+
+const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_ATTR_FLAG_DISABLED: u64 = 1;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
+
+/// A disabled perf event on `category/name`: opening it registers the tracepoint's perf probe
+/// (its key on, its static call set), and later perf users such as roam's eBPF programs only
+/// take a reference. Disabled, it records nothing.
+fn open_tracepoint_perf_event(tracepoint: &str) -> Result<OwnedFd> {
+    let id_path = Path::new(TRACEFS).join("events").join(tracepoint).join("id");
+    let id: u64 = fs::read_to_string(&id_path)
+        .with_context(|| format!("reading {}", id_path.display()))?
+        .trim()
+        .parse()
+        .with_context(|| format!("{} is not a number", id_path.display()))?;
+    let attr = PerfEventAttr {
+        kind: PERF_TYPE_TRACEPOINT,
+        size: std::mem::size_of::<PerfEventAttr>() as u32,
+        config: id,
+        sample_period: 1,
+        flags: PERF_ATTR_FLAG_DISABLED,
+        ..PerfEventAttr::default()
+    };
+    let (pid, cpu, group_fd) = (-1, 0, -1);
+    // SAFETY: `attr` is a valid perf_event_attr of the size it declares and outlives the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const PerfEventAttr,
+            pid,
+            cpu,
+            group_fd,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        bail!("perf_event_open: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: the syscall returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Batches of live patches since boot (the `text_poke` kprobe's hit count), if traced.
+pub fn patches_so_far() -> Option<u64> {
+    let profile = fs::read_to_string(Path::new(TRACEFS).join("kprobe_profile")).ok()?;
+    parse_kprobe_hits(&profile, TEXT_POKE_EVENT)
+}
+
+/// The hit count of `event` in `kprobe_profile` ("<group>/<event> <hits> <misses>" per line;
+/// the kernel prints the event name without its group).
+fn parse_kprobe_hits(profile: &str, event: &str) -> Option<u64> {
+    let name = event.rsplit('/').next()?;
+    profile.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let event_field = fields.next()?;
+        (event_field == name || event_field == event).then(|| fields.next()?.parse().ok())?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perf_event_attr_has_the_first_published_size() {
+        assert_eq!(std::mem::size_of::<PerfEventAttr>(), 64);
+    }
+
+    #[test]
+    fn kprobe_hits_are_read_by_event_name() {
+        let profile = "  carrier_on                                              12               0\n  \
+                       text_poke                                                 79               0\n";
+        assert_eq!(parse_kprobe_hits(profile, TEXT_POKE_EVENT), Some(79));
+        assert_eq!(parse_kprobe_hits(profile, "roam_testbed/jump_label"), None);
+    }
+}
