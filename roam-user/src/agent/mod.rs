@@ -49,7 +49,7 @@ use crate::{
     control,
     ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
-    neighbours::{self, PutBackPlan, Restored},
+    neighbours::{self, Confirmation, PutBackPlan, Restored},
     netif::{self, monotonic_ns},
 };
 
@@ -128,9 +128,9 @@ impl Agent {
         let (kernel_tx, kernel) = mpsc::channel(256);
         let (put_back, plan_rx) = watch::channel(None);
         let (restored_tx, restored_rx) = mpsc::unbounded_channel();
-        let port_opened = parts.neighbours.take().map(|follower| {
+        let port_opened = parts.neighbours.take().map(|(follower, prober)| {
             let (opened_tx, opened_rx) = mpsc::unbounded_channel();
-            neighbours::spawn(follower, opened_rx, plan_rx, restored_tx);
+            neighbours::spawn(follower, prober, opened_rx, plan_rx, restored_tx);
             opened_tx
         });
         kernel_events::pump(
@@ -330,14 +330,22 @@ impl Agent {
     }
 
     fn on_neighbours_restored(&mut self, restored: Restored) {
+        let confirmed_by = match restored.confirmation {
+            Confirmation::ArpReply(ip) => json!({ "arp_reply": ip.to_string() }),
+            Confirmation::Settled => json!("settle"),
+            Confirmation::NoAnswer => json!("no_answer"),
+        };
         match restored.result {
-            Ok(put_back) if !put_back.is_empty() => {
+            Ok(put_back)
+                if !put_back.is_empty()
+                    || matches!(restored.confirmation, Confirmation::ArpReply(_)) =>
+            {
                 let ips: Vec<String> = put_back.iter().map(|n| n.ip.to_string()).collect();
                 let delay_ms = restored.done_ns.saturating_sub(restored.opened.at_ns) as f64 / 1e6;
                 self.emitter.emit(
                     "neighbours_restored",
                     json!({ "bssid": mac(&restored.opened.bssid), "addresses": ips,
-                            "after_port_open_ms": delay_ms }),
+                            "confirmed_by": confirmed_by, "after_port_open_ms": delay_ms }),
                 );
             }
             Ok(_) => {}

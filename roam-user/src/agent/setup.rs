@@ -15,7 +15,7 @@ use crate::{
     control::{self, ControlServer},
     ebpf::{btf::KernelBtf, stats, Observer, ObserverOptions},
     metrics::{self, Metrics, RefreshRequest},
-    neighbours::NeighbourFollower,
+    neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
     system,
     wpa::{WpaCtrl, WpaEvents},
@@ -43,7 +43,9 @@ pub struct Parts {
     _monitor: MonitorIface,
     _bpf_stats: Option<OwnedFd>,
     /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`).
-    pub neighbours: Option<NeighbourFollower>,
+    /// The neighbour follower, and the ARP socket that confirms the new path (none if it could
+    /// not be opened: entries then go back unconfirmed).
+    pub neighbours: Option<(NeighbourFollower, Option<ArpProber>)>,
     /// The connection manager roam follows and acts through (taken by the agent).
     pub link: Option<Link>,
     pub metrics: Arc<Metrics>,
@@ -105,10 +107,12 @@ impl Parts {
             if !report.is_attached("roam_sta_state") {
                 warn!("mac80211:drv_sta_state is not available: neighbour entries flushed by a roam are not put back (traffic waits for the ARP retry)");
             }
-            Some(
-                NeighbourFollower::new(wireless.ifindex)
-                    .context("following the neighbour table")?,
-            )
+            let follower = NeighbourFollower::new(wireless.ifindex)
+                .context("following the neighbour table")?;
+            let prober = ArpProber::new(wireless.ifindex, &wireless.name, wireless.mac)
+                .inspect_err(|err| warn!("{err:#}: flushed neighbour entries go back without asking the neighbour first"))
+                .ok();
+            Some((follower, prober))
         } else {
             None
         };

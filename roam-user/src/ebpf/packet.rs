@@ -5,7 +5,7 @@
 
 use std::{
     io,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{FromRawFd, OwnedFd},
 };
 
 use anyhow::{Context as _, Result};
@@ -24,22 +24,7 @@ pub fn attach_to_interface(filter: &SocketFilter, ifindex: u32) -> Result<OwnedF
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
     filter.attach(&socket).context("attaching the frame filter to the packet socket")?;
 
-    // SAFETY: sockaddr_ll is plain data; zero is a valid starting point.
-    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-    addr.sll_ifindex = ifindex as i32;
-    // SAFETY: addr is a valid sockaddr_ll of the size passed.
-    let rc = unsafe {
-        libc::bind(
-            socket.as_raw_fd(),
-            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error())
-            .with_context(|| format!("binding the packet socket to interface index {ifindex}"));
-    }
+    crate::netif::bind_packet_socket(&socket, ifindex, libc::ETH_P_ALL as u16)
+        .with_context(|| format!("binding the packet socket to interface index {ifindex}"))?;
     Ok(socket)
 }

@@ -80,6 +80,18 @@ impl NeighbourBook {
         self.forget_before(now_ns.saturating_sub(FLUSHED_KEPT_NS));
     }
 
+    /// The addresses [`Self::take_flushed_since`] would return, leaving them in place.
+    pub fn flushed_since(&self, since_ns: u64) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = self
+            .entries
+            .iter()
+            .filter(|(_, k)| k.flushed_at_ns.is_some_and(|t| t >= since_ns))
+            .map(|(ip, _)| *ip)
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Entries flushed at or after `since_ns` and not resolved again since: what to put back.
     /// Taking them clears their stamp, so a transition puts each back once.
     pub fn take_flushed_since(&mut self, since_ns: u64) -> Vec<Neighbour> {
@@ -130,11 +142,13 @@ mod tests {
         book.observe(NeighbourChange::Deleted { ip: GW }, 20 * S);
         // Traffic re-creates it INCOMPLETE while the carrier is off.
         book.observe(NeighbourChange::Unresolved { ip: GW, failed: false }, 20 * S + 1);
+        assert_eq!(book.flushed_since(19 * S), vec![GW], "looking takes nothing");
         assert_eq!(
             book.take_flushed_since(19 * S),
             vec![Neighbour { ip: GW, lladdr: MAC.to_vec() }]
         );
         assert!(book.take_flushed_since(19 * S).is_empty(), "once per transition");
+        assert!(book.flushed_since(19 * S).is_empty());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! loses nothing but waits ~1 s after every roam.
 //!
 //! roam keeps the kernel's behaviour and shortens the wait: it follows the entries through
-//! rtnetlink ([`book`]) and, when mac80211 authorises the new AP, re-adds the flushed ones as
+//! rtnetlink ([`book`]); when mac80211 opens the station's port to the new AP it asks the
+//! flushed IPv4 neighbours again ([`arp`]: the AP may authorise the station a little later,
+//! and what it receives before is lost), and at the first answer re-adds the flushed entries as
 //! `NUD_PROBE` with their old link-layer address (`RTM_NEWNEIGH`, create without replace).
 //! On the INCOMPLETE entry holding the queue this releases every packet queued behind it at
 //! once; PROBE then re-confirms the address with a unicast request, and if the neighbour no
@@ -17,9 +19,13 @@
 //! packets sent while the carrier was off are delivered instead of dropped, which changing
 //! `arp_evict_nocarrier` would not give, and no sysctl is touched.
 
+pub mod arp;
 mod book;
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    time::Duration,
+};
 
 use anyhow::{bail, Context as _, Result};
 use netlink_packet_core::{
@@ -33,14 +39,26 @@ use netlink_packet_route::{
 };
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use roam_common::MacAddr;
-use tokio::sync::{mpsc, watch};
+use tokio::{
+    sync::{mpsc, watch},
+    time::Instant,
+};
 use tracing::{debug, warn};
 
-pub use self::book::{Neighbour, NeighbourBook, NeighbourChange};
+pub use self::{
+    arp::ArpProber,
+    book::{Neighbour, NeighbourBook, NeighbourChange},
+};
 use crate::{
     netif::monotonic_ns,
     rtnl::{self, Subscription},
 };
+
+/// How often to ask again while the neighbour does not answer through the new AP yet.
+const ARP_RETRY: Duration = Duration::from_millis(5);
+/// With no answer for this long, the entries go back anyway: still far sooner than the
+/// kernel's own retry (`retrans_time`, 1 s), and the neighbour may just not answer broadcasts.
+const CONFIRM_LIMIT: Duration = Duration::from_millis(500);
 
 /// mac80211 opened the station's port to `bssid` (CLOCK_MONOTONIC `at_ns`).
 #[derive(Clone, Copy, Debug)]
@@ -49,12 +67,27 @@ pub struct PortOpened {
     pub at_ns: u64,
 }
 
+/// What made the entries go back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// This neighbour answered an ARP request sent after the port opened: the path works.
+    ArpReply(Ipv4Addr),
+    /// Nothing to ask (no flushed IPv4 entry, or no address to ask from): the settle time
+    /// passed.
+    Settled,
+    /// Nobody answered within [`CONFIRM_LIMIT`].
+    NoAnswer,
+}
+
 /// What a port opening put back.
 #[derive(Debug)]
 pub struct Restored {
     pub opened: PortOpened,
     /// CLOCK_MONOTONIC ns when the kernel had them back.
     pub done_ns: u64,
+    pub confirmation: Confirmation,
+    /// The entries roam re-added; one the kernel resolved from the ARP reply itself is not
+    /// among them.
     pub result: Result<Vec<Neighbour>>,
 }
 
@@ -63,56 +96,121 @@ pub struct Restored {
 pub struct PutBackPlan {
     /// Flushes at or after this (CLOCK_MONOTONIC ns) belong to the transition.
     pub since_ns: u64,
-    /// How long after the port opens to put them back. Zero on a protected network: the AP
-    /// opened its side first (it installs the keys on the handshake's 4th message, before the
-    /// station does). On an open network the station's port opens when it receives the
-    /// association response, while the AP authorises the station only once that response is
-    /// acknowledged and processed (13 ms later in the VM under TCG); data sent in between is
-    /// dropped by the AP.
+    /// With no IPv4 neighbour to ask (see [`arp`]), how long after the port opens to put the
+    /// entries back. Zero on a protected network, where the AP mostly opens its side first; on
+    /// an open network the AP authorises the station only once the association response is
+    /// acknowledged and processed (13 ms later in the VM under TCG).
     pub settle: Duration,
+}
+
+/// A port opening whose entries wait for an answer (or the settle time).
+struct Pending {
+    port: PortOpened,
+    since_ns: u64,
+    /// The flushed IPv4 neighbours being asked, each with the station address asked from.
+    asking: Vec<(Ipv4Addr, Ipv4Addr)>,
+    next_request: Instant,
+    give_up: Instant,
+}
+
+impl Pending {
+    fn next_wakeup(&self) -> Instant {
+        if self.asking.is_empty() {
+            self.give_up
+        } else {
+            self.next_request.min(self.give_up)
+        }
+    }
 }
 
 /// Runs `follower` on a task of its own, so putting entries back waits for nothing else the
 /// agent does: it follows the table and, at every port opening during a transition (`plan`:
-/// none outside one), puts back what the transition flushed. Reports go to `restored`; the
-/// task ends when the agent drops its ends of the channels.
+/// none outside one), asks the flushed IPv4 neighbours through `prober` and puts back what
+/// the transition flushed once one answers. Reports go to `restored`; the task ends when the
+/// agent drops its ends of the channels.
 pub fn spawn(
     mut follower: NeighbourFollower,
+    prober: Option<ArpProber>,
     mut opened: mpsc::UnboundedReceiver<PortOpened>,
     plan: watch::Receiver<Option<PutBackPlan>>,
     restored: mpsc::UnboundedSender<Restored>,
 ) {
     tokio::spawn(async move {
-        // A port opening waiting out its settle time.
-        let mut due: Option<(PortOpened, u64, tokio::time::Instant)> = None;
+        let mut pending: Option<Pending> = None;
         loop {
-            let deadline = due.map(|(_, _, at)| at);
-            tokio::select! {
+            let asking = pending.as_ref().is_some_and(|p| !p.asking.is_empty());
+            let confirmation = tokio::select! {
                 followed = follower.next() => {
                     if let Err(err) = followed {
                         warn!("neighbour table: {err:#}; flushed entries will not be put back");
                         return;
                     }
+                    continue;
                 }
                 port = opened.recv() => {
                     let Some(port) = port else { return };
                     let Some(p) = *plan.borrow() else { continue };
-                    due = Some((port, p.since_ns, tokio::time::Instant::now() + p.settle));
+                    pending = Some(follower.prepare(port, p, prober.as_ref()));
+                    continue;
                 }
-                _ = sleep_until(deadline) => {
-                    let Some((port, since, _)) = due.take() else { continue };
-                    let result = follower.put_back_flushed(since);
-                    let done_ns = monotonic_ns();
-                    if restored.send(Restored { opened: port, done_ns, result }).is_err() {
-                        return;
+                reply = next_reply(prober.as_ref()), if asking => {
+                    let (sender, _) = match reply {
+                        Ok(reply) => reply,
+                        Err(err) => {
+                            warn!("{err:#}; flushed entries go back unconfirmed");
+                            pending.as_mut().expect("asking").asking.clear();
+                            continue;
+                        }
+                    };
+                    let p = pending.as_ref().expect("asking");
+                    if !p.asking.iter().any(|&(target, _)| target == sender) {
+                        continue;
                     }
+                    Confirmation::ArpReply(sender)
                 }
+                _ = sleep_until(pending.as_ref().map(Pending::next_wakeup)) => {
+                    let p = pending.as_mut().expect("a deadline comes from a pending opening");
+                    let now = Instant::now();
+                    if now < p.give_up {
+                        ask(prober.as_ref(), p, now);
+                        continue;
+                    }
+                    if p.asking.is_empty() { Confirmation::Settled } else { Confirmation::NoAnswer }
+                }
+            };
+            let p = pending.take().expect("a confirmation ends a pending opening");
+            let result = follower.put_back_flushed(p.since_ns);
+            let done_ns = monotonic_ns();
+            let report = Restored { opened: p.port, done_ns, confirmation, result };
+            if restored.send(report).is_err() {
+                return;
             }
         }
     });
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+/// Sends this round's requests; a failure stops the asking (the entries then go back at once).
+fn ask(prober: Option<&ArpProber>, p: &mut Pending, now: Instant) {
+    let Some(prober) = prober else { return };
+    for &(target, source) in &p.asking {
+        if let Err(err) = prober.send_request(source, target) {
+            warn!("{err:#}; flushed entries go back unconfirmed");
+            p.asking.clear();
+            p.give_up = now;
+            return;
+        }
+    }
+    p.next_request = now + ARP_RETRY;
+}
+
+async fn next_reply(prober: Option<&ArpProber>) -> Result<(Ipv4Addr, MacAddr)> {
+    match prober {
+        Some(prober) => prober.next_reply().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
@@ -159,17 +257,51 @@ impl NeighbourFollower {
         }
     }
 
-    /// Re-adds the entries flushed at or after `since_ns` (CLOCK_MONOTONIC); returns them.
-    pub fn put_back_flushed(&mut self, since_ns: u64) -> Result<Vec<Neighbour>> {
-        // Notifications still queued (the agent was busy) belong to the book first.
+    /// What to do about a port opening: ask the flushed IPv4 neighbours when there are any and
+    /// the station has an address to ask from, else wait the plan's settle time.
+    fn prepare(
+        &mut self,
+        port: PortOpened,
+        plan: PutBackPlan,
+        prober: Option<&ArpProber>,
+    ) -> Pending {
+        let now = Instant::now();
+        if let Err(err) = self.catch_up() {
+            warn!("neighbour table: {err:#}");
+        }
+        let targets =
+            self.book.flushed_since(plan.since_ns).into_iter().filter_map(|ip| match ip {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            });
+        let own = match prober.map(ArpProber::own_addresses).transpose() {
+            Ok(own) => own.unwrap_or_default(),
+            Err(err) => {
+                warn!("{err:#}; flushed entries go back unconfirmed");
+                Vec::new()
+            }
+        };
+        let asking: Vec<(Ipv4Addr, Ipv4Addr)> =
+            targets.filter_map(|t| Some((t, arp::source_for(&own, t)?))).collect();
+        let give_up = now + if asking.is_empty() { plan.settle } else { CONFIRM_LIMIT };
+        Pending { port, since_ns: plan.since_ns, asking, next_request: now, give_up }
+    }
+
+    /// Takes notifications still queued (the agent was busy) into the book.
+    fn catch_up(&mut self) -> Result<()> {
         loop {
             match self.changes.try_recv() {
                 Ok(Some(buf)) => self.observe(&buf),
-                Ok(None) => break,
+                Ok(None) => return Ok(()),
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self.read_table()?,
                 Err(e) => return Err(e).context("reading rtnetlink"),
             }
         }
+    }
+
+    /// Re-adds the entries flushed at or after `since_ns` (CLOCK_MONOTONIC); returns them.
+    pub fn put_back_flushed(&mut self, since_ns: u64) -> Result<Vec<Neighbour>> {
+        self.catch_up()?;
         let flushed = self.book.take_flushed_since(since_ns);
         for n in &flushed {
             let seq = self.next_seq();

@@ -1,6 +1,9 @@
 //! Putting back a neighbour entry the carrier loss flushed, on a veth pair: the packets queued
 //! behind the re-created INCOMPLETE entry must leave the moment the entry is put back. Nobody
 //! answers ARP on the peer, so without the put-back they would never leave.
+//!
+//! With the neighbour task (what the agent runs), nothing leaves at the port opening itself:
+//! the task asks the gateway first, and the packets leave when it answers.
 
 use std::{
     net::{IpAddr, UdpSocket},
@@ -8,9 +11,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context as _, Result};
 use integration_test::{in_netns, ip, veth_pair};
-use roam_user::{carrier::LinkWatcher, neighbours::NeighbourFollower, netif};
+use roam_user::{
+    carrier::LinkWatcher,
+    neighbours::{self, arp, ArpProber, Confirmation, NeighbourFollower, PortOpened, PutBackPlan},
+    netif,
+};
+use tokio::sync::{mpsc, watch};
 
 const STATION: &str = "roamsta0";
 const PEER: &str = "roamap0";
@@ -19,14 +27,18 @@ const GATEWAY_MAC: &str = "02:00:00:00:ff:01";
 const PORT: u16 = 9999;
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A packet socket on the peer: sees every frame the station puts on the wire.
+/// A packet socket on the peer: sees every IPv4 packet the station puts on the wire.
 fn capture(iface: &str) -> Result<OwnedFd> {
+    packet_socket(iface, libc::ETH_P_IP as u16)
+}
+
+fn packet_socket(iface: &str, protocol: u16) -> Result<OwnedFd> {
     // SAFETY: plain socket(2), checked and owned right away.
     let fd = unsafe {
         libc::socket(
             libc::AF_PACKET,
             libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            (libc::ETH_P_IP as u16).to_be() as i32,
+            protocol.to_be() as i32,
         )
     };
     ensure!(fd >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
@@ -35,7 +47,7 @@ fn capture(iface: &str) -> Result<OwnedFd> {
     // SAFETY: sockaddr_ll is plain data.
     let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+    addr.sll_protocol = protocol.to_be();
     addr.sll_ifindex = netif::ifindex(iface)? as i32;
     // SAFETY: addr is a valid sockaddr_ll of the size given.
     let rc = unsafe {
@@ -85,6 +97,28 @@ fn neighbour_state(addr: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// The roam as the neighbour table sees it: the gateway's entry is valid, the carrier goes off
+/// (the kernel flushes the entry), five datagrams wait behind the re-created INCOMPLETE entry
+/// whose ARP request went nowhere, the carrier comes back. Returns the capture on the peer.
+fn roam_with_five_datagrams_queued() -> Result<OwnedFd> {
+    let station = netif::ifindex(STATION)?;
+    ip(&["neigh", "replace", GATEWAY, "lladdr", GATEWAY_MAC, "dev", STATION, "nud", "reachable"])?;
+    let socket = UdpSocket::bind("10.79.0.1:0")?;
+    let mut links = LinkWatcher::new()?;
+    ip(&["link", "set", PEER, "down"])?;
+    links.wait_carrier(station, false, WAIT)?;
+    // The flush happens before the link notification goes out.
+    let state = neighbour_state(GATEWAY)?;
+    ensure!(!state.contains(GATEWAY_MAC), "arp_evict_nocarrier flushed the entry: {state}");
+    for i in 0..5u32 {
+        socket.send_to(&i.to_be_bytes(), (GATEWAY, PORT))?;
+    }
+    ip(&["link", "set", PEER, "up"])?;
+    links.wait_carrier(station, true, WAIT)?;
+    // Opened on the peer once it is up (a packet socket on a downed device errors).
+    capture(PEER)
+}
+
 #[test]
 fn a_flushed_entry_put_back_releases_the_packets_queued_behind_it() -> Result<()> {
     in_netns(|| {
@@ -92,36 +126,8 @@ fn a_flushed_entry_put_back_releases_the_packets_queued_behind_it() -> Result<()
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async {
             let mut follower = NeighbourFollower::new(netif::ifindex(STATION)?)?;
-            // The gateway as the station knew it before the roam.
-            ip(&[
-                "neigh",
-                "replace",
-                GATEWAY,
-                "lladdr",
-                GATEWAY_MAC,
-                "dev",
-                STATION,
-                "nud",
-                "reachable",
-            ])?;
-            let socket = UdpSocket::bind("10.79.0.1:0")?;
-
             let transition_start = netif::monotonic_ns();
-            let mut links = LinkWatcher::new()?;
-            ip(&["link", "set", PEER, "down"])?;
-            links.wait_carrier(netif::ifindex(STATION)?, false, WAIT)?;
-            // The carrier loss flushed the entry (before the link notification went out); what
-            // the station sends now waits behind a new INCOMPLETE entry whose ARP request went
-            // nowhere.
-            let state = neighbour_state(GATEWAY)?;
-            ensure!(!state.contains(GATEWAY_MAC), "arp_evict_nocarrier flushed the entry: {state}");
-            for i in 0..5u32 {
-                socket.send_to(&i.to_be_bytes(), (GATEWAY, PORT))?;
-            }
-            ip(&["link", "set", PEER, "up"])?;
-            links.wait_carrier(netif::ifindex(STATION)?, true, WAIT)?;
-            // Opened on the peer once it is up (a packet socket on a downed device errors).
-            let capture = capture(PEER)?;
+            let capture = roam_with_five_datagrams_queued()?;
 
             // Everything the follower was told up to now (the valid entry, its deletion).
             while tokio::time::timeout(Duration::from_millis(200), follower.next()).await.is_ok() {}
@@ -138,6 +144,100 @@ fn a_flushed_entry_put_back_releases_the_packets_queued_behind_it() -> Result<()
             let released = datagrams_seen(&capture, 5, WAIT)?;
             assert_eq!(released, 5, "the five queued datagrams left when the entry came back");
             assert!(follower.put_back_flushed(transition_start)?.is_empty(), "once per transition");
+            Ok(())
+        })
+    })
+}
+
+/// The gateway, starting to answer: replies to the next ARP request for GATEWAY heard on the
+/// peer (within `wait`) as GATEWAY_MAC would. Returns once it has answered.
+fn answer_one_arp_request(iface: &str, wait: Duration) -> Result<()> {
+    let socket = packet_socket(iface, 0x0806)?;
+    let gateway: std::net::Ipv4Addr = GATEWAY.parse()?;
+    let deadline = Instant::now() + wait;
+    let mut buf = [0u8; 64];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        ensure!(unsafe { libc::poll(&mut pfd, 1, left.as_millis() as i32) } > 0, "no ARP request");
+        // SAFETY: buf is valid for its length.
+        let len = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        ensure!(len >= arp::ARP_LEN as isize, "reading ARP: {}", std::io::Error::last_os_error());
+        let packet = &buf[..len as usize];
+        let is_request_for_gateway = packet[6..8] == [0, 1] && packet[24..28] == gateway.octets();
+        if !is_request_for_gateway {
+            continue;
+        }
+        let asker_mac: [u8; 6] = packet[8..14].try_into()?;
+        let asker_ip = std::net::Ipv4Addr::new(packet[14], packet[15], packet[16], packet[17]);
+        let mut reply = arp::request([2, 0, 0, 0, 0xff, 1], gateway, asker_ip);
+        reply[6..8].copy_from_slice(&2u16.to_be_bytes());
+        reply[18..24].copy_from_slice(&asker_mac);
+        // SAFETY: sockaddr_ll is plain data.
+        let mut to: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        to.sll_family = libc::AF_PACKET as u16;
+        to.sll_protocol = 0x0806u16.to_be();
+        to.sll_ifindex = netif::ifindex(iface)? as i32;
+        to.sll_halen = 6;
+        to.sll_addr[..6].copy_from_slice(&asker_mac);
+        // SAFETY: reply and to are valid for the sizes given.
+        let sent = unsafe {
+            libc::sendto(
+                socket.as_raw_fd(),
+                reply.as_ptr().cast(),
+                reply.len(),
+                0,
+                &to as *const libc::sockaddr_ll as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        ensure!(sent == reply.len() as isize, "ARP reply: {}", std::io::Error::last_os_error());
+        return Ok(());
+    }
+}
+
+#[test]
+fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_new_path(
+) -> Result<()> {
+    in_netns(|| {
+        veth_pair(STATION, "10.79.0.1/24", PEER)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let station = netif::ifindex(STATION)?;
+            let follower = NeighbourFollower::new(station)?;
+            let prober = ArpProber::new(station, STATION, [2, 0, 0, 0, 0, 1])?;
+            let (opened_tx, opened_rx) = mpsc::unbounded_channel();
+            let (plan_tx, plan_rx) = watch::channel(None);
+            let (restored_tx, mut restored_rx) = mpsc::unbounded_channel();
+            neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
+
+            let transition_start = netif::monotonic_ns();
+            plan_tx.send_replace(Some(PutBackPlan {
+                since_ns: transition_start,
+                settle: Duration::ZERO,
+            }));
+            let capture = roam_with_five_datagrams_queued()?;
+
+            // The port opens; the gateway does not answer yet (the AP has not authorised us).
+            opened_tx
+                .send(PortOpened { bssid: [2, 0, 0, 0, 1, 0], at_ns: netif::monotonic_ns() })?;
+            let early = tokio::time::timeout(Duration::from_millis(150), restored_rx.recv()).await;
+            ensure!(early.is_err(), "nothing goes back before an answer: {early:?}");
+            assert_eq!(datagrams_seen(&capture, 1, Duration::from_millis(50))?, 0);
+
+            // The path works: the gateway answers one of the task's requests.
+            tokio::task::spawn_blocking(|| answer_one_arp_request(PEER, WAIT)).await??;
+            let restored = tokio::time::timeout(WAIT, restored_rx.recv())
+                .await
+                .context("no report after the answer")?
+                .context("the task ended")?;
+            assert_eq!(restored.confirmation, Confirmation::ArpReply(GATEWAY.parse()?));
+            restored.result?;
+            let released = datagrams_seen(&capture, 5, WAIT)?;
+            assert_eq!(released, 5, "the five queued datagrams left when the gateway answered");
+            let state = neighbour_state(GATEWAY)?;
+            ensure!(state.contains(GATEWAY_MAC), "the entry is resolved: {state}");
             Ok(())
         })
     })
