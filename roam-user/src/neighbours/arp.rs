@@ -144,6 +144,17 @@ impl ArpProber {
         Ok(())
     }
 
+    /// Drops what the socket heard so far: between transitions nobody reads it, and a reply
+    /// from before the port opened proves nothing about the new path.
+    pub fn discard_heard(&self) {
+        let mut buf = [0u8; 64];
+        // SAFETY: buf is valid for writes of its length; the socket is non-blocking.
+        while unsafe {
+            libc::recv(self.socket.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+        } >= 0
+        {}
+    }
+
     /// The next ARP reply heard on the interface. Cancel-safe.
     pub async fn next_reply(&self) -> Result<(Ipv4Addr, MacAddr)> {
         let mut buf = [0u8; 64];

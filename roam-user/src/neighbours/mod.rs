@@ -274,6 +274,9 @@ impl NeighbourFollower {
                 IpAddr::V4(v4) => Some(v4),
                 IpAddr::V6(_) => None,
             });
+        if let Some(prober) = prober {
+            prober.discard_heard();
+        }
         let own = match prober.map(ArpProber::own_addresses).transpose() {
             Ok(own) => own.unwrap_or_default(),
             Err(err) => {
