@@ -12,7 +12,9 @@
 //! ingress/egress/classifier keys of its clsact qdisc, `bpf_stats_enabled_key` (64 sites), and
 //! the key and static call of every tracepoint it is the first perf user of. The testbed
 //! starts the agent once per run, so long sessions met the race. Holding each of those from
-//! boot turns the agent's flips into reference-count changes that patch nothing. On hardware
+//! boot turns the agent's flips into reference-count changes that patch nothing; a loopback TCP
+//! connection at boot draws the hash secrets (three DO_ONCE keys) the first metrics scrape
+//! would otherwise draw during a run. On hardware
 //! (or KVM) the patching is safe: roam itself does not change. The `text_poke` kprobe of the
 //! trace counts what still patches, and the runner reports any run where something did.
 
@@ -72,6 +74,11 @@ pub fn pin_agent_keys() -> Pins {
     if let Err(err) = write_knob("/proc/sys/kernel/bpf_stats_enabled", "1") {
         warn("bpf_stats_enabled_key", err);
     }
+    // The kernel draws TCP's hash secrets on first use, each behind a DO_ONCE key; the first
+    // metrics scrape of the agent would draw them during a run.
+    if let Err(err) = loopback_tcp_connection() {
+        warn("the TCP hash secrets' keys", err);
+    }
     let mut perf_events = Vec::new();
     for tracepoint in AGENT_TRACEPOINTS {
         match open_tracepoint_perf_event(tracepoint) {
@@ -80,6 +87,13 @@ pub fn pin_agent_keys() -> Pins {
         }
     }
     Pins { _perf_events: perf_events }
+}
+
+fn loopback_tcp_connection() -> Result<()> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("listening on lo")?;
+    let _client = std::net::TcpStream::connect(listener.local_addr()?).context("connecting")?;
+    listener.accept().context("accepting")?;
+    Ok(())
 }
 
 fn tc(args: &[&str]) -> Result<()> {
