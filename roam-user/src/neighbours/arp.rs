@@ -71,16 +71,26 @@ pub fn source_for(own: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Option<Ipv4Addr> 
     own.iter().find(same_subnet).or(own.first()).map(|&(addr, _)| addr)
 }
 
-/// An ARP packet socket on the station interface: sends requests, hears replies.
+/// What the station asks with: its interface and addresses. The socket itself exists only
+/// while a port opening is being confirmed ([`ArpProber::open`]): bound to ARP, it would
+/// otherwise take a copy of every ARP frame on the network and wake the agent for it.
 pub struct ArpProber {
-    socket: AsyncFd<OwnedFd>,
     ifindex: u32,
     iface: String,
     mac: MacAddr,
 }
 
 impl ArpProber {
+    /// Checks once that the socket can be opened (CAP_NET_RAW), so a missing privilege shows
+    /// at start rather than at the first roam.
     pub fn new(ifindex: u32, iface: &str, mac: MacAddr) -> Result<Self> {
+        let prober = Self { ifindex, iface: iface.to_owned(), mac };
+        drop(prober.open()?);
+        Ok(prober)
+    }
+
+    /// A socket that hears ARP on the interface from now on, and sends requests.
+    pub fn open(&self) -> Result<ArpExchange<'_>> {
         // SAFETY: plain socket(2); the result is checked and owned right away.
         let fd = unsafe {
             libc::socket(
@@ -95,13 +105,13 @@ impl ArpProber {
         }
         // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
         let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        netif::bind_packet_socket(&socket, ifindex, ETH_P_ARP)
-            .with_context(|| format!("binding the ARP socket to {iface}"))?;
+        netif::bind_packet_socket(&socket, self.ifindex, ETH_P_ARP)
+            .with_context(|| format!("binding the ARP socket to {}", self.iface))?;
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
         let socket = unsafe { AsyncFd::register(socket) }
             .map_err(|e| e.into_parts().1)
             .context("registering the ARP socket")?;
-        Ok(Self { socket, ifindex, iface: iface.to_owned(), mac })
+        Ok(ArpExchange { prober: self, socket })
     }
 
     /// The station's IPv4 addresses with their prefix lengths, as configured now.
@@ -121,11 +131,20 @@ impl ArpProber {
         }
         Ok(own)
     }
+}
 
+/// An open ARP socket: what it hears was sent after it was opened.
+pub struct ArpExchange<'a> {
+    prober: &'a ArpProber,
+    socket: AsyncFd<OwnedFd>,
+}
+
+impl ArpExchange<'_> {
     /// Broadcasts a request for `target` from `source`.
     pub fn send_request(&self, source: Ipv4Addr, target: Ipv4Addr) -> Result<()> {
-        let packet = request(self.mac, source, target);
-        let to = netif::link_address(self.ifindex, ETH_P_ARP, [0xff; 6]);
+        let p = self.prober;
+        let packet = request(p.mac, source, target);
+        let to = netif::link_address(p.ifindex, ETH_P_ARP, [0xff; 6]);
         // SAFETY: packet and to are valid for the sizes passed.
         let rc = unsafe {
             libc::sendto(
@@ -139,20 +158,9 @@ impl ArpProber {
         };
         if rc < 0 {
             return Err(io::Error::last_os_error())
-                .with_context(|| format!("sending an ARP request for {target} on {}", self.iface));
+                .with_context(|| format!("sending an ARP request for {target} on {}", p.iface));
         }
         Ok(())
-    }
-
-    /// Drops what the socket heard so far: between transitions nobody reads it, and a reply
-    /// from before the port opened proves nothing about the new path.
-    pub fn discard_heard(&self) {
-        let mut buf = [0u8; 64];
-        // SAFETY: buf is valid for writes of its length; the socket is non-blocking.
-        while unsafe {
-            libc::recv(self.socket.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-        } >= 0
-        {}
     }
 
     /// The next ARP reply heard on the interface. Cancel-safe.

@@ -46,7 +46,7 @@ use tokio::{
 use tracing::{debug, warn};
 
 pub use self::{
-    arp::ArpProber,
+    arp::{ArpExchange, ArpProber},
     book::{Neighbour, NeighbourBook, NeighbourChange},
 };
 use crate::{
@@ -104,18 +104,25 @@ pub struct PutBackPlan {
 }
 
 /// A port opening whose entries wait for an answer (or the settle time).
-struct Pending {
+struct Pending<'p> {
     port: PortOpened,
     since_ns: u64,
-    /// The flushed IPv4 neighbours being asked, each with the station address asked from.
-    asking: Vec<(Ipv4Addr, Ipv4Addr)>,
+    /// None when there is nothing to ask: the entries go back at `give_up`.
+    asking: Option<Asking<'p>>,
     next_request: Instant,
     give_up: Instant,
 }
 
-impl Pending {
+/// The flushed IPv4 neighbours being asked, each with the station address asked from, and the
+/// socket asking them.
+struct Asking<'p> {
+    targets: Vec<(Ipv4Addr, Ipv4Addr)>,
+    exchange: ArpExchange<'p>,
+}
+
+impl Pending<'_> {
     fn next_wakeup(&self) -> Instant {
-        if self.asking.is_empty() {
+        if self.asking.is_none() {
             self.give_up
         } else {
             self.next_request.min(self.give_up)
@@ -136,9 +143,10 @@ pub fn spawn(
     restored: mpsc::UnboundedSender<Restored>,
 ) {
     tokio::spawn(async move {
+        let prober = prober.as_ref();
         let mut pending: Option<Pending> = None;
         loop {
-            let asking = pending.as_ref().is_some_and(|p| !p.asking.is_empty());
+            let asking = pending.as_ref().and_then(|p| p.asking.as_ref());
             let confirmation = tokio::select! {
                 followed = follower.next() => {
                     if let Err(err) = followed {
@@ -150,20 +158,22 @@ pub fn spawn(
                 port = opened.recv() => {
                     let Some(port) = port else { return };
                     let Some(p) = *plan.borrow() else { continue };
-                    pending = Some(follower.prepare(port, p, prober.as_ref()));
+                    pending = Some(follower.prepare(port, p, prober));
                     continue;
                 }
-                reply = next_reply(prober.as_ref()), if asking => {
+                reply = next_reply(asking), if asking.is_some() => {
                     let (sender, _) = match reply {
                         Ok(reply) => reply,
                         Err(err) => {
                             warn!("{err:#}; flushed entries go back unconfirmed");
-                            pending.as_mut().expect("asking").asking.clear();
+                            let p = pending.as_mut().expect("asking");
+                            p.asking = None;
+                            p.give_up = Instant::now();
                             continue;
                         }
                     };
-                    let p = pending.as_ref().expect("asking");
-                    if !p.asking.iter().any(|&(target, _)| target == sender) {
+                    let asking = pending.as_ref().and_then(|p| p.asking.as_ref()).expect("asking");
+                    if !asking.targets.iter().any(|&(target, _)| target == sender) {
                         continue;
                     }
                     Confirmation::ArpReply(sender)
@@ -172,10 +182,10 @@ pub fn spawn(
                     let p = pending.as_mut().expect("a deadline comes from a pending opening");
                     let now = Instant::now();
                     if now < p.give_up {
-                        ask(prober.as_ref(), p, now);
+                        ask(p, now);
                         continue;
                     }
-                    if p.asking.is_empty() { Confirmation::Settled } else { Confirmation::NoAnswer }
+                    if p.asking.is_none() { Confirmation::Settled } else { Confirmation::NoAnswer }
                 }
             };
             let p = pending.take().expect("a confirmation ends a pending opening");
@@ -189,13 +199,25 @@ pub fn spawn(
     });
 }
 
+/// The targets the station has an address to ask from, with the socket to ask through; none
+/// if there is nothing to ask.
+fn start_asking<'p>(prober: &'p ArpProber, targets: &[Ipv4Addr]) -> Result<Option<Asking<'p>>> {
+    let own = prober.own_addresses()?;
+    let targets: Vec<(Ipv4Addr, Ipv4Addr)> =
+        targets.iter().filter_map(|&t| Some((t, arp::source_for(&own, t)?))).collect();
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Asking { targets, exchange: prober.open()? }))
+}
+
 /// Sends this round's requests; a failure stops the asking (the entries then go back at once).
-fn ask(prober: Option<&ArpProber>, p: &mut Pending, now: Instant) {
-    let Some(prober) = prober else { return };
-    for &(target, source) in &p.asking {
-        if let Err(err) = prober.send_request(source, target) {
+fn ask(p: &mut Pending, now: Instant) {
+    let Some(asking) = &p.asking else { return };
+    for &(target, source) in &asking.targets {
+        if let Err(err) = asking.exchange.send_request(source, target) {
             warn!("{err:#}; flushed entries go back unconfirmed");
-            p.asking.clear();
+            p.asking = None;
             p.give_up = now;
             return;
         }
@@ -203,9 +225,9 @@ fn ask(prober: Option<&ArpProber>, p: &mut Pending, now: Instant) {
     p.next_request = now + ARP_RETRY;
 }
 
-async fn next_reply(prober: Option<&ArpProber>) -> Result<(Ipv4Addr, MacAddr)> {
-    match prober {
-        Some(prober) => prober.next_reply().await,
+async fn next_reply(asking: Option<&Asking<'_>>) -> Result<(Ipv4Addr, MacAddr)> {
+    match asking {
+        Some(asking) => asking.exchange.next_reply().await,
         None => std::future::pending().await,
     }
 }
@@ -259,34 +281,32 @@ impl NeighbourFollower {
 
     /// What to do about a port opening: ask the flushed IPv4 neighbours when there are any and
     /// the station has an address to ask from, else wait the plan's settle time.
-    fn prepare(
+    fn prepare<'p>(
         &mut self,
         port: PortOpened,
         plan: PutBackPlan,
-        prober: Option<&ArpProber>,
-    ) -> Pending {
+        prober: Option<&'p ArpProber>,
+    ) -> Pending<'p> {
         let now = Instant::now();
         if let Err(err) = self.catch_up() {
             warn!("neighbour table: {err:#}");
         }
-        let targets =
-            self.book.flushed_since(plan.since_ns).into_iter().filter_map(|ip| match ip {
+        let targets: Vec<Ipv4Addr> = self
+            .book
+            .flushed_since(plan.since_ns)
+            .into_iter()
+            .filter_map(|ip| match ip {
                 IpAddr::V4(v4) => Some(v4),
                 IpAddr::V6(_) => None,
-            });
-        if let Some(prober) = prober {
-            prober.discard_heard();
-        }
-        let own = match prober.map(ArpProber::own_addresses).transpose() {
-            Ok(own) => own.unwrap_or_default(),
-            Err(err) => {
-                warn!("{err:#}; flushed entries go back unconfirmed");
-                Vec::new()
-            }
-        };
-        let asking: Vec<(Ipv4Addr, Ipv4Addr)> =
-            targets.filter_map(|t| Some((t, arp::source_for(&own, t)?))).collect();
-        let give_up = now + if asking.is_empty() { plan.settle } else { CONFIRM_LIMIT };
+            })
+            .collect();
+        let asking = prober.filter(|_| !targets.is_empty()).and_then(|prober| {
+            start_asking(prober, &targets)
+                .inspect_err(|err| warn!("{err:#}; flushed entries go back unconfirmed"))
+                .ok()
+                .flatten()
+        });
+        let give_up = now + if asking.is_none() { plan.settle } else { CONFIRM_LIMIT };
         Pending { port, since_ns: plan.since_ns, asking, next_request: now, give_up }
     }
 
