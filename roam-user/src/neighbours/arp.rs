@@ -61,6 +61,30 @@ pub fn reply_sender(packet: &[u8]) -> Option<(Ipv4Addr, MacAddr)> {
     Some((spa, sha))
 }
 
+/// A classic BPF filter for a packet socket (SOCK_DGRAM: offsets from the ARP header) that
+/// keeps Ethernet/IPv4 ARP replies whose target hardware address is `mac`.
+pub fn replies_to(mac: MacAddr) -> [libc::sock_filter; 10] {
+    const LD_H: u16 = (libc::BPF_LD | libc::BPF_H | libc::BPF_ABS) as u16;
+    const LD_W: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let tha_high = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]);
+    let tha_low = u32::from(u16::from_be_bytes([mac[4], mac[5]]));
+    [
+        op(LD_H, 0, 0, 2),                     // protocol type
+        op(JEQ, 0, 6, u32::from(ETH_P_IP)),    //   IPv4, else drop
+        op(LD_H, 0, 0, 6),                     // operation
+        op(JEQ, 0, 4, u32::from(ARPOP_REPLY)), //   reply, else drop
+        op(LD_W, 0, 0, 18),                    // target hardware address, first 4 bytes
+        op(JEQ, 0, 2, tha_high),
+        op(LD_H, 0, 0, 22),                 // ... last 2
+        op(JEQ, 1, 0, tha_low),             //   the station's, else drop
+        op(RET, 0, 0, 0),                   // drop
+        op(RET, 0, 0, ARP_LEN as u32 + 36), // keep the packet (and padding room)
+    ]
+}
+
 /// The address the station speaks from towards `target`: one of its own in the same subnet,
 /// else its first (`(address, prefix length)` pairs).
 pub fn source_for(own: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Option<Ipv4Addr> {
@@ -71,32 +95,26 @@ pub fn source_for(own: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Option<Ipv4Addr> 
     own.iter().find(same_subnet).or(own.first()).map(|&(addr, _)| addr)
 }
 
-/// What the station asks with: its interface and addresses. The socket itself exists only
-/// while a port opening is being confirmed ([`ArpProber::open`]): bound to ARP, it would
-/// otherwise take a copy of every ARP frame on the network and wake the agent for it.
+/// The station's ARP socket. A filter lets through only replies addressed to the station's
+/// MAC: the socket does not take a copy of every ARP frame on the network, and between roams
+/// it hears only the rare replies to the kernel's own requests, which nobody reads (they are
+/// dropped when a port opening starts the asking, [`ArpProber::open`]).
 pub struct ArpProber {
+    socket: AsyncFd<OwnedFd>,
     ifindex: u32,
     iface: String,
     mac: MacAddr,
 }
 
 impl ArpProber {
-    /// Checks once that the socket can be opened (CAP_NET_RAW), so a missing privilege shows
-    /// at start rather than at the first roam.
     pub fn new(ifindex: u32, iface: &str, mac: MacAddr) -> Result<Self> {
-        let prober = Self { ifindex, iface: iface.to_owned(), mac };
-        drop(prober.open()?);
-        Ok(prober)
-    }
-
-    /// A socket that hears ARP on the interface from now on, and sends requests.
-    pub fn open(&self) -> Result<ArpExchange<'_>> {
+        // Protocol 0: the socket hears nothing until filtered and bound to the interface.
         // SAFETY: plain socket(2); the result is checked and owned right away.
         let fd = unsafe {
             libc::socket(
                 libc::AF_PACKET,
                 libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                i32::from(ETH_P_ARP.to_be()),
+                0,
             )
         };
         if fd < 0 {
@@ -105,13 +123,38 @@ impl ArpProber {
         }
         // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
         let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        netif::bind_packet_socket(&socket, self.ifindex, ETH_P_ARP)
-            .with_context(|| format!("binding the ARP socket to {}", self.iface))?;
+        let filter = replies_to(mac);
+        let program =
+            libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr().cast_mut() };
+        // SAFETY: program points at `filter`, alive for the call; the kernel copies it.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&program as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as u32,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error()).context("filtering the ARP socket");
+        }
+        netif::bind_packet_socket(&socket, ifindex, ETH_P_ARP)
+            .with_context(|| format!("binding the ARP socket to {iface}"))?;
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
         let socket = unsafe { AsyncFd::register(socket) }
             .map_err(|e| e.into_parts().1)
             .context("registering the ARP socket")?;
-        Ok(ArpExchange { prober: self, socket })
+        Ok(Self { socket, ifindex, iface: iface.to_owned(), mac })
+    }
+
+    /// Starts asking: what the socket heard before proves nothing about the new path.
+    pub fn open(&self) -> ArpExchange<'_> {
+        let mut buf = [0u8; 64];
+        let fd = self.socket.get_ref().as_raw_fd();
+        // SAFETY: buf is valid for writes of its length; the socket is non-blocking.
+        while unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) } >= 0 {}
+        ArpExchange { prober: self }
     }
 
     /// The station's IPv4 addresses with their prefix lengths, as configured now.
@@ -133,10 +176,9 @@ impl ArpProber {
     }
 }
 
-/// An open ARP socket: what it hears was sent after it was opened.
+/// The socket while a port opening is being confirmed: what it hears came after the opening.
 pub struct ArpExchange<'a> {
     prober: &'a ArpProber,
-    socket: AsyncFd<OwnedFd>,
 }
 
 impl ArpExchange<'_> {
@@ -148,7 +190,7 @@ impl ArpExchange<'_> {
         // SAFETY: packet and to are valid for the sizes passed.
         let rc = unsafe {
             libc::sendto(
-                self.socket.get_ref().as_raw_fd(),
+                p.socket.get_ref().as_raw_fd(),
                 packet.as_ptr().cast(),
                 packet.len(),
                 0,
@@ -165,12 +207,13 @@ impl ArpExchange<'_> {
 
     /// The next ARP reply heard on the interface. Cancel-safe.
     pub async fn next_reply(&self) -> Result<(Ipv4Addr, MacAddr)> {
+        let socket = &self.prober.socket;
         let mut buf = [0u8; 64];
         loop {
-            let mut ready = self.socket.readable().await.context("waiting on the ARP socket")?;
+            let mut ready = socket.readable().await.context("waiting on the ARP socket")?;
             // SAFETY: buf is valid for writes of its length.
             let n = unsafe {
-                libc::recv(self.socket.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
+                libc::recv(socket.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
             };
             if n < 0 {
                 let err = io::Error::last_os_error();
@@ -222,6 +265,48 @@ mod tests {
         let mut ipv6ish = reply;
         ipv6ish[2..4].copy_from_slice(&0x86ddu16.to_be_bytes());
         assert_eq!(reply_sender(&ipv6ish), None, "not IPv4");
+    }
+
+    /// Runs the classic BPF program the way the kernel would, for the instructions it uses.
+    fn run(filter: &[libc::sock_filter], packet: &[u8]) -> u32 {
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let i = filter[pc];
+            let at = i.k as usize;
+            match i.code as u32 {
+                c if c == libc::BPF_LD | libc::BPF_H | libc::BPF_ABS => {
+                    let Some(b) = packet.get(at..at + 2) else { return 0 };
+                    acc = u32::from(u16::from_be_bytes([b[0], b[1]]));
+                }
+                c if c == libc::BPF_LD | libc::BPF_W | libc::BPF_ABS => {
+                    let Some(b) = packet.get(at..at + 4) else { return 0 };
+                    acc = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                }
+                c if c == libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K => {
+                    pc += usize::from(if acc == i.k { i.jt } else { i.jf });
+                }
+                c if c == libc::BPF_RET | libc::BPF_K => return i.k,
+                other => panic!("instruction {other:#x} not interpreted"),
+            }
+            pc += 1;
+        }
+    }
+
+    #[test]
+    fn the_filter_keeps_only_replies_to_the_station() {
+        let filter = replies_to(STATION);
+        let mut to_station =
+            request(GATEWAY, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        to_station[7] = 2;
+        to_station[18..24].copy_from_slice(&STATION);
+        assert!(run(&filter, &to_station) as usize >= ARP_LEN, "a reply to the station");
+        let mut to_other = to_station;
+        to_other[23] ^= 1;
+        assert_eq!(run(&filter, &to_other), 0, "a reply to another host");
+        let mut request_to_station = to_station;
+        request_to_station[7] = 1;
+        assert_eq!(run(&filter, &request_to_station), 0, "a request");
+        assert_eq!(run(&filter, &to_station[..20]), 0, "truncated");
     }
 
     #[test]

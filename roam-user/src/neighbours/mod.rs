@@ -208,7 +208,7 @@ fn start_asking<'p>(prober: &'p ArpProber, targets: &[Ipv4Addr]) -> Result<Optio
     if targets.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Asking { targets, exchange: prober.open()? }))
+    Ok(Some(Asking { targets, exchange: prober.open() }))
 }
 
 /// Sends this round's requests; a failure stops the asking (the entries then go back at once).
