@@ -1,6 +1,7 @@
 //! Everything that only makes sense inside the VM.
 
 pub mod ap;
+pub mod autoload;
 pub mod ctrl;
 pub mod hooks;
 pub mod http;

@@ -11,7 +11,7 @@ use roam_testbed::{
 };
 
 use super::{
-    hooks,
+    autoload, hooks,
     logs::LogMark,
     paths, results,
     system::{self, monotonic_ns, progress, realtime_us},
@@ -38,6 +38,9 @@ pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
         progress(format!("warning: kernel tracing unavailable: {err:#}"));
     }
     let _pins = text_patching::pin_agent_keys();
+    if let Err(err) = autoload::disable() {
+        progress(format!("warning: module autoloading stays on: {err:#}"));
+    }
     let results = run_plan(&plan, out);
     fs::write(out.join(RESULTS_FILE), serde_json::to_vec_pretty(&results)?)?;
     fs::write(out.join("dmesg.txt"), system::kernel_log())?;
