@@ -60,6 +60,28 @@ impl EventKind {
             _ => return None,
         })
     }
+
+    /// The kind's name in snake case, as the agent labels it in metrics and logs.
+    pub fn name(self) -> &'static str {
+        use EventKind::*;
+        match self {
+            BssNew => "bss_new",
+            BssSilent => "bss_silent",
+            BssHeard => "bss_heard",
+            Deauth => "deauth",
+            Disassoc => "disassoc",
+            CarrierOff => "carrier_off",
+            CarrierOn => "carrier_on",
+            MlmeRx => "mlme_rx",
+            MlmeTx => "mlme_tx",
+            BeaconLoss => "beacon_loss",
+            ConnectionLoss => "connection_loss",
+            CqmRssi => "cqm_rssi",
+            NeighResolved => "neigh_resolved",
+            FirstData => "first_data",
+            PortAuthorized => "port_authorized",
+        }
+    }
 }
 
 /// The transmitter was the AP (addr2 == BSSID).
@@ -105,9 +127,21 @@ mod tests {
     fn event_has_no_implicit_padding() {
         // 4+4+8+8 + 6*3 + 2+2+1+1+1+3 + 4 = 56
         assert_eq!(core::mem::size_of::<super::Event>(), 56);
-        for v in 1..=14 {
+        for v in 1..=15 {
             assert_eq!(super::EventKind::from_u32(v).map(|k| k as u32), Some(v));
         }
         assert_eq!(super::EventKind::from_u32(0), None);
+        assert_eq!(super::EventKind::from_u32(16), None);
+    }
+
+    #[test]
+    fn kind_names_are_distinct_snake_case() {
+        let names: Vec<&str> =
+            (1..=15).filter_map(super::EventKind::from_u32).map(|k| k.name()).collect();
+        assert_eq!(names.len(), 15);
+        for (i, name) in names.iter().enumerate() {
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
+            assert!(!names[..i].contains(name), "{name} twice");
+        }
     }
 }

@@ -254,6 +254,7 @@ impl Agent {
 
     async fn on_kernel(&mut self, ev: Event) {
         let Some(kind) = ev.kind() else { return };
+        self.metrics.kernel_event(kind.name());
         let current = self.machine.current_bss();
         match kind {
             EventKind::BssNew => {

@@ -73,6 +73,8 @@ pub(crate) struct Families {
     pub state_transitions: Family<TransitionLabels, Counter>,
     /// `roam_state{state}`
     pub state: Family<StateLabels, Gauge>,
+    /// `roam_kernel_events_total{kind}`
+    pub kernel_events: Family<KindLabels, Counter>,
     /// `roam_bss_info{bssid,ssid,freq_mhz}`
     pub bss_info: Family<BssInfoLabels, Gauge>,
     /// `roam_info{version}`
@@ -98,6 +100,7 @@ impl Families {
             state_transitions: Family::default(),
             state: Family::default(),
             bss_info: Family::default(),
+            kernel_events: Family::default(),
             info: Family::default(),
         };
         let r = registry;
@@ -178,6 +181,12 @@ impl Families {
             "state",
             "Current state of roam's station state machine (1 for the current state)",
             f.state.clone(),
+        );
+        r.register(
+            "kernel_events",
+            "Events the agent took from its kernel programs' ring buffer, by kind (each one \
+             wakes the agent; beacons never do)",
+            f.kernel_events.clone(),
         );
         r.register(
             "bss_info",

@@ -32,6 +32,12 @@ pub const RESULTS: [&str; 4] = ["success", "failure", "timeout", "superseded"];
 /// drop, the frames just were never answered.
 pub const UNANSWERED_TX: &str = "UNANSWERED_TX";
 
+/// Kind of a kernel event (`roam_common::event::EventKind`, in snake case).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct KindLabels {
+    pub kind: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct SourceLabels {
     pub source: String,

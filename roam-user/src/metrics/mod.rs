@@ -10,6 +10,7 @@
 mod families;
 mod kernel;
 pub mod labels;
+mod process;
 pub mod server;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,8 @@ use prometheus_client::{encoding::text, registry::Registry};
 use families::Families;
 pub use families::PREFIX;
 use kernel::KernelCollector;
+use process::ProcessCollector;
+pub use process::ProcessSample;
 pub use kernel::{BssRow, KernelSnapshot, ProgramStats};
 use labels::*;
 pub use server::{bind, refresh_snapshot, serve, RefreshRequest, RefreshSender, CONTENT_TYPE};
@@ -50,10 +53,14 @@ impl Default for Metrics {
 impl Metrics {
     /// Registers every family; the state machine starts in "init".
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix(PREFIX);
-        let f = Families::register(&mut registry);
+        // The process metrics keep their conventional unprefixed names; everything of roam's
+        // own is under `roam_`.
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(ProcessCollector));
+        let roam = registry.sub_registry_with_prefix(PREFIX);
+        let f = Families::register(roam);
         let kernel = Arc::new(KernelCollector::default());
-        registry.register_collector(Box::new(kernel.clone()));
+        roam.register_collector(Box::new(kernel.clone()));
 
         f.info.get_or_create(&VersionLabels { version: env!("CARGO_PKG_VERSION").into() }).set(1);
         // Bounded label sets start at 0, so the first event is an increase `rate()` can see
@@ -174,6 +181,12 @@ impl Metrics {
             self.f.bss_info.get_or_create(new).set(1);
         }
         *current = new;
+    }
+
+    /// The agent took an event of `kind` from the kernel programs' ring buffer (each one is a
+    /// wake-up of the agent, so an idle station should see almost none).
+    pub fn kernel_event(&self, kind: &str) {
+        self.f.kernel_events.get_or_create_owned(&KindLabels { kind: kind.into() }).inc();
     }
 
     /// Replaces what the kernel-side metrics show with `snap`.

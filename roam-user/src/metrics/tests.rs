@@ -95,6 +95,34 @@ fn event_metrics_have_their_names_types_and_labels() {
 }
 
 #[test]
+fn kernel_events_are_counted_by_kind() {
+    let m = Metrics::new();
+    assert!(!m.encode().contains("roam_kernel_events_total"));
+    m.kernel_event("bss_silent");
+    m.kernel_event("carrier_off");
+    m.kernel_event("carrier_off");
+    let text = m.encode();
+    assert_type(&text, "roam_kernel_events", "counter");
+    assert_has(&text, "roam_kernel_events_total{kind=\"bss_silent\"} 1");
+    assert_has(&text, "roam_kernel_events_total{kind=\"carrier_off\"} 2");
+}
+
+/// The agent's own costs, unprefixed as every client library names them.
+#[test]
+fn process_metrics_have_their_conventional_names() {
+    let text = Metrics::new().encode();
+    assert_type(&text, "process_cpu_seconds", "counter");
+    assert_type(&text, "process_resident_memory_bytes", "gauge");
+    assert_type(&text, "process_resident_memory_peak_bytes", "gauge");
+    assert_type(&text, "process_start_time_seconds", "gauge");
+    let cpu = text
+        .lines()
+        .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+        .expect("a CPU sample");
+    assert!(cpu.parse::<f64>().unwrap() >= 0.0);
+}
+
+#[test]
 fn exactly_one_state_is_current() {
     let m = Metrics::new();
     m.state_changed("init", "scan");
