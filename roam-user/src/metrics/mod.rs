@@ -25,10 +25,10 @@ use prometheus_client::{encoding::text, registry::Registry};
 use families::Families;
 pub use families::PREFIX;
 use kernel::KernelCollector;
-use process::ProcessCollector;
-pub use process::ProcessSample;
 pub use kernel::{BssRow, KernelSnapshot, ProgramStats};
 use labels::*;
+use process::ProcessCollector;
+pub use process::ProcessSample;
 pub use server::{bind, refresh_snapshot, serve, RefreshRequest, RefreshSender, CONTENT_TYPE};
 
 /// The registry, the families recorded into, and the state needed to keep the "exactly one
