@@ -29,12 +29,26 @@ pub struct Case {
     /// The channel of each AP.
     pub channels: Vec<u8>,
     pub repeats: u32,
+    /// Number of this case's first run. A plan that alternates stacks run by run (the
+    /// benchmark) has many one-run cases of the same scenario; numbering them on keeps every
+    /// run's log directory apart.
+    #[serde(default = "first")]
+    pub first_run: u32,
+}
+
+fn first() -> u32 {
+    1
 }
 
 impl Case {
     /// `silent-ap-loss 1-6 wpa_supplicant`: how progress lines and tables name the case.
     pub fn title(&self) -> String {
         format!("{} [{}] {}", self.scenario.name, channels_label(&self.channels), self.stack)
+    }
+
+    /// The numbers of this case's runs.
+    pub fn run_numbers(&self) -> std::ops::RangeInclusive<u32> {
+        self.first_run..=self.first_run + self.repeats - 1
     }
 
     /// Directory name of one run's logs: `silent-ap-loss-1-6-wpa_supplicant-2`.
@@ -76,6 +90,11 @@ pub struct RunOutcome {
     /// (see the testbed's `text_patching`): nonzero means qemu TCG could have hung the run.
     #[serde(default)]
     pub kernel_text_patches: Option<u64>,
+    /// Stacks that export metrics: ms between the scrape before the trigger
+    /// (`metrics-before.txt` in the run's logs) and the one after the run (`metrics.txt`), the
+    /// window over which the benchmark turns counter increases into rates.
+    #[serde(default)]
+    pub metrics_window_ms: Option<f64>,
 }
 
 impl RunOutcome {

@@ -165,6 +165,7 @@ mod tests {
             roam_window_lost: None,
             roam_transitions: 0,
             kernel_text_patches: None,
+            metrics_window_ms: None,
         }
     }
 
@@ -180,6 +181,7 @@ mod tests {
                 stack: Stack::WpaSupplicant,
                 channels: vec![1, 6],
                 repeats: 2,
+                first_run: 1,
             }],
         };
         let unmeasured = RunOutcome {

@@ -237,6 +237,7 @@ mod tests {
             roam_window_lost: agent,
             roam_transitions: 1,
             kernel_text_patches: None,
+            metrics_window_ms: None,
         }
     }
 

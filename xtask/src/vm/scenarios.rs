@@ -106,6 +106,7 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
                             .resolve(scenario.aps)
                             .with_context(|| format!("scenario {}", scenario.name))?,
                         repeats: selection.repeats,
+                        first_run: 1,
                     });
                 }
             }

@@ -81,7 +81,8 @@ fn run_case(
         beacon_interval_tu: case.scenario.beacon_interval_tu,
     };
     let mut outcome = CaseOutcome::default();
-    for run in 1..=case.repeats {
+    let last = *case.run_numbers().end();
+    for run in case.run_numbers() {
         if topology.as_ref().is_none_or(|t| t.key != key) {
             // The old topology goes first: its radios, namespace and bridge are reused by name.
             *topology = None;
@@ -107,7 +108,7 @@ fn run_case(
         }
         let built = topology.as_mut().expect("built above");
         let run_outcome = run_once(case, run, built, interval, out);
-        progress(format!("run {run}/{}: {}", case.repeats, describe(&run_outcome)));
+        progress(format!("run {run}/{last}: {}", describe(&run_outcome)));
         if run_outcome.failed() {
             // A failed run may leave the topology in any state: start the next one afresh.
             *topology = None;
@@ -153,14 +154,13 @@ fn run_once(
         timeline: Vec::new(),
     };
     let mut measured = false;
-    let mut roam_window = None;
+    let mut extras = RunExtras::default();
     let dir = out.join("runs").join(&dir_name);
     let patches_before = text_patching::patches_so_far();
-    let result =
-        measure(case, topology, interval, &dir, &mut report, &mut measured, &mut roam_window);
+    let result = measure(case, topology, interval, &dir, &mut report, &mut measured, &mut extras);
     let kernel_text_patches =
         patches_before.zip(text_patching::patches_so_far()).map(|(before, after)| after - before);
-    let (roam_window_lost, roam_transitions) = match roam_window {
+    let (roam_window_lost, roam_transitions) = match extras.roam_window {
         Some((lost, n)) => (Some(lost), n),
         None => (None, 0),
     };
@@ -172,7 +172,17 @@ fn run_once(
         roam_window_lost,
         roam_transitions,
         kernel_text_patches,
+        metrics_window_ms: extras.metrics_window_ms,
     }
+}
+
+/// What a run measures besides the traffic.
+#[derive(Default)]
+struct RunExtras {
+    /// The agent's drop-window losses and its number of transitions.
+    roam_window: Option<(u64, u32)>,
+    /// Time between the stack's metrics scrapes before the trigger and after the run.
+    metrics_window_ms: Option<f64>,
 }
 
 /// The two clocks at the trigger: one timeline axis for monotonic (probe, ftrace) and realtime
@@ -204,12 +214,15 @@ fn measure(
     dir: &Path,
     report: &mut RunReport,
     measured: &mut bool,
-    roam_window: &mut Option<(u64, u32)>,
+    extras: &mut RunExtras,
 ) -> Result<()> {
     let scenario = &case.scenario;
     let (bssid_before, serving) = prepare(topology)?;
     report.bssid_before = Some(bssid_before);
 
+    // The stack's counters as the trigger finds them (the agent's CPU time, its wake-ups, its
+    // programs' run time), so the run's costs are the difference with the scrape at its end.
+    let metrics_before = topology.station().metrics().map(|scrape| (scrape, monotonic_ns()));
     let station_logs = topology.station().logs();
     let station_marks: Vec<LogMark> = station_logs.iter().map(|l| LogMark::now(&l.path)).collect();
     let ap_marks: Vec<LogMark> =
@@ -251,7 +264,7 @@ fn measure(
     for (log, mark) in station_logs.iter().zip(&station_marks) {
         let text = mark.text_since();
         if log.file_name == "roam-events.jsonl" {
-            *roam_window = Some(timeline::roam_window_losses(&text));
+            extras.roam_window = Some(timeline::roam_window_losses(&text));
         }
         if let Some(parse) = log.parse {
             events.extend(text.lines().filter_map(parse).map(|(us, event)| {
@@ -271,8 +284,14 @@ fn measure(
     fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
     fs::write(dir.join("probe.csv"), probe_csv(&records, t0))?;
     fs::write(dir.join("report.json"), serde_json::to_vec_pretty(report)?)?;
-    if let Some(metrics) = topology.station().metrics() {
-        fs::write(dir.join("metrics.txt"), metrics.context("the stack's metrics endpoint")?)?;
+    if let Some((before, before_ns)) = metrics_before {
+        let before = before.context("the stack's metrics endpoint, before the trigger")?;
+        fs::write(dir.join("metrics-before.txt"), before)?;
+        if let Some(after) = topology.station().metrics() {
+            let after_ns = monotonic_ns();
+            fs::write(dir.join("metrics.txt"), after.context("the stack's metrics endpoint")?)?;
+            extras.metrics_window_ms = Some((after_ns - before_ns) as f64 / 1e6);
+        }
     }
 
     // After: make the topology whole for the next run.
