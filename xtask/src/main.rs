@@ -3,6 +3,7 @@
 //! Every command provisions what it needs first (`setup` is idempotent and cheap when all is in
 //! place), so a fresh Debian/Ubuntu machine needs no manual step.
 
+mod bench;
 mod build;
 mod cmd;
 mod demo;
@@ -22,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// roam against stock wpa_supplicant and iwd, every scenario in one VM boot: gap ratios,
+    /// roam's phases and costs, a JSON report and SVG pictures.
+    Bench(bench::BenchArgs),
     /// The testbed's AP goes silent, once with stock wpa_supplicant and once with roam: both
     /// timelines, both traffic gaps, and roam's metrics (no Wi-Fi hardware needed).
     Demo,
@@ -37,6 +41,7 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Bench(args) => bench::run(&args),
         Command::Demo => demo::run(),
         Command::Setup => setup::run(),
         Command::Build(args) => build::run(&args),

@@ -29,6 +29,8 @@ const PROGRESS_PREFIX: &str = "roam-testbed: ";
 #[derive(Default)]
 pub struct RunOptions {
     pub timeout: Option<Duration>,
+    /// Leave the per-case summary table out (callers that print their own).
+    pub no_summary: bool,
 }
 
 /// What one boot produced.
@@ -91,8 +93,10 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
     let _ = fs::remove_file(&disk);
     let report = Report::new(plan, &results);
     fs::write(session.dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
-    step("Results");
-    print!("{}", summary::table(&report));
+    if !options.no_summary {
+        step("Results");
+        print!("{}", summary::table(&report));
+    }
     note(format!("session: {}", session.dir.display()));
     let failures = summary::failures(plan, &results, &session.dir);
     Ok(SessionOutcome { session, report, failures, results })

@@ -134,6 +134,11 @@ pub fn build_image(spec: &ImageSpec) -> Result<image::Image> {
     image::build(spec)
 }
 
+/// How the testbed's VM runs on this machine (accelerator, vCPUs, memory, qemu), for reports.
+pub fn machine_description() -> Result<String> {
+    qemu::describe(&image::vm_dir())
+}
+
 /// The VM suite run by `cargo xtask test`.
 pub fn test_suite() -> Result<()> {
     suite::run()
@@ -174,7 +179,8 @@ fn run_scenarios(args: &RunArgs) -> Result<()> {
         probe_interval_ms: args.interval_ms,
     };
     let plan = scenarios::plan(&selection)?;
-    let options = RunOptions { timeout: args.timeout_s.map(Duration::from_secs) };
+    let options =
+        RunOptions { timeout: args.timeout_s.map(Duration::from_secs), ..RunOptions::default() };
     let outcome = run_plan(&args.image.spec()?, &plan, &options)?;
     if let Some(path) = &args.json {
         fs::write(path, serde_json::to_vec_pretty(&outcome.report)?)

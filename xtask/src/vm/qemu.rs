@@ -71,6 +71,16 @@ pub fn accelerator(vm_dir: &Path) -> Result<Accelerator> {
     Ok(accelerator)
 }
 
+/// How a session's VM runs, for reports: `tcg, 2 vCPUs, 2048 MiB, QEMU emulator version 7.2.x`.
+pub fn describe(vm_dir: &Path) -> Result<String> {
+    let version = crate::cmd::output(Command::new(QEMU).arg("--version"))?;
+    Ok(format!(
+        "{}, {CPUS} vCPUs, {MEMORY_MB} MiB, {}",
+        accelerator(vm_dir)?.name(),
+        version.lines().next().unwrap_or_default().trim()
+    ))
+}
+
 /// Starts an empty KVM machine: on hosts where KVM is broken qemu aborts immediately (e.g.
 /// "failed to set MSR 0x10a"); a working one sits in the firmware looking for a boot disk.
 fn kvm_works() -> Result<bool> {

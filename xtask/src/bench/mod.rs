@@ -1,0 +1,216 @@
+//! `cargo xtask bench`: roam against stock wpa_supplicant and iwd, in one VM boot, as ratios.
+//!
+//! Every scenario runs on each of its channel layouts with each stack, the stacks taking turns
+//! run by run (see [`plan`]). The report is the JSON file (schema: docs/bench.schema.json), the
+//! tables on the terminal and in `summary.md`, and one SVG per run set; all of it lands in
+//! `--out` (default `target/bench/<session>`).
+//!
+//! - [`figures`]: per-run milestones and roam's own account, from the run's timeline and logs;
+//! - [`costs`]: roam's CPU, memory, wake-ups and eBPF run time, from its metrics;
+//! - [`report`]: grouping runs into figures per scenario and stack, the JSON shape;
+//! - [`table`], [`chart`]: the two renderings.
+
+mod chart;
+mod costs;
+mod figures;
+mod plan;
+mod report;
+mod table;
+
+use std::{
+    fmt::Write as _,
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use roam_testbed::{scenario::Scenario, stack::Stack};
+
+use crate::{build, cmd, vm};
+use report::{BenchReport, Machine, SessionDir, SCHEMA_VERSION};
+
+const DEFAULT_REPEATS: u32 = 10;
+const QUICK_REPEATS: u32 = 3;
+const QUICK_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
+const STACKS: [Stack; 3] = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Runs per scenario, channel layout and stack [default: 10, or 3 with --quick].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: Option<u32>,
+    /// Scenarios, comma-separated [default: every scenario in tests/scenarios, or
+    /// silent-ap-loss,ap-deauth with --quick].
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    scenarios: Vec<String>,
+    /// Stacks to compare [default: wpa_supplicant, roam and iwd].
+    #[arg(long = "stack", value_name = "STACK")]
+    stacks: Vec<Stack>,
+    /// Also write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Directory for the report, its tables and pictures [default: target/bench/<session>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// 3 runs of silent-ap-loss and ap-deauth with every stack: the run CI can afford.
+    #[arg(long)]
+    quick: bool,
+    /// Interval between two traffic probes.
+    #[arg(long, default_value_t = vm::DEFAULT_PROBE_INTERVAL_MS)]
+    interval_ms: u64,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let date = utc_now_rfc3339();
+    let repeats = args.repeats.unwrap_or(if args.quick { QUICK_REPEATS } else { DEFAULT_REPEATS });
+    let scenarios = selected_scenarios(args)?;
+    let stacks = if args.stacks.is_empty() { STACKS.to_vec() } else { args.stacks.clone() };
+    if stacks.contains(&Stack::RoamNl80211) {
+        bail!("the benchmark compares wpa_supplicant, roam and iwd; roam-nl80211 runs in `cargo xtask vm run`");
+    }
+    let plan = plan::interleaved(&scenarios, &stacks, repeats, args.interval_ms)?;
+    cmd::step(format!(
+        "Benchmark: {} scenarios x their channel layouts x {} stacks, {repeats} runs each, stacks taking turns",
+        scenarios.len(),
+        stacks.len()
+    ));
+
+    let roam = build::build(true)?;
+    let spec = vm::ImageSpec { roam: Some(roam), extra: Vec::new() };
+    let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
+    let outcome = vm::run_plan(&spec, &plan, &options)?;
+
+    let (figures, costs) =
+        report::build(&plan, &outcome.results, &SessionDir(&outcome.session.dir));
+    let report = BenchReport {
+        schema_version: SCHEMA_VERSION,
+        command: command_line(),
+        machine: machine(date, &outcome.session.dir),
+        repeats,
+        probe_interval_ms: args.interval_ms,
+        session: outcome.session.dir.display().to_string(),
+        scenarios: figures,
+        costs,
+    };
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            let session = outcome.session.dir.file_name().context("session directory")?;
+            cmd::workspace_root().join("target/bench").join(session)
+        }
+    };
+    write_outputs(&report, &out, args.json.as_deref())?;
+
+    cmd::step("Traffic gaps (roam/stock and roam/iwd: ratios of the medians)");
+    print!("{}", table::gaps(&report).text());
+    cmd::step("roam's own account of its roams (medians; drop window against the probe)");
+    print!("{}", table::roam_detail(&report).text());
+    cmd::step("roam's costs");
+    print!("{}", table::costs(&report.costs).text());
+    cmd::note(format!("report, tables and pictures: {}", out.display()));
+
+    // A run that did not recover is a result; one the testbed could not carry out is not.
+    let errors: Vec<String> =
+        outcome.failures.iter().filter(|f| !f.contains("no recovery within")).cloned().collect();
+    if !errors.is_empty() {
+        for error in &errors {
+            cmd::note(format!("FAILED {error}"));
+        }
+        bail!("{} run(s) could not be carried out; the report leaves them out", errors.len());
+    }
+    Ok(())
+}
+
+fn selected_scenarios(args: &BenchArgs) -> Result<Vec<Scenario>> {
+    if args.scenarios.is_empty() && !args.quick {
+        return vm::scenarios::all();
+    }
+    let names: Vec<&str> = if args.scenarios.is_empty() {
+        QUICK_SCENARIOS.to_vec()
+    } else {
+        args.scenarios.iter().map(String::as_str).collect()
+    };
+    names.into_iter().map(vm::scenarios::load).collect()
+}
+
+/// report.json, summary.md and one SVG per run set into `out`; the JSON also to `json`.
+fn write_outputs(report: &BenchReport, out: &Path, json: Option<&Path>) -> Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let text = serde_json::to_vec_pretty(report)?;
+    fs::write(out.join("report.json"), &text)?;
+    if let Some(path) = json {
+        fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+        cmd::note(format!("JSON report: {}", path.display()));
+    }
+    let charts = chart::all(report)?;
+    for (name, svg) in &charts {
+        fs::write(out.join(name), svg)?;
+    }
+    fs::write(out.join("summary.md"), summary_markdown(report, &charts))?;
+    Ok(())
+}
+
+/// The Markdown that docs/benchmarks.md carries: command, machine, tables, pictures.
+fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String {
+    let m = &report.machine;
+    let mut md = String::new();
+    let _ = writeln!(md, "Command: `{}` ({} runs per case).\n", report.command, report.repeats);
+    let _ = writeln!(
+        md,
+        "Machine: {} ({} CPUs), host kernel {}; VM: {}; guest: {}. Run on {}.\n",
+        m.cpu_model, m.cpus, m.host_kernel, m.vm, m.guest_kernel, m.date
+    );
+    let _ = writeln!(md, "### Traffic gaps\n\n{}", table::gaps(report).markdown());
+    let _ = writeln!(
+        md,
+        "### roam's account of its roams\n\n{}",
+        table::roam_detail(report).markdown()
+    );
+    let _ = writeln!(md, "### roam's costs\n\n{}", table::costs(&report.costs).markdown());
+    for (name, _) in charts {
+        let _ = writeln!(md, "![{name}]({name})\n");
+    }
+    md
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo xtask {}", args.join(" "))
+}
+
+fn machine(date: String, session: &Path) -> Machine {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    // The guest's kernel log starts with its version line.
+    let guest_kernel = fs::read_to_string(session.join("dmesg.txt"))
+        .ok()
+        .and_then(|log| {
+            let line = log.lines().find(|l| l.contains("Linux version"))?;
+            let version = line.split("Linux version ").nth(1)?;
+            Some(version.split_whitespace().next()?.to_owned())
+        })
+        .unwrap_or_default();
+    Machine {
+        date,
+        cpu_model,
+        cpus: std::thread::available_parallelism().map_or(0, usize::from),
+        host_kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default(),
+        vm: vm::machine_description().unwrap_or_default(),
+        guest_kernel,
+    }
+}
+
+fn utc_now_rfc3339() -> String {
+    cmd::output(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,317 @@
+//! The benchmark's JSON report. Its schema is `docs/bench.schema.json` (a test validates a
+//! report against it); fields are only ever added.
+//!
+//! ```json
+//! {"schema_version":1, "command", "machine":{...}, "repeats", "probe_interval_ms", "session",
+//!  "scenarios":[{"name","channels","stack","runs":[{"gap_ms","lost_packets","recovered",...}],
+//!                "p50_gap_ms","p95_gap_ms","max_gap_ms","p50_lost_packets","recovered",
+//!                "ratio_to_stock","ratio_to_iwd"}],
+//!  "costs":{...}}
+//! ```
+
+use std::path::Path;
+
+use roam_testbed::{
+    plan::{GuestResults, Plan},
+    report::{median_u64, percentile},
+    stack::Stack,
+    timeline::TimelineEvent,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    costs::{Costs, Scrape, Window},
+    figures::{AgentAccount, Milestones},
+    plan::is_quiet,
+};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub schema_version: u32,
+    /// The command line that produced the report.
+    pub command: String,
+    pub machine: Machine,
+    pub repeats: u32,
+    pub probe_interval_ms: u64,
+    /// The VM session directory with every run's logs.
+    pub session: String,
+    pub scenarios: Vec<ScenarioFigures>,
+    /// roam's costs (the agent's own metrics); null figures where nothing was measured.
+    pub costs: Costs,
+}
+
+/// Where the benchmark ran.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `date -u` of the start, RFC 3339.
+    pub date: String,
+    pub cpu_model: String,
+    pub cpus: usize,
+    pub host_kernel: String,
+    /// How the VM ran: accelerator (tcg or kvm), vCPUs, memory, qemu's version.
+    pub vm: String,
+    /// The guest kernel's version line.
+    pub guest_kernel: String,
+}
+
+/// One scenario on one channel layout with one stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioFigures {
+    pub name: String,
+    pub channels: Vec<u8>,
+    pub stack: Stack,
+    pub runs: Vec<RunFigures>,
+    pub recovered: usize,
+    pub p50_gap_ms: Option<f64>,
+    pub p95_gap_ms: Option<f64>,
+    pub max_gap_ms: Option<f64>,
+    pub p50_lost_packets: Option<f64>,
+    /// This stack's median gap over stock wpa_supplicant's, same scenario and channels.
+    pub ratio_to_stock: Option<f64>,
+    /// ... over iwd's.
+    pub ratio_to_iwd: Option<f64>,
+    /// Nothing happens to the APs in this scenario: its runs measure costs and false alarms,
+    /// and its gaps are jitter.
+    pub quiet: bool,
+}
+
+/// One run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFigures {
+    pub gap_ms: f64,
+    pub lost_packets: u64,
+    pub recovered: bool,
+    pub bssid_before: Option<String>,
+    pub bssid_after: Option<String>,
+    pub milestones: Milestones,
+    /// roam's own account (roam stack only).
+    pub agent: Option<AgentAccount>,
+    /// The run's logs, relative to the session directory.
+    pub log_dir: String,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// Files of a run's log directory the report reads.
+pub trait RunLogs {
+    fn read(&self, log_dir: &str, file: &str) -> Option<String>;
+}
+
+/// The run logs of a session directory on disk.
+pub struct SessionDir<'a>(pub &'a Path);
+
+impl RunLogs for SessionDir<'_> {
+    fn read(&self, log_dir: &str, file: &str) -> Option<String> {
+        std::fs::read_to_string(self.0.join(log_dir).join(file)).ok()
+    }
+}
+
+/// Groups the plan's one-run cases by scenario, channels and stack (in plan order), computes
+/// each group's figures and ratios, and the agent's costs over every window it was scraped in.
+pub fn build(
+    plan: &Plan,
+    results: &GuestResults,
+    logs: &dyn RunLogs,
+) -> (Vec<ScenarioFigures>, Costs) {
+    let mut groups: Vec<ScenarioFigures> = Vec::new();
+    let mut windows = Vec::new();
+    for (case, outcome) in plan.cases.iter().zip(&results.cases) {
+        let quiet = is_quiet(&case.scenario);
+        let index = groups
+            .iter()
+            .position(|g| {
+                g.name == case.scenario.name && g.channels == case.channels && g.stack == case.stack
+            })
+            .unwrap_or_else(|| {
+                groups.push(ScenarioFigures {
+                    name: case.scenario.name.clone(),
+                    channels: case.channels.clone(),
+                    stack: case.stack,
+                    runs: Vec::new(),
+                    recovered: 0,
+                    p50_gap_ms: None,
+                    p95_gap_ms: None,
+                    max_gap_ms: None,
+                    p50_lost_packets: None,
+                    ratio_to_stock: None,
+                    ratio_to_iwd: None,
+                    quiet,
+                });
+                groups.len() - 1
+            });
+        for run in outcome.runs.iter().filter(|run| run.measured) {
+            let report = &run.report;
+            let agent = case
+                .stack
+                .runs_roam()
+                .then(|| logs.read(&run.log_dir, "roam-events.jsonl"))
+                .flatten()
+                .and_then(|text| AgentAccount::of(&text));
+            groups[index].runs.push(RunFigures {
+                gap_ms: report.gap_ms,
+                lost_packets: report.lost_packets,
+                recovered: report.recovered,
+                bssid_before: report.bssid_before.clone(),
+                bssid_after: report.bssid_after.clone(),
+                milestones: Milestones::of(&report.timeline),
+                agent,
+                log_dir: run.log_dir.clone(),
+                timeline: report.timeline.clone(),
+            });
+            let scrapes = (
+                logs.read(&run.log_dir, "metrics-before.txt"),
+                logs.read(&run.log_dir, "metrics.txt"),
+                run.metrics_window_ms,
+            );
+            if let (Some(before), Some(after), Some(duration_ms)) = scrapes {
+                windows.push(Window {
+                    before: Scrape::parse(&before),
+                    after: Scrape::parse(&after),
+                    duration_ms,
+                    quiet,
+                });
+            }
+        }
+    }
+    for group in &mut groups {
+        let gaps: Vec<f64> = group.runs.iter().map(|r| r.gap_ms).collect();
+        let lost: Vec<u64> = group.runs.iter().map(|r| r.lost_packets).collect();
+        group.recovered = group.runs.iter().filter(|r| r.recovered).count();
+        group.p50_gap_ms = percentile(&gaps, 50.0);
+        group.p95_gap_ms = percentile(&gaps, 95.0);
+        group.max_gap_ms = gaps.iter().copied().reduce(f64::max);
+        group.p50_lost_packets = median_u64(&lost);
+    }
+    let medians: Vec<(String, Vec<u8>, Stack, Option<f64>)> = groups
+        .iter()
+        .map(|g| (g.name.clone(), g.channels.clone(), g.stack, g.p50_gap_ms))
+        .collect();
+    let median_of = |g: &ScenarioFigures, stack: Stack| {
+        medians
+            .iter()
+            .find(|(name, channels, s, _)| {
+                *name == g.name && *channels == g.channels && *s == stack
+            })
+            .and_then(|m| m.3)
+    };
+    for group in &mut groups {
+        let ratio = |base: Option<f64>| match (group.p50_gap_ms, base) {
+            (Some(ours), Some(theirs)) if theirs > 0.0 => Some(ours / theirs),
+            _ => None,
+        };
+        group.ratio_to_stock = ratio(median_of(group, Stack::WpaSupplicant));
+        group.ratio_to_iwd = ratio(median_of(group, Stack::Iwd));
+    }
+    (groups, Costs::of(&windows))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+
+    use roam_testbed::{
+        plan::{CaseOutcome, RunOutcome},
+        report::RunReport,
+        scenario::Scenario,
+    };
+
+    use super::*;
+    use crate::bench::plan::interleaved;
+
+    /// Logs kept in memory: (log_dir, file) -> text.
+    pub struct MemoryLogs(pub HashMap<(String, String), String>);
+
+    impl RunLogs for MemoryLogs {
+        fn read(&self, log_dir: &str, file: &str) -> Option<String> {
+            self.0.get(&(log_dir.to_owned(), file.to_owned())).cloned()
+        }
+    }
+
+    pub fn outcome(log_dir: &str, gap_ms: f64, lost: u64, window: Option<f64>) -> RunOutcome {
+        RunOutcome {
+            report: RunReport {
+                gap_ms,
+                lost_packets: lost,
+                recovered: true,
+                bssid_before: Some("02:00:00:00:00:00".into()),
+                bssid_after: Some("02:00:00:00:01:00".into()),
+                timeline: vec![
+                    TimelineEvent::new(12.0, "carrier_off", "kernel"),
+                    TimelineEvent::new(40.0, "auth", "kernel"),
+                    TimelineEvent::new(gap_ms, "first_probe_answered", "probe"),
+                ],
+            },
+            measured: true,
+            log_dir: log_dir.into(),
+            error: None,
+            roam_window_lost: None,
+            roam_transitions: 0,
+            kernel_text_patches: Some(0),
+            metrics_window_ms: window,
+        }
+    }
+
+    /// A two-round benchmark of one scenario with all three stacks, plus roam's idle window.
+    pub fn sample() -> (Plan, GuestResults, MemoryLogs) {
+        let scenario = Scenario::from_toml(
+            "name = \"ap-deauth\"\nchannels = [\"same\"]\ntrigger = [{ action = \"deauth\", reason = 3 }]",
+        )
+        .unwrap();
+        let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
+        let plan = interleaved(&[scenario], &stacks, 2, 10).unwrap();
+        let gaps = [1000.0, 200.0, 400.0, 1100.0, 180.0, 500.0, 0.0];
+        let mut logs = HashMap::new();
+        let cases = plan
+            .cases
+            .iter()
+            .zip(gaps)
+            .map(|(case, gap)| {
+                let dir = format!("runs/{}", case.run_dir_name(case.first_run));
+                let window = case.stack.runs_roam().then_some(30_000.0);
+                if case.stack.runs_roam() {
+                    let scrape = |cpu: f64, events: u32| {
+                        format!(
+                            "process_cpu_seconds_total {cpu}\nroam_kernel_events_total{{kind=\"deauth\"}} {events}\n# EOF\n"
+                        )
+                    };
+                    logs.insert((dir.clone(), "metrics-before.txt".into()), scrape(1.0, 0));
+                    logs.insert((dir.clone(), "metrics.txt".into()), scrape(1.05, 3));
+                    logs.insert(
+                        (dir.clone(), "roam-events.jsonl".into()),
+                        r#"{"event":"transition_finished","phases":{"detect":20.0},"window":{"lost":0,"sent":4,"held":4,"dropped":0}}"#.into(),
+                    );
+                }
+                CaseOutcome { error: None, runs: vec![outcome(&dir, gap, 0, window)] }
+            })
+            .collect();
+        (plan, GuestResults { cases }, MemoryLogs(logs))
+    }
+
+    #[test]
+    fn runs_are_grouped_per_stack_with_figures_and_ratios() {
+        let (plan, results, logs) = sample();
+        let (groups, costs) = build(&plan, &results, &logs);
+        let names: Vec<String> = groups.iter().map(|g| format!("{} {}", g.name, g.stack)).collect();
+        assert_eq!(
+            names,
+            ["ap-deauth wpa_supplicant", "ap-deauth roam", "ap-deauth iwd", "idle roam"]
+        );
+        let roam = &groups[1];
+        assert_eq!(roam.runs.len(), 2);
+        assert_eq!(roam.p50_gap_ms, Some(190.0));
+        assert_eq!(roam.max_gap_ms, Some(200.0));
+        assert_eq!(roam.ratio_to_stock, Some(190.0 / 1050.0));
+        assert_eq!(roam.ratio_to_iwd, Some(190.0 / 450.0));
+        assert_eq!(roam.runs[0].milestones.detect_ms, Some(12.0));
+        assert_eq!(roam.runs[0].agent.as_ref().unwrap().detection_ms, Some(20.0));
+        assert!(groups[0].runs[0].agent.is_none());
+        assert_eq!(groups[0].ratio_to_stock, Some(1.0));
+        assert!(groups[3].quiet && !roam.quiet);
+        // Two roaming windows of 30 s (0.05 s CPU, 3 events each), one idle one.
+        assert_eq!(costs.roaming_runs, 2);
+        assert!((costs.agent_cpu_ms_per_minute_roaming.unwrap() - 100.0).abs() < 1e-6);
+        assert_eq!(costs.ringbuf_events_per_roaming_run, Some(3.0));
+        assert!((costs.idle_minutes - 0.5).abs() < 1e-9);
+    }
+}
