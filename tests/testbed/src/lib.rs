@@ -15,9 +15,12 @@ pub mod traffic;
 /// Kernel modules the guest loads at boot, in order (modprobe pulls in their dependencies): the
 /// results disk (virtio), the wireless stack before tracing is set up so its trace events exist,
 /// the bridge (stp, llc), and the ciphers WPA2 needs (ccm/ctr for CCMP, gcm/ghash for GCMP, cmac
-/// for management frame protection), and the clsact qdisc with the BPF classifier that roam's TC
-/// egress program uses on kernels before tcx (6.6). mac80211_hwsim comes later, with the radio
-/// count.
+/// for management frame protection), the clsact qdisc with the BPF classifier that roam's TC
+/// egress program uses on kernels before tcx (6.6), and the kernel crypto API for user space
+/// with the algorithms iwd checks for at start (it computes the PSK and the 4-way handshake's
+/// keys and MICs in the kernel, through AF_ALG sockets: hashes, AES and DES in ECB; HMAC, SHA-1,
+/// SHA-256, MD5, AES and CBC are built in). Module autoloading is off once the plan runs, so
+/// nothing loads on demand. mac80211_hwsim comes later, with the radio count.
 pub const BOOT_MODULES: &[&str] = &[
     "virtio_pci",
     "virtio_blk",
@@ -30,6 +33,11 @@ pub const BOOT_MODULES: &[&str] = &[
     "cmac",
     "sch_ingress",
     "cls_bpf",
+    "algif_hash",
+    "algif_skcipher",
+    "ecb",
+    "des_generic",
+    "sha512_generic",
 ];
 
 /// The simulated radios' module, loaded per topology.

@@ -9,7 +9,10 @@ mod guest;
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
-use roam_testbed::scenario::{ChannelPlan, Security};
+use roam_testbed::{
+    scenario::{ChannelPlan, Security},
+    stack::Stack,
+};
 
 #[derive(Parser)]
 #[command(name = "roam-testbed", about = "Guest side of the roam VM testbed")]
@@ -38,6 +41,9 @@ enum Command {
         /// Use an open SSID instead of WPA2-PSK.
         #[arg(long)]
         open: bool,
+        /// The station's software: wpa_supplicant, iwd...
+        #[arg(long, default_value = "wpa_supplicant")]
+        stack: Stack,
     },
     /// Sends timestamped UDP probes and prints what came back.
     Probe {
@@ -78,9 +84,9 @@ fn main() -> ExitCode {
     }
     let result = match Cli::parse().command {
         Command::Run { plan, results } => guest::runner::run_plan_file(&plan, &results),
-        Command::Up { channels, aps, open } => {
+        Command::Up { channels, aps, open, stack } => {
             let security = if open { Security::Open } else { Security::Wpa2Psk };
-            guest::topology::hold(&channels, aps, security)
+            guest::topology::hold(&channels, aps, security, stack)
         }
         Command::Probe { netns, target, interval_ms, seconds } => guest::probe::run_standalone(
             netns.as_deref(),

@@ -18,7 +18,9 @@ pub enum Stack {
     /// (`roam run --backend nl80211`); the first connection is `iw connect`.
     #[serde(rename = "roam-nl80211")]
     RoamNl80211,
-    /// iwd (with its own dbus-daemon).
+    /// iwd alone, the station's only connection manager, on a dbus-daemon of its own; stock
+    /// but for keeping the station interface and configuring no address (developer mode for
+    /// the runner's scans and deliberate roams).
     #[serde(rename = "iwd")]
     Iwd,
 }

@@ -1,8 +1,10 @@
 //! Timeline events: what wpa_supplicant and the kernel said around a trigger, in ms from it.
 //!
-//! Two sources are parsed here (pure functions, so they are unit-tested on captured lines):
+//! The sources parsed here (pure functions, so they are unit-tested on captured lines):
 //! - wpa_supplicant's debug log written with `-t` (`<seconds>.<micros>: <iface>: <message>`),
 //!   timestamps from CLOCK_REALTIME;
+//! - iwd's debug log (`iwd -d`), whose lines the testbed stamps with CLOCK_REALTIME as it reads
+//!   them (`<seconds>.<micros>: <file>:<function>() <message>`);
 //! - the ftrace buffer with `trace_clock=mono` (`... <seconds>.<micros>: <event>: <fields>`),
 //!   timestamps from CLOCK_MONOTONIC.
 //!
@@ -67,6 +69,44 @@ pub fn parse_seconds_as_micros(stamp: &str) -> Option<i64> {
     let padded = format!("{fraction:0<6}");
     let micros: i64 = padded[..6].parse().ok()?;
     Some(seconds * 1_000_000 + micros)
+}
+
+/// iwd debug messages worth a timeline entry: message prefix -> event. iwd logs no auth or
+/// assoc of its own worth the name (the kernel's `rdev_auth`/`rdev_assoc` give them); its
+/// station states tell what it decided.
+const IWD_EVENTS: &[(&str, &str)] = &[
+    ("Beacon lost event", "beacon_loss"),
+    // mac80211's CQM packet-loss report; iwd starts a roam from 10 lost packets.
+    ("Packets lost event", "packet_loss"),
+    ("Scan notification Trigger Scan", "scan_started"),
+    ("Scan notification New Scan Results", "scan_results"),
+];
+
+/// iwd station states (`station_enter_state()`'s "new state") -> event.
+const IWD_STATES: &[(&str, &str)] = &[
+    ("disconnected", "disconnected"),
+    ("autoconnect_quick", "autoconnect_quick"),
+    ("autoconnect_full", "autoconnect_full"),
+    ("connecting", "connecting"),
+    ("connecting (auto)", "connecting"),
+    ("connected", "connected"),
+    ("disconnecting", "disconnecting"),
+    ("roaming", "roaming"),
+    ("ft-roaming", "roaming"),
+    ("fw-roaming", "roaming"),
+];
+
+/// Parses one line of iwd's debug log as the testbed writes it (each line stamped when read):
+/// (CLOCK_REALTIME µs, event).
+pub fn parse_iwd_line(line: &str) -> Option<(i64, &'static str)> {
+    let (stamp, rest) = line.split_once(": ")?;
+    // `src/station.c:station_enter_state() Old State: connected, new state: roaming`
+    let (_function, message) = rest.split_once("() ")?;
+    let event = match message.split_once("new state: ") {
+        Some((_, state)) => IWD_STATES.iter().find(|(name, _)| *name == state.trim())?.1,
+        None => IWD_EVENTS.iter().find(|(prefix, _)| message.starts_with(prefix))?.1,
+    };
+    Some((parse_seconds_as_micros(stamp)?, event))
 }
 
 /// roam's agent events worth a timeline entry (`roam events` JSON lines): name -> event.
@@ -209,6 +249,26 @@ mod tests {
         assert_eq!(parse_ftrace_line(line, &names), None);
         let line = " x-1 [000] ..... 40.5: carrier_on: (netif_carrier_on+0x0/0x40) name=\"sta01\"";
         assert_eq!(parse_ftrace_line(line, &names), None);
+    }
+
+    #[test]
+    fn iwd_lines() {
+        let line = "1700000000.250000: src/station.c:station_enter_state() Old State: connected, new state: roaming";
+        assert_eq!(parse_iwd_line(line), Some((1_700_000_000_250_000, "roaming")));
+        let line = "1700000000.5: src/station.c:station_enter_state() Old State: disconnected, new state: connecting (auto)";
+        assert_eq!(parse_iwd_line(line), Some((1_700_000_000_500_000, "connecting")));
+        let line = "1700000001.000001: src/netdev.c:netdev_cqm_event() Beacon lost event";
+        assert_eq!(parse_iwd_line(line), Some((1_700_000_001_000_001, "beacon_loss")));
+        let line = "1700000001.2: src/scan.c:scan_notify() Scan notification New Scan Results(34)";
+        assert_eq!(parse_iwd_line(line), Some((1_700_000_001_200_000, "scan_results")));
+        let line = "1700000001.2: src/station.c:station_packets_lost() Packets lost event: 12";
+        assert_eq!(parse_iwd_line(line), Some((1_700_000_001_200_000, "packet_loss")));
+        // Other debug lines, unknown states and unstamped lines are not events.
+        let line = "1700000001.2: src/station.c:station_connect_cb() 5, result: 0";
+        assert_eq!(parse_iwd_line(line), None);
+        let line = "1.0: src/station.c:station_enter_state() Old State: x, new state: sleeping";
+        assert_eq!(parse_iwd_line(line), None);
+        assert_eq!(parse_iwd_line("Wireless daemon version 2.3"), None);
     }
 
     #[test]

@@ -10,7 +10,6 @@ use anyhow::{bail, Context as _, Result};
 use roam_testbed::{
     plan::{GuestResults, Plan, PLAN_PATH, RESULTS_FILE},
     report::Report,
-    stack::Stack,
 };
 
 use super::{
@@ -104,11 +103,6 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
 
 /// Fails early, before the image is built, on plans the testbed cannot run.
 fn check_plan(plan: &Plan) -> Result<()> {
-    if plan.cases.iter().any(|c| c.stack == Stack::Iwd) {
-        bail!(
-            "the iwd stack is not implemented in the testbed yet (available: wpa_supplicant, roam)"
-        );
-    }
     if plan.cases.is_empty() {
         bail!("nothing to run: no scenario applies to the chosen channels");
     }

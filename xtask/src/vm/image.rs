@@ -1,8 +1,9 @@
 //! The guest image: Debian's kernel plus an initramfs made of layered cpio archives.
 //!
 //! - `base.cpio` (cached, rebuilt only when the kernel or a host package changes): kernel modules,
-//!   the system programs (hostapd, wpa_supplicant, iw, iproute2, tcpdump, busybox, kmod) with
-//!   their shared libraries, the regulatory database, the directory skeleton;
+//!   the system programs (hostapd, wpa_supplicant, iwd, dbus-daemon, iw, iproute2, tcpdump,
+//!   busybox, kmod) with their shared libraries, the regulatory database, the directory
+//!   skeleton with a minimal password database;
 //! - `project.cpio` (rebuilt every time, it is small): the testbed's guest binary (`/init`), the
 //!   roam agent if one is built, and any extra binaries;
 //! - a per-session archive with the run plan.
@@ -24,7 +25,7 @@ use super::{cpio::CpioWriter, kernel, kernel::Kernel, packages, shared_libs};
 use crate::cmd::{self, note, step};
 
 /// Bump when the base archive's layout changes, so caches rebuild.
-const BASE_LAYOUT: u32 = 1;
+const BASE_LAYOUT: u32 = 2;
 
 /// Host programs copied into the guest at the same path (the host is merged-/usr Debian).
 const SYSTEM_BINARIES: &[&str] = &[
@@ -32,6 +33,11 @@ const SYSTEM_BINARIES: &[&str] = &[
     "/usr/sbin/hostapd_cli",
     "/usr/sbin/wpa_supplicant",
     "/usr/sbin/wpa_cli",
+    "/usr/libexec/iwd",
+    "/usr/bin/iwctl",
+    "/usr/bin/dbus-daemon",
+    "/usr/bin/dbus-send",
+    "/usr/bin/dbus-monitor",
     "/usr/sbin/iw",
     "/usr/bin/ip",
     "/usr/sbin/tc",
@@ -53,6 +59,11 @@ const SYMLINKS: &[(&str, &str)] = &[
     ("/usr/bin/sh", "busybox"),
     ("/init", "/usr/bin/roam-testbed"),
 ];
+
+/// Files of the guest's /etc: dbus-daemon (the iwd stack's bus) looks its clients' uid up in
+/// the password database and refuses to run without an entry for its own.
+const ETC_FILES: &[(&str, &str)] =
+    &[("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("/etc/group", "root:x:0:\n")];
 
 /// depmod's inputs besides the modules themselves.
 const MODULE_METADATA: &[&str] = &["modules.order", "modules.builtin", "modules.builtin.modinfo"];
@@ -191,7 +202,8 @@ fn base_archive(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
     let key_file = vm.join("base.key");
     // Whatever goes into the base layer is in its key, so changing a list rebuilds it.
     let key = format!(
-        "layout {BASE_LAYOUT}\nkernel {}\nbinaries {SYSTEM_BINARIES:?}\nmodules {:?}\n{}",
+        "layout {BASE_LAYOUT}\nkernel {}\nbinaries {SYSTEM_BINARIES:?}\netc {ETC_FILES:?}\n\
+         modules {:?}\n{}",
         kernel.version,
         roam_testbed::BOOT_MODULES,
         packages::installed_versions()?
@@ -214,6 +226,9 @@ fn base_archive(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
         cpio.char_device("/dev/console", 0o600, 5, 1)?;
         for (link, target) in SYMLINKS {
             cpio.symlink(link, target)?;
+        }
+        for (path, text) in ETC_FILES {
+            cpio.file(path, 0o644, text.as_bytes())?;
         }
         add_binaries(cpio, &binaries)?;
         for firmware in FIRMWARE {

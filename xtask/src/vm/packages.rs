@@ -11,6 +11,12 @@ pub const HOST_PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "hostapd",
     "wpasupplicant",
+    // The iwd stack: iwd, and the D-Bus daemon and client it is run and driven with (not
+    // `dbus`, which also sets up the host's system bus). Debian installs iwd's service
+    // disabled: the host's own Wi-Fi is left alone.
+    "iwd",
+    "dbus-daemon",
+    "dbus-bin",
     "iw",
     "iproute2",
     "busybox-static",

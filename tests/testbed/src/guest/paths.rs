@@ -6,6 +6,10 @@ pub const IW: &str = "/usr/sbin/iw";
 pub const MODPROBE: &str = "/usr/sbin/modprobe";
 pub const HOSTAPD: &str = "/usr/sbin/hostapd";
 pub const WPA_SUPPLICANT: &str = "/usr/sbin/wpa_supplicant";
+/// iwd's daemon (Debian installs it outside PATH).
+pub const IWD: &str = "/usr/libexec/iwd";
+pub const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
+pub const DBUS_SEND: &str = "/usr/bin/dbus-send";
 pub const BUSYBOX: &str = "/usr/bin/busybox";
 /// This program (the testbed's guest binary).
 pub const TESTBED: &str = "/usr/bin/roam-testbed";

@@ -1,7 +1,8 @@
 //! Starting programs: one-shot commands with useful errors, and daemons that die with their owner.
 
 use std::{
-    fs::{self, OpenOptions},
+    fs::{self, File, OpenOptions},
+    io::{BufRead, BufReader, Write as _},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -112,6 +113,37 @@ impl Daemon {
         Ok(Daemon { name: name.to_owned(), child: Some(child), log: log.to_owned() })
     }
 
+    /// [`Daemon::spawn`] for a program whose log lines carry no time (iwd): a thread of this
+    /// process reads its stdout and stderr through a pipe and appends every line to `log`
+    /// prefixed with the CLOCK_REALTIME time it was read at, `<seconds>.<micros>: ` (the format
+    /// of `wpa_supplicant -t`). The program writes each line with one unbuffered write, so the
+    /// stamp trails the event by a thread wake-up.
+    pub fn spawn_timestamped(name: &str, mut cmd: Command, log: &Path) -> Result<Daemon> {
+        if let Some(dir) = log.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open {}", log.display()))?;
+        let (reader, writer) = std::io::pipe().context("cannot create a pipe")?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone()?)
+            .stderr(writer)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        // The command holds the pipe's write end: drop it, so the reader sees the end of the
+        // output when the program exits.
+        drop(cmd);
+        std::thread::Builder::new()
+            .name(format!("{name} log"))
+            .spawn(move || stamp_lines(BufReader::new(reader), out))
+            .context("cannot start the log thread")?;
+        Ok(Daemon { name: name.to_owned(), child: Some(child), log: log.to_owned() })
+    }
+
     /// Whether the program is still running (reaps it if it exited).
     pub fn is_running(&mut self) -> bool {
         match &mut self.child {
@@ -157,6 +189,28 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Copies lines from `input` to `out`, each prefixed with the time it was read, until the end
+/// of the input.
+fn stamp_lines(mut input: impl BufRead, mut out: File) {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let us = system::realtime_us();
+        let mut stamped = format!("{}.{:06}: ", us / 1_000_000, us % 1_000_000).into_bytes();
+        stamped.extend_from_slice(&line);
+        if !stamped.ends_with(b"\n") {
+            stamped.push(b'\n');
+        }
+        if out.write_all(&stamped).is_err() {
+            return;
+        }
     }
 }
 

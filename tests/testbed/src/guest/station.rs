@@ -19,6 +19,8 @@ use super::{
     process::{self, Daemon},
 };
 
+mod iwd;
+
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The agent loads and verifies its kernel programs and reads the kernel's BTF: seconds under
 /// TCG.
@@ -63,9 +65,18 @@ pub fn start(stack: Stack, security: Security, freqs_mhz: &[u32]) -> Result<Box<
         Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(security, freqs_mhz)?)),
         Stack::Roam => Ok(Box::new(RoamAgent::start(security, freqs_mhz)?)),
         Stack::RoamNl80211 => Ok(Box::new(RoamOnNl80211::start(security, freqs_mhz)?)),
-        Stack::Iwd => bail!(
-            "the iwd stack is not implemented in the testbed yet (stacks available: wpa_supplicant, roam, roam-nl80211)"
-        ),
+        Stack::Iwd => Ok(Box::new(iwd::Iwd::start(security, freqs_mhz)?)),
+    }
+}
+
+/// How to talk to the stack's programs by hand (`roam-testbed up`).
+pub fn client_hint(stack: Stack) -> String {
+    match stack {
+        Stack::WpaSupplicant | Stack::Roam => {
+            format!("wpa_cli -p {WPA_CTRL_DIR} -i {}", paths::STA_IFACE)
+        }
+        Stack::RoamNl80211 => format!("roam status --iface {}", paths::STA_IFACE),
+        Stack::Iwd => iwd::client_hint(),
     }
 }
 

@@ -182,14 +182,10 @@ fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
     in_netns(&["address", "add", paths::STA_ADDRESS, "dev", paths::STA_IFACE])
 }
 
-/// `roam-testbed up`: builds a stock topology and keeps it until Enter is pressed.
-pub fn hold(channels: &ChannelPlan, aps: usize, security: Security) -> Result<()> {
-    let key = TopologyKey {
-        stack: Stack::WpaSupplicant,
-        channels: channels.resolve(aps)?,
-        security,
-        beacon_interval_tu: 100,
-    };
+/// `roam-testbed up`: builds a topology and keeps it until Enter is pressed.
+pub fn hold(channels: &ChannelPlan, aps: usize, security: Security, stack: Stack) -> Result<()> {
+    let key =
+        TopologyKey { stack, channels: channels.resolve(aps)?, security, beacon_interval_tu: 100 };
     let mut topology = Topology::build(&key, Duration::from_millis(10))?;
     for ap in &topology.aps {
         println!(
@@ -199,11 +195,11 @@ pub fn hold(channels: &ChannelPlan, aps: usize, security: Security) -> Result<()
     }
     let bssid = topology.station().connected_bssid()?.unwrap_or_default();
     println!(
-        "station {} ({}) in netns {} connected to {bssid}; wpa_cli -p /run/wpa_supplicant -i {}",
+        "station {} ({}) in netns {} connected to {bssid}; {}",
         paths::STA_IFACE,
         topology.station_mac,
         paths::STA_NETNS,
-        paths::STA_IFACE
+        station::client_hint(stack)
     );
     println!("logs in {}; press Enter to tear down", paths::LOG_DIR);
     let mut line = String::new();
