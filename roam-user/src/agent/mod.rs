@@ -63,6 +63,12 @@ const NO_CANDIDATE_RETRY_MAX: Duration = Duration::from_secs(60);
 /// On an open network, how long after the station's port opens the AP's does (see
 /// `neighbours::PutBackPlan::settle`): 13 ms measured under TCG, ~1 ms on hardware.
 const OPEN_NETWORK_SETTLE: Duration = Duration::from_millis(25);
+/// While the associated AP is being heard, how long the agent sleeps before looking at its
+/// silence itself. The kernel program reports the silence at the first frame on the air after
+/// the deadline, the station's own transmissions included, so this only matters on a channel
+/// where nothing at all is sent or heard: no traffic waits there, and mac80211's own beacon loss
+/// (~1 s) comes about as soon. Without it an idle agent would wake every few beacons.
+const SILENCE_BACKSTOP: Duration = Duration::from_secs(2);
 /// How long before a transition's start a neighbour flush still counts as its own.
 const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
 
@@ -804,7 +810,8 @@ impl Agent {
 
     /// The kernel reports silence when any frame reaches the monitor after the deadline; on a
     /// channel where nothing else is heard, this timer is the backstop. It sleeps until the
-    /// current AP's silence deadline plus one interval, so the kernel's event normally wins.
+    /// current AP's silence deadline plus one interval, so the kernel's event normally wins, and
+    /// at least [`SILENCE_BACKSTOP`] while the AP is heard.
     async fn check_silence_backstop(&mut self) {
         self.silence_deadline = None;
         let Some(bssid) = self.machine.current_bss() else { return };
@@ -820,9 +827,8 @@ impl Agent {
             }
             Ok(Some(rec)) => {
                 let due = rec.last_seen_ns + threshold + silence_ns(1, interval);
-                self.silence_deadline = Some(
-                    tokio::time::Instant::now() + Duration::from_nanos(due.saturating_sub(now)),
-                );
+                let wait = Duration::from_nanos(due.saturating_sub(now)).max(SILENCE_BACKSTOP);
+                self.silence_deadline = Some(tokio::time::Instant::now() + wait);
             }
             _ => {
                 self.silence_deadline =
