@@ -81,8 +81,21 @@ fn run_case(
         beacon_interval_tu: case.scenario.beacon_interval_tu,
     };
     let mut outcome = CaseOutcome::default();
-    let last = *case.run_numbers().end();
+    // "run 2/5" within a case of five; a plan of one-run cases (the benchmark) numbers its
+    // rounds on, and there is no total to show.
+    let of_total = if case.first_run == 1 { format!("/{}", case.repeats) } else { String::new() };
     for run in case.run_numbers() {
+        if let Some(built) = topology.as_mut().filter(|t| t.differs_only_in_stack(&key)) {
+            if built.key != key {
+                progress(format!("station: {} instead of {}", key.stack, built.key.stack));
+                if let Err(err) = built.switch_stack(key.stack, interval) {
+                    progress(format!(
+                        "switching the station's stack failed ({err:#}); building afresh"
+                    ));
+                    *topology = None;
+                }
+            }
+        }
         if topology.as_ref().is_none_or(|t| t.key != key) {
             // The old topology goes first: its radios, namespace and bridge are reused by name.
             *topology = None;
@@ -108,7 +121,7 @@ fn run_case(
         }
         let built = topology.as_mut().expect("built above");
         let run_outcome = run_once(case, run, built, interval, out);
-        progress(format!("run {run}/{last}: {}", describe(&run_outcome)));
+        progress(format!("run {run}{of_total}: {}", describe(&run_outcome)));
         if run_outcome.failed() {
             // A failed run may leave the topology in any state: start the next one afresh.
             *topology = None;

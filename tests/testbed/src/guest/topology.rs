@@ -76,21 +76,47 @@ impl Topology {
             topology.aps.push(ap);
         }
         move_to_station_netns(&station_radio.phy, &station_radio.iface)?;
-        let echo_address: SocketAddr = paths::ECHO_ADDRESS.parse().expect("valid address");
-        topology.echo = Some(Echo::start(echo_address)?);
-        topology.station = Some(station::start(key.stack, key.security, &topology.freqs_mhz())?);
-        topology
-            .station()
+        topology.echo = Some(Echo::start(echo_address())?);
+        topology.start_station(probe_interval)?;
+        Ok(topology)
+    }
+
+    /// Whether this topology serves `key` once its station runs `key`'s stack.
+    pub fn differs_only_in_stack(&self, key: &TopologyKey) -> bool {
+        TopologyKey { stack: key.stack, ..self.key.clone() } == *key
+    }
+
+    /// Replaces the station's software with `stack`'s, keeping the APs, the radios, the
+    /// namespace and the station's address: the benchmark alternates stacks run by run, and a
+    /// whole topology per run would cost seconds each. The new stack starts disconnected, as
+    /// on a fresh topology.
+    pub fn switch_stack(&mut self, stack: Stack, probe_interval: Duration) -> Result<()> {
+        self.probe = None;
+        self.station = None;
+        // A stack that exits may leave the link up (iwd does); "not connected" is fine too.
+        let _ = process::run_timeout(
+            paths::IP,
+            &["netns", "exec", paths::STA_NETNS, paths::IW, "dev", paths::STA_IFACE, "disconnect"],
+            Duration::from_secs(10),
+        );
+        self.key.stack = stack;
+        self.start_station(probe_interval)
+    }
+
+    /// Starts the key's stack on the station, waits for its connection, and starts the probe.
+    fn start_station(&mut self, probe_interval: Duration) -> Result<()> {
+        let freqs = self.freqs_mhz();
+        self.station = Some(station::start(self.key.stack, self.key.security, &freqs)?);
+        self.station()
             .wait_connected(CONNECT_TIMEOUT)
             .context("the station did not connect to the topology")?;
-        topology.probe = Some(Probe::start(
+        self.probe = Some(Probe::start(
             Some(Path::new(paths::STA_NETNS_PATH)),
-            echo_address,
+            echo_address(),
             probe_interval,
         )?);
-        topology.wait_steady_traffic()?;
-        topology.station().check_alive()?;
-        Ok(topology)
+        self.wait_steady_traffic()?;
+        self.station().check_alive()
     }
 
     pub fn station(&mut self) -> &mut dyn Station {
@@ -144,6 +170,10 @@ impl Drop for Topology {
             system::progress(format!("warning: topology teardown: {err:#}"));
         }
     }
+}
+
+fn echo_address() -> SocketAddr {
+    paths::ECHO_ADDRESS.parse().expect("valid address")
 }
 
 /// Removes what a previous topology may have left: namespace, bridge, radios.
