@@ -12,14 +12,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Milestones {
     /// The station noticed: roam's detection, mac80211's beacon loss, the carrier going off,
-    /// a deauth/disassoc handed up, or the supplicant's disconnection, whichever came first.
+    /// a deauth/disassoc handed up, or the manager's own beacon loss or disconnection,
+    /// whichever came first.
     pub detect_ms: Option<f64>,
     /// The station sent its authentication request to the new AP (kernel).
     pub auth_ms: Option<f64>,
     /// ... its association request (kernel).
     pub assoc_ms: Option<f64>,
-    /// The connection is complete: the supplicant's CONNECTED, or the 802.1X port authorised in
-    /// mac80211 (every stack's handshake ends there).
+    /// The connection is complete, handshake included: wpa_supplicant's CONNECTED, iwd's
+    /// `connected` state, or the 802.1X port authorised in mac80211.
     pub handshake_ms: Option<f64>,
     /// The first probe answered after the gap.
     pub first_data_ms: Option<f64>,
@@ -33,7 +34,13 @@ const DETECTIONS: &[(&str, &str)] = &[
     ("kernel", "deauth_rx"),
     ("kernel", "disassoc_rx"),
     ("wpa_supplicant", "disconnected"),
+    ("iwd", "beacon_loss"),
+    ("iwd", "disconnected"),
 ];
+
+/// Events that mean "connected, handshake done".
+const CONNECTED: &[(&str, &str)] =
+    &[("wpa_supplicant", "connected"), ("iwd", "connected"), ("kernel", "port_authorized")];
 
 impl Milestones {
     /// Reads the milestones off a run's timeline. Each step is looked for after the previous
@@ -61,9 +68,7 @@ impl Milestones {
             .find(|e| e.source == "kernel" && e.event == "auth")
             .map(|e| e.t_ms);
         let assoc_ms = auth_ms.and_then(|t| first_after(t, &[("kernel", "assoc")]));
-        let handshake_ms = assoc_ms.and_then(|t| {
-            first_after(t, &[("wpa_supplicant", "connected"), ("kernel", "port_authorized")])
-        });
+        let handshake_ms = assoc_ms.and_then(|t| first_after(t, CONNECTED));
         Milestones { detect_ms, auth_ms, assoc_ms, handshake_ms, first_data_ms }
     }
 }
@@ -158,14 +163,14 @@ mod tests {
             ev(1300.0, "auth", "kernel"),
             ev(1500.0, "auth", "kernel"),
             ev(1510.0, "assoc", "kernel"),
-            ev(1600.0, "port_authorized", "kernel"),
+            ev(1600.0, "connected", "iwd"),
             ev(1650.0, "first_probe_answered", "probe"),
             ev(1900.0, "auth", "kernel"),
         ];
         let m = Milestones::of(&timeline);
         assert_eq!(m.detect_ms, Some(1200.0));
         assert_eq!(m.auth_ms, Some(1500.0));
-        assert_eq!(m.handshake_ms, Some(1600.0), "the kernel's port opening ends a handshake");
+        assert_eq!(m.handshake_ms, Some(1600.0), "iwd's connected state ends a handshake");
     }
 
     #[test]

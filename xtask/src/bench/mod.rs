@@ -26,7 +26,11 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use roam_testbed::{scenario::Scenario, stack::Stack};
+use roam_testbed::{
+    plan::{GuestResults, Plan, RESULTS_FILE},
+    scenario::Scenario,
+    stack::Stack,
+};
 
 use crate::{build, cmd, vm};
 use report::{BenchReport, Machine, SessionDir, SCHEMA_VERSION};
@@ -60,9 +64,16 @@ pub struct BenchArgs {
     /// Interval between two traffic probes.
     #[arg(long, default_value_t = vm::DEFAULT_PROBE_INTERVAL_MS)]
     interval_ms: u64,
+    /// Run nothing: make the report again from an earlier benchmark's session directory
+    /// (target/vm/runs/<stamp>), e.g. after a change to the figures or pictures.
+    #[arg(long, value_name = "SESSION_DIR", conflicts_with_all = ["repeats", "scenarios", "stacks", "quick"])]
+    from_session: Option<PathBuf>,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if let Some(session) = &args.from_session {
+        return report_again(args, session);
+    }
     let date = utc_now_rfc3339();
     let repeats = args.repeats.unwrap_or(if args.quick { QUICK_REPEATS } else { DEFAULT_REPEATS });
     let scenarios = selected_scenarios(args)?;
@@ -82,34 +93,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
     let outcome = vm::run_plan(&spec, &plan, &options)?;
 
-    let (figures, costs) =
-        report::build(&plan, &outcome.results, &SessionDir(&outcome.session.dir));
-    let report = BenchReport {
-        schema_version: SCHEMA_VERSION,
-        command: command_line(),
-        machine: machine(date, &outcome.session.dir),
-        repeats,
-        probe_interval_ms: args.interval_ms,
-        session: outcome.session.dir.display().to_string(),
-        scenarios: figures,
-        costs,
-    };
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None => {
-            let session = outcome.session.dir.file_name().context("session directory")?;
-            cmd::workspace_root().join("target/bench").join(session)
-        }
-    };
-    write_outputs(&report, &out, args.json.as_deref())?;
-
-    cmd::step("Traffic gaps (roam/stock and roam/iwd: ratios of the medians)");
-    print!("{}", table::gaps(&report).text());
-    cmd::step("roam's own account of its roams (medians; drop window against the probe)");
-    print!("{}", table::roam_detail(&report).text());
-    cmd::step("roam's costs");
-    print!("{}", table::costs(&report.costs).text());
-    cmd::note(format!("report, tables and pictures: {}", out.display()));
+    let report = assemble(&plan, &outcome.results, &outcome.session.dir, repeats, date);
+    publish(&report, args, &outcome.session.dir)?;
 
     // A run that did not recover is a result; one the testbed could not carry out is not.
     let errors: Vec<String> =
@@ -121,6 +106,68 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         bail!("{} run(s) could not be carried out; the report leaves them out", errors.len());
     }
     Ok(())
+}
+
+/// The report of a session: figures, costs, and where and how it ran.
+fn assemble(
+    plan: &Plan,
+    results: &GuestResults,
+    session: &Path,
+    repeats: u32,
+    date: String,
+) -> BenchReport {
+    let (scenarios, costs) = report::build(plan, results, &SessionDir(session));
+    BenchReport {
+        schema_version: SCHEMA_VERSION,
+        command: command_line(),
+        machine: machine(date, session),
+        repeats,
+        probe_interval_ms: plan.probe_interval_ms,
+        session: session.display().to_string(),
+        scenarios,
+        costs,
+    }
+}
+
+/// Writes the report's files and prints its tables.
+fn publish(report: &BenchReport, args: &BenchArgs, session: &Path) -> Result<()> {
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            let stamp = session.file_name().context("session directory")?;
+            cmd::workspace_root().join("target/bench").join(stamp)
+        }
+    };
+    write_outputs(report, &out, args.json.as_deref())?;
+    cmd::step("Traffic gaps (roam/stock and roam/iwd: ratios of the medians)");
+    print!("{}", table::gaps(report).text());
+    cmd::step("roam's own account of its roams (medians; drop window against the probe)");
+    print!("{}", table::roam_detail(report).text());
+    cmd::step("roam's costs");
+    print!("{}", table::costs(&report.costs).text());
+    cmd::note(format!("report, tables and pictures: {}", out.display()));
+    Ok(())
+}
+
+/// `--from-session`: the plan and the guest's results as the session kept them.
+fn report_again(args: &BenchArgs, session: &Path) -> Result<()> {
+    let read = |name: &str| -> Result<String> {
+        let path = session.join(name);
+        fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (is {} a benchmark's session directory?)",
+                path.display(),
+                session.display()
+            )
+        })
+    };
+    let plan: Plan = serde_json::from_str(&read(vm::PLAN_FILE)?).context("the session's plan")?;
+    let results: GuestResults =
+        serde_json::from_str(&read(RESULTS_FILE)?).context("the session's results")?;
+    let repeats = plan.cases.iter().map(|c| c.first_run + c.repeats - 1).max().unwrap_or(0);
+    // The session directory is named after its start, UTC.
+    let date = session.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    publish(&assemble(&plan, &results, session, repeats, date), args, session)
 }
 
 fn selected_scenarios(args: &BenchArgs) -> Result<Vec<Scenario>> {

@@ -20,6 +20,8 @@ use super::{
 };
 use crate::cmd::{note, step};
 
+/// The plan's copy in the session directory.
+pub const PLAN_FILE: &str = "plan.json";
 /// The results disk is sparse: only what the guest writes takes space.
 const RESULTS_DISK_BYTES: u64 = 2 << 30;
 /// Prefix of the guest's progress lines on the console (see the guest's `system::progress`).
@@ -56,8 +58,11 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
     let accelerator = qemu::accelerator(&vm)?;
     let session = Session::create(&vm)?;
 
+    let plan_json = serde_json::to_vec_pretty(plan)?;
+    // Kept with the results, so reports can be made again from the session alone.
+    fs::write(session.dir.join(PLAN_FILE), &plan_json)?;
     let plan_layer = session.dir.join("plan.cpio");
-    image::single_file_archive(&plan_layer, PLAN_PATH, &serde_json::to_vec(plan)?)?;
+    image::single_file_archive(&plan_layer, PLAN_PATH, &plan_json)?;
     let initrd = session.dir.join("initrd.img");
     image.write_initrd(std::slice::from_ref(&plan_layer), &initrd)?;
     let disk = qemu::create_results_disk(&session.dir.join("results.img"), RESULTS_DISK_BYTES)?;

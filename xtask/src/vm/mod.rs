@@ -29,7 +29,7 @@ use clap::{Args, Subcommand};
 use roam_testbed::{scenario::ChannelPlan, stack::Stack};
 
 use crate::cmd::{note, step};
-pub use boot::{run_plan, RunOptions};
+pub use boot::{run_plan, RunOptions, PLAN_FILE};
 pub use image::{GuestBinary, ImageSpec};
 
 pub const DEFAULT_PROBE_INTERVAL_MS: u64 = 10;
