@@ -1,9 +1,12 @@
 //! Subcommands.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use roam_user::{
     agent,
     config::{BackendChoice, Config},
@@ -14,7 +17,12 @@ use roam_user::{
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "roam", version, about = "eBPF-assisted Wi-Fi roaming accelerator")]
+#[command(
+    name = "roam",
+    version,
+    propagate_version = true,
+    about = "eBPF-assisted Wi-Fi roaming accelerator"
+)]
 pub struct Cli {
     /// More logging (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -36,6 +44,23 @@ pub enum Command {
     Status(StatusArgs),
     /// Follow a running agent's events, one JSON object per line.
     Events(EventsArgs),
+    /// Print a manual page (roff): `roam man > roam.1`, `roam man run > roam-run.1`.
+    Man(ManArgs),
+    /// Print the completion script of a shell, e.g. `roam completions bash >
+    /// /usr/share/bash-completion/completions/roam`.
+    Completions(CompletionsArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print [default: roam's own].
+    pub subcommand: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(clap::Args)]
@@ -87,14 +112,18 @@ pub struct EventsArgs {
 #[derive(clap::Args)]
 pub struct CheckArgs {
     /// The station (managed) Wi-Fi interface.
+    #[arg(long, short, required_unless_present = "config")]
+    pub iface: Option<String>,
+    /// A configuration file to validate (alone, or with the interface's checks).
     #[arg(long, short)]
-    pub iface: String,
+    pub config: Option<PathBuf>,
     /// A monitor interface on the station's phy, to test the frame filter on (optional).
     #[arg(long)]
     pub monitor: Option<String>,
-    /// wpa_supplicant's control socket directory.
-    #[arg(long, default_value = "/run/wpa_supplicant")]
-    pub wpa_ctrl_dir: PathBuf,
+    /// wpa_supplicant's control socket directory [default: the configuration's
+    /// paths.wpa_ctrl_dir, /run/wpa_supplicant].
+    #[arg(long)]
+    pub wpa_ctrl_dir: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -106,7 +135,34 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => run_agent(args).await,
         Command::Status(args) => status(args).await,
         Command::Events(args) => events(args).await,
+        Command::Man(args) => man(args),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "roam",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// roam's page, or one of its subcommands' (named `roam-<subcommand>` as man(1) expects).
+fn man(args: ManArgs) -> Result<ExitCode> {
+    let mut roam = Cli::command();
+    // Building names each subcommand `roam-<name>` (its display name), which the page uses.
+    roam.build();
+    let page = match &args.subcommand {
+        None => roam,
+        Some(name) => {
+            let known: Vec<&str> = roam.get_subcommands().map(|c| c.get_name()).collect();
+            let sub = roam.find_subcommand(name).cloned();
+            sub.with_context(|| format!("no subcommand `{name}` (known: {})", known.join(", ")))?
+        }
+    };
+    clap_mangen::Man::new(page).render(&mut std::io::stdout()).context("writing the page")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_agent(args: RunArgs) -> Result<ExitCode> {
@@ -150,12 +206,38 @@ async fn events(args: EventsArgs) -> Result<ExitCode> {
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode> {
-    let prerequisites = system::check_all(&args.iface, &args.wpa_ctrl_dir).await;
+    let config = args.config.as_deref().map(Config::load);
+    if let Some(Err(err)) = &config {
+        // The whole answer: nothing else is worth checking with a configuration roam refuses.
+        if args.json {
+            println!("{}", json!({ "can_run": false, "config": { "error": format!("{err:#}") } }));
+        } else {
+            println!("{err:#}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let config = config.and_then(Result::ok);
+    let Some(iface) = args.iface.clone() else {
+        let path = args.config.as_deref().expect("clap requires --iface or --config");
+        if args.json {
+            println!("{}", json!({ "can_run": true, "config": { "path": path, "valid": true } }));
+        } else {
+            println!("{}: a valid roam configuration.", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let wpa_ctrl_dir =
+        args.wpa_ctrl_dir.clone().unwrap_or_else(|| config.unwrap_or_default().paths.wpa_ctrl_dir);
+    check_interface(args, iface, &wpa_ctrl_dir).await
+}
+
+async fn check_interface(args: CheckArgs, iface: String, wpa_ctrl_dir: &Path) -> Result<ExitCode> {
+    let prerequisites = system::check_all(&iface, wpa_ctrl_dir).await;
     // Attaching needs privileges and the interface, nothing more: trying it even when other
     // prerequisites fail shows which hooks this kernel offers and passes through the verifier.
     let passed = |name| prerequisites.get(name).is_some_and(|c: &system::Check| c.passed());
     let attach = if passed(system::PRIVILEGES) && passed(system::INTERFACE) {
-        let opts = ObserverOptions { station: args.iface.clone(), monitor: args.monitor.clone() };
+        let opts = ObserverOptions { station: iface.clone(), monitor: args.monitor.clone() };
         Some(
             tokio::task::spawn_blocking(move || {
                 Observer::start(&opts).map(|mut o| {
@@ -182,7 +264,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
             json!({ "can_run": can_run, "prerequisites": prerequisites, "hooks": hooks })
         );
     } else {
-        println!("Prerequisites for roam on {}:\n{prerequisites}", args.iface);
+        println!("Prerequisites for roam on {iface}:\n{prerequisites}");
         match &attach {
             Some(Ok(report)) => {
                 println!("Kernel hooks (loaded, verified, attached, then detached):\n{report}")
@@ -198,4 +280,34 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
         );
     }
     Ok(if can_run { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_a_manual_page_under_its_long_name() {
+        let mut roam = Cli::command();
+        roam.build();
+        for sub in roam.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(sub.clone()).render(&mut page).unwrap();
+            let page = String::from_utf8(page).unwrap();
+            let title = format!(".TH roam-{} 1", sub.get_name());
+            assert!(page.contains(&title), "{title} missing:\n{page}");
+        }
+    }
+
+    #[test]
+    fn check_takes_an_interface_or_a_configuration() {
+        assert!(Cli::try_parse_from(["roam", "check", "--config", "roam.toml"]).is_ok());
+        assert!(Cli::try_parse_from(["roam", "check", "-i", "wlan0"]).is_ok());
+        assert!(Cli::try_parse_from(["roam", "check"]).is_err());
+    }
 }

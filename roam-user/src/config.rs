@@ -1,42 +1,60 @@
 //! `roam run`'s configuration: a TOML file (every key optional) and its defaults.
 //!
-//! ```toml
-//! [detect]
-//! silence_intervals = 3          # beacon intervals without a frame from the AP (2..20)
-//! signal_threshold_dbm = -75     # optional, validated but NOT acted on yet: the RSSI-trend
-//! signal_hysteresis_db = 8       #   trigger (weaker than this, a candidate better by this much)
-//!
-//! [act]
-//! backend = "auto"               # auto | wpa_supplicant | nl80211 (auto: wpa_supplicant when
-//!                                #   its control socket answers, else bare nl80211, open networks)
-//! observe_only = false
-//! max_roams_per_minute = 6
-//! backoff_initial_ms = 500
-//! backoff_max_ms = 30000
-//! roam_timeout_ms = 5000
-//!
-//! [candidates]
-//! max_heard_age_ms = 2000        # a BSS heard this recently by the kernel is a candidate
-//! refresh_scans = true           # keep candidates' cfg80211 entries alive (single-channel scans)
-//! refresh_min_interval_s = 20
-//!
-//! [drop_window]
-//! restore_neighbours = true      # put back the ARP/ND entries a roam's carrier loss flushed,
-//!                                #   the moment the new AP authorises the port
-//!
-//! [metrics]
-//! listen = "127.0.0.1:9477"      # "off" disables the endpoint
-//!
-//! [paths]
-//! wpa_ctrl_dir = "/run/wpa_supplicant"
-//! control_socket = "/run/roam/wlan0.sock"   # default: /run/roam/<iface>.sock
-//! ```
+//! Every key, its default and what it does: `roam-user/packaging/roam.toml`, the file packages
+//! install as /etc/roam/roam.toml (a test keeps it equal to [`Config::default`]).
 
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{anyhow, Context as _, Result};
 use roam_common::bss::{MAX_SILENCE_INTERVALS, MIN_SILENCE_INTERVALS};
 use serde::Deserialize;
+
+/// A value roam cannot use: its key, what is wrong and what to use instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Dotted path of the key, `detect.silence_intervals`.
+    pub key: &'static str,
+    pub problem: String,
+}
+
+impl Invalid {
+    fn new(key: &'static str, problem: impl Into<String>) -> Self {
+        Invalid { key, problem: problem.into() }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+    (line, column)
+}
+
+/// The line where the dotted `key` (`detect.silence_intervals`) is written in `text`, if it is
+/// (a value left at its default has no line).
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let document = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = document.as_table();
+    let mut segments = key.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let (name, item) = table.get_key_value(segment)?;
+        if segments.peek().is_none() {
+            let span = name.span().or_else(|| item.span())?;
+            return Some(line_and_column(text, span.start).0);
+        }
+        table = item.as_table_like()?;
+    }
+    None
+}
 
 /// Default Prometheus endpoint: loopback only, a port in the exporters' range.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9477";
@@ -163,7 +181,7 @@ impl Metrics {
         }
         self.listen.parse().map(Some).with_context(|| {
             format!(
-                "metrics.listen = {:?} is not an address: use host:port such as \"{DEFAULT_METRICS_LISTEN}\", or \"off\"",
+                "{:?} is not an address: use host:port such as \"{DEFAULT_METRICS_LISTEN}\", or \"off\"",
                 self.listen
             )
         })
@@ -184,11 +202,23 @@ impl Default for Paths {
 }
 
 impl Config {
-    /// Parses and validates a configuration file's text; `origin` names it in errors.
+    /// Parses and validates a configuration file's text; `origin` names it in errors, which
+    /// read `origin:line[:column]: problem` and say what to write instead.
     pub fn parse(text: &str, origin: &str) -> Result<Config> {
-        let config: Config = toml::from_str(text)
-            .with_context(|| format!("{origin} is not a valid roam configuration"))?;
-        config.validate().with_context(|| format!("in {origin}"))?;
+        let config: Config = toml::from_str(text).map_err(|err| {
+            let place = err.span().map_or(String::new(), |span| {
+                let (line, column) = line_and_column(text, span.start);
+                format!(":{line}:{column}")
+            });
+            // One line: toml puts what it expected on a line of its own.
+            let message: Vec<&str> =
+                err.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            anyhow!("{origin}{place}: {}", message.join("; "))
+        })?;
+        config.validate().map_err(|invalid| {
+            let place = line_of(text, invalid.key).map_or(String::new(), |line| format!(":{line}"));
+            anyhow!("{origin}{place}: {invalid}")
+        })?;
         Ok(config)
     }
 
@@ -198,38 +228,69 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
-    pub fn validate(&self) -> Result<()> {
+    /// Checks what types alone cannot: ranges, and values that depend on each other.
+    pub fn validate(&self) -> Result<(), Invalid> {
         let n = self.detect.silence_intervals;
         if !(MIN_SILENCE_INTERVALS..=MAX_SILENCE_INTERVALS).contains(&n) {
-            bail!(
-                "detect.silence_intervals = {n} is out of range: use {MIN_SILENCE_INTERVALS} to {MAX_SILENCE_INTERVALS} beacon intervals"
-            );
+            return Err(Invalid::new(
+                "detect.silence_intervals",
+                format!("{n} is out of range: use {MIN_SILENCE_INTERVALS} to {MAX_SILENCE_INTERVALS} beacon intervals"),
+            ));
         }
         if let Some(dbm) = self.detect.signal_threshold_dbm {
             if !(-100..=-20).contains(&dbm) {
-                bail!("detect.signal_threshold_dbm = {dbm} is not a plausible RSSI: use -100 to -20 dBm");
+                return Err(Invalid::new(
+                    "detect.signal_threshold_dbm",
+                    format!("{dbm} is not a plausible RSSI: use -100 to -20 dBm"),
+                ));
             }
         }
         if self.detect.signal_hysteresis_db < 0 {
-            bail!("detect.signal_hysteresis_db must not be negative");
+            return Err(Invalid::new(
+                "detect.signal_hysteresis_db",
+                format!(
+                    "{} must not be negative: use 0 or more dB",
+                    self.detect.signal_hysteresis_db
+                ),
+            ));
         }
-        if self.act.backoff_initial_ms == 0 || self.act.backoff_max_ms < self.act.backoff_initial_ms
-        {
-            bail!("act.backoff_initial_ms must be > 0 and at most act.backoff_max_ms");
+        if self.act.backoff_initial_ms == 0 {
+            return Err(Invalid::new(
+                "act.backoff_initial_ms",
+                "0 would retry at once: use 1 ms or more",
+            ));
+        }
+        if self.act.backoff_max_ms < self.act.backoff_initial_ms {
+            return Err(Invalid::new(
+                "act.backoff_max_ms",
+                format!(
+                    "{} is below act.backoff_initial_ms ({}): use at least that",
+                    self.act.backoff_max_ms, self.act.backoff_initial_ms
+                ),
+            ));
         }
         if self.act.roam_timeout_ms < 500 {
-            bail!(
-                "act.roam_timeout_ms = {} is too short for a handshake: use 500 or more",
-                self.act.roam_timeout_ms
-            );
+            return Err(Invalid::new(
+                "act.roam_timeout_ms",
+                format!(
+                    "{} is too short for a handshake: use 500 or more",
+                    self.act.roam_timeout_ms
+                ),
+            ));
         }
-        if self.act.max_roams_per_minute as usize > roam_common::policy::limiter::MAX_CAP {
-            bail!(
-                "act.max_roams_per_minute is at most {} (0 disables the cap)",
-                roam_common::policy::limiter::MAX_CAP
-            );
+        let cap = roam_common::policy::limiter::MAX_CAP;
+        if self.act.max_roams_per_minute as usize > cap {
+            return Err(Invalid::new(
+                "act.max_roams_per_minute",
+                format!(
+                    "{} is too many: use at most {cap} (0 disables the cap)",
+                    self.act.max_roams_per_minute
+                ),
+            ));
         }
-        self.metrics.listen_addr()?;
+        if let Err(err) = self.metrics.listen_addr() {
+            return Err(Invalid::new("metrics.listen", err.to_string()));
+        }
         Ok(())
     }
 
@@ -272,17 +333,52 @@ mod tests {
     }
 
     #[test]
-    fn bad_files_name_the_problem() {
+    fn bad_files_name_the_problem_its_line_and_the_fix() {
         let err = |text: &str| format!("{:#}", Config::parse(text, "roam.toml").unwrap_err());
         let e = err("[detect]\nsilence_intervals = 1\n");
-        assert!(e.contains("roam.toml") && e.contains("2 to 20"), "{e}");
-        let e = err("[detect]\nsilence_interval = 3\n");
-        assert!(e.contains("unknown field") && e.contains("silence_interval"), "{e}");
+        assert_eq!(
+            e,
+            "roam.toml:2: detect.silence_intervals: 1 is out of range: use 2 to 20 beacon intervals"
+        );
+        let e = err("# roam\n[detect]\nsilence_interval = 3\n");
+        assert!(e.starts_with("roam.toml:3:1: unknown field `silence_interval`"), "{e}");
+        assert!(e.contains("silence_intervals"), "the message lists the known keys: {e}");
         let e = err("[metrics]\nlisten = \"localhost\"\n");
-        assert!(e.contains("host:port"), "{e}");
+        assert!(e.starts_with("roam.toml:2: metrics.listen:") && e.contains("host:port"), "{e}");
         let e = err("[act]\nbackend = \"iwd\"\n");
-        assert!(e.contains("iwd"), "{e}");
+        assert!(e.starts_with("roam.toml:2:") && e.contains("iwd"), "{e}");
+        let e = err("[act]\nmax_roams_per_minute = \"six\"\n");
+        assert!(e.starts_with("roam.toml:2:") && e.contains("invalid type"), "{e}");
+        let e = err("[act]\nbackoff_initial_ms = 900\nbackoff_max_ms = 100\n");
+        assert!(e.starts_with("roam.toml:3: act.backoff_max_ms: 100 is below"), "{e}");
         let e = err("[act\n");
-        assert!(e.contains("not a valid roam configuration"), "{e}");
+        assert!(e.starts_with("roam.toml:1:"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+
+    #[test]
+    fn keys_are_found_in_dotted_and_inline_forms() {
+        assert_eq!(line_of("detect.silence_intervals = 1\n", "detect.silence_intervals"), Some(1));
+        assert_eq!(
+            line_of("\n\ndetect = { silence_intervals = 1 }\n", "detect.silence_intervals"),
+            Some(3)
+        );
+        assert_eq!(line_of("[act]\n", "detect.silence_intervals"), None);
+        assert_eq!(line_and_column("ab\ncd", 4), (2, 2));
+    }
+
+    /// The file packages install as /etc/roam/roam.toml documents every key at its default.
+    #[test]
+    fn the_packaged_configuration_is_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/roam.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+    }
+
+    /// Values from the command line are checked the same way, without a file to point into.
+    #[test]
+    fn validation_names_the_key() {
+        let mut config = Config::default();
+        config.act.roam_timeout_ms = 100;
+        assert_eq!(config.validate().unwrap_err().key, "act.roam_timeout_ms");
     }
 }
