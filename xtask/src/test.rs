@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::{cmd, setup, vm};
+use crate::{cmd, monitoring, setup, vm};
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -31,6 +31,11 @@ pub fn run(args: &TestArgs) -> Result<()> {
         "--exclude",
         "integration-test",
     ]))?;
+
+    cmd::step(
+        "Monitoring examples (promtool: scrape configuration, alerting rules and their tests)",
+    );
+    monitoring::check()?;
 
     cmd::step("Host eBPF integration tests (real verifier, private network namespaces)");
     // One at a time: the tests count roam's programs loaded in the kernel.

@@ -144,6 +144,14 @@ impl Parts {
         let (refresh_tx, refresh_rx) = mpsc::channel(4);
         if let Some(addr) = config.metrics.listen_addr()? {
             let listener = metrics::bind(addr).await?;
+            if addr.ip().is_loopback() {
+                info!("metrics on http://{addr}/metrics");
+            } else {
+                // Loopback is the default; anything else was asked for, and is worth a line.
+                warn!(
+                    "metrics on http://{addr}/metrics, reachable from other hosts (metrics.listen)"
+                );
+            }
             let serving = metrics::serve(
                 listener,
                 metrics.clone(),

@@ -219,3 +219,89 @@ fn metrics_are_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<Metrics>();
 }
+
+/// Every family and series name the exposition can carry once each family has a sample:
+/// counters' series end in `_total`, histograms' in `_bucket`, `_sum` and `_count`.
+fn exposed_series_names() -> std::collections::BTreeSet<String> {
+    let m = Metrics::new();
+    m.beacon_loss_detected("silence");
+    m.deauth_received(3);
+    m.disassoc_received(8);
+    m.roam_attempt("silence", "wpa_supplicant", "success");
+    m.roam_completed(Duration::from_millis(200), &[("detect", Duration::from_millis(40))]);
+    m.detection_latency("silence", Duration::from_millis(300));
+    m.drop_window(4, 2, &[("QDISC_DROP", 1)], Duration::from_millis(250));
+    m.carrier(true);
+    m.state_changed("run", "suspect");
+    m.set_current_bss(Some(("aa:bb:cc:00:00:01".into(), "home".into(), 2412)));
+    m.kernel_event("bss_silent");
+    m.set_kernel_snapshot(KernelSnapshot {
+        programs: vec![ProgramStats { name: "roam_frames".into(), runs: 1, run_time_ns: 1 }],
+        events_lost: 0,
+        frames_observed: 1,
+        frames_malformed: 0,
+        bss: vec![BssRow {
+            bssid: "aa:bb:cc:00:00:01".into(),
+            freq_mhz: 2412,
+            signal_dbm: -50,
+            last_heard_age: Duration::from_millis(10),
+        }],
+    });
+    let mut names = std::collections::BTreeSet::new();
+    for line in m.encode().lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else { continue };
+        let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+        names.insert(name.to_owned());
+        match kind {
+            "counter" => names.insert(format!("{name}_total")),
+            "histogram" => {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    names.insert(format!("{name}{suffix}"));
+                }
+                true
+            }
+            _ => true,
+        };
+    }
+    names
+}
+
+/// The alerting rules and the dashboard in docs/monitoring, and the README's reference, name
+/// only metrics roam exposes: a renamed metric fails here, not on an operator's dashboard.
+#[test]
+fn the_monitoring_examples_query_only_exposed_series() {
+    let exposed = exposed_series_names();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/monitoring");
+    let readme = std::fs::read_to_string(dir.join("../../README.md")).unwrap();
+    let reference = readme.split("## Metrics\n").nth(1).unwrap().split("\n## ").next().unwrap();
+    let files = [
+        ("roam-alerts.yml", std::fs::read_to_string(dir.join("roam-alerts.yml")).unwrap()),
+        ("grafana-roam.json", std::fs::read_to_string(dir.join("grafana-roam.json")).unwrap()),
+        ("README.md's metrics reference", reference.to_owned()),
+    ];
+    for (file, text) in files {
+        let mut queried = 0;
+        for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            let is_series = (token.starts_with("roam_") || token.starts_with("process_"))
+                && !token.ends_with('_')
+                && token != "roam_wifi";
+            if is_series {
+                queried += 1;
+                assert!(
+                    exposed.contains(token),
+                    "{file} queries {token}, which roam does not expose"
+                );
+            }
+        }
+        assert!(queried > 5, "{file}: no roam series found");
+    }
+    // And the reference is complete: each family is there, under a name of its series.
+    for family in exposed.iter().filter(|n| !n.ends_with("_bucket") && !n.ends_with("_sum")) {
+        let listed = [family.clone(), format!("{family}_total")]
+            .iter()
+            .any(|name| reference.contains(&format!("`{name}`")));
+        let is_series_of_another =
+            exposed.iter().any(|f| family.starts_with(f.as_str()) && f != family);
+        assert!(listed || is_series_of_another, "README.md's metrics reference lacks {family}");
+    }
+}
