@@ -10,5 +10,6 @@ pub mod neighbours;
 pub mod netif;
 pub mod nl80211;
 pub mod rtnl;
+pub mod sd_notify;
 pub mod system;
 pub mod wpa;

@@ -77,6 +77,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let parts = setup::Parts::build(&opts).await?;
     let mut agent = Agent::new(opts, parts).await?;
     let result = agent.run().await;
+    crate::sd_notify::stopping();
     agent.shutdown().await;
     result
 }
@@ -211,6 +212,7 @@ impl Agent {
         self.follow_link_status().await?;
         self.publish_status();
         self.parts.serve_control(&self.opts.control_socket(), &self.opts.iface).await?;
+        crate::sd_notify::ready();
         self.emitter.emit(
             "started",
             json!({ "iface": self.opts.iface, "observe_only": self.config().act.observe_only,

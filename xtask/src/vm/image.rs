@@ -44,6 +44,7 @@ const SYSTEM_BINARIES: &[&str] = &[
     "/usr/bin/tcpdump",
     "/usr/bin/busybox",
     "/usr/bin/kmod",
+    "/usr/bin/setpriv",
 ];
 
 const SYMLINKS: &[(&str, &str)] = &[

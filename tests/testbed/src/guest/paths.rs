@@ -15,6 +15,8 @@ pub const BUSYBOX: &str = "/usr/bin/busybox";
 pub const TESTBED: &str = "/usr/bin/roam-testbed";
 /// The roam agent, present when the host found a built one.
 pub const ROAM: &str = "/usr/bin/roam";
+/// util-linux's setpriv: runs the agent with the capability set of its systemd unit.
+pub const SETPRIV: &str = "/usr/bin/setpriv";
 
 /// Scratch space for configuration files and control sockets.
 pub const RUN_DIR: &str = "/run/roam-testbed";

@@ -204,6 +204,9 @@ pub struct RoamAgent {
     events_log: PathBuf,
 }
 
+/// The agent's capabilities, as setpriv's bounding set: those of its systemd unit.
+const AGENT_CAPABILITIES: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw";
+
 /// The agent's control socket (its default for the station interface).
 const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
 /// The agent's Prometheus endpoint (its default), inside the station namespace.
@@ -236,7 +239,11 @@ fn require_agent() -> Result<()> {
 fn spawn_agent(log: &Path, events_log: &Path, args: &[&str]) -> Result<(Daemon, Daemon)> {
     let _ = fs::remove_file(ROAM_SOCKET);
     let mut cmd = process::in_station_netns(paths::TESTBED);
-    cmd.args(["with-kernel-fs", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
+    // The kernel file systems are mounted with full privileges; the agent then runs with
+    // exactly the capabilities its systemd unit grants (roam-user/packaging/roam@.service):
+    // as root, a capability left out of the bounding set is gone after the exec.
+    cmd.args(["with-kernel-fs", paths::SETPRIV, "--no-new-privs", "--bounding-set"]);
+    cmd.args([AGENT_CAPABILITIES, "--", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
     cmd.args(args);
     let mut agent = Daemon::spawn("roam", cmd, log)?;
     // The socket is bound last in the agent's setup: once it exists, roam is attached.
