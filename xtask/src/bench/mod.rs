@@ -97,13 +97,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     publish(&report, args, &outcome.session.dir)?;
 
     // A run that did not recover is a result; one the testbed could not carry out is not.
-    let errors: Vec<String> =
-        outcome.failures.iter().filter(|f| !f.contains("no recovery within")).cloned().collect();
-    if !errors.is_empty() {
-        for error in &errors {
-            cmd::note(format!("FAILED {error}"));
+    let results = &outcome.results;
+    let not_carried_out = plan.cases.len().saturating_sub(results.cases.len())
+        + results.cases.iter().filter(|c| c.error.is_some()).count()
+        + results.cases.iter().flat_map(|c| &c.runs).filter(|r| r.error.is_some()).count();
+    if not_carried_out > 0 {
+        for failure in &outcome.failures {
+            cmd::note(format!("FAILED {failure}"));
         }
-        bail!("{} run(s) could not be carried out; the report leaves them out", errors.len());
+        bail!("{not_carried_out} run(s) could not be carried out; the report leaves them out");
     }
     Ok(())
 }
@@ -165,8 +167,8 @@ fn report_again(args: &BenchArgs, session: &Path) -> Result<()> {
     let results: GuestResults =
         serde_json::from_str(&read(RESULTS_FILE)?).context("the session's results")?;
     let repeats = plan.cases.iter().map(|c| c.first_run + c.repeats - 1).max().unwrap_or(0);
-    // The session directory is named after its start, UTC.
-    let date = session.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stamp = session.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let date = stamp_to_rfc3339(&stamp).unwrap_or(stamp);
     publish(&assemble(&plan, &results, session, repeats, date), args, session)
 }
 
@@ -256,8 +258,40 @@ fn machine(date: String, session: &Path) -> Machine {
     }
 }
 
+/// A session directory's name (its start, UTC: `20261121-194739`) as RFC 3339.
+fn stamp_to_rfc3339(stamp: &str) -> Option<String> {
+    let (day, time) = stamp.get(..15)?.split_once('-')?;
+    if day.len() != 8
+        || time.len() != 6
+        || !(day.to_owned() + time).bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &day[..4],
+        &day[4..6],
+        &day[6..],
+        &time[..2],
+        &time[2..4],
+        &time[4..]
+    ))
+}
+
 fn utc_now_rfc3339() -> String {
     cmd::output(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]))
         .map(|s| s.trim().to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stamp_to_rfc3339;
+
+    #[test]
+    fn session_stamps_become_dates() {
+        assert_eq!(stamp_to_rfc3339("20261121-194739").as_deref(), Some("2026-11-21T19:47:39Z"));
+        assert_eq!(stamp_to_rfc3339("20261121-194739-2").as_deref(), Some("2026-11-21T19:47:39Z"));
+        assert_eq!(stamp_to_rfc3339("my-bench"), None);
+    }
 }
