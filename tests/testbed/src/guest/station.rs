@@ -204,8 +204,11 @@ pub struct RoamAgent {
     events_log: PathBuf,
 }
 
-/// The agent's capabilities, as setpriv's bounding set: those of its systemd unit.
-const AGENT_CAPABILITIES: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw";
+/// The agent's capabilities, as setpriv's bounding set: those of its systemd unit. Debian's
+/// kernels default to `kernel.perf_event_paranoid=3`, a Debian patch under which
+/// perf_event_open (how the tracepoint and kprobe hooks attach) needs CAP_SYS_ADMIN, not
+/// CAP_PERFMON: without it every perf-attached hook fails (measured in this VM).
+const AGENT_CAPABILITIES: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw,+sys_admin";
 
 /// The agent's control socket (its default for the station interface).
 const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
