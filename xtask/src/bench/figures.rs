@@ -43,30 +43,27 @@ const CONNECTED: &[(&str, &str)] =
     &[("wpa_supplicant", "connected"), ("iwd", "connected"), ("kernel", "port_authorized")];
 
 impl Milestones {
-    /// Reads the milestones off a run's timeline. Each step is looked for after the previous
-    /// one, so a scan's or an earlier attempt's events do not stand in for the recovery's.
+    /// Reads the milestones off a run's timeline. The recovery's authentication is the last
+    /// one before the first answered probe (a failed attempt may come earlier); a detection
+    /// counts only before it (in a deliberate roam the carrier goes off during the
+    /// reassociation, which is no detection); the rest follow in order.
     pub fn of(timeline: &[TimelineEvent]) -> Milestones {
-        let first_after = |from: f64, wanted: &[(&str, &str)]| {
-            timeline
-                .iter()
-                .filter(|e| e.t_ms >= from)
-                .find(|e| {
-                    wanted.iter().any(|(source, event)| e.source == *source && e.event == *event)
-                })
-                .map(|e| e.t_ms)
+        let is = |e: &TimelineEvent, wanted: &[(&str, &str)]| {
+            wanted.iter().any(|(source, event)| e.source == *source && e.event == *event)
         };
-        let detect_ms = first_after(0.0, DETECTIONS);
-        let from = detect_ms.unwrap_or(0.0);
-        // The recovery's authentication is the last one before the first data: a failed
-        // attempt (or a deliberate roam's own) may come earlier.
-        let first_data_ms = first_after(from, &[("probe", "first_probe_answered")]);
+        let first_after = |from: f64, wanted: &[(&str, &str)]| {
+            timeline.iter().find(|e| e.t_ms >= from && is(e, wanted)).map(|e| e.t_ms)
+        };
+        let first_data_ms = first_after(0.0, &[("probe", "first_probe_answered")]);
         let until = first_data_ms.unwrap_or(f64::INFINITY);
         let auth_ms = timeline
             .iter()
             .rev()
-            .filter(|e| e.t_ms >= from && e.t_ms <= until)
-            .find(|e| e.source == "kernel" && e.event == "auth")
+            .filter(|e| e.t_ms >= 0.0 && e.t_ms <= until)
+            .find(|e| is(e, &[("kernel", "auth")]))
             .map(|e| e.t_ms);
+        let detect_ms =
+            first_after(0.0, DETECTIONS).filter(|&t| auth_ms.is_none_or(|auth| t <= auth));
         let assoc_ms = auth_ms.and_then(|t| first_after(t, &[("kernel", "assoc")]));
         let handshake_ms = assoc_ms.and_then(|t| first_after(t, CONNECTED));
         Milestones { detect_ms, auth_ms, assoc_ms, handshake_ms, first_data_ms }
@@ -171,6 +168,21 @@ mod tests {
         assert_eq!(m.detect_ms, Some(1200.0));
         assert_eq!(m.auth_ms, Some(1500.0));
         assert_eq!(m.handshake_ms, Some(1600.0), "iwd's connected state ends a handshake");
+    }
+
+    #[test]
+    fn a_deliberate_roam_has_no_detection() {
+        let timeline = vec![
+            ev(0.0, "roam to ap1", "runner"),
+            ev(12.0, "auth", "kernel"),
+            ev(30.0, "assoc", "kernel"),
+            ev(33.0, "carrier_off", "kernel"),
+            ev(90.0, "connected", "wpa_supplicant"),
+            ev(1080.0, "first_probe_answered", "probe"),
+        ];
+        let m = Milestones::of(&timeline);
+        assert_eq!(m.detect_ms, None, "the carrier went off after the roam began");
+        assert_eq!((m.auth_ms, m.assoc_ms, m.handshake_ms), (Some(12.0), Some(30.0), Some(90.0)));
     }
 
     #[test]

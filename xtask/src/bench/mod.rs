@@ -38,6 +38,8 @@ use report::{BenchReport, Machine, SessionDir, SCHEMA_VERSION};
 const DEFAULT_REPEATS: u32 = 10;
 const QUICK_REPEATS: u32 = 3;
 const QUICK_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
+/// The benchmark's command line, kept in its session directory.
+const COMMAND_FILE: &str = "bench-command.txt";
 const STACKS: [Stack; 3] = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
 
 #[derive(Args)]
@@ -93,7 +95,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
     let outcome = vm::run_plan(&spec, &plan, &options)?;
 
-    let report = assemble(&plan, &outcome.results, &outcome.session.dir, repeats, date);
+    // For --from-session: the report made again names the command that ran the benchmark.
+    fs::write(outcome.session.dir.join(COMMAND_FILE), command_line())?;
+    let report =
+        assemble(&plan, &outcome.results, &outcome.session.dir, repeats, date, command_line());
     publish(&report, args, &outcome.session.dir)?;
 
     // A run that did not recover is a result; one the testbed could not carry out is not.
@@ -117,11 +122,12 @@ fn assemble(
     session: &Path,
     repeats: u32,
     date: String,
+    command: String,
 ) -> BenchReport {
     let (scenarios, costs) = report::build(plan, results, &SessionDir(session));
     BenchReport {
         schema_version: SCHEMA_VERSION,
-        command: command_line(),
+        command,
         machine: machine(date, session),
         repeats,
         probe_interval_ms: plan.probe_interval_ms,
@@ -169,7 +175,11 @@ fn report_again(args: &BenchArgs, session: &Path) -> Result<()> {
     let repeats = plan.cases.iter().map(|c| c.first_run + c.repeats - 1).max().unwrap_or(0);
     let stamp = session.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let date = stamp_to_rfc3339(&stamp).unwrap_or(stamp);
-    publish(&assemble(&plan, &results, session, repeats, date), args, session)
+    let command = match fs::read_to_string(session.join(COMMAND_FILE)) {
+        Ok(ran) => format!("{} (report: {})", ran.trim(), command_line()),
+        Err(_) => command_line(),
+    };
+    publish(&assemble(&plan, &results, session, repeats, date, command), args, session)
 }
 
 fn selected_scenarios(args: &BenchArgs) -> Result<Vec<Scenario>> {
@@ -237,8 +247,9 @@ fn machine(date: String, session: &Path) -> Machine {
             l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_owned())
         })
         .unwrap_or_default();
-    // The guest's kernel log starts with its version line.
-    let guest_kernel = fs::read_to_string(session.join("dmesg.txt"))
+    // The serial console starts with the guest kernel's version line (the kernel log at the
+    // end of a long session has wrapped past it).
+    let guest_kernel = fs::read_to_string(session.join("console.log"))
         .ok()
         .and_then(|log| {
             let line = log.lines().find(|l| l.contains("Linux version"))?;
