@@ -92,17 +92,9 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `cmd` with stdout and stderr appended to `log` (appending keeps earlier output when
-    /// a daemon is restarted, so per-run log slices stay valid).
+    /// Starts `cmd` with stdout and stderr appended to `log`.
     pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Daemon> {
-        if let Some(dir) = log.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        let out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("cannot open {}", log.display()))?;
+        let out = open_log(log)?;
         let err = out.try_clone()?;
         let child = cmd
             .stdin(Stdio::null())
@@ -119,14 +111,7 @@ impl Daemon {
     /// of `wpa_supplicant -t`). The program writes each line with one unbuffered write, so the
     /// stamp trails the event by a thread wake-up.
     pub fn spawn_timestamped(name: &str, mut cmd: Command, log: &Path) -> Result<Daemon> {
-        if let Some(dir) = log.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        let out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("cannot open {}", log.display()))?;
+        let out = open_log(log)?;
         let (reader, writer) = std::io::pipe().context("cannot create a pipe")?;
         let child = cmd
             .stdin(Stdio::null())
@@ -190,6 +175,19 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Opens `log` for appending (appending keeps earlier output when a daemon is restarted, so
+/// per-run log slices stay valid), creating it and its directory.
+fn open_log(log: &Path) -> Result<File> {
+    if let Some(dir) = log.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot open {}", log.display()))
 }
 
 /// Copies lines from `input` to `out`, each prefixed with the time it was read, until the end
