@@ -57,6 +57,27 @@ pub fn privileges(roots: &SysRoots) -> Check {
     };
     let audit = CapabilityAudit::of(creds.effective_caps);
 
+    let paranoid = fs::read_to_string(&roots.perf_event_paranoid)
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok());
+    if audit.missing.is_empty()
+        && !creds.effective_caps.contains(Capability::SysAdmin)
+        && paranoid.is_some_and(|level| level >= 3)
+    {
+        // Upstream treats levels above 2 as 2; Debian's and Ubuntu's kernels patch 3 and up to
+        // let only CAP_SYS_ADMIN open perf events, which the tracepoint and kprobe hooks attach
+        // through. The hooks below show whether they did.
+        return Check::warning(
+            PRIVILEGES,
+            format!(
+                "{who} with {}, but kernel.perf_event_paranoid is {}: on Debian and Ubuntu \
+                 kernels the tracepoint and kprobe hooks then need CAP_SYS_ADMIN",
+                capability_list(&REQUIRED),
+                paranoid.unwrap_or_default()
+            ),
+            "sysctl -w kernel.perf_event_paranoid=2, or add CAP_SYS_ADMIN (as roam@.service does)",
+        );
+    }
     if audit.missing.is_empty() {
         let detail = if audit.via_sys_admin.is_empty() {
             format!("{who} with {}", capability_list(&REQUIRED))

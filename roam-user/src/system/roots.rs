@@ -15,6 +15,9 @@ pub struct SysRoots {
     pub tracefs_events: Vec<PathBuf>,
     /// `/run/netns`: named network namespaces (`ip netns add`).
     pub named_netns: PathBuf,
+    /// `kernel.perf_event_paranoid`: at 3 and above (Debian's and Ubuntu's patch), perf events
+    /// need CAP_SYS_ADMIN.
+    pub perf_event_paranoid: PathBuf,
 }
 
 impl SysRoots {
@@ -31,6 +34,7 @@ impl SysRoots {
                 "/sys/kernel/debug/tracing/events".into(),
             ],
             named_netns: "/run/netns".into(),
+            perf_event_paranoid: "/proc/sys/kernel/perf_event_paranoid".into(),
         }
     }
 }

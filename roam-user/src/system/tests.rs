@@ -35,6 +35,7 @@ impl FakeSystem {
                 base.join("sys/kernel/debug/tracing/events"),
             ],
             named_netns: base.join("run/netns"),
+            perf_event_paranoid: base.join("proc/sys/kernel/perf_event_paranoid"),
         };
         let system = FakeSystem { base, roots };
         system.write("proc/self/status", ROOT_STATUS);
@@ -161,6 +162,29 @@ async fn unprivileged_user_is_told_about_sudo_and_capabilities() {
     assert!(fix_of(&report, PRIVILEGES).starts_with("run with sudo"));
     assert!(fix_of(&report, PRIVILEGES).contains("AmbientCapabilities"));
     assert!(!report.can_run());
+}
+
+/// Debian's default: with the four capabilities alone, perf events (and with them every
+/// tracepoint and kprobe hook) are refused; measured in the VM.
+#[tokio::test]
+async fn paranoid_perf_events_without_sys_admin_are_a_warning() {
+    let system = FakeSystem::new();
+    // CAP_BPF (39), CAP_PERFMON (38), CAP_NET_ADMIN (12), CAP_NET_RAW (13).
+    system.write("proc/self/status", "Uid:\t0\t0\t0\t0\nCapEff:\t000000c000003000\n");
+    system.write("proc/sys/kernel/perf_event_paranoid", "3\n");
+    let report = system.check("wlan0").await;
+    assert_eq!(status_of(&report, PRIVILEGES), Status::Warning, "{report}");
+    assert!(detail_of(&report, PRIVILEGES).contains("perf_event_paranoid is 3"), "{report}");
+
+    system.write("proc/sys/kernel/perf_event_paranoid", "2\n");
+    let report = system.check("wlan0").await;
+    assert_eq!(status_of(&report, PRIVILEGES), Status::Ok, "{report}");
+
+    // With CAP_SYS_ADMIN as well, level 3 is no obstacle.
+    system.write("proc/self/status", "Uid:\t0\t0\t0\t0\nCapEff:\t000000c000203000\n");
+    system.write("proc/sys/kernel/perf_event_paranoid", "3\n");
+    let report = system.check("wlan0").await;
+    assert_eq!(status_of(&report, PRIVILEGES), Status::Ok, "{report}");
 }
 
 #[tokio::test]
