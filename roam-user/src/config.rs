@@ -56,6 +56,47 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
     None
 }
 
+/// The dotted key whose value covers byte `offset` of `text` (where toml reports a value of the
+/// wrong type), the innermost one.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    fn search(table: &dyn toml_edit::TableLike, offset: usize, path: &mut Vec<String>) -> bool {
+        for (name, item) in table.iter() {
+            path.push(name.to_owned());
+            if let Some(inner) = item.as_table_like() {
+                if search(inner, offset, path) {
+                    return true;
+                }
+            } else if item.span().is_some_and(|span| span.contains(&offset)) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let document = toml_edit::ImDocument::parse(text).ok()?;
+    let mut path = Vec::new();
+    search(document.as_table(), offset, &mut path).then(|| path.join("."))
+}
+
+/// The packaged configuration: every key at its default (a test keeps it so).
+const DEFAULTS_FILE: &str = include_str!("../packaging/roam.toml");
+
+/// `key = default` as the packaged file writes it, for fixes: `silence_intervals = 3`.
+fn default_assignment(key: &str) -> Option<String> {
+    let document = toml_edit::ImDocument::parse(DEFAULTS_FILE).ok()?;
+    let mut table: &dyn toml_edit::TableLike = document.as_table();
+    let mut segments = key.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let item = table.get(segment)?;
+        if segments.peek().is_none() {
+            let value = item.as_value()?.to_string();
+            return Some(format!("{segment} = {}", value.trim()));
+        }
+        table = item.as_table_like()?;
+    }
+    None
+}
+
 /// Default Prometheus endpoint: loopback only, a port in the exporters' range.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9477";
 
@@ -213,7 +254,19 @@ impl Config {
             // One line: toml puts what it expected on a line of its own.
             let message: Vec<&str> =
                 err.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-            anyhow!("{origin}{place}: {}", message.join("; "))
+            let message = message.join("; ");
+            // A value of the wrong type: name its key, and show the default as the example.
+            let key = err.span().and_then(|span| key_at(text, span.start));
+            match key {
+                Some(key) => {
+                    let fix = default_assignment(&key).map_or_else(
+                        || "see the commented defaults in /etc/roam/roam.toml".to_owned(),
+                        |example| format!("write it like the default, {example}"),
+                    );
+                    anyhow!("{origin}{place}: {key}: {message}; fix: {fix}")
+                }
+                None => anyhow!("{origin}{place}: {message}"),
+            }
         })?;
         config.validate().map_err(|invalid| {
             let place = line_of(text, invalid.key).map_or(String::new(), |line| format!(":{line}"));
@@ -349,6 +402,10 @@ mod tests {
         assert!(e.starts_with("roam.toml:2:") && e.contains("iwd"), "{e}");
         let e = err("[act]\nmax_roams_per_minute = \"six\"\n");
         assert!(e.starts_with("roam.toml:2:") && e.contains("invalid type"), "{e}");
+        assert!(e.contains("act.max_roams_per_minute: invalid type"), "the key is named: {e}");
+        assert!(e.ends_with("fix: write it like the default, max_roams_per_minute = 6"), "{e}");
+        let e = err("detect = { silence_intervals = true }\n");
+        assert!(e.contains("detect.silence_intervals: invalid type: boolean"), "{e}");
         let e = err("[act]\nbackoff_initial_ms = 900\nbackoff_max_ms = 100\n");
         assert!(e.starts_with("roam.toml:3: act.backoff_max_ms: 100 is below"), "{e}");
         let e = err("[act\n");

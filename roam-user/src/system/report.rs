@@ -58,6 +58,24 @@ impl Report {
     pub fn get(&self, name: &str) -> Option<&Check> {
         self.checks.iter().find(|check| check.name == name)
     }
+
+    /// Why roam cannot run, on one line: the first blocking check with its fix, and how many
+    /// more there are (the checks run from the most basic up, so the first is the one to fix
+    /// first). `None` when nothing blocks.
+    pub fn blocker_line(&self) -> Option<String> {
+        let mut missing = self.checks.iter().filter(|check| check.status == Status::Missing);
+        let first = missing.next()?;
+        let mut line = format!("{}: {}", first.name, first.detail);
+        if let Some(fix) = &first.fix {
+            line.push_str(&format!("; fix: {fix}"));
+        }
+        match missing.count() {
+            0 => {}
+            1 => line.push_str(" (and 1 more problem: see `roam check`)"),
+            more => line.push_str(&format!(" (and {more} more problems: see `roam check`)")),
+        }
+        Some(line)
+    }
 }
 
 impl fmt::Display for Status {
@@ -120,6 +138,25 @@ mod tests {
              [warn] link:       down\n\
              \x20                  fix: ip link set eth0 up\n"
         );
+    }
+
+    #[test]
+    fn blocker_line_names_the_first_problem_and_its_fix_on_one_line() {
+        let mut report = sample();
+        assert_eq!(
+            report.blocker_line().as_deref(),
+            Some(
+                "wireless: eth0 is not a wireless interface; fix: pass the station's managed \
+                 interface, e.g. wlan0"
+            )
+        );
+        report.checks.push(Check::missing("tracefs", "not mounted", "mount it"));
+        report.checks.push(Check::missing("kernel BTF", "absent", "boot another kernel"));
+        let line = report.blocker_line().unwrap();
+        assert!(line.ends_with("(and 2 more problems: see `roam check`)"), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+        report.checks.retain(|check| check.status != Status::Missing);
+        assert_eq!(report.blocker_line(), None, "warnings do not block");
     }
 
     #[test]
