@@ -5,6 +5,7 @@ pub mod carrier;
 pub mod config;
 pub mod control;
 pub mod ebpf;
+pub mod leftovers;
 pub mod metrics;
 pub mod neighbours;
 pub mod netif;

@@ -3,17 +3,23 @@
 //! connection manager (wpa_supplicant, or bare nl80211 without one) and the two local servers. Every part undoes itself when dropped, in
 //! the reverse order of the fields below.
 
-use std::{collections::HashMap, os::fd::OwnedFd, path::PathBuf, sync::Arc};
+use std::{
+    collections::HashMap,
+    os::fd::OwnedFd,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{bail, Context as _, Result};
 use tokio::sync::{broadcast, mpsc, watch};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{emit::Emitter, link::Link};
 use crate::{
     config::{BackendChoice, Config},
     control::{self, ControlServer},
     ebpf::{btf::KernelBtf, stats, Observer, ObserverOptions},
+    leftovers::{self, MonitorRecord, Previous, RecordFile, RunRecord},
     metrics::{self, Metrics, RefreshRequest},
     neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
@@ -58,6 +64,9 @@ pub struct Parts {
     pub station_mac: [u8; 6],
     /// Dropping it stops both servers (the control socket file is removed as its server ends).
     stop_servers: watch::Sender<bool>,
+    /// What this run changed, for the next start should this one not exit cleanly; dropped
+    /// last, once everything it lists is undone.
+    _record: RecordFile,
 }
 
 impl Parts {
@@ -70,10 +79,11 @@ impl Parts {
         if config.act.backend == BackendChoice::WpaSupplicant && !supplicant_answers {
             let why =
                 report.get(system::WPA_SUPPLICANT).map(|c| c.detail.clone()).unwrap_or_default();
-            bail!("act.backend = \"wpa_supplicant\", but {why}\nStart wpa_supplicant for {iface}, or use --backend nl80211 (open networks without a supplicant).");
+            bail!("act.backend = \"wpa_supplicant\", but {why}; fix: start wpa_supplicant for {iface}, or use --backend nl80211 (open networks without a supplicant)");
         }
-        if !report.can_run() {
-            bail!("roam cannot run on {iface}:\n{report}\nFix the items above (details: `roam check --iface {iface}`).");
+        if let Some(blocker) = report.blocker_line() {
+            debug!("checks:\n{report}");
+            bail!("cannot run on {iface}: {blocker}");
         }
 
         let nl80211 = nl80211::Nl80211::new().await?;
@@ -82,6 +92,13 @@ impl Parts {
             .await
             .with_context(|| format!("reading {iface} from nl80211"))?;
         let monitor_name = format!("roammon{}", wireless.ifindex);
+        let mut record = claim_run_record(&opts.control_socket(), iface, &nl80211).await?;
+        record
+            .update(|record| {
+                record.monitor =
+                    Some(MonitorRecord { name: monitor_name.clone(), wiphy: wireless.wiphy })
+            })
+            .context("updating the run record")?;
         let monitor =
             nl80211.create_monitor(wireless.wiphy, &monitor_name).await.with_context(|| {
                 format!("creating the monitor interface {monitor_name} on phy#{}", wireless.wiphy)
@@ -92,12 +109,20 @@ impl Parts {
             station: iface.to_owned(),
             monitor: Some(monitor_name.clone()),
         })?;
+        record
+            .update(|record| record.clsact_added = observer.added_clsact())
+            .context("updating the run record")?;
         let report = observer.report();
         for failed in report.failed() {
             warn!(program = failed.program, "kernel hook failed: {:?}", failed.status);
         }
         if !report.is_attached("roam_frames") {
-            bail!("the frame filter did not attach to {monitor_name}: roam cannot see the AP's frames\n{report}");
+            debug!("kernel hooks:\n{report}");
+            let why = match report.hooks.iter().find(|hook| hook.program == "roam_frames") {
+                Some(hook) => format!("{:?}", hook.status),
+                None => "not loaded".to_owned(),
+            };
+            bail!("the frame filter did not attach to {monitor_name} ({why}): roam cannot see the AP's frames; fix: see `roam check --iface {iface}` for the kernel hooks");
         }
         info!(attached = report.attached().count(), carrier = ?report.carrier_source, "kernel programs attached");
         let bpf_stats =
@@ -183,6 +208,7 @@ impl Parts {
             drop_reason_names,
             station_mac: wireless.mac,
             stop_servers,
+            _record: record,
         })
     }
 }
@@ -205,6 +231,46 @@ impl Parts {
         });
         Ok(())
     }
+}
+
+/// Takes the interface for this run: refuses if another roam runs on it, undoes what a run that
+/// did not exit cleanly left, and records this one (nothing yet: each change is added before it
+/// is made).
+async fn claim_run_record(
+    control_socket: &Path,
+    iface: &str,
+    nl80211: &nl80211::Nl80211,
+) -> Result<RecordFile> {
+    let path = leftovers::record_path(control_socket);
+    let previous = Previous::read(&path)
+        .with_context(|| format!("reading the run record {}", path.display()))?;
+    match previous {
+        Previous::None => {}
+        Previous::Running(pid) => bail!(
+            "another roam (pid {pid}) runs on {iface}; fix: stop it first (systemctl stop roam@{iface}, or kill {pid})"
+        ),
+        Previous::Stale(stale) => {
+            let undone = leftovers::undo(&stale, nl80211).await;
+            warn!(
+                "roam (pid {}) did not exit cleanly on {}; undone: {}",
+                stale.pid,
+                stale.station,
+                if undone.is_empty() { "nothing was left".to_owned() } else { undone.join("; ") }
+            );
+        }
+        Previous::Unreadable(why) => {
+            warn!("ignoring the unreadable run record {} ({why})", path.display())
+        }
+    }
+    let record = RunRecord {
+        pid: std::process::id(),
+        station: iface.to_owned(),
+        monitor: None,
+        clsact_added: false,
+    };
+    RecordFile::create(&path, record).with_context(|| {
+        format!("writing the run record {}: is its directory writable?", path.display())
+    })
 }
 
 /// Resolves when the stop flag is raised (or its sender is gone).

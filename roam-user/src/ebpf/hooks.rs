@@ -36,6 +36,9 @@ const fn tp(
     Hook { program, attach: Attach::Tracepoint { category, name }, purpose, needs_btf: false }
 }
 
+/// The egress classifier's name, as TC lists its filter (finding it after a crash needs it).
+pub const EGRESS_PROGRAM: &str = "roam_egress";
+
 pub const HOOKS: &[Hook] = &[
     Hook {
         program: "roam_frames",
@@ -44,7 +47,7 @@ pub const HOOKS: &[Hook] = &[
         needs_btf: false,
     },
     Hook {
-        program: "roam_egress",
+        program: EGRESS_PROGRAM,
         attach: Attach::StationEgress,
         purpose: "packets sent while the link is in transition",
         needs_btf: false,

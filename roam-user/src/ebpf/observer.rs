@@ -192,6 +192,11 @@ impl Observer {
         Ok(())
     }
 
+    /// Whether roam added the station's clsact qdisc (kernels without tcx); it goes on drop.
+    pub fn added_clsact(&self) -> bool {
+        self.clsact_added_on.is_some()
+    }
+
     fn attach_egress(&mut self, name: &str, station: &str) -> Result<()> {
         let uses_tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
         if !uses_tcx {
@@ -384,13 +389,21 @@ impl Drop for Observer {
         // Programs, links and the packet socket detach as their owners drop; only the qdisc
         // roam added needs undoing by hand.
         if let Some(iface) = self.clsact_added_on.take() {
-            let removed =
-                Command::new("tc").args(["qdisc", "del", "dev", &iface, "clsact"]).status();
-            if !removed.is_ok_and(|s| s.success()) {
+            if !delete_clsact(&iface) {
                 warn!("could not remove the clsact qdisc roam added on {iface}: `tc qdisc del dev {iface} clsact`");
             }
         }
     }
+}
+
+/// Deletes the clsact qdisc of `iface` (and every filter on it); true when it is gone. aya has
+/// no call for it, so iproute2 does it.
+pub fn delete_clsact(iface: &str) -> bool {
+    Command::new("tc")
+        .args(["qdisc", "del", "dev", iface, "clsact"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// The interface already has a clsact qdisc (netlink answered EEXIST).

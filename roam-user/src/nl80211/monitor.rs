@@ -125,10 +125,13 @@ impl Nl80211 {
         }
     }
 
-    async fn clear_leftover(&self, wiphy: u32, name: &str) -> Result<()> {
+    /// Deletes monitor interface `name` on radio `wiphy`, left by a run that did not exit
+    /// cleanly; `Ok(false)` when there is none. Any other interface of that name is an error
+    /// ([`Nl80211Error::NameTaken`]) and stays.
+    pub async fn clear_leftover(&self, wiphy: u32, name: &str) -> Result<bool> {
         let existing = match self.interface_by_name(name).await {
             Ok(existing) => existing,
-            Err(Nl80211Error::NoSuchInterface { .. }) => return Ok(()),
+            Err(Nl80211Error::NoSuchInterface { .. }) => return Ok(false),
             Err(Nl80211Error::NotWireless { .. }) => {
                 return Err(Nl80211Error::NameTaken {
                     name: name.to_owned(),
@@ -140,7 +143,7 @@ impl Nl80211 {
         match leftover_verdict(&existing, wiphy) {
             Verdict::Leftover => {
                 tracing::warn!("deleting leftover monitor interface {name} on phy#{wiphy} (from an earlier run?)");
-                self.delete_wdev(existing.wdev, name).await
+                self.delete_wdev(existing.wdev, name).await.map(|()| true)
             }
             Verdict::Taken(holder) => {
                 Err(Nl80211Error::NameTaken { name: name.to_owned(), holder })

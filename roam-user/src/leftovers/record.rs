@@ -1,0 +1,209 @@
+//! The run record: what this run changed in the system, on disk for as long as it runs.
+
+use std::{
+    fs, io,
+    io::Write as _,
+    os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _},
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    /// The agent's process.
+    pub pid: u32,
+    /// The station interface it ran on.
+    pub station: String,
+    /// The monitor interface roam creates, recorded before it exists (a run killed in between
+    /// leaves a record of an interface that never was; undoing finds nothing to delete).
+    pub monitor: Option<MonitorRecord>,
+    /// roam added the station's clsact qdisc (kernels without tcx): undoing deletes it.
+    #[serde(default)]
+    pub clsact_added: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorRecord {
+    pub name: String,
+    /// Only a monitor interface of this name on this radio is roam's to delete.
+    pub wiphy: u32,
+}
+
+/// What a record found at start means.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Previous {
+    /// No record: the last run exited cleanly, or there was none.
+    None,
+    /// Its process is gone: undo what it lists.
+    Stale(RunRecord),
+    /// Another roam runs on this interface now.
+    Running(u32),
+    /// Not a record roam can read (truncated by a crash mid-write, or edited): nothing to undo
+    /// from it; the monitor interface's fixed name still lets creation replace a leftover.
+    Unreadable(String),
+}
+
+impl Previous {
+    /// Judges the text of an existing record, given which processes run roam. Pure.
+    pub fn judge(text: Option<&str>, runs_roam: impl Fn(u32) -> bool, own_pid: u32) -> Previous {
+        let Some(text) = text else { return Previous::None };
+        match serde_json::from_str::<RunRecord>(text) {
+            // A pid equal to ours is a record from another pid namespace's life, not us: we
+            // have not written ours yet.
+            Ok(record) if record.pid != own_pid && runs_roam(record.pid) => {
+                Previous::Running(record.pid)
+            }
+            Ok(record) => Previous::Stale(record),
+            Err(err) => Previous::Unreadable(err.to_string()),
+        }
+    }
+
+    /// Reads and judges the record at `path` against the running system.
+    pub fn read(path: &Path) -> io::Result<Previous> {
+        let text = match fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+            Err(err) => return Err(err),
+        };
+        Ok(Previous::judge(text.as_deref(), process_runs_roam, std::process::id()))
+    }
+}
+
+/// Whether process `pid` exists and is a roam (its command name, as `ps` shows it).
+fn process_runs_roam(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim_end() == "roam")
+}
+
+/// The record lives beside the control socket: `/run/roam/wlan0.sock` -> `/run/roam/wlan0.state`.
+pub fn record_path(control_socket: &Path) -> PathBuf {
+    control_socket.with_extension("state")
+}
+
+/// This run's record on disk; removed when dropped, i.e. when the agent exits cleanly.
+#[derive(Debug)]
+pub struct RecordFile {
+    path: PathBuf,
+    record: RunRecord,
+}
+
+impl RecordFile {
+    /// Writes `record` to `path` (its directory created 0700 if needed, the file 0600).
+    pub fn create(path: &Path, record: RunRecord) -> io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
+        let file = RecordFile { path: path.to_owned(), record };
+        file.write()?;
+        Ok(file)
+    }
+
+    pub fn record(&self) -> &RunRecord {
+        &self.record
+    }
+
+    /// Changes the record, on disk before this returns.
+    pub fn update(&mut self, change: impl FnOnce(&mut RunRecord)) -> io::Result<()> {
+        change(&mut self.record);
+        self.write()
+    }
+
+    /// Write then rename: a crash mid-write leaves the old record or the new one, never half.
+    fn write(&self) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(&self.record).map_err(io::Error::other)?;
+        let temporary = self.path.with_extension("state.new");
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        fs::rename(&temporary, &self.path)
+    }
+}
+
+impl Drop for RecordFile {
+    fn drop(&mut self) {
+        if let Err(err) = fs::remove_file(&self.path) {
+            warn!("could not remove the run record {}: {err}", self.path.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pid: u32) -> RunRecord {
+        RunRecord {
+            pid,
+            station: "wlan0".into(),
+            monitor: Some(MonitorRecord { name: "roammon3".into(), wiphy: 0 }),
+            clsact_added: true,
+        }
+    }
+
+    fn text(pid: u32) -> String {
+        serde_json::to_string(&record(pid)).unwrap()
+    }
+
+    #[test]
+    fn no_record_is_a_clean_start() {
+        assert_eq!(Previous::judge(None, |_| true, 1), Previous::None);
+    }
+
+    #[test]
+    fn a_record_whose_process_is_gone_is_stale() {
+        assert_eq!(Previous::judge(Some(&text(42)), |_| false, 1), Previous::Stale(record(42)));
+    }
+
+    #[test]
+    fn a_record_of_a_running_roam_means_another_agent() {
+        assert_eq!(Previous::judge(Some(&text(42)), |pid| pid == 42, 1), Previous::Running(42));
+    }
+
+    #[test]
+    fn our_own_pid_in_an_old_record_is_not_us() {
+        // After a reboot or in a container, the new agent can get the old one's pid.
+        assert_eq!(Previous::judge(Some(&text(7)), |_| true, 7), Previous::Stale(record(7)));
+    }
+
+    #[test]
+    fn a_truncated_record_is_unreadable_not_fatal() {
+        let half = &text(42)[..20];
+        assert!(matches!(Previous::judge(Some(half), |_| false, 1), Previous::Unreadable(_)));
+    }
+
+    #[test]
+    fn the_record_sits_beside_the_control_socket() {
+        assert_eq!(
+            record_path(Path::new("/run/roam/wlan0.sock")),
+            PathBuf::from("/run/roam/wlan0.state")
+        );
+    }
+
+    #[test]
+    fn the_file_holds_the_record_while_it_lives_and_goes_with_it() {
+        let dir = std::env::temp_dir().join(format!("roam-record-{}", std::process::id()));
+        let path = dir.join("run/wlan0.state");
+        let mut file = RecordFile::create(&path, record(std::process::id() + 1)).unwrap();
+        file.update(|record| record.clsact_added = false).unwrap();
+        let on_disk: RunRecord = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(&on_disk, file.record());
+        assert!(!on_disk.clsact_added);
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        drop(file);
+        assert!(!path.exists(), "a clean exit removes the record");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
