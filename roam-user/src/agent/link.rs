@@ -3,16 +3,20 @@
 //! nl80211. The agent reads [`LinkEvent`]s and [`LinkStatus`] and acts through a [`LinkActor`]
 //! (cheap to clone, so actions run on tasks of their own).
 
-use std::sync::Arc;
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use roam_common::MacAddr;
 use tokio::sync::broadcast;
+use tracing::{info, warn};
 
 use super::{candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend};
 use crate::{
     nl80211::{BssStatus, MlmeEvent, MlmeEvents, Nl80211},
-    wpa::{self, WpaCtrl, WpaEvent, WpaEvents},
+    wpa::{self, SocketWatch, WpaCtrl, WpaEvent, WpaEvents},
 };
 
 /// The names `roam status`, events and metrics use for the backends.
@@ -82,9 +86,25 @@ pub struct RoamRequest {
 
 /// Where events and state come from.
 pub enum Link {
-    Wpa { events: WpaEvents, actor: WpaBackend, tx: broadcast::Sender<WpaEvent> },
-    Nl80211 { events: MlmeEvents, actor: NlBackend },
+    Wpa {
+        events: WpaEvents,
+        actor: WpaBackend,
+        tx: broadcast::Sender<WpaEvent>,
+        /// A restarted supplicant: events are attached to it afresh (requests reconnect by
+        /// themselves, in [`WpaCtrl`]).
+        restarts: SocketWatch,
+        ctrl_dir: PathBuf,
+        iface: String,
+    },
+    Nl80211 {
+        events: MlmeEvents,
+        actor: NlBackend,
+    },
 }
+
+/// Attempts at `ATTACH` to a supplicant that just bound its socket: it answers once its
+/// initialisation reaches the event loop, which under load can outlast one attempt's deadline.
+const ATTACH_ATTEMPTS: u32 = 3;
 
 /// What performs actions; clones share the connection.
 #[derive(Clone)]
@@ -94,13 +114,27 @@ pub enum LinkActor {
 }
 
 impl Link {
+    /// Follows the supplicant at `ctrl_dir/iface`, through this one and every later one.
     pub async fn wpa(
-        ctrl: Arc<WpaCtrl>,
-        events: WpaEvents,
+        ctrl_dir: &Path,
+        iface: &str,
         tx: broadcast::Sender<WpaEvent>,
-    ) -> Link {
+    ) -> Result<Link> {
+        // Watching first: a restart between attaching and watching would go unnoticed.
+        let restarts = SocketWatch::new(ctrl_dir, iface).with_context(|| {
+            format!("watching {} for a restarted wpa_supplicant", ctrl_dir.display())
+        })?;
+        let ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
+        let events = WpaEvents::attach(ctrl_dir, iface).await?;
         let actor = WpaBackend::new(ctrl, tx.clone()).await;
-        Link::Wpa { events, actor, tx }
+        Ok(Link::Wpa {
+            events,
+            actor,
+            tx,
+            restarts,
+            ctrl_dir: ctrl_dir.to_owned(),
+            iface: iface.to_owned(),
+        })
     }
 
     pub fn nl80211(nl: Nl80211, ifindex: u32) -> Result<Link> {
@@ -136,13 +170,31 @@ impl Link {
     /// The next event. Cancel-safe (both sources are).
     pub async fn next(&mut self) -> Result<LinkEvent> {
         match self {
-            Link::Wpa { events, tx, .. } => {
-                let event = events.next().await?;
-                let _ = tx.send(event.clone());
-                if event == WpaEvent::Terminating {
-                    bail!("wpa_supplicant stopped (CTRL-EVENT-TERMINATING): roam follows a running supplicant; restart roam after it");
+            Link::Wpa { events, tx, restarts, ctrl_dir, iface, .. } => {
+                tokio::select! {
+                    event = events.next() => {
+                        let event = event?;
+                        let _ = tx.send(event.clone());
+                        if event == WpaEvent::Terminating {
+                            warn!("wpa_supplicant for {iface} stopped; roam waits for it to start again");
+                        }
+                        Ok(from_wpa(event))
+                    }
+                    created = restarts.created() => {
+                        created.context("watching for a restarted wpa_supplicant")?;
+                        match attach_to_new(ctrl_dir, iface).await {
+                            Ok(attached) => *events = attached,
+                            Err(err) => {
+                                // Gone again, or not a supplicant: the next one is awaited.
+                                warn!("{err:#}");
+                                return Ok(LinkEvent::Other);
+                            }
+                        }
+                        info!("wpa_supplicant for {iface} started again: following it");
+                        // What happened before the attach (its first connection) is read whole.
+                        Ok(LinkEvent::Resync)
+                    }
                 }
-                Ok(from_wpa(event))
             }
             Link::Nl80211 { events, .. } => match events.next_event().await {
                 Some(event) => Ok(from_nl80211(event)),
@@ -239,6 +291,22 @@ impl LinkActor {
         match self {
             LinkActor::Wpa(wpa) => wpa.unpin(network_id).await,
             LinkActor::Nl80211(_) => Ok(()),
+        }
+    }
+}
+
+/// `ATTACH` to a supplicant whose socket just appeared.
+async fn attach_to_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
+    let mut attempt = 1;
+    loop {
+        match WpaEvents::attach(ctrl_dir, iface).await {
+            Ok(events) => return Ok(events),
+            Err(wpa::WpaError::Timeout { .. }) if attempt < ATTACH_ATTEMPTS => attempt += 1,
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("attaching to the restarted wpa_supplicant for {iface}")
+                })
+            }
         }
     }
 }

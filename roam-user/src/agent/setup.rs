@@ -24,7 +24,6 @@ use crate::{
     neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
     system,
-    wpa::{WpaCtrl, WpaEvents},
 };
 
 #[derive(Clone, Debug)]
@@ -148,10 +147,7 @@ impl Parts {
             BackendChoice::Auto => supplicant_answers,
         };
         let link = if use_supplicant {
-            let ctrl_dir = &config.paths.wpa_ctrl_dir;
-            let wpa_ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
-            let wpa_events = WpaEvents::attach(ctrl_dir, iface).await?;
-            Link::wpa(wpa_ctrl, wpa_events, broadcast::channel(256).0).await
+            Link::wpa(&config.paths.wpa_ctrl_dir, iface, broadcast::channel(256).0).await?
         } else {
             if supplicant_answers {
                 warn!("wpa_supplicant runs for {iface}, but act.backend = \"nl80211\": roam and the supplicant will both manage the connection");

@@ -1,6 +1,6 @@
 //! Request/response client: send a command, wait for its reply.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -20,14 +20,19 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A control connection to one interface's wpa_supplicant, like
 /// `wpa_cli -i IFACE`. Not attached: events are not delivered here (use
 /// [`WpaEvents`](super::WpaEvents)).
+///
+/// Survives a supplicant restart: a request that finds the old socket gone
+/// connects to the new one and is sent again.
 #[derive(Debug)]
 pub struct WpaCtrl {
-    socket: CtrlSocket,
-    timeout: Duration,
     // One datagram socket carries every request, and replies carry no
     // request id: two overlapping requests could each take the other's
-    // reply. Requests are therefore serialised.
-    exchange: Mutex<()>,
+    // reply. Requests are therefore serialised by this lock.
+    socket: Mutex<CtrlSocket>,
+    ctrl_dir: PathBuf,
+    iface: String,
+    server: PathBuf,
+    timeout: Duration,
 }
 
 /// Unsolicited messages start with `<level>`; replies never do. This is the
@@ -43,10 +48,13 @@ impl WpaCtrl {
     /// running for `iface`, [`WpaError::PermissionDenied`], or
     /// [`WpaError::StaleSocket`] when the socket file outlived its daemon.
     pub async fn open(ctrl_dir: &Path, iface: &str) -> Result<Self> {
+        let socket = CtrlSocket::connect(ctrl_dir, iface)?;
         Ok(WpaCtrl {
-            socket: CtrlSocket::connect(ctrl_dir, iface)?,
+            server: socket.server_path().to_owned(),
+            socket: Mutex::new(socket),
+            ctrl_dir: ctrl_dir.to_owned(),
+            iface: iface.to_owned(),
             timeout: DEFAULT_TIMEOUT,
-            exchange: Mutex::new(()),
         })
     }
 
@@ -63,27 +71,35 @@ impl WpaCtrl {
 
     /// The wpa_supplicant socket this client talks to.
     pub fn server_path(&self) -> &Path {
-        self.socket.server_path()
+        &self.server
     }
 
-    /// Our own bound socket (removed when `self` is dropped).
-    pub fn local_path(&self) -> &Path {
-        self.socket.local_path()
+    /// Our own bound socket (removed when `self` is dropped, or replaced on a reconnection).
+    pub async fn local_path(&self) -> PathBuf {
+        self.socket.lock().await.local_path().to_owned()
     }
 
     /// Sends `cmd` and returns wpa_supplicant's reply verbatim (usually
     /// newline-terminated). Replies such as `FAIL\n` are returned, not
     /// turned into errors: what counts as failure depends on the command.
     pub async fn request(&self, cmd: &str) -> Result<String> {
-        let _exclusive = self.exchange.lock().await;
-        let stale = self.socket.discard_pending();
+        let mut socket = self.socket.lock().await;
+        let stale = socket.discard_pending();
         if stale > 0 {
             tracing::debug!(stale, "discarded late wpa_supplicant replies");
         }
-        self.socket.send(cmd).await?;
+        match socket.send(cmd).await {
+            Err(WpaError::StaleSocket { .. }) => {
+                // wpa_supplicant was restarted: its socket is a new one under the same name.
+                *socket = CtrlSocket::connect(&self.ctrl_dir, &self.iface)?;
+                tracing::info!("reconnected to a restarted wpa_supplicant for {}", self.iface);
+                socket.send(cmd).await?;
+            }
+            sent => sent?,
+        }
         let deadline = Instant::now() + self.timeout;
         loop {
-            let msg = timeout_at(deadline, self.socket.recv())
+            let msg = timeout_at(deadline, socket.recv())
                 .await
                 .map_err(|_| WpaError::Timeout { cmd: cmd.to_owned(), after: self.timeout })??;
             if is_unsolicited(&msg) {

@@ -19,6 +19,7 @@ mod event;
 mod mac;
 mod reply;
 mod socket;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -29,3 +30,4 @@ pub use error::{Result, WpaError};
 pub use event::{parse_event, WpaEvent};
 pub use mac::{MacAddr, ParseMacAddrError};
 pub use reply::{parse_bss, parse_status, Bss, Status, WpaState};
+pub use watch::SocketWatch;

@@ -45,6 +45,16 @@ impl FakeSupplicant {
         FakeSupplicant { socket, dir }
     }
 
+    /// Dies and starts again in the same directory, as a restarted daemon does: the old socket
+    /// is closed and unlinked, a new one bound under the same name.
+    fn restart(self) -> Self {
+        let FakeSupplicant { socket, dir } = self;
+        drop(socket);
+        std::fs::remove_file(dir.0.join("wlan0")).expect("unlink the old socket");
+        let socket = UnixDatagram::bind(dir.0.join("wlan0")).expect("bind the new socket");
+        FakeSupplicant { socket, dir }
+    }
+
     fn ctrl_dir(&self) -> &Path {
         &self.dir.0
     }
@@ -182,6 +192,17 @@ async fn leftover_socket_file_is_reported_as_stale() {
 }
 
 #[tokio::test]
+async fn a_request_after_a_supplicant_restart_reaches_the_new_one() {
+    let server = FakeSupplicant::start();
+    let ctrl = WpaCtrl::open(server.ctrl_dir(), "wlan0").await.unwrap();
+    let (pong, ()) = tokio::join!(ctrl.ping(), server.answer("PING", &["PONG\n"]));
+    pong.unwrap();
+    let server = server.restart();
+    let (pong, ()) = tokio::join!(ctrl.ping(), server.answer("PING", &["PONG\n"]));
+    pong.expect("the request goes to the restarted supplicant");
+}
+
+#[tokio::test]
 async fn invalid_interface_name_is_refused() {
     let dir = TestDir::new();
     let err = WpaCtrl::open(&dir.0, "../etc").await.unwrap_err();
@@ -192,7 +213,7 @@ async fn invalid_interface_name_is_refused() {
 async fn client_socket_file_is_removed_on_drop() {
     let server = FakeSupplicant::start();
     let ctrl = WpaCtrl::open(server.ctrl_dir(), "wlan0").await.unwrap();
-    let local = ctrl.local_path().to_owned();
+    let local = ctrl.local_path().await;
     assert!(local.exists(), "{} should exist while open", local.display());
     drop(ctrl);
     assert!(!local.exists(), "{} should be gone", local.display());
