@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod neighbours;
 pub mod netif;
 pub mod nl80211;
+pub mod presence;
 pub mod rtnl;
 pub mod sd_notify;
 pub mod system;

@@ -64,7 +64,12 @@ pub fn pump(
 ) {
     tokio::spawn(async move {
         loop {
-            let event = kernel.next().await;
+            // The agent can go while the ring is quiet (the station was removed and its
+            // programs detached): end with it, and let go of the ring buffer.
+            let event = tokio::select! {
+                event = kernel.next() => event,
+                () = to_agent.closed() => return,
+            };
             if let (Ok(ev), Some(tx)) = (&event, &port_opened) {
                 if ev.kind == EventKind::PortAuthorized as u32 {
                     let _ = tx.send(PortOpened { bssid: ev.bssid, at_ns: ev.ts_ns });

@@ -45,12 +45,14 @@ use self::{
 };
 use crate::{
     carrier::LinkEvents,
-    config::Config,
+    config::{BackendChoice, Config},
     control,
     ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
     neighbours::{self, Confirmation, PutBackPlan, Restored},
     netif::{self, monotonic_ns},
+    presence::Presence,
+    wpa,
 };
 
 /// After the connection completes, the transition ends at the first data frame from the AP, or
@@ -72,14 +74,101 @@ const SILENCE_BACKSTOP: Duration = Duration::from_secs(2);
 /// How long before a transition's start a neighbour flush still counts as its own.
 const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
 
-/// Runs the agent until SIGINT/SIGTERM; everything attached is detached on return.
-pub async fn run(opts: RunOptions) -> Result<()> {
-    let parts = setup::Parts::build(&opts).await?;
-    let mut agent = Agent::new(opts, parts).await?;
-    let result = agent.run().await;
-    crate::sd_notify::stopping();
-    agent.shutdown().await;
-    result
+/// Runs the agent until SIGINT/SIGTERM; everything attached is detached on return. When the
+/// station interface goes (its radio removed), the agent detaches, waits for it to come back
+/// under the same name, and attaches again.
+pub async fn run(mut opts: RunOptions) -> Result<()> {
+    let mut presence = Presence::new(&opts.iface)?;
+    let mut stop = StopSignals::new()?;
+    loop {
+        let parts = setup::Parts::build(&opts).await?;
+        let mut agent = Agent::new(opts.clone(), parts).await?;
+        // Attaching again uses the manager chosen now: a supplicant that is not back yet is
+        // waited for, not replaced by bare nl80211.
+        opts.config.act.backend = match agent.link.name() {
+            link::WPA_SUPPLICANT => BackendChoice::WpaSupplicant,
+            _ => BackendChoice::Nl80211,
+        };
+        let exit = agent.run(&mut presence, &mut stop).await;
+        if !matches!(exit, Ok(Exit::StationGone)) {
+            crate::sd_notify::stopping();
+            agent.shutdown().await;
+            return exit.map(drop);
+        }
+        agent.emitter.emit("station_removed", json!({ "iface": opts.iface }));
+        drop(agent);
+        warn!("{} was removed: roam detached and waits for it to come back", opts.iface);
+        let back = async {
+            presence.back().await?;
+            if opts.config.act.backend == BackendChoice::WpaSupplicant {
+                info!("{} is back; waiting for its wpa_supplicant", opts.iface);
+                wait_for_supplicant(&opts.config.paths.wpa_ctrl_dir, &opts.iface).await?;
+            }
+            anyhow::Ok(())
+        };
+        tokio::select! {
+            back = back => back?,
+            signal = stop.next() => {
+                info!("{signal}: stopping");
+                crate::sd_notify::stopping();
+                return Ok(());
+            }
+        }
+        info!("{} is back: attaching again", opts.iface);
+    }
+}
+
+/// Why the agent's loop ended without an error.
+enum Exit {
+    /// SIGINT or SIGTERM.
+    Stopped,
+    /// The station interface was deleted.
+    StationGone,
+}
+
+/// SIGINT and SIGTERM, installed once for the agent's whole life.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next stop request, named for the log. Cancel-safe.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "interrupted",
+            _ = self.terminate.recv() => "terminated",
+        }
+    }
+}
+
+/// Attempts at reaching a supplicant whose control socket exists: one that has just bound it
+/// answers once its initialisation reaches the event loop.
+const SUPPLICANT_PING_ATTEMPTS: u32 = 3;
+
+/// Waits until wpa_supplicant answers for `iface` (it is started again with its interface, by
+/// udev, systemd or a `-M` match).
+async fn wait_for_supplicant(ctrl_dir: &std::path::Path, iface: &str) -> Result<()> {
+    let mut restarts = wpa::SocketWatch::new(ctrl_dir, iface)?;
+    loop {
+        for _ in 0..SUPPLICANT_PING_ATTEMPTS {
+            match wpa::WpaCtrl::open(ctrl_dir, iface).await {
+                Ok(ctrl) if ctrl.ping().await.is_ok() => return Ok(()),
+                // Not there, or a stale socket: wait for a new one.
+                Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        restarts.created().await?;
+    }
 }
 
 /// The outcome of a backend action, reported back to the loop.
@@ -105,6 +194,8 @@ struct Agent {
     network_id: Option<u32>,
     current_freq: u32,
     station_mac: MacAddr,
+    /// The station interface as attached (a re-added radio's interface has another index).
+    station_ifindex: u32,
     /// A deauth/disassoc the kernel saw, waiting for the supplicant to process it.
     ap_ended: Option<(Trigger, u64)>,
     /// The network is pinned to a BSSID by roam (removed when the roam ends).
@@ -167,7 +258,9 @@ impl Agent {
         let status_tx = parts.status_tx.clone();
         let drop_reason_names = std::mem::take(&mut parts.drop_reason_names);
         let station_mac = parts.station_mac;
+        let station_ifindex = netif::ifindex(&opts.iface)?;
         Ok(Agent {
+            station_ifindex,
             opts,
             parts,
             kernel,
@@ -207,7 +300,7 @@ impl Agent {
         &self.opts.config
     }
 
-    async fn run(&mut self) -> Result<()> {
+    async fn run(&mut self, presence: &mut Presence, stop: &mut StopSignals) -> Result<Exit> {
         self.load_scan_table().await;
         self.follow_link_status().await?;
         self.publish_status();
@@ -218,13 +311,14 @@ impl Agent {
             json!({ "iface": self.opts.iface, "observe_only": self.config().act.observe_only,
                     "backend": self.link.name(), "hooks": self.parts.observer.report().attached().count() }),
         );
-        let mut sigterm =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); return Ok(()) }
-                _ = sigterm.recv() => { info!("terminated: stopping"); return Ok(()) }
+                signal = stop.next() => { info!("{signal}: stopping"); return Ok(Exit::Stopped) }
+                removed = presence.removed(self.station_ifindex) => {
+                    removed?;
+                    return Ok(Exit::StationGone);
+                }
                 event = self.kernel.recv() => match event {
                     Some(event) => self.on_kernel(event?).await,
                     None => bail!("the kernel event reader stopped"),

@@ -389,7 +389,8 @@ impl Drop for Observer {
         // Programs, links and the packet socket detach as their owners drop; only the qdisc
         // roam added needs undoing by hand.
         if let Some(iface) = self.clsact_added_on.take() {
-            if !delete_clsact(&iface) {
+            // An interface that is gone took its qdisc with it.
+            if netif::ifindex(&iface).is_ok() && !delete_clsact(&iface) {
                 warn!("could not remove the clsact qdisc roam added on {iface}: `tc qdisc del dev {iface} clsact`");
             }
         }
