@@ -56,6 +56,9 @@ pub enum LinkEvent {
     BeaconLoss,
     /// Events were lost: re-read the status and the scan table.
     Resync,
+    /// A new manager process took over (wpa_supplicant restarted): what it did before roam
+    /// attached is read whole, as after [`LinkEvent::Resync`].
+    ManagerRestarted,
     Other,
 }
 
@@ -191,8 +194,7 @@ impl Link {
                             }
                         }
                         info!("wpa_supplicant for {iface} started again: following it");
-                        // What happened before the attach (its first connection) is read whole.
-                        Ok(LinkEvent::Resync)
+                        Ok(LinkEvent::ManagerRestarted)
                     }
                 }
             }

@@ -12,6 +12,7 @@ mod emit;
 mod kernel_events;
 mod link;
 mod nl_backend;
+mod services;
 mod setup;
 mod status;
 mod transition;
@@ -35,6 +36,8 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 pub use setup::RunOptions;
+
+use self::services::Services;
 
 use self::{
     candidates::{silence_ns, CandidateBook, HeardBss, Network},
@@ -80,23 +83,29 @@ const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
 pub async fn run(mut opts: RunOptions) -> Result<()> {
     let mut presence = Presence::new(&opts.iface)?;
     let mut stop = StopSignals::new()?;
+    let mut services: Option<Services> = None;
     loop {
         let parts = setup::Parts::build(&opts).await?;
-        let mut agent = Agent::new(opts.clone(), parts).await?;
+        // Started once the first attachment has passed the checks; kept across the others.
+        let services = match &mut services {
+            Some(services) => services,
+            None => services.insert(Services::start(&opts.config).await?),
+        };
+        let mut agent = Agent::new(opts.clone(), parts, services).await?;
         // Attaching again uses the manager chosen now: a supplicant that is not back yet is
         // waited for, not replaced by bare nl80211.
         opts.config.act.backend = match agent.link.name() {
             link::WPA_SUPPLICANT => BackendChoice::WpaSupplicant,
             _ => BackendChoice::Nl80211,
         };
-        let exit = agent.run(&mut presence, &mut stop).await;
+        let exit = agent.run(&mut presence, &mut stop, services).await;
         if !matches!(exit, Ok(Exit::StationGone)) {
             crate::sd_notify::stopping();
             agent.shutdown().await;
             return exit.map(drop);
         }
-        agent.emitter.emit("station_removed", json!({ "iface": opts.iface }));
-        drop(agent);
+        services.emitter.emit("station_removed", json!({ "iface": opts.iface }));
+        services.refresh_rx = Some(agent.detach());
         warn!("{} was removed: roam detached and waits for it to come back", opts.iface);
         let back = async {
             presence.back().await?;
@@ -222,7 +231,11 @@ struct Agent {
 }
 
 impl Agent {
-    async fn new(opts: RunOptions, mut parts: setup::Parts) -> Result<Self> {
+    async fn new(
+        opts: RunOptions,
+        mut parts: setup::Parts,
+        services: &mut Services,
+    ) -> Result<Self> {
         let (kernel_tx, kernel) = mpsc::channel(256);
         let (put_back, plan_rx) = watch::channel(None);
         let (restored_tx, restored_rx) = mpsc::unbounded_channel();
@@ -251,11 +264,12 @@ impl Agent {
             monotonic_ns(),
         );
         let (action_tx, action_rx) = mpsc::channel(4);
-        let refresh_rx = parts.refresh_rx.take().expect("setup creates the refresh channel");
+        let refresh_rx =
+            services.refresh_rx.take().expect("a detached agent gives the refresh channel back");
         let window_baseline = (parts.observer.window_counters()?, parts.observer.drop_reasons()?);
-        let metrics = parts.metrics.clone();
-        let emitter = parts.emitter.clone();
-        let status_tx = parts.status_tx.clone();
+        let metrics = services.metrics.clone();
+        let emitter = services.emitter.clone();
+        let status_tx = services.status_tx.clone();
         let drop_reason_names = std::mem::take(&mut parts.drop_reason_names);
         let station_mac = parts.station_mac;
         let station_ifindex = netif::ifindex(&opts.iface)?;
@@ -300,14 +314,20 @@ impl Agent {
         &self.opts.config
     }
 
-    async fn run(&mut self, presence: &mut Presence, stop: &mut StopSignals) -> Result<Exit> {
+    async fn run(
+        &mut self,
+        presence: &mut Presence,
+        stop: &mut StopSignals,
+        services: &mut Services,
+    ) -> Result<Exit> {
         self.load_scan_table().await;
         self.follow_link_status().await?;
         self.publish_status();
-        self.parts.serve_control(&self.opts.control_socket(), &self.opts.iface).await?;
+        let first_attachment = !services.control_served();
+        services.serve_control(&self.opts.control_socket(), &self.opts.iface).await?;
         crate::sd_notify::ready();
         self.emitter.emit(
-            "started",
+            if first_attachment { "started" } else { "reattached" },
             json!({ "iface": self.opts.iface, "observe_only": self.config().act.observe_only,
                     "backend": self.link.name(), "hooks": self.parts.observer.report().attached().count() }),
         );
@@ -515,15 +535,22 @@ impl Agent {
                 self.apply(step).await;
             }
             LinkEvent::ScanResults => self.refresh_scan_entries().await,
-            LinkEvent::Resync => {
-                self.load_scan_table().await;
-                self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
+            LinkEvent::Resync => self.resync().await,
+            LinkEvent::ManagerRestarted => {
+                self.emitter.emit("manager_restarted", json!({ "backend": self.link.name() }));
+                self.resync().await;
             }
             LinkEvent::BssAdded { bssid } => self.read_scan_entry(bssid).await,
             LinkEvent::BssRemoved { bssid } => self.book.forget_scanned(&bssid),
             LinkEvent::BeaconLoss => self.metrics.beacon_loss_detected("supplicant"),
             LinkEvent::Other => {}
         }
+    }
+
+    /// Re-reads what events would have told: the manager's scan table and connection.
+    async fn resync(&mut self) {
+        self.load_scan_table().await;
+        self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
     }
 
     /// The AP ended the association (the kernel saw the frame first, with its direction and
@@ -1051,6 +1078,12 @@ impl Agent {
     fn publish_status(&mut self) {
         let status = status::build(self);
         self.status_tx.send_replace(status);
+    }
+
+    /// Detaches from the station (everything attached goes with `self`), and hands back what
+    /// the next attachment needs.
+    fn detach(self) -> mpsc::Receiver<RefreshRequest> {
+        self.refresh_rx
     }
 
     async fn shutdown(&mut self) {

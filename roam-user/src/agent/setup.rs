@@ -1,26 +1,25 @@
-//! Bringing the agent up: checks first (so a bad setup fails with the fix, before anything is
-//! attached), then the monitor interface, the kernel programs, the neighbour follower, the
-//! connection manager (wpa_supplicant, or bare nl80211 without one) and the two local servers. Every part undoes itself when dropped, in
-//! the reverse order of the fields below.
+//! Attaching the agent to the station: checks first (so a bad setup fails with the fix, before
+//! anything is attached), then the run record, the monitor interface, the kernel programs, the
+//! neighbour follower and the connection manager (wpa_supplicant, or bare nl80211 without one).
+//! Every part undoes itself when dropped, in the order of the fields below. (What outlives an
+//! attachment is in [`super::services`].)
 
 use std::{
     collections::HashMap,
     os::fd::OwnedFd,
     path::{Path, PathBuf},
-    sync::Arc,
 };
 
 use anyhow::{bail, Context as _, Result};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 
-use super::{emit::Emitter, link::Link};
+use super::link::Link;
 use crate::{
     config::{BackendChoice, Config},
-    control::{self, ControlServer},
+    control,
     ebpf::{btf::KernelBtf, stats, Observer, ObserverOptions},
     leftovers::{self, MonitorRecord, Previous, RecordFile, RunRecord},
-    metrics::{self, Metrics, RefreshRequest},
     neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
     system,
@@ -53,16 +52,8 @@ pub struct Parts {
     pub neighbours: Option<(NeighbourFollower, Option<ArpProber>)>,
     /// The connection manager roam follows and acts through (taken by the agent).
     pub link: Option<Link>,
-    pub metrics: Arc<Metrics>,
-    pub refresh_rx: Option<mpsc::Receiver<RefreshRequest>>,
-    pub emitter: Emitter,
-    pub status_tx: watch::Sender<control::Status>,
     pub drop_reason_names: HashMap<u32, String>,
-    /// Scrapes and `roam status` ask the agent for a fresh snapshot through this.
-    refresh_tx: metrics::RefreshSender,
     pub station_mac: [u8; 6],
-    /// Dropping it stops both servers (the control socket file is removed as its server ends).
-    stop_servers: watch::Sender<bool>,
     /// What this run changed, for the next start should this one not exit cleanly; dropped
     /// last, once everything it lists is undone.
     _record: RecordFile,
@@ -157,34 +148,6 @@ impl Parts {
                 .context("subscribing to nl80211's scan and MLME events")?
         };
 
-        let metrics = Arc::new(Metrics::new());
-        let emitter = Emitter::new(1024);
-        let (status_tx, _) = watch::channel(control::Status::default());
-        let (stop_servers, stop_rx) = watch::channel(false);
-
-        let (refresh_tx, refresh_rx) = mpsc::channel(4);
-        if let Some(addr) = config.metrics.listen_addr()? {
-            let listener = metrics::bind(addr).await?;
-            if addr.ip().is_loopback() {
-                info!("metrics on http://{addr}/metrics");
-            } else {
-                // Loopback is the default; anything else was asked for, and is worth a line.
-                warn!(
-                    "metrics on http://{addr}/metrics, reachable from other hosts (metrics.listen)"
-                );
-            }
-            let serving = metrics::serve(
-                listener,
-                metrics.clone(),
-                Some(refresh_tx.clone()),
-                stopped(stop_rx),
-            );
-            tokio::spawn(async move {
-                if let Err(err) = serving.await {
-                    warn!("metrics endpoint stopped: {err:#}");
-                }
-            });
-        }
         let drop_reason_names = KernelBtf::load()
             .and_then(|btf| btf.enum_values("skb_drop_reason", "SKB_DROP_REASON_"))
             .map(|values| values.into_iter().map(|(v, n)| (v as u32, n)).collect())
@@ -196,36 +159,10 @@ impl Parts {
             _bpf_stats: bpf_stats,
             neighbours,
             link: Some(link),
-            metrics,
-            refresh_rx: Some(refresh_rx),
-            refresh_tx,
-            emitter,
-            status_tx,
             drop_reason_names,
             station_mac: wireless.mac,
-            stop_servers,
             _record: record,
         })
-    }
-}
-
-impl Parts {
-    /// Binds the control socket and serves it. Called last, once the agent is following the
-    /// station: the socket's appearance means "roam is on duty".
-    pub async fn serve_control(&self, path: &std::path::Path, iface: &str) -> Result<()> {
-        let control = ControlServer::bind(path, iface).await?;
-        let serving = control.serve(
-            self.status_tx.subscribe(),
-            self.emitter.sender(),
-            Some(self.refresh_tx.clone()),
-            stopped(self.stop_servers.subscribe()),
-        );
-        tokio::spawn(async move {
-            if let Err(err) = serving.await {
-                warn!("control socket stopped: {err:#}");
-            }
-        });
-        Ok(())
     }
 }
 
@@ -267,15 +204,4 @@ async fn claim_run_record(
     RecordFile::create(&path, record).with_context(|| {
         format!("writing the run record {}: is its directory writable?", path.display())
     })
-}
-
-/// Resolves when the stop flag is raised (or its sender is gone).
-async fn stopped(mut rx: watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
-}
-
-impl Drop for Parts {
-    fn drop(&mut self) {
-        let _ = self.stop_servers.send(true);
-    }
 }
