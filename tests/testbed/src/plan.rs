@@ -19,6 +19,10 @@ pub struct Plan {
     /// Interval between two traffic probes.
     pub probe_interval_ms: u64,
     pub cases: Vec<Case>,
+    /// Record each run's 802.11 frames, as a monitor interface of the station's radio delivers
+    /// them (radiotap), in the run's `frames.pcap`: the fuzzer's seeds (`cargo xtask fuzz`).
+    #[serde(default)]
+    pub capture_frames: bool,
 }
 
 /// One scenario on one channel layout with one stack, repeated.
@@ -61,6 +65,10 @@ impl Case {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GuestResults {
     pub cases: Vec<CaseOutcome>,
+    /// What was left of roam after a test (programs, links, monitor interfaces, run records,
+    /// changed sysctls), one entry per test that left something.
+    #[serde(default)]
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

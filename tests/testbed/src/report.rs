@@ -183,6 +183,7 @@ mod tests {
                 repeats: 2,
                 first_run: 1,
             }],
+            capture_frames: false,
         };
         let unmeasured = RunOutcome {
             measured: false,

@@ -148,6 +148,25 @@ pub enum Step {
     },
     /// A deliberate pause between steps (part of the scenario, not a synchronisation).
     Wait { ms: u64 },
+
+    // Faults of the station side (tests/faults): what roam must survive.
+    /// SIGKILL to the station's wpa_supplicant, then start it again, as a service manager
+    /// restarts a crashed daemon.
+    RestartSupplicant,
+    /// The station interface is deleted, as when its adapter is unplugged; its wpa_supplicant
+    /// stops with it (as `wpa_supplicant@.service`, bound to the device, does).
+    RemoveStation,
+    /// The station interface is created again (same name and address) and its wpa_supplicant
+    /// started on it.
+    AddStation,
+    /// SIGKILL to the roam agent: no chance to clean up.
+    KillAgent,
+    /// Start the roam agent again, and wait until it is attached.
+    StartAgent,
+    /// Wait until the station is connected.
+    WaitConnected,
+    /// Wait until the roam agent reports this event (`roam events`), e.g. `roam_started`.
+    WaitAgentEvent { event: String },
 }
 
 impl Step {
@@ -165,8 +184,20 @@ impl Step {
             | Step::LinkDown { target }
             | Step::LinkUp { target }
             | Step::Roam { target } => Some(*target),
-            Step::Wait { .. } => None,
+            Step::Wait { .. }
+            | Step::RestartSupplicant
+            | Step::RemoveStation
+            | Step::AddStation
+            | Step::KillAgent
+            | Step::StartAgent
+            | Step::WaitConnected
+            | Step::WaitAgentEvent { .. } => None,
         }
+    }
+
+    /// Whether the step needs the roam agent on the station.
+    pub fn needs_agent(&self) -> bool {
+        matches!(self, Step::KillAgent | Step::StartAgent | Step::WaitAgentEvent { .. })
     }
 }
 
@@ -179,6 +210,9 @@ pub enum Target {
     Serving,
     /// The first AP that is not the serving one.
     Other,
+    /// The AP the station is associated with when the step runs: after a fault that made the
+    /// station reconnect, it may not be the one that served it at the trigger.
+    Current,
     /// An AP by index: `ap0`, `ap1`, ...
     Ap(usize),
 }
@@ -193,6 +227,8 @@ impl Target {
         match self {
             Target::Serving => serving,
             Target::Other => (0..aps).find(|&i| i != serving).unwrap_or(serving),
+            // Known only when the step runs (the runner asks the station); serving until then.
+            Target::Current => serving,
             Target::Ap(index) => index,
         }
     }
@@ -205,11 +241,12 @@ impl TryFrom<String> for Target {
         match s.as_str() {
             "serving" => Ok(Target::Serving),
             "other" => Ok(Target::Other),
-            _ => s
-                .strip_prefix("ap")
-                .and_then(|n| n.parse().ok())
-                .map(Target::Ap)
-                .ok_or_else(|| format!("unknown target `{s}` (serving, other, ap0, ap1, ...)")),
+            "current" => Ok(Target::Current),
+            _ => {
+                s.strip_prefix("ap").and_then(|n| n.parse().ok()).map(Target::Ap).ok_or_else(|| {
+                    format!("unknown target `{s}` (serving, other, current, ap0, ap1, ...)")
+                })
+            }
         }
     }
 }
@@ -219,6 +256,7 @@ impl From<Target> for String {
         match target {
             Target::Serving => "serving".into(),
             Target::Other => "other".into(),
+            Target::Current => "current".into(),
             Target::Ap(index) => format!("ap{index}"),
         }
     }

@@ -117,6 +117,10 @@ const ROAM_EVENTS: &[(&str, &str)] = &[
     ("roam_action_failed", "roam_failed"),
     ("false_alarm", "roam_false_alarm"),
     ("transition_finished", "roam_traffic_flowing"),
+    ("roam_result", "roam_result"),
+    ("manager_restarted", "roam_followed_restart"),
+    ("station_removed", "roam_detached"),
+    ("reattached", "roam_reattached"),
 ];
 
 /// Parses one line of `roam events`: (CLOCK_REALTIME µs, event).

@@ -68,7 +68,7 @@ pub fn interleaved(
         let with_agent: Vec<Stack> = stacks.iter().copied().filter(|s| s.runs_roam()).collect();
         push_rounds(&idle_scenario(), &with_agent, 1)?;
     }
-    Ok(Plan { probe_interval_ms, cases })
+    Ok(Plan { probe_interval_ms, cases, capture_frames: false })
 }
 
 #[cfg(test)]

@@ -285,7 +285,7 @@ pub(crate) mod tests {
                 CaseOutcome { error: None, runs: vec![outcome(&dir, gap, 0, window)] }
             })
             .collect();
-        (plan, GuestResults { cases }, MemoryLogs(logs))
+        (plan, GuestResults { cases, leftovers: Vec::new() }, MemoryLogs(logs))
     }
 
     #[test]

@@ -45,6 +45,7 @@ const SYSTEM_BINARIES: &[&str] = &[
     "/usr/bin/busybox",
     "/usr/bin/kmod",
     "/usr/bin/setpriv",
+    "/usr/sbin/bpftool",
 ];
 
 const SYMLINKS: &[(&str, &str)] = &[

@@ -10,6 +10,7 @@
 
 mod boot;
 mod cpio;
+mod fault_checks;
 mod hang;
 mod image;
 mod kernel;
@@ -83,7 +84,7 @@ impl ImageArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Scenario name (tests/scenarios/NAME.toml), scenario file path, or `all`. Repeatable.
+    /// Scenario name (tests/scenarios/NAME.toml or tests/faults/NAME.toml), scenario file path, or `all`. Repeatable.
     #[arg(long, required = true, value_name = "NAME|FILE")]
     scenario: Vec<String>,
     /// Station stack: wpa_supplicant (stock), roam, iwd. Repeatable; stock runs first.

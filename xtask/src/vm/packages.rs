@@ -23,6 +23,8 @@ pub const HOST_PACKAGES: &[&str] = &[
     "tcpdump",
     "wireless-regdb",
     "kmod",
+    // Lists programs and links in the guest: nothing of roam's may be left after a test.
+    "bpftool",
 ];
 
 /// Installs whatever is missing (apt-get, as root).

@@ -8,7 +8,10 @@ use roam_testbed::{
     stack::Stack,
 };
 
-use super::boot::SessionOutcome;
+use super::{
+    boot::SessionOutcome,
+    fault_checks::{self, Fault},
+};
 
 /// roam's median gap must be at most this fraction of stock's (the targets, measured over ten
 /// runs outside the suite, are 0.25 for a silent AP and 0.3 for the others, and roam's medians
@@ -36,13 +39,18 @@ pub enum Expectation {
     NoRoam,
     /// Losses come faster than the cap allows: act, but at most `per_minute` times a minute.
     Capped { per_minute: usize },
+    /// A fault test: roam must survive it, as its own checks say (`fault_checks`).
+    Survive,
 }
 
 impl Expectation {
     pub fn of(scenario: &str) -> Expectation {
         match scenario {
             "healthy-ap" => Expectation::NoRoam,
-            "ap-flapping" => Expectation::Capped { per_minute: DEFAULT_ROAMS_PER_MINUTE },
+            "ap-flapping" | "ap-flapping-long" => {
+                Expectation::Capped { per_minute: DEFAULT_ROAMS_PER_MINUTE }
+            }
+            name if Fault::of(name).is_some() => Expectation::Survive,
             // A roam the station starts itself has nothing for roam to act on.
             "deliberate-roam" => Expectation::Recovery { metrics: false },
             _ => Expectation::Recovery { metrics: true },
@@ -68,6 +76,10 @@ pub fn check(plan: &Plan, outcome: &SessionOutcome) -> Vec<String> {
             Expectation::Capped { per_minute } => {
                 problems.extend(runs.iter().filter_map(|r| within_cap(r, per_minute)))
             }
+            Expectation::Survive => {}
+        }
+        if let Some(fault) = Fault::of(&case.scenario.name) {
+            problems.extend(fault_checks::check(fault, case, &runs, &outcome.session.dir));
         }
     }
     problems
@@ -265,5 +277,7 @@ mod tests {
         assert_eq!(Expectation::of("healthy-ap"), Expectation::NoRoam);
         assert!(matches!(Expectation::of("ap-flapping"), Expectation::Capped { .. }));
         assert_eq!(Expectation::of("ap-deauth"), Expectation::Recovery { metrics: true });
+        assert_eq!(Expectation::of("agent-killed"), Expectation::Survive);
+        assert!(matches!(Expectation::of("ap-flapping-long"), Expectation::Capped { .. }));
     }
 }

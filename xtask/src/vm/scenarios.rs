@@ -19,21 +19,30 @@ pub fn dir() -> PathBuf {
     cmd::workspace_root().join("tests/scenarios")
 }
 
-/// A scenario by name (tests/scenarios/<name>.toml) or by file path (anywhere).
+/// tests/faults: scenarios of what roam must survive (the roam stack only; see its README).
+pub fn faults_dir() -> PathBuf {
+    cmd::workspace_root().join("tests/faults")
+}
+
+/// A scenario by name (tests/scenarios/<name>.toml, then tests/faults/<name>.toml) or by file
+/// path (anywhere).
 pub fn load(name_or_path: &str) -> Result<Scenario> {
     let as_path = Path::new(name_or_path);
     if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
         return load_file(as_path);
     }
-    let file = dir().join(format!("{name_or_path}.toml"));
-    if !file.exists() {
-        let known: Vec<String> = all()?.into_iter().map(|s| s.name).collect();
+    let file_name = format!("{name_or_path}.toml");
+    let Some(file) =
+        [dir(), faults_dir()].map(|d| d.join(&file_name)).into_iter().find(|f| f.exists())
+    else {
+        let known: Vec<String> = all()?.into_iter().chain(faults()?).map(|s| s.name).collect();
         bail!(
-            "no scenario `{name_or_path}` in {} (known: {}, or pass a file path)",
+            "no scenario `{name_or_path}` in {} or {} (known: {}, or pass a file path)",
             dir().display(),
+            faults_dir().display(),
             known.join(", ")
         );
-    }
+    };
     load_file(&file)
 }
 
@@ -45,8 +54,17 @@ fn load_file(path: &Path) -> Result<Scenario> {
 
 /// Every scenario in tests/scenarios, by file name.
 pub fn all() -> Result<Vec<Scenario>> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir())
-        .with_context(|| format!("cannot list {}", dir().display()))?
+    every_file_in(&dir())
+}
+
+/// Every fault scenario in tests/faults, by file name.
+pub fn faults() -> Result<Vec<Scenario>> {
+    every_file_in(&faults_dir())
+}
+
+fn every_file_in(dir: &Path) -> Result<Vec<Scenario>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
@@ -99,6 +117,13 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
                             scenario.name, scenario.security
                         );
                     }
+                    let steps = scenario.trigger.iter().chain(&scenario.restore);
+                    if !stack.runs_roam() && steps.clone().any(|step| step.needs_agent()) {
+                        bail!(
+                            "scenario {} acts on the roam agent: run it with --stack roam",
+                            scenario.name
+                        );
+                    }
                     cases.push(Case {
                         scenario: scenario.clone(),
                         stack,
@@ -112,7 +137,7 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
             }
         }
     }
-    Ok(Plan { probe_interval_ms: selection.probe_interval_ms, cases })
+    Ok(Plan { probe_interval_ms: selection.probe_interval_ms, cases, capture_frames: false })
 }
 
 #[cfg(test)]

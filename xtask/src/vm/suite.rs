@@ -35,6 +35,8 @@ const NL80211_SCENARIOS: &[&str] = &["open-silent-ap-loss", "open-ap-deauth"];
 /// consistency check below does not apply to them.
 const REPEATED_OUTAGES: &[&str] = &["ap-flapping"];
 
+/// Runs of each fault test (tests/faults): each checks what roam does, not how fast.
+const FAULT_REPEATS: u32 = 1;
 /// Runs per case in the suite; `ROAM_VM_SUITE_REPEATS` overrides (the suite must fit in CI).
 const DEFAULT_REPEATS: u32 = 2;
 /// Extra runs of the roam stack where its median gap is compared with stock's: with an odd
@@ -75,10 +77,19 @@ pub fn run() -> Result<()> {
     };
     let recovery_runs = repeats + EXTRA_RECOVERY_RUNS;
     let mut plan = scenarios::plan(&stock)?;
+    let faults = scenarios::faults()?;
+    let fault_names: Vec<String> = faults.iter().map(|s| s.name.clone()).collect();
+    let faults = scenarios::Selection {
+        scenarios: faults,
+        stacks: vec![Stack::Roam],
+        repeats: FAULT_REPEATS,
+        ..stock.clone()
+    };
     for selection in [
         with(Stack::Roam, &recoveries, recovery_runs)?,
         with(Stack::Roam, &holds, repeats)?,
         with(Stack::RoamNl80211, NL80211_SCENARIOS, recovery_runs)?,
+        faults,
     ] {
         plan.cases.extend(scenarios::plan(&selection)?.cases);
     }
@@ -94,7 +105,9 @@ pub fn run() -> Result<()> {
     let mut problems = outcome.failures.clone();
     // The check reads wpa_supplicant's timeline; a stack without it has no CONNECTED to compare.
     let one_outage = |s: &&ScenarioReport| {
-        !REPEATED_OUTAGES.contains(&s.name.as_str()) && s.stack.runs_wpa_supplicant()
+        !REPEATED_OUTAGES.contains(&s.name.as_str())
+            && !fault_names.contains(&s.name)
+            && s.stack.runs_wpa_supplicant()
     };
     for scenario in outcome.report.scenarios.iter().filter(one_outage) {
         for (index, run) in scenario.runs.iter().enumerate() {
@@ -110,6 +123,7 @@ pub fn run() -> Result<()> {
         }
     }
     problems.extend(check_roam_hooks(&outcome.session));
+    problems.extend(outcome.results.leftovers.iter().map(|found| format!("left behind {found}")));
     problems.extend(roam_checks::check(&plan, &outcome));
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");

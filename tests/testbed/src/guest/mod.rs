@@ -2,11 +2,13 @@
 
 pub mod ap;
 pub mod autoload;
+pub mod capture;
 pub mod ctrl;
 pub mod hooks;
 pub mod http;
 pub mod hwsim;
 pub mod init;
+pub mod leftovers;
 pub mod logs;
 pub mod paths;
 pub mod probe;

@@ -17,6 +17,9 @@ pub const TESTBED: &str = "/usr/bin/roam-testbed";
 pub const ROAM: &str = "/usr/bin/roam";
 /// util-linux's setpriv: runs the agent with the capability set of its systemd unit.
 pub const SETPRIV: &str = "/usr/bin/setpriv";
+/// Lists loaded programs and links: the suite's proof that nothing of roam's is left.
+pub const BPFTOOL: &str = "/usr/sbin/bpftool";
+pub const TCPDUMP: &str = "/usr/bin/tcpdump";
 
 /// Scratch space for configuration files and control sockets.
 pub const RUN_DIR: &str = "/run/roam-testbed";

@@ -171,6 +171,16 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// SIGKILL, with no chance to clean up (a crash, the OOM killer); reaps it. Idempotent.
+    pub fn kill_abruptly(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();

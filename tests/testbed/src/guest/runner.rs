@@ -11,7 +11,9 @@ use roam_testbed::{
 };
 
 use super::{
-    autoload, hooks,
+    autoload,
+    capture::FrameCapture,
+    hooks, leftovers,
     logs::LogMark,
     paths, results,
     system::{self, monotonic_ns, progress, realtime_us},
@@ -41,6 +43,7 @@ pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
     if let Err(err) = autoload::disable() {
         progress(format!("warning: module autoloading stays on: {err:#}"));
     }
+    leftovers::take_baseline();
     let results = run_plan(&plan, out);
     fs::write(out.join(RESULTS_FILE), serde_json::to_vec_pretty(&results)?)?;
     fs::write(out.join("dmesg.txt"), system::kernel_log())?;
@@ -56,7 +59,7 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     let mut hooks_to_check = Path::new(paths::ROAM).exists();
     for (index, case) in plan.cases.iter().enumerate() {
         progress(format!("case {}/{}: {}", index + 1, plan.cases.len(), case.title()));
-        results.cases.push(run_case(case, &mut topology, interval, out));
+        results.cases.push(run_case(case, &mut topology, interval, plan.capture_frames, out));
         if let Some(built) = topology.as_ref().filter(|_| hooks_to_check) {
             hooks_to_check = false;
             match hooks::check(built, out) {
@@ -65,6 +68,9 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
             }
         }
     }
+    // The last topology goes, and with it the last station: that is checked too.
+    drop(topology);
+    results.leftovers = leftovers::found();
     results
 }
 
@@ -72,6 +78,7 @@ fn run_case(
     case: &Case,
     topology: &mut Option<Topology>,
     interval: Duration,
+    capture_frames: bool,
     out: &Path,
 ) -> CaseOutcome {
     let key = TopologyKey {
@@ -120,7 +127,7 @@ fn run_case(
             }
         }
         let built = topology.as_mut().expect("built above");
-        let run_outcome = run_once(case, run, built, interval, out);
+        let run_outcome = run_once(case, run, built, interval, capture_frames, out);
         progress(format!("run {run}{of_total}: {}", describe(&run_outcome)));
         if run_outcome.failed() {
             // A failed run may leave the topology in any state: start the next one afresh.
@@ -155,6 +162,7 @@ fn run_once(
     run: u32,
     topology: &mut Topology,
     interval: Duration,
+    capture_frames: bool,
     out: &Path,
 ) -> RunOutcome {
     let dir_name = case.run_dir_name(run);
@@ -170,7 +178,16 @@ fn run_once(
     let mut extras = RunExtras::default();
     let dir = out.join("runs").join(&dir_name);
     let patches_before = text_patching::patches_so_far();
-    let result = measure(case, topology, interval, &dir, &mut report, &mut measured, &mut extras);
+    let result = measure(
+        case,
+        topology,
+        interval,
+        capture_frames,
+        &dir,
+        &mut report,
+        &mut measured,
+        &mut extras,
+    );
     let kernel_text_patches =
         patches_before.zip(text_patching::patches_so_far()).map(|(before, after)| after - before);
     let (roam_window_lost, roam_transitions) = match extras.roam_window {
@@ -220,10 +237,12 @@ impl TriggerTime {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn measure(
     case: &Case,
     topology: &mut Topology,
     interval: Duration,
+    capture_frames: bool,
     dir: &Path,
     report: &mut RunReport,
     measured: &mut bool,
@@ -241,6 +260,13 @@ fn measure(
     let ap_marks: Vec<LogMark> =
         topology.aps.iter().map(|ap| LogMark::now(ap.log_path())).collect();
     trace::clear()?;
+    let capture = match capture_frames {
+        true => {
+            fs::create_dir_all(dir)?;
+            Some(FrameCapture::start(&topology.station_phy, &dir.join("frames.pcap"))?)
+        }
+        false => None,
+    };
 
     // The trigger.
     let t0 = TriggerTime::now();
@@ -255,6 +281,7 @@ fn measure(
     }
     wait_for_recovery(topology, case, monotonic_ns())?;
     let end_ns = monotonic_ns();
+    drop(capture);
 
     // The numbers.
     let records = topology.probe().records_since(t0.monotonic_ns.saturating_sub(BEFORE_TRIGGER_NS));

@@ -57,6 +57,33 @@ pub trait Station {
     fn metrics(&mut self) -> Option<Result<String>> {
         None
     }
+
+    // Faults (tests/faults). A stack without the part named fails the step.
+
+    /// SIGKILL to the supplicant, then start it again on the same configuration.
+    fn restart_supplicant(&mut self) -> Result<()> {
+        bail!("this stack has no wpa_supplicant to restart")
+    }
+    /// Stops the supplicant (its interface is about to go).
+    fn stop_supplicant(&mut self) -> Result<()> {
+        bail!("this stack has no wpa_supplicant to stop")
+    }
+    /// Starts the supplicant again (its interface is back).
+    fn start_supplicant(&mut self) -> Result<()> {
+        bail!("this stack has no wpa_supplicant to start")
+    }
+    /// SIGKILL to the roam agent.
+    fn kill_agent(&mut self) -> Result<()> {
+        bail!("this stack runs no roam agent")
+    }
+    /// Starts the roam agent again and waits until it is attached.
+    fn start_agent(&mut self) -> Result<()> {
+        bail!("this stack runs no roam agent")
+    }
+    /// Waits until the agent reports `event` (after the last `forget_previous_runs`).
+    fn wait_agent_event(&mut self, _event: &str, _timeout: Duration) -> Result<()> {
+        bail!("this stack runs no roam agent")
+    }
 }
 
 /// Starts the stack's programs on the station interface (in the station namespace).
@@ -86,6 +113,7 @@ pub struct WpaSupplicant {
     ctrl: Ctrl,
     events: Events,
     log: PathBuf,
+    config: PathBuf,
 }
 
 const WPA_CTRL_DIR: &str = "/run/wpa_supplicant";
@@ -96,18 +124,24 @@ impl WpaSupplicant {
         fs::create_dir_all(paths::RUN_DIR)?;
         fs::write(&config, wpa_supplicant_config(security, freqs_mhz))?;
         let log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
+        let (daemon, ctrl, events) = Self::launch(&config, &log)?;
+        Ok(WpaSupplicant { daemon, ctrl, events, log, config })
+    }
+
+    /// Starts the daemon (its log appended to) and connects to it once its socket is bound.
+    fn launch(config: &Path, log: &Path) -> Result<(Daemon, Ctrl, Events)> {
         let socket = Path::new(WPA_CTRL_DIR).join(paths::STA_IFACE);
         let _ = fs::remove_file(&socket);
         let mut cmd = process::in_station_netns(paths::WPA_SUPPLICANT);
-        cmd.args(["-i", paths::STA_IFACE, "-D", "nl80211", "-dd", "-t", "-c"]).arg(&config);
-        let mut daemon = Daemon::spawn("wpa_supplicant", cmd, &log)?;
+        cmd.args(["-i", paths::STA_IFACE, "-D", "nl80211", "-dd", "-t", "-c"]).arg(config);
+        let mut daemon = Daemon::spawn("wpa_supplicant", cmd, log)?;
         ctrl::wait_for_socket(&socket, START_TIMEOUT, || daemon.check_running())?;
-        Ok(WpaSupplicant {
-            daemon,
-            ctrl: Ctrl::connect(&socket)?,
-            events: Events::attach(&socket)?,
-            log,
-        })
+        Ok((daemon, Ctrl::connect(&socket)?, Events::attach(&socket)?))
+    }
+
+    fn relaunch(&mut self) -> Result<()> {
+        (self.daemon, self.ctrl, self.events) = Self::launch(&self.config, &self.log)?;
+        Ok(())
     }
 }
 
@@ -166,6 +200,20 @@ impl Station for WpaSupplicant {
         self.daemon.check_running()
     }
 
+    fn restart_supplicant(&mut self) -> Result<()> {
+        self.daemon.kill_abruptly();
+        self.relaunch()
+    }
+
+    fn stop_supplicant(&mut self) -> Result<()> {
+        self.daemon.kill();
+        Ok(())
+    }
+
+    fn start_supplicant(&mut self) -> Result<()> {
+        self.relaunch()
+    }
+
     fn logs(&self) -> Vec<LogSource> {
         vec![LogSource {
             file_name: "wpa_supplicant.log",
@@ -202,6 +250,8 @@ pub struct RoamAgent {
     supplicant: WpaSupplicant,
     log: PathBuf,
     events_log: PathBuf,
+    /// Where this run's part of the event log starts (fault steps wait for events after it).
+    events_mark: u64,
 }
 
 /// The agent's capabilities, as setpriv's bounding set: those of its systemd unit. Debian's
@@ -222,7 +272,8 @@ impl RoamAgent {
         let log = Path::new(paths::LOG_DIR).join("roam.log");
         let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
         let (agent, events) = spawn_agent(&log, &events_log, &[])?;
-        Ok(RoamAgent { events, agent, supplicant, log, events_log })
+        let events_mark = fs::metadata(&events_log).map_or(0, |m| m.len());
+        Ok(RoamAgent { events, agent, supplicant, log, events_log, events_mark })
     }
 }
 
@@ -264,7 +315,7 @@ fn spawn_agent(log: &Path, events_log: &Path, args: &[&str]) -> Result<(Daemon, 
 
 /// Waits until `path` has a line containing `needle` after byte `from`. The recorder announces
 /// itself only in its log, so the log is what is watched (a few ms apart).
-fn wait_for_line(
+pub fn wait_for_line(
     path: &Path,
     from: u64,
     needle: &str,
@@ -312,6 +363,7 @@ impl Station for RoamAgent {
         self.events.kill();
         self.agent.kill();
         (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &[])?;
+        self.events_mark = fs::metadata(&self.events_log).map_or(0, |m| m.len());
         Ok(())
     }
 
@@ -319,6 +371,37 @@ impl Station for RoamAgent {
         self.supplicant.check_alive()?;
         self.agent.check_running()?;
         self.events.check_running()
+    }
+
+    fn restart_supplicant(&mut self) -> Result<()> {
+        self.supplicant.restart_supplicant()
+    }
+
+    fn stop_supplicant(&mut self) -> Result<()> {
+        self.supplicant.stop_supplicant()
+    }
+
+    fn start_supplicant(&mut self) -> Result<()> {
+        self.supplicant.start_supplicant()
+    }
+
+    fn kill_agent(&mut self) -> Result<()> {
+        self.agent.kill_abruptly();
+        Ok(())
+    }
+
+    fn start_agent(&mut self) -> Result<()> {
+        self.events.kill();
+        (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &[])?;
+        Ok(())
+    }
+
+    fn wait_agent_event(&mut self, event: &str, timeout: Duration) -> Result<()> {
+        let needle = format!("\"event\":\"{event}\"");
+        let agent = &mut self.agent;
+        wait_for_line(&self.events_log, self.events_mark, &needle, timeout, || {
+            agent.check_running()
+        })
     }
 
     fn logs(&self) -> Vec<LogSource> {

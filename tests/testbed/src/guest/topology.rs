@@ -21,7 +21,7 @@ use roam_testbed::{
 
 use super::{
     ap::AccessPoint,
-    hwsim, paths,
+    hwsim, leftovers, paths,
     probe::{Echo, Probe},
     process,
     station::{self, Station},
@@ -93,6 +93,7 @@ impl Topology {
     pub fn switch_stack(&mut self, stack: Stack, probe_interval: Duration) -> Result<()> {
         self.probe = None;
         self.station = None;
+        leftovers::check(&format!("the {} stack stopped", self.key.stack));
         // A stack that exits may leave the link up (iwd does); "not connected" is fine too.
         let _ = process::run_timeout(
             paths::IP,
@@ -117,6 +118,41 @@ impl Topology {
         )?);
         self.wait_steady_traffic()?;
         self.station().check_alive()
+    }
+
+    /// Deletes the station interface, as an unplugged adapter does; its supplicant stops first,
+    /// as its device-bound service would.
+    pub fn remove_station(&mut self) -> Result<()> {
+        self.station().stop_supplicant()?;
+        process::run(
+            paths::IP,
+            &["netns", "exec", paths::STA_NETNS, paths::IW, "dev", paths::STA_IFACE, "del"],
+        )?;
+        Ok(())
+    }
+
+    /// Creates the station interface again on its radio, with the same name, address and
+    /// settings, and starts its supplicant.
+    pub fn add_station(&mut self) -> Result<()> {
+        let phy = self.station_phy.clone();
+        process::run(
+            paths::IP,
+            &[
+                "netns",
+                "exec",
+                paths::STA_NETNS,
+                paths::IW,
+                "phy",
+                &phy,
+                "interface",
+                "add",
+                paths::STA_IFACE,
+                "type",
+                "managed",
+            ],
+        )?;
+        configure_station_iface()?;
+        self.station().start_supplicant()
     }
 
     pub fn station(&mut self) -> &mut dyn Station {
@@ -164,6 +200,7 @@ impl Drop for Topology {
         // Programs first (they hold interfaces), then the namespace, the bridge, the radios.
         self.probe = None;
         self.station = None;
+        leftovers::check(&format!("the {} stack stopped", self.key.stack));
         self.aps.clear();
         self.echo = None;
         if let Err(err) = remove_leftovers() {
@@ -204,12 +241,25 @@ fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
     };
     in_netns(&["link", "set", iface, "name", paths::STA_IFACE])?;
     in_netns(&["link", "set", "lo", "up"])?;
+    configure_station_iface()
+}
+
+/// The station interface's settings, in the station namespace.
+fn configure_station_iface() -> Result<()> {
     // The testbed's network is IPv4: IPv6 chatter at each (re)connection (DAD, MLD, router
     // solicitations) would only blur the per-packet comparison of the probe and the drop window.
     let key = format!("net.ipv6.conf.{}.disable_ipv6", paths::STA_IFACE);
     let status = process::in_station_netns(paths::TESTBED).args(["sysctl", &key, "1"]).status()?;
     anyhow::ensure!(status.success(), "could not disable IPv6 on the station");
-    in_netns(&["address", "add", paths::STA_ADDRESS, "dev", paths::STA_IFACE])
+    process::ip(&[
+        "-n",
+        paths::STA_NETNS,
+        "address",
+        "add",
+        paths::STA_ADDRESS,
+        "dev",
+        paths::STA_IFACE,
+    ])
 }
 
 /// `roam-testbed up`: builds a topology and keeps it until Enter is pressed.

@@ -3,16 +3,23 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use roam_testbed::scenario::Step;
+use roam_testbed::scenario::{Step, Target};
 
 use super::topology::Topology;
+
+/// How long a fault step waits for what it waits for (a connection, an agent event).
+const FAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Performs one step. `serving` is the AP that served the station when the trigger started:
 /// targets resolve against it for the whole scenario. Returns a label for the timeline (none for
 /// a wait).
 pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<Option<String>> {
     let aps = topology.aps.len();
-    let index = step.target().map(|t| t.resolve(serving, aps));
+    let index = match step.target() {
+        Some(Target::Current) => Some(current_ap(topology)?),
+        Some(target) => Some(target.resolve(serving, aps)),
+        None => None,
+    };
     let iface = index.map(|i| topology.aps[i].iface.clone()).unwrap_or_default();
     let station = topology.station_mac.clone();
     let label = |what: &str| Some(format!("{what} {iface}"));
@@ -48,8 +55,34 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             let bssid = topology.aps[ap(index)].bssid.clone();
             topology.station().roam(&bssid).map(|()| label("roam to"))
         }
+        Step::RestartSupplicant => {
+            topology.station().restart_supplicant().map(|()| Some("restart wpa_supplicant".into()))
+        }
+        Step::RemoveStation => topology.remove_station().map(|()| Some("remove station".into())),
+        Step::AddStation => topology.add_station().map(|()| Some("add station".into())),
+        Step::KillAgent => topology.station().kill_agent().map(|()| Some("kill roam".into())),
+        Step::StartAgent => topology.station().start_agent().map(|()| Some("start roam".into())),
+        Step::WaitConnected => topology
+            .station()
+            .wait_connected(FAULT_TIMEOUT)
+            .map(|bssid| Some(format!("connected {bssid}"))),
+        Step::WaitAgentEvent { ref event } => topology
+            .station()
+            .wait_agent_event(event, FAULT_TIMEOUT)
+            .map(|()| Some(format!("roam reported {event}"))),
     };
     result.with_context(|| format!("step {step:?} failed"))
+}
+
+/// The AP the station is associated with now.
+fn current_ap(topology: &mut Topology) -> Result<usize> {
+    let bssid = topology
+        .station()
+        .connected_bssid()?
+        .context("target `current`: the station is not connected")?;
+    topology
+        .ap_by_bssid(&bssid)
+        .with_context(|| format!("target `current`: {bssid} is none of the topology's APs"))
 }
 
 fn ap(index: Option<usize>) -> usize {

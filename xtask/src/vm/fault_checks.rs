@@ -1,0 +1,188 @@
+//! What the fault tests (tests/faults) must show besides a recovered station: each fault leaves
+//! its mark in the agent's own records, the events of `roam events` and its log, kept per run.
+
+use std::path::Path;
+
+use roam_testbed::plan::{Case, RunOutcome};
+use serde_json::Value;
+
+/// Memory the agent may gain over the five minutes of flapping (allocator slack, the BSS book
+/// at its bound); a leak per loss (~75 losses) grows past it.
+const MAX_RSS_GROWTH_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// One fault test's expectations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// wpa_supplicant restarted: roam follows the new one (no restart of its own: the same
+    /// event stream goes on) and roams through it.
+    SupplicantRestart,
+    /// The station interface went and came back: roam detached, attached again and roams.
+    StationRemoved,
+    /// roam killed mid-roam and started again: the new agent undid what the killed one left.
+    AgentKilled,
+    /// Five minutes of flapping: within the cap (checked with the other capped scenarios) and
+    /// no memory growth.
+    LongFlapping,
+}
+
+impl Fault {
+    pub fn of(scenario: &str) -> Option<Fault> {
+        match scenario {
+            "supplicant-restart" => Some(Fault::SupplicantRestart),
+            "station-removed" => Some(Fault::StationRemoved),
+            "agent-killed" => Some(Fault::AgentKilled),
+            "ap-flapping-long" => Some(Fault::LongFlapping),
+            _ => None,
+        }
+    }
+}
+
+/// The problems of every run of a fault case.
+pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) -> Vec<String> {
+    if runs.is_empty() {
+        return vec![format!("{}: no run was measured", case.title())];
+    }
+    let mut problems = Vec::new();
+    for run in runs {
+        let dir = session.join(&run.log_dir);
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let found = match fault {
+            Fault::SupplicantRestart | Fault::StationRemoved | Fault::AgentKilled
+                if !run.report.recovered =>
+            {
+                Some("the station did not recover".to_owned())
+            }
+            Fault::SupplicantRestart => events_in_order(
+                &read("roam-events.jsonl"),
+                &[("manager_restarted", None), ("roam_result", Some(("result", "success")))],
+            )
+            .err(),
+            Fault::StationRemoved => events_in_order(
+                &read("roam-events.jsonl"),
+                &[
+                    ("station_removed", None),
+                    ("reattached", None),
+                    ("roam_result", Some(("result", "success"))),
+                ],
+            )
+            .err(),
+            Fault::AgentKilled => leftovers_undone(&read("roam.log")).err(),
+            Fault::LongFlapping => {
+                memory_flat(&read("metrics-before.txt"), &read("metrics.txt")).err()
+            }
+        };
+        if let Some(problem) = found {
+            problems.push(format!("{} ({}): {problem}", case.title(), run.log_dir));
+        }
+    }
+    problems
+}
+
+/// Each wanted event (with a field of that value, if given) appears after the previous one.
+pub fn events_in_order(text: &str, wanted: &[(&str, Option<(&str, &str)>)]) -> Result<(), String> {
+    let events: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let mut from = 0;
+    for &(name, field) in wanted {
+        let matches = |event: &Value| {
+            event["event"] == name && field.is_none_or(|(key, value)| event[key] == value)
+        };
+        match events[from..].iter().position(matches) {
+            Some(at) => from += at + 1,
+            None => {
+                let seen: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+                let what = match field {
+                    Some((key, value)) => format!("{name} with {key} = {value}"),
+                    None => name.to_owned(),
+                };
+                return Err(format!(
+                    "roam reported no {what} where expected; it reported {seen:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The agent started after the kill found the killed one's record and deleted its monitor.
+pub fn leftovers_undone(log: &str) -> Result<(), String> {
+    let line = log
+        .lines()
+        .find(|line| line.contains("did not exit cleanly"))
+        .ok_or("the restarted agent found no run record of the killed one")?;
+    if !line.contains("deleted monitor interface") {
+        return Err(format!("the killed agent's monitor interface was not deleted: {line}"));
+    }
+    Ok(())
+}
+
+/// The agent's resident memory at the end of the run is within the allowance of its start.
+pub fn memory_flat(before: &str, after: &str) -> Result<(), String> {
+    let rss = |scrape: &str| {
+        scrape.lines().find_map(|line| {
+            line.strip_prefix("process_resident_memory_bytes ")?.trim().parse::<f64>().ok()
+        })
+    };
+    let (Some(start), Some(end)) = (rss(before), rss(after)) else {
+        return Err("no process_resident_memory_bytes in the scrapes before and after".into());
+    };
+    let growth = end - start;
+    if growth > MAX_RSS_GROWTH_BYTES {
+        return Err(format!(
+            "the agent's memory grew by {:.1} MiB ({:.1} -> {:.1} MiB)",
+            growth / 1048576.0,
+            start / 1048576.0,
+            end / 1048576.0
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENTS: &str = r#"{"event":"manager_restarted","backend":"wpa_supplicant"}
+{"event":"roam_started","trigger":"deauth"}
+{"event":"roam_result","result":"failed"}
+{"event":"roam_result","result":"success"}"#;
+
+    #[test]
+    fn events_must_come_in_order_with_their_fields() {
+        let success = Some(("result", "success"));
+        assert_eq!(
+            events_in_order(EVENTS, &[("manager_restarted", None), ("roam_result", success)]),
+            Ok(())
+        );
+        let err = events_in_order(EVENTS, &[("roam_result", success), ("manager_restarted", None)])
+            .unwrap_err();
+        assert!(err.contains("no manager_restarted"), "{err}");
+        let err = events_in_order("", &[("reattached", None)]).unwrap_err();
+        assert!(err.contains("no reattached"), "{err}");
+    }
+
+    #[test]
+    fn leftovers_must_be_found_and_the_monitor_deleted() {
+        let log = "WARN roam (pid 12) did not exit cleanly on sta0; undone: deleted monitor \
+                   interface roammon5; deleted the clsact qdisc roam added on sta0";
+        assert_eq!(leftovers_undone(log), Ok(()));
+        let nothing = "WARN roam (pid 12) did not exit cleanly on sta0; undone: nothing was left";
+        assert!(leftovers_undone(nothing).unwrap_err().contains("not deleted"));
+        assert!(leftovers_undone("INFO started").is_err());
+    }
+
+    #[test]
+    fn memory_may_not_grow_past_the_allowance() {
+        let scrape = |mib: f64| format!("process_resident_memory_bytes {}\n", mib * 1048576.0);
+        assert_eq!(memory_flat(&scrape(40.0), &scrape(42.0)), Ok(()));
+        let err = memory_flat(&scrape(40.0), &scrape(60.0)).unwrap_err();
+        assert!(err.contains("grew by 20.0 MiB"), "{err}");
+        assert!(memory_flat("", &scrape(1.0)).is_err());
+    }
+
+    #[test]
+    fn every_fault_file_has_expectations() {
+        for scenario in crate::vm::scenarios::faults().unwrap() {
+            assert!(Fault::of(&scenario.name).is_some(), "{} has no checks", scenario.name);
+        }
+    }
+}
