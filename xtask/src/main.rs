@@ -6,7 +6,9 @@
 mod bench;
 mod build;
 mod cmd;
+mod deb;
 mod demo;
+mod fuzz;
 mod monitoring;
 mod setup;
 mod test;
@@ -27,9 +29,15 @@ enum Command {
     /// roam against stock wpa_supplicant and iwd, every scenario in one VM boot: gap ratios,
     /// roam's phases and costs, a JSON report and SVG pictures.
     Bench(bench::BenchArgs),
+    /// The Debian package (cargo-deb): the agent, its configuration, the systemd unit, manual
+    /// pages and shell completions; checks what it holds.
+    Deb,
     /// The testbed's AP goes silent, once with stock wpa_supplicant and once with roam: both
     /// timelines, both traffic gaps, and roam's metrics (no Wi-Fi hardware needed).
     Demo,
+    /// libFuzzer on the parsers of untrusted input (frames, supplicant events, netlink, the
+    /// configuration), from the seeds in tests/fuzz/seeds; needs the nightly toolchain.
+    Fuzz(fuzz::FuzzArgs),
     /// Install the eBPF toolchain (Debian rustc-web, LLVM, bpf-linker) and mount tracefs.
     Setup,
     /// Build the agent (and with it the eBPF object).
@@ -43,7 +51,9 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Bench(args) => bench::run(&args),
+        Command::Deb => deb::run(),
         Command::Demo => demo::run(),
+        Command::Fuzz(args) => fuzz::run(&args),
         Command::Setup => setup::run(),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args),

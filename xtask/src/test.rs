@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::{cmd, monitoring, setup, vm};
+use crate::{cmd, deb, monitoring, setup, vm};
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -36,6 +36,9 @@ pub fn run(args: &TestArgs) -> Result<()> {
         "Monitoring examples (promtool: scrape configuration, alerting rules and their tests)",
     );
     monitoring::check()?;
+
+    cmd::step("The Debian package");
+    deb::check(&deb::build()?)?;
 
     cmd::step("Host eBPF integration tests (real verifier, private network namespaces)");
     // One at a time: the tests count roam's programs loaded in the kernel.
