@@ -3,7 +3,7 @@
 
 use std::{os::fd::OwnedFd, process::Command};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
     maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{KProbe, SchedClassifier, SocketFilter, TcAttachType, TracePoint},
@@ -53,6 +53,9 @@ pub struct Observer {
 
 impl Observer {
     pub fn start(opts: &ObserverOptions) -> Result<Self> {
+        if OBJECT.is_empty() {
+            bail!("this roam was built without its eBPF programs (AYA_BUILD_SKIP=1): build it again without");
+        }
         let station_ifindex = netif::ifindex(&opts.station)?;
         let station = StationIface::new(station_ifindex, netif::netns_inode()?, &opts.station)
             .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
