@@ -86,6 +86,7 @@ fn run_case(
         channels: case.channels.clone(),
         security: case.scenario.security,
         beacon_interval_tu: case.scenario.beacon_interval_tu,
+        third_radio: case.scenario.needs_third_radio(),
     };
     let mut outcome = CaseOutcome::default();
     // "run 2/5" within a case of five; a plan of one-run cases (the benchmark) numbers its
@@ -271,15 +272,29 @@ fn measure(
     // The trigger.
     let t0 = TriggerTime::now();
     let mut events = Vec::new();
-    for _cycle in 0..scenario.cycles {
-        for step in &scenario.trigger {
-            if let Some(label) = trigger::execute(step, topology, serving)? {
-                let t_ms = t0.ms_since_monotonic(monotonic_ns());
-                events.push(TimelineEvent::new(t_ms, label, "runner"));
+    let triggered = (|| {
+        for _cycle in 0..scenario.cycles {
+            for step in &scenario.trigger {
+                if let Some(label) = trigger::execute(step, topology, serving)? {
+                    let t_ms = t0.ms_since_monotonic(monotonic_ns());
+                    events.push(TimelineEvent::new(t_ms, label, "runner"));
+                }
             }
         }
+        wait_for_recovery(topology, case, monotonic_ns())
+    })();
+    if let Err(err) = triggered {
+        // What the daemons said up to the failure is what explains it.
+        fs::create_dir_all(dir)?;
+        for (log, mark) in station_logs.iter().zip(&station_marks) {
+            fs::write(dir.join(log.file_name), mark.text_since())?;
+        }
+        for (ap, mark) in topology.aps.iter().zip(&ap_marks) {
+            fs::write(dir.join(format!("hostapd-{}.log", ap.iface)), mark.text_since())?;
+        }
+        fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
+        return Err(err);
     }
-    wait_for_recovery(topology, case, monotonic_ns())?;
     let end_ns = monotonic_ns();
     drop(capture);
 
