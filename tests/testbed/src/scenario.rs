@@ -80,6 +80,9 @@ pub enum Security {
     /// WPA2-Personal with CCMP: every (re)connection pays the 4-way handshake.
     #[default]
     Wpa2Psk,
+    /// WPA2-Personal with management frame protection required (802.11w): deauthentication
+    /// and disassociation frames are protected, so unprotected (spoofed) ones are ignored.
+    Wpa2PskPmf,
     /// No security: association completes the connection.
     Open,
 }
@@ -163,10 +166,32 @@ pub enum Step {
     KillAgent,
     /// Start the roam agent again, and wait until it is attached.
     StartAgent,
+    /// SIGSTOP to the roam agent: its kernel programs go on, nobody drains their events.
+    PauseAgent,
+    /// SIGCONT to the roam agent.
+    ResumeAgent,
     /// Wait until the station is connected.
     WaitConnected,
     /// Wait until the roam agent reports this event (`roam events`), e.g. `roam_started`.
     WaitAgentEvent { event: String },
+    /// A radio of nobody's (a third party in range), tuned to the target AP's channel, sends
+    /// `count` unprotected deauthentication frames to the station in the target AP's name,
+    /// one every `interval_ms` (0: as fast as it can).
+    SpoofDeauth {
+        #[serde(default)]
+        target: Target,
+        count: u32,
+        #[serde(default)]
+        interval_ms: u64,
+        #[serde(default = "spoofed_reason")]
+        reason: u16,
+    },
+}
+
+/// Reason 7 (class 3 frame from a nonassociated station): what deauthentication attack tools
+/// send.
+fn spoofed_reason() -> u16 {
+    7
 }
 
 impl Step {
@@ -183,21 +208,36 @@ impl Step {
             | Step::Start { target }
             | Step::LinkDown { target }
             | Step::LinkUp { target }
-            | Step::Roam { target } => Some(*target),
+            | Step::Roam { target }
+            | Step::SpoofDeauth { target, .. } => Some(*target),
             Step::Wait { .. }
             | Step::RestartSupplicant
             | Step::RemoveStation
             | Step::AddStation
             | Step::KillAgent
             | Step::StartAgent
+            | Step::PauseAgent
+            | Step::ResumeAgent
             | Step::WaitConnected
             | Step::WaitAgentEvent { .. } => None,
         }
     }
 
+    /// Whether the step needs a third radio (the topology then has one).
+    pub fn needs_third_radio(&self) -> bool {
+        matches!(self, Step::SpoofDeauth { .. })
+    }
+
     /// Whether the step needs the roam agent on the station.
     pub fn needs_agent(&self) -> bool {
-        matches!(self, Step::KillAgent | Step::StartAgent | Step::WaitAgentEvent { .. })
+        matches!(
+            self,
+            Step::KillAgent
+                | Step::StartAgent
+                | Step::PauseAgent
+                | Step::ResumeAgent
+                | Step::WaitAgentEvent { .. }
+        )
     }
 }
 
@@ -365,6 +405,11 @@ pub fn channels_label(channels: &[u8]) -> String {
 }
 
 impl Scenario {
+    /// Whether the topology needs a third party's radio (spoofed frames).
+    pub fn needs_third_radio(&self) -> bool {
+        self.trigger.iter().chain(&self.restore).any(Step::needs_third_radio)
+    }
+
     /// Parses and validates a scenario file's text.
     pub fn from_toml(text: &str) -> Result<Scenario> {
         let scenario: Scenario = toml::from_str(text).context("not a valid scenario file")?;

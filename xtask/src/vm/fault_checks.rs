@@ -23,6 +23,13 @@ pub enum Fault {
     /// Five minutes of flapping: within the cap (checked with the other capped scenarios) and
     /// no memory growth.
     LongFlapping,
+    /// Spoofed deauthentications under PMF: the station stays where it is, roam never acts.
+    SpoofedUnderPmf,
+    /// Spoofed deauthentications without PMF: within the cap (checked with the other capped
+    /// scenarios).
+    SpoofedWithoutPmf,
+    /// The event ring overflowed: the loss is counted and exported, and roam roams afterwards.
+    RingOverflow,
 }
 
 impl Fault {
@@ -32,6 +39,9 @@ impl Fault {
             "station-removed" => Some(Fault::StationRemoved),
             "agent-killed" => Some(Fault::AgentKilled),
             "ap-flapping-long" => Some(Fault::LongFlapping),
+            "spoofed-deauth-pmf" => Some(Fault::SpoofedUnderPmf),
+            "spoofed-deauth" => Some(Fault::SpoofedWithoutPmf),
+            "event-storm" => Some(Fault::RingOverflow),
             _ => None,
         }
     }
@@ -47,7 +57,10 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
         let dir = session.join(&run.log_dir);
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
         let found = match fault {
-            Fault::SupplicantRestart | Fault::StationRemoved | Fault::AgentKilled
+            Fault::SupplicantRestart
+            | Fault::StationRemoved
+            | Fault::AgentKilled
+            | Fault::RingOverflow
                 if !run.report.recovered =>
             {
                 Some("the station did not recover".to_owned())
@@ -70,6 +83,16 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             Fault::LongFlapping => {
                 memory_flat(&read("metrics-before.txt"), &read("metrics.txt")).err()
             }
+            Fault::SpoofedUnderPmf => stayed_put(run, &read("roam-events.jsonl")).err(),
+            Fault::SpoofedWithoutPmf => None,
+            Fault::RingOverflow => overflow_counted(&read("metrics.txt"))
+                .and_then(|()| {
+                    events_in_order(
+                        &read("roam-events.jsonl"),
+                        &[("roam_result", Some(("result", "success")))],
+                    )
+                })
+                .err(),
         };
         if let Some(problem) = found {
             problems.push(format!("{} ({}): {problem}", case.title(), run.log_dir));
@@ -101,6 +124,33 @@ pub fn events_in_order(text: &str, wanted: &[(&str, Option<(&str, &str)>)]) -> R
         }
     }
     Ok(())
+}
+
+/// Nothing happened to the station: same AP after the run, and roam never acted.
+pub fn stayed_put(run: &RunOutcome, events: &str) -> Result<(), String> {
+    if run.report.bssid_before != run.report.bssid_after {
+        return Err(format!(
+            "the station moved ({:?} -> {:?})",
+            run.report.bssid_before, run.report.bssid_after
+        ));
+    }
+    let acted = events.lines().filter(|line| line.contains("\"event\":\"roam_started\"")).count();
+    if acted > 0 {
+        return Err(format!("roam acted {acted} times on spoofed, unprotected frames"));
+    }
+    Ok(())
+}
+
+/// The scrape after the run shows events lost to a full ring.
+pub fn overflow_counted(metrics: &str) -> Result<(), String> {
+    let lost = metrics.lines().find_map(|line| {
+        line.strip_prefix("roam_ringbuf_events_lost_total ")?.trim().parse::<f64>().ok()
+    });
+    match lost {
+        Some(lost) if lost > 0.0 => Ok(()),
+        Some(_) => Err("the ring did not overflow (roam_ringbuf_events_lost_total is 0)".into()),
+        None => Err("no roam_ringbuf_events_lost_total in the scrape".into()),
+    }
 }
 
 /// The agent started after the kill found the killed one's record and deleted its monitor.
@@ -168,6 +218,13 @@ mod tests {
         let nothing = "WARN roam (pid 12) did not exit cleanly on sta0; undone: nothing was left";
         assert!(leftovers_undone(nothing).unwrap_err().contains("not deleted"));
         assert!(leftovers_undone("INFO started").is_err());
+    }
+
+    #[test]
+    fn an_overflow_must_show_in_the_metrics() {
+        assert_eq!(overflow_counted("roam_ringbuf_events_lost_total 5904\n"), Ok(()));
+        assert!(overflow_counted("roam_ringbuf_events_lost_total 0\n").is_err());
+        assert!(overflow_counted("").is_err());
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Expectation {
     pub fn of(scenario: &str) -> Expectation {
         match scenario {
             "healthy-ap" => Expectation::NoRoam,
-            "ap-flapping" | "ap-flapping-long" => {
+            "ap-flapping" | "ap-flapping-long" | "spoofed-deauth" => {
                 Expectation::Capped { per_minute: DEFAULT_ROAMS_PER_MINUTE }
             }
             name if Fault::of(name).is_some() => Expectation::Survive,

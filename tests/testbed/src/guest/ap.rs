@@ -194,11 +194,17 @@ fn hostapd_config(iface: &str, channel: u8, security: Security, beacon_interval_
         bridge = paths::BRIDGE,
         ssid = paths::SSID,
     );
-    if security == Security::Wpa2Psk {
-        config.push_str(&format!(
+    match security {
+        Security::Wpa2Psk => config.push_str(&format!(
             "wpa=2\nwpa_key_mgmt=WPA-PSK\nrsn_pairwise=CCMP\nwpa_passphrase={}\n",
             paths::PASSPHRASE
-        ));
+        )),
+        Security::Wpa2PskPmf => config.push_str(&format!(
+            "wpa=2\nwpa_key_mgmt=WPA-PSK-SHA256\nrsn_pairwise=CCMP\nieee80211w=2\n\
+             wpa_passphrase={}\n",
+            paths::PASSPHRASE
+        )),
+        Security::Open => {}
     }
     config
 }

@@ -172,6 +172,17 @@ impl Daemon {
 }
 
 impl Daemon {
+    /// Sends `signal` to the program (it must still run).
+    pub fn signal(&mut self, signal: i32) -> Result<()> {
+        let Some(child) = &self.child else { bail!("{} is not running", self.name) };
+        // SAFETY: kill(2) on our own child's pid, not yet reaped.
+        if unsafe { libc::kill(child.id() as i32, signal) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("signalling {}", self.name));
+        }
+        Ok(())
+    }
+
     /// SIGKILL, with no chance to clean up (a crash, the OOM killer); reaps it. Idempotent.
     pub fn kill_abruptly(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -80,6 +80,10 @@ pub trait Station {
     fn start_agent(&mut self) -> Result<()> {
         bail!("this stack runs no roam agent")
     }
+    /// Sends the roam agent a signal (SIGSTOP, SIGCONT).
+    fn signal_agent(&mut self, _signal: i32) -> Result<()> {
+        bail!("this stack runs no roam agent")
+    }
     /// Waits until the agent reports `event` (after the last `forget_previous_runs`).
     fn wait_agent_event(&mut self, _event: &str, _timeout: Duration) -> Result<()> {
         bail!("this stack runs no roam agent")
@@ -227,6 +231,9 @@ impl Station for WpaSupplicant {
 fn wpa_supplicant_config(security: Security, freqs_mhz: &[u32]) -> String {
     let key = match security {
         Security::Wpa2Psk => format!("key_mgmt=WPA-PSK\n    psk=\"{}\"", paths::PASSPHRASE),
+        Security::Wpa2PskPmf => {
+            format!("key_mgmt=WPA-PSK-SHA256\n    ieee80211w=2\n    psk=\"{}\"", paths::PASSPHRASE)
+        }
         Security::Open => "key_mgmt=NONE".to_owned(),
     };
     let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
@@ -394,6 +401,10 @@ impl Station for RoamAgent {
         self.events.kill();
         (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &[])?;
         Ok(())
+    }
+
+    fn signal_agent(&mut self, signal: i32) -> Result<()> {
+        self.agent.signal(signal)
     }
 
     fn wait_agent_event(&mut self, event: &str, timeout: Duration) -> Result<()> {

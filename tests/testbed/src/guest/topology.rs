@@ -21,6 +21,7 @@ use roam_testbed::{
 
 use super::{
     ap::AccessPoint,
+    attacker::Attacker,
     hwsim, leftovers, paths,
     probe::{Echo, Probe},
     process,
@@ -42,6 +43,8 @@ pub struct TopologyKey {
     pub channels: Vec<u8>,
     pub security: Security,
     pub beacon_interval_tu: u16,
+    /// A third party's radio besides the APs' and the station's (spoofed frames).
+    pub third_radio: bool,
 }
 
 pub struct Topology {
@@ -49,6 +52,8 @@ pub struct Topology {
     pub aps: Vec<AccessPoint>,
     pub station_mac: String,
     pub station_phy: String,
+    /// The third party's radio, when the key asks for one.
+    pub attacker: Option<Attacker>,
     station: Option<Box<dyn Station>>,
     probe: Option<Probe>,
     echo: Option<Echo>,
@@ -58,8 +63,10 @@ impl Topology {
     pub fn build(key: &TopologyKey, probe_interval: Duration) -> Result<Topology> {
         remove_leftovers()?;
         create_bridge()?;
-        let radios = hwsim::load(key.channels.len() + 1)?;
-        let (station_radio, ap_radios) = radios.split_last().expect("at least one radio");
+        let aps = key.channels.len();
+        let radios = hwsim::load(aps + 1 + usize::from(key.third_radio))?;
+        let (ap_radios, others) = radios.split_at(aps);
+        let station_radio = &others[0];
         let mut topology = Topology {
             key: key.clone(),
             aps: Vec::new(),
@@ -68,6 +75,7 @@ impl Topology {
             station: None,
             probe: None,
             echo: None,
+            attacker: others.get(1).map(Attacker::new).transpose()?,
         };
         for (index, (radio, &channel)) in ap_radios.iter().zip(&key.channels).enumerate() {
             let mut ap =
@@ -264,8 +272,13 @@ fn configure_station_iface() -> Result<()> {
 
 /// `roam-testbed up`: builds a topology and keeps it until Enter is pressed.
 pub fn hold(channels: &ChannelPlan, aps: usize, security: Security, stack: Stack) -> Result<()> {
-    let key =
-        TopologyKey { stack, channels: channels.resolve(aps)?, security, beacon_interval_tu: 100 };
+    let key = TopologyKey {
+        stack,
+        channels: channels.resolve(aps)?,
+        security,
+        beacon_interval_tu: 100,
+        third_radio: false,
+    };
     let mut topology = Topology::build(&key, Duration::from_millis(10))?;
     for ap in &topology.aps {
         println!(

@@ -62,10 +62,31 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
         Step::AddStation => topology.add_station().map(|()| Some("add station".into())),
         Step::KillAgent => topology.station().kill_agent().map(|()| Some("kill roam".into())),
         Step::StartAgent => topology.station().start_agent().map(|()| Some("start roam".into())),
+        Step::PauseAgent => {
+            topology.station().signal_agent(libc::SIGSTOP).map(|()| Some("pause roam".into()))
+        }
+        Step::ResumeAgent => {
+            topology.station().signal_agent(libc::SIGCONT).map(|()| Some("resume roam".into()))
+        }
         Step::WaitConnected => topology
             .station()
             .wait_connected(FAULT_TIMEOUT)
             .map(|bssid| Some(format!("connected {bssid}"))),
+        Step::SpoofDeauth { count, interval_ms, reason, .. } => {
+            let target = &topology.aps[ap(index)];
+            let (channel, bssid) = (target.channel, target.bssid.clone());
+            let attacker = topology.attacker.as_mut().context("no third radio in the topology")?;
+            attacker
+                .spoof_deauth(
+                    channel,
+                    &station,
+                    &bssid,
+                    reason,
+                    count,
+                    Duration::from_millis(interval_ms),
+                )
+                .map(|()| Some(format!("{count} spoofed deauths as {iface}")))
+        }
         Step::WaitAgentEvent { ref event } => topology
             .station()
             .wait_agent_event(event, FAULT_TIMEOUT)

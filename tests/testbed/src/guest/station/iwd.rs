@@ -321,7 +321,7 @@ fn network_file_name(ssid: &str, security: Security) -> String {
         format!("={hex}")
     };
     let extension = match security {
-        Security::Wpa2Psk => "psk",
+        Security::Wpa2Psk | Security::Wpa2PskPmf => "psk",
         Security::Open => "open",
     };
     format!("{name}.{extension}")
@@ -329,7 +329,9 @@ fn network_file_name(ssid: &str, security: Security) -> String {
 
 fn network_file(security: Security) -> String {
     match security {
-        Security::Wpa2Psk => format!("[Security]\nPassphrase={}\n", paths::PASSPHRASE),
+        Security::Wpa2Psk | Security::Wpa2PskPmf => {
+            format!("[Security]\nPassphrase={}\n", paths::PASSPHRASE)
+        }
         Security::Open => "[Settings]\nAutoConnect=true\n".to_owned(),
     }
 }
