@@ -85,7 +85,15 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
     let mut stop = StopSignals::new()?;
     let mut services: Option<Services> = None;
     loop {
-        let parts = setup::Parts::build(&opts).await?;
+        // A stop request while attaching (loading programs takes seconds) stops it there: what
+        // was attached so far undoes itself as the half-built parts drop.
+        let parts = tokio::select! {
+            parts = setup::Parts::build(&opts) => parts?,
+            signal = stop.next() => {
+                info!("{signal}: stopping");
+                return Ok(());
+            }
+        };
         // Started once the first attachment has passed the checks; kept across the others.
         let services = match &mut services {
             Some(services) => services,
@@ -104,8 +112,9 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
             agent.shutdown().await;
             return exit.map(drop);
         }
-        services.emitter.emit("station_removed", json!({ "iface": opts.iface }));
         services.refresh_rx = Some(agent.detach());
+        // Said once everything attached to the station is gone (its monitor interface too).
+        services.emitter.emit("station_removed", json!({ "iface": opts.iface }));
         warn!("{} was removed: roam detached and waits for it to come back", opts.iface);
         let back = async {
             presence.back().await?;

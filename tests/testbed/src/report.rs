@@ -195,6 +195,7 @@ mod tests {
                 error: None,
                 runs: vec![run(1000.0), run(2000.0), unmeasured],
             }],
+            leftovers: Vec::new(),
         };
         let json = serde_json::to_value(Report::new(&plan, &results)).unwrap();
         let expected = serde_json::json!({"scenarios": [{

