@@ -94,8 +94,8 @@ pub enum Link {
         actor: WpaBackend,
         tx: broadcast::Sender<WpaEvent>,
         /// A restarted supplicant: events are attached to it afresh (requests reconnect by
-        /// themselves, in [`WpaCtrl`]).
-        restarts: SocketWatch,
+        /// themselves, in [`WpaCtrl`]). Boxed: its inotify buffer would make every `Link` large.
+        restarts: Box<SocketWatch>,
         ctrl_dir: PathBuf,
         iface: String,
     },
@@ -124,9 +124,9 @@ impl Link {
         tx: broadcast::Sender<WpaEvent>,
     ) -> Result<Link> {
         // Watching first: a restart between attaching and watching would go unnoticed.
-        let restarts = SocketWatch::new(ctrl_dir, iface).with_context(|| {
+        let restarts = Box::new(SocketWatch::new(ctrl_dir, iface).with_context(|| {
             format!("watching {} for a restarted wpa_supplicant", ctrl_dir.display())
-        })?;
+        })?);
         let ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
         let events = WpaEvents::attach(ctrl_dir, iface).await?;
         let actor = WpaBackend::new(ctrl, tx.clone()).await;

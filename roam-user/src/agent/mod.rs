@@ -14,6 +14,7 @@ mod link;
 mod nl_backend;
 mod services;
 mod setup;
+mod signals;
 mod status;
 mod transition;
 mod wpa_backend;
@@ -37,7 +38,7 @@ use tracing::{debug, info, warn};
 
 pub use setup::RunOptions;
 
-use self::services::Services;
+use self::{services::Services, signals::StopSignals};
 
 use self::{
     candidates::{silence_ns, CandidateBook, HeardBss, Network},
@@ -120,7 +121,7 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
             presence.back().await?;
             if opts.config.act.backend == BackendChoice::WpaSupplicant {
                 info!("{} is back; waiting for its wpa_supplicant", opts.iface);
-                wait_for_supplicant(&opts.config.paths.wpa_ctrl_dir, &opts.iface).await?;
+                wpa::wait_until_answering(&opts.config.paths.wpa_ctrl_dir, &opts.iface).await?;
             }
             anyhow::Ok(())
         };
@@ -142,51 +143,6 @@ enum Exit {
     Stopped,
     /// The station interface was deleted.
     StationGone,
-}
-
-/// SIGINT and SIGTERM, installed once for the agent's whole life.
-struct StopSignals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// The next stop request, named for the log. Cancel-safe.
-    async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "interrupted",
-            _ = self.terminate.recv() => "terminated",
-        }
-    }
-}
-
-/// Attempts at reaching a supplicant whose control socket exists: one that has just bound it
-/// answers once its initialisation reaches the event loop.
-const SUPPLICANT_PING_ATTEMPTS: u32 = 3;
-
-/// Waits until wpa_supplicant answers for `iface` (it is started again with its interface, by
-/// udev, systemd or a `-M` match).
-async fn wait_for_supplicant(ctrl_dir: &std::path::Path, iface: &str) -> Result<()> {
-    let mut restarts = wpa::SocketWatch::new(ctrl_dir, iface)?;
-    loop {
-        for _ in 0..SUPPLICANT_PING_ATTEMPTS {
-            match wpa::WpaCtrl::open(ctrl_dir, iface).await {
-                Ok(ctrl) if ctrl.ping().await.is_ok() => return Ok(()),
-                // Not there, or a stale socket: wait for a new one.
-                Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-        restarts.created().await?;
-    }
 }
 
 /// The outcome of a backend action, reported back to the loop.

@@ -15,6 +15,8 @@ use std::{
 use futures::StreamExt as _;
 use inotify::{EventMask, EventStream, Inotify, WatchDescriptor, WatchMask, Watches};
 
+use super::WpaCtrl;
+
 /// Waits for `ctrl_dir/iface` to be created.
 pub struct SocketWatch {
     events: EventStream<[u8; 1024]>,
@@ -73,6 +75,28 @@ impl SocketWatch {
             }
         }
         Err(io::Error::other("the inotify stream ended"))
+    }
+}
+
+/// Attempts at reaching a supplicant whose control socket exists: one that has just bound it
+/// answers once its initialisation reaches the event loop.
+const PING_ATTEMPTS: u32 = 3;
+
+/// Waits until a wpa_supplicant answers `PING` for `iface` (one started again with its
+/// interface, by udev, systemd or a `-M` match).
+pub async fn wait_until_answering(ctrl_dir: &Path, iface: &str) -> io::Result<()> {
+    let mut restarts = SocketWatch::new(ctrl_dir, iface)?;
+    loop {
+        for _ in 0..PING_ATTEMPTS {
+            match WpaCtrl::open(ctrl_dir, iface).await {
+                Ok(ctrl) if ctrl.ping().await.is_ok() => return Ok(()),
+                // Not there, or a stale socket: wait for a new one.
+                Err(_) => break,
+                // There, not answering yet.
+                Ok(_) => {}
+            }
+        }
+        restarts.created().await?;
     }
 }
 

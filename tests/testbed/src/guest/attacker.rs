@@ -1,6 +1,6 @@
 //! A third party in radio range: a radio of its own in monitor mode, injecting frames (radiotap
-//! + 802.11) that claim to come from an AP. Anyone can send such frames; with management frame
-//! protection the station must ignore them, and roam with it.
+//! and 802.11) that claim to come from an AP. Anyone can send such frames; with management
+//! frame protection the station must ignore them, and roam with it.
 
 use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
