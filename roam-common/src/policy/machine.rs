@@ -121,6 +121,10 @@ struct InFlight {
     target: MacAddr,
 }
 
+/// How long a connection may seem to be in progress before the manager's own state is believed
+/// over its (lost) events.
+pub const CATCH_UP_AFTER_NS: u64 = 5_000_000_000;
+
 #[derive(Clone, Debug)]
 pub struct Machine {
     config: MachineConfig,
@@ -154,6 +158,20 @@ impl Machine {
     /// When the current state was entered (CLOCK_MONOTONIC ns).
     pub fn since_ns(&self) -> u64 {
         self.since_ns
+    }
+
+    /// Whether the machine missed a connection the manager reports to `reported` (its events
+    /// can be lost: wpa_supplicant drops event messages while any of its monitors lags): still
+    /// connecting after [`CATCH_UP_AFTER_NS`], which no connection takes, or running on another
+    /// BSS. Never while roam drives a roam or holds a loss (the manager may not know yet).
+    pub fn missed_connection(&self, reported: MacAddr, now_ns: u64) -> bool {
+        match self.state {
+            State::Init | State::Scan | State::Auth | State::Assoc => {
+                now_ns.saturating_sub(self.since_ns) >= CATCH_UP_AFTER_NS
+            }
+            State::Run => self.current != Some(reported),
+            State::Suspect | State::Roaming => false,
+        }
     }
 
     pub fn current_bss(&self) -> Option<MacAddr> {

@@ -1,7 +1,7 @@
 use super::{
     candidate::{best_candidate, Candidate, CandidateSource, SCAN_ENTRY_USABLE_MS},
     limiter::{Limiter, LimiterConfig, Refusal},
-    machine::{Action, Hold, Input, Machine, MachineConfig, Outcome},
+    machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, CATCH_UP_AFTER_NS},
     state::State,
     trigger::Trigger,
 };
@@ -246,4 +246,31 @@ fn every_state_has_a_distinct_name() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), State::ALL.len());
+}
+
+#[test]
+fn a_connection_whose_events_were_lost_is_caught_up_with() {
+    let mut m = machine(false);
+    assert!(!m.missed_connection(AP1, 10 * MS), "running on the BSS the manager reports");
+    assert!(m.missed_connection(AP2, 10 * MS), "running, but the manager is on another BSS");
+
+    // The AP goes; the supplicant reconnects, and its CONNECTED is lost: stuck in ASSOC.
+    m.handle(Input::Disconnected, 20 * MS);
+    m.handle(Input::Associating { bssid: AP2 }, 30 * MS);
+    assert_eq!(m.state(), State::Assoc);
+    assert!(!m.missed_connection(AP2, 40 * MS), "a connection in progress is not yet missed");
+    let late = 30 * MS + CATCH_UP_AFTER_NS;
+    assert!(m.missed_connection(AP2, late));
+    let step = m.handle(Input::Connected { bssid: AP2 }, late);
+    assert_eq!(step.transition, Some((State::Assoc, State::Run)));
+    assert_eq!(m.current_bss(), Some(AP2));
+}
+
+#[test]
+fn a_held_loss_or_a_roam_in_flight_is_never_overridden() {
+    let mut m = machine(true);
+    let step = m.handle(Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: None }, 5 * MS);
+    assert_eq!(m.state(), State::Suspect, "{step:?}");
+    // The supplicant still reports the silent AP: that is no missed connection.
+    assert!(!m.missed_connection(AP1, 5 * MS + 2 * CATCH_UP_AFTER_NS));
 }

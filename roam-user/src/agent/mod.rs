@@ -892,8 +892,25 @@ impl Agent {
         if self.refresh_at <= now {
             self.refresh_at =
                 now + Duration::from_secs(self.config().candidates.refresh_min_interval_s.max(5));
+            self.catch_up_with_link().await;
             self.refresh_candidates().await;
         }
+    }
+
+    /// The manager's events can be lost (wpa_supplicant drops its event messages while any of
+    /// its monitors lags behind): a connection it reports that the machine missed is taken as
+    /// if its event had come, or roam would sit in ASSOC, blind to every later loss.
+    async fn catch_up_with_link(&mut self) {
+        let Ok(Some(status)) = self.link.status().await else { return };
+        if !self.machine.missed_connection(status.bssid, monotonic_ns()) {
+            return;
+        }
+        warn!(
+            bssid = %mac(&status.bssid),
+            state = self.machine.state().name(),
+            "missed the connection manager's connection event: catching up with its state"
+        );
+        self.on_link(LinkEvent::Connected { bssid: status.bssid }).await;
     }
 
     /// The kernel reports silence when any frame reaches the monitor after the deadline; on a
