@@ -5,7 +5,10 @@ use std::{
     fs,
     os::unix::net::UnixDatagram,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU32, Ordering},
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        mpsc, Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -110,20 +113,46 @@ impl Drop for Ctrl {
 }
 
 /// An attached connection: receives the daemon's events.
+///
+/// A thread reads them as they come, whether anyone waits or not. An attached socket nobody
+/// reads fills the daemon's send buffer, and wpa_supplicant then throttles the event messages
+/// of every monitor ("Had to throttle event message"): roam's would starve for the testbed's.
 pub struct Events {
-    ctrl: Ctrl,
+    ctrl: Arc<Ctrl>,
+    received: mpsc::Receiver<String>,
 }
+
+/// How often the reader looks whether its `Events` is gone.
+const READER_POLL: Duration = Duration::from_millis(200);
 
 impl Events {
     pub fn attach(server: &Path) -> Result<Events> {
-        let ctrl = Ctrl::connect(server)?;
+        let ctrl = Arc::new(Ctrl::connect(server)?);
         ctrl.command("ATTACH")?;
-        Ok(Events { ctrl })
+        let (sender, received) = mpsc::channel();
+        let reader = ctrl.clone();
+        std::thread::Builder::new()
+            .name("ctrl events".into())
+            .spawn(move || loop {
+                match reader.receive_until(Instant::now() + READER_POLL) {
+                    Ok(Some(message)) => {
+                        if sender.send(message).is_err() {
+                            return;
+                        }
+                    }
+                    // Nothing came, and nobody holds the Events any more.
+                    Ok(None) if Arc::strong_count(&reader) == 1 => return,
+                    Ok(None) => {}
+                    Err(_) => return,
+                }
+            })
+            .context("cannot start the event reader")?;
+        Ok(Events { ctrl, received })
     }
 
     /// Discards the events received so far, so a later wait sees only new ones.
     pub fn drain(&self) -> Result<()> {
-        while self.ctrl.receive_until(Instant::now() + Duration::from_millis(1))?.is_some() {}
+        while self.received.try_recv().is_ok() {}
         Ok(())
     }
 
@@ -136,11 +165,16 @@ impl Events {
     ) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            let Some(message) = self.ctrl.receive_until(deadline)? else {
-                bail!(
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = match self.received.recv_timeout(left) {
+                Ok(message) => message,
+                Err(mpsc::RecvTimeoutError::Timeout) => bail!(
                     "timed out after {timeout:?} waiting for {what} on {}",
                     self.ctrl.server.display()
-                );
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    bail!("the event reader of {} stopped", self.ctrl.server.display())
+                }
             };
             let event = strip_level(&message);
             if wanted(event) {
