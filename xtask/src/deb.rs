@@ -21,13 +21,14 @@ const MAN_PAGES: &[&str] = &["check", "run", "status", "events", "man", "complet
 /// Shells and where Debian looks for their completions.
 const COMPLETIONS: &[(&str, &str)] =
     &[("bash", "roam.bash"), ("zsh", "_roam"), ("fish", "roam.fish")];
-/// What the package must hold (path, as `dpkg-deb -c` lists it, without the leading `.`).
+/// What the package must hold (path, as `dpkg-deb -c` lists it, without the leading `.`;
+/// cargo-deb compresses manual pages).
 const EXPECTED_FILES: &[&str] = &[
     "/usr/bin/roam",
     "/etc/roam/roam.toml",
     "/lib/systemd/system/roam@.service",
-    "/usr/share/man/man1/roam.1",
-    "/usr/share/man/man1/roam-run.1",
+    "/usr/share/man/man1/roam.1.gz",
+    "/usr/share/man/man1/roam-run.1.gz",
     "/usr/share/bash-completion/completions/roam",
     "/usr/share/zsh/vendor-completions/_roam",
     "/usr/share/fish/vendor_completions.d/roam.fish",
