@@ -1,5 +1,6 @@
 //! `cargo xtask fuzz`: libFuzzer (cargo-fuzz, nightly) on roam's parsers of untrusted input,
-//! started from the seeds in tests/fuzz/seeds (frames and events from the VM testbed).
+//! started from the seeds in tests/fuzz/seeds (`--capture-seeds` records frames and events in
+//! the VM testbed into it).
 //!
 //! The fuzz crate (tests/fuzz) is outside the workspace: it builds with the nightly toolchain
 //! and sanitizers, and without the eBPF object (`AYA_BUILD_SKIP=1`: no target parses it).
