@@ -13,6 +13,7 @@ use anyhow::{bail, Context as _, Result};
 use crate::{
     build,
     cmd::{self, note, step},
+    setup,
 };
 
 const CARGO_DEB_VERSION: &str = "3.8.0";
@@ -41,7 +42,7 @@ pub fn generated_dir() -> PathBuf {
 
 /// Builds the package; returns its path.
 pub fn build() -> Result<PathBuf> {
-    ensure_cargo_deb()?;
+    setup::ensure_cargo_subcommand("deb", CARGO_DEB_VERSION)?;
     let roam = build::build(true)?;
     step("Manual pages and shell completions, from the agent itself");
     generate(&roam, &generated_dir())?;
@@ -64,21 +65,6 @@ pub fn build() -> Result<PathBuf> {
 pub fn run() -> Result<()> {
     let deb = build()?;
     check(&deb)
-}
-
-fn ensure_cargo_deb() -> Result<()> {
-    let installed = Command::new("cargo").args(["deb", "--version"]).output();
-    if installed.is_ok_and(|o| o.status.success()) {
-        return Ok(());
-    }
-    step(format!("Installing cargo-deb {CARGO_DEB_VERSION} (a few minutes)"));
-    cmd::run(Command::new("cargo").args([
-        "install",
-        "cargo-deb",
-        "--locked",
-        "--version",
-        CARGO_DEB_VERSION,
-    ]))
 }
 
 fn generate(roam: &Path, dir: &Path) -> Result<()> {

@@ -45,6 +45,18 @@ fn is_complete() -> bool {
         && tracefs_mounted()
 }
 
+/// Installs cargo subcommand `cargo-<subcommand>` at `version` unless `cargo <subcommand>`
+/// already runs (into ~/.cargo/bin, as `cargo install` does).
+pub fn ensure_cargo_subcommand(subcommand: &str, version: &str) -> Result<()> {
+    let installed = Command::new("cargo").args([subcommand, "--version"]).output();
+    if installed.is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    let package = format!("cargo-{subcommand}");
+    step(format!("Installing {package} {version} (a few minutes)"));
+    cmd::run(Command::new("cargo").args(["install", &package, "--locked", "--version", version]))
+}
+
 /// Installs the packages that are not installed yet (one `apt-get update` first).
 pub fn ensure_apt_packages(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !apt_installed(p)).collect();

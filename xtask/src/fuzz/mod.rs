@@ -13,7 +13,10 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::cmd::{self, note, step};
+use crate::{
+    cmd::{self, note, step},
+    setup,
+};
 
 mod seeds;
 
@@ -72,18 +75,7 @@ fn ensure_tools() -> Result<()> {
     if !nightly.is_ok_and(|o| o.status.success()) {
         bail!("cargo-fuzz needs the nightly toolchain: rustup toolchain install nightly");
     }
-    let installed = Command::new("cargo").args(["fuzz", "--version"]).output();
-    if installed.is_ok_and(|o| o.status.success()) {
-        return Ok(());
-    }
-    step(format!("Installing cargo-fuzz {CARGO_FUZZ_VERSION} (a few minutes)"));
-    cmd::run(Command::new("cargo").args([
-        "install",
-        "cargo-fuzz",
-        "--locked",
-        "--version",
-        CARGO_FUZZ_VERSION,
-    ]))
+    setup::ensure_cargo_subcommand("fuzz", CARGO_FUZZ_VERSION)
 }
 
 /// Runs one target from its seeds; its working corpus grows under target/fuzz.
