@@ -34,7 +34,8 @@ impl FrameCapture {
         let log = pcap.with_extension("tcpdump.log");
         let mut command = process::in_station_netns(paths::TCPDUMP);
         // Packet-buffered (-U): every frame is in the file when tcpdump is stopped.
-        command.args(["-i", MONITOR, "-U", "-w"]).arg(pcap);
+        // As root throughout (-Z root): the image has no `tcpdump` user to drop to.
+        command.args(["-Z", "root", "-i", MONITOR, "-U", "-w"]).arg(pcap);
         let mut tcpdump = Daemon::spawn("tcpdump", command, &log)?;
         super::station::wait_for_line(&log, 0, "listening on", START_TIMEOUT, || {
             tcpdump.check_running()
