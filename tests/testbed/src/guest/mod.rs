@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod http;
 pub mod hwsim;
 pub mod init;
+pub mod laps;
 pub mod leftovers;
 pub mod logs;
 pub mod paths;

@@ -13,7 +13,9 @@ use roam_testbed::{
 use super::{
     autoload,
     capture::FrameCapture,
-    hooks, leftovers,
+    hooks,
+    laps::Laps,
+    leftovers,
     logs::LogMark,
     paths, results,
     system::{self, monotonic_ns, progress, realtime_us},
@@ -93,10 +95,11 @@ fn run_case(
     // rounds on, and there is no total to show.
     let of_total = if case.first_run == 1 { format!("/{}", case.repeats) } else { String::new() };
     for run in case.run_numbers() {
+        let mut laps = Laps::start();
         if let Some(built) = topology.as_mut().filter(|t| t.differs_only_in_stack(&key)) {
             if built.key != key {
                 progress(format!("station: {} instead of {}", key.stack, built.key.stack));
-                if let Err(err) = built.switch_stack(key.stack, interval) {
+                if let Err(err) = built.switch_stack(key.stack, interval, &mut laps) {
                     progress(format!(
                         "switching the station's stack failed ({err:#}); building afresh"
                     ));
@@ -115,7 +118,7 @@ fn run_case(
                 key.beacon_interval_tu,
                 key.stack
             ));
-            match Topology::build(&key, interval) {
+            match Topology::build(&key, interval, &mut laps) {
                 Ok(built) => *topology = Some(built),
                 Err(err) => {
                     let dir = format!("setup-{}", case.run_dir_name(run));
@@ -128,8 +131,8 @@ fn run_case(
             }
         }
         let built = topology.as_mut().expect("built above");
-        let run_outcome = run_once(case, run, built, interval, capture_frames, out);
-        progress(format!("run {run}{of_total}: {}", describe(&run_outcome)));
+        let run_outcome = run_once(case, run, built, interval, capture_frames, out, &mut laps);
+        progress(format!("run {run}{of_total}: {}; {}", describe(&run_outcome), laps.summary()));
         if run_outcome.failed() {
             // A failed run may leave the topology in any state: start the next one afresh.
             *topology = None;
@@ -165,6 +168,7 @@ fn run_once(
     interval: Duration,
     capture_frames: bool,
     out: &Path,
+    laps: &mut Laps,
 ) -> RunOutcome {
     let dir_name = case.run_dir_name(run);
     let mut report = RunReport {
@@ -188,6 +192,7 @@ fn run_once(
         &mut report,
         &mut measured,
         &mut extras,
+        laps,
     );
     let kernel_text_patches =
         patches_before.zip(text_patching::patches_so_far()).map(|(before, after)| after - before);
@@ -248,9 +253,10 @@ fn measure(
     report: &mut RunReport,
     measured: &mut bool,
     extras: &mut RunExtras,
+    laps: &mut Laps,
 ) -> Result<()> {
     let scenario = &case.scenario;
-    let (bssid_before, serving) = prepare(topology)?;
+    let (bssid_before, serving) = prepare(topology, laps)?;
     report.bssid_before = Some(bssid_before);
 
     // The stack's counters as the trigger finds them (the agent's CPU time, its wake-ups, its
@@ -269,6 +275,8 @@ fn measure(
         false => None,
     };
 
+    laps.lap("marks");
+
     // The trigger.
     let t0 = TriggerTime::now();
     let mut events = Vec::new();
@@ -283,6 +291,7 @@ fn measure(
         }
         wait_for_recovery(topology, case, monotonic_ns())
     })();
+    laps.lap("trigger");
     if let Err(err) = triggered {
         // What the daemons said up to the failure is what explains it.
         fs::create_dir_all(dir)?;
@@ -349,23 +358,31 @@ fn measure(
         }
     }
 
+    laps.lap("logs");
+
     // After: make the topology whole for the next run.
     for step in &scenario.restore {
         trigger::execute(step, topology, serving).context("restore")?;
     }
-    topology.make_whole().context("restore")
+    topology.make_whole().context("restore")?;
+    laps.lap("restore");
+    Ok(())
 }
 
 /// Brings the topology to the state every run starts from: every AP whole, the station
 /// connected with a fresh BSS table and no memory of earlier runs, traffic steady. Returns the
 /// serving BSSID and AP index.
-fn prepare(topology: &mut Topology) -> Result<(String, usize)> {
+fn prepare(topology: &mut Topology, laps: &mut Laps) -> Result<(String, usize)> {
     topology.make_whole()?;
     topology.station().wait_connected(CONNECT_TIMEOUT)?;
+    laps.lap("connect");
     topology.station().forget_previous_runs()?;
+    laps.lap("forget");
     let freqs = topology.freqs_mhz();
     topology.station().scan(&freqs, SCAN_TIMEOUT)?;
+    laps.lap("scan");
     topology.wait_steady_traffic()?;
+    laps.lap("steady");
     let bssid = topology
         .station()
         .connected_bssid()?

@@ -22,7 +22,9 @@ use roam_testbed::{
 use super::{
     ap::AccessPoint,
     attacker::Attacker,
-    hwsim, leftovers, paths,
+    hwsim,
+    laps::Laps,
+    leftovers, paths,
     probe::{Echo, Probe},
     process,
     station::{self, Station},
@@ -60,7 +62,7 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn build(key: &TopologyKey, probe_interval: Duration) -> Result<Topology> {
+    pub fn build(key: &TopologyKey, probe_interval: Duration, laps: &mut Laps) -> Result<Topology> {
         remove_leftovers()?;
         create_bridge()?;
         let aps = key.channels.len();
@@ -85,7 +87,8 @@ impl Topology {
         }
         move_to_station_netns(&station_radio.phy, &station_radio.iface)?;
         topology.echo = Some(Echo::start(echo_address())?);
-        topology.start_station(probe_interval)?;
+        laps.lap("build");
+        topology.start_station(probe_interval, laps)?;
         Ok(topology)
     }
 
@@ -98,10 +101,17 @@ impl Topology {
     /// namespace and the station's address: the benchmark alternates stacks run by run, and a
     /// whole topology per run would cost seconds each. The new stack starts disconnected, as
     /// on a fresh topology.
-    pub fn switch_stack(&mut self, stack: Stack, probe_interval: Duration) -> Result<()> {
+    pub fn switch_stack(
+        &mut self,
+        stack: Stack,
+        probe_interval: Duration,
+        laps: &mut Laps,
+    ) -> Result<()> {
         self.probe = None;
         self.station = None;
+        laps.lap("stop");
         leftovers::check(&format!("the {} stack stopped", self.key.stack));
+        laps.lap("leftovers");
         // A stack that exits may leave the link up (iwd does); "not connected" is fine too.
         let _ = process::run_timeout(
             paths::IP,
@@ -109,22 +119,25 @@ impl Topology {
             Duration::from_secs(10),
         );
         self.key.stack = stack;
-        self.start_station(probe_interval)
+        self.start_station(probe_interval, laps)
     }
 
     /// Starts the key's stack on the station, waits for its connection, and starts the probe.
-    fn start_station(&mut self, probe_interval: Duration) -> Result<()> {
+    fn start_station(&mut self, probe_interval: Duration, laps: &mut Laps) -> Result<()> {
         let freqs = self.freqs_mhz();
         self.station = Some(station::start(self.key.stack, self.key.security, &freqs)?);
+        laps.lap("start");
         self.station()
             .wait_connected(CONNECT_TIMEOUT)
             .context("the station did not connect to the topology")?;
+        laps.lap("join");
         self.probe = Some(Probe::start(
             Some(Path::new(paths::STA_NETNS_PATH)),
             echo_address(),
             probe_interval,
         )?);
         self.wait_steady_traffic()?;
+        laps.lap("probe");
         self.station().check_alive()
     }
 
@@ -270,7 +283,7 @@ pub fn hold(channels: &ChannelPlan, aps: usize, security: Security, stack: Stack
         beacon_interval_tu: 100,
         third_radio: false,
     };
-    let mut topology = Topology::build(&key, Duration::from_millis(10))?;
+    let mut topology = Topology::build(&key, Duration::from_millis(10), &mut Laps::start())?;
     for ap in &topology.aps {
         println!(
             "{}: {} channel {} ({}), hostapd ctrl /run/hostapd/{}",
