@@ -18,7 +18,7 @@ use super::link::Link;
 use crate::{
     config::{BackendChoice, Config},
     control,
-    ebpf::{btf::KernelBtf, stats, Observer, ObserverOptions},
+    ebpf::{stats, Observer, ObserverOptions},
     leftovers::{self, MonitorRecord, Previous, RecordFile, RunRecord},
     neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
@@ -148,10 +148,7 @@ impl Parts {
                 .context("subscribing to nl80211's scan and MLME events")?
         };
 
-        let drop_reason_names = KernelBtf::load()
-            .and_then(|btf| btf.enum_values("skb_drop_reason", "SKB_DROP_REASON_"))
-            .map(|values| values.into_iter().map(|(v, n)| (v as u32, n)).collect())
-            .unwrap_or_default();
+        let drop_reason_names = observer.drop_reason_names().clone();
 
         Ok(Parts {
             observer,

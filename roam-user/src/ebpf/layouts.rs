@@ -8,7 +8,10 @@ use roam_common::layout::{
     VifLayout, ABSENT,
 };
 
-use super::tracefs::{self, Format};
+use super::{
+    btf::KernelBtf,
+    tracefs::{self, Format},
+};
 
 /// Everything resolved from the running kernel before loading.
 #[derive(Clone, Debug)]
@@ -61,12 +64,15 @@ fn vif(f: &Format) -> Option<VifLayout> {
 }
 
 impl KernelLayouts {
-    pub fn resolve(tracefs_root: Option<&Path>) -> Result<Self> {
-        let (netdev, netdev_error) =
-            match super::btf::KernelBtf::load().and_then(|b| b.netdev_layout()) {
-                Ok(l) => (Some(l), None),
-                Err(e) => (None, Some(format!("{e:#}"))),
-            };
+    pub fn resolve(
+        tracefs_root: Option<&Path>,
+        kernel_btf: Result<&KernelBtf, &anyhow::Error>,
+    ) -> Result<Self> {
+        let (netdev, netdev_error) = match kernel_btf.map(KernelBtf::netdev_layout) {
+            Ok(Ok(l)) => (Some(l), None),
+            Ok(Err(e)) => (None, Some(format!("{e:#}"))),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
         let read = |category: &str, name: &str| -> Result<Option<Format>> {
             match tracefs_root {
                 Some(root) => tracefs::read_format(root, category, name),

@@ -1,7 +1,7 @@
 //! Loads roam's kernel programs, attaches every hook the running kernel offers, and gives typed
 //! access to their maps. Dropping the [`Observer`] detaches everything it attached.
 
-use std::{os::fd::OwnedFd, process::Command};
+use std::{collections::HashMap, os::fd::OwnedFd, process::Command};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -21,6 +21,7 @@ use roam_common::{
 use tracing::{debug, warn};
 
 use super::{
+    btf::KernelBtf,
     events::EventReader,
     hooks::{Attach, Hook, HOOKS},
     layouts::KernelLayouts,
@@ -49,6 +50,8 @@ pub struct Observer {
     clsact_added_on: Option<String>,
     /// The programs' aya-log channel; records go to `log`, which tracing-subscriber bridges.
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+    /// `enum skb_drop_reason` from the kernel's BTF, to name the drops the programs count.
+    drop_reason_names: HashMap<u32, String>,
 }
 
 impl Observer {
@@ -61,7 +64,17 @@ impl Observer {
             .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
 
         let tracefs_root = tracefs::root();
-        let layouts = KernelLayouts::resolve(tracefs_root.as_deref())?;
+        // Parsed once (megabytes of type data: about a second under qemu TCG) for the struct
+        // offsets and the drop reasons' names.
+        let kernel_btf = KernelBtf::load();
+        let layouts = KernelLayouts::resolve(tracefs_root.as_deref(), kernel_btf.as_ref())?;
+        let drop_reason_names = kernel_btf
+            .as_ref()
+            .ok()
+            .and_then(|btf| btf.enum_values("skb_drop_reason", "SKB_DROP_REASON_").ok())
+            .map(|values| values.into_iter().map(|(v, n)| (v as u32, n)).collect())
+            .unwrap_or_default();
+        drop(kernel_btf);
         let mut loader = EbpfLoader::new();
         layouts.apply(&mut loader);
         let mut ebpf = loader.load(OBJECT).map_err(|e| {
@@ -86,6 +99,7 @@ impl Observer {
             _packet_socket: None,
             clsact_added_on: None,
             logger,
+            drop_reason_names,
         };
         let monitor_ifindex = match &opts.monitor {
             Some(name) => Some(netif::ifindex(name)?),
@@ -250,6 +264,11 @@ impl Observer {
 
     pub fn report(&self) -> &AttachReport {
         &self.report
+    }
+
+    /// The kernel's names of its drop reasons (empty without BTF), e.g. 64 -> "QDISC_DROP".
+    pub fn drop_reason_names(&self) -> &HashMap<u32, String> {
+        &self.drop_reason_names
     }
 
     pub fn station(&self) -> StationIface {
