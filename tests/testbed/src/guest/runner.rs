@@ -59,8 +59,10 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     let mut results = GuestResults::default();
     // roam's kernel programs are checked once, on the first station built, if the agent is here.
     let mut hooks_to_check = Path::new(paths::ROAM).exists();
+    let started = std::time::Instant::now();
     for (index, case) in plan.cases.iter().enumerate() {
-        progress(format!("case {}/{}: {}", index + 1, plan.cases.len(), case.title()));
+        let pace = pace(started.elapsed(), index, plan.cases.len());
+        progress(format!("case {}/{}: {}{pace}", index + 1, plan.cases.len(), case.title()));
         results.cases.push(run_case(case, &mut topology, interval, plan.capture_frames, out));
         if let Some(built) = topology.as_ref().filter(|_| hooks_to_check) {
             hooks_to_check = false;
@@ -74,6 +76,26 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     drop(topology);
     results.leftovers = leftovers::found();
     results
+}
+
+/// " (12 min in, about 40 min to go)" once a case has run: a long plan (the benchmark's full
+/// run takes hours) says when it will end. The estimate assumes the cases left take as long as
+/// those done on average.
+fn pace(elapsed: Duration, done: usize, total: usize) -> String {
+    if done == 0 {
+        return String::new();
+    }
+    let left = elapsed.mul_f64((total - done) as f64 / done as f64);
+    format!(" ({} in, about {} to go)", minutes(elapsed), minutes(left))
+}
+
+/// "42 min", "2 h 05 min".
+fn minutes(d: Duration) -> String {
+    let m = (d.as_secs() + 30) / 60;
+    match m / 60 {
+        0 => format!("{m} min"),
+        h => format!("{h} h {:02} min", m % 60),
+    }
 }
 
 fn run_case(
@@ -444,4 +466,21 @@ fn keep_setup_logs(dir: &Path) {
         }
     }
     let _ = fs::write(dir.join("dmesg.txt"), system::kernel_log());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_extrapolates_the_cases_done_to_those_left() {
+        assert_eq!(pace(Duration::from_secs(600), 0, 30), "");
+        assert_eq!(pace(Duration::from_secs(600), 10, 30), " (10 min in, about 20 min to go)");
+        assert_eq!(
+            pace(Duration::from_secs(3600), 100, 300),
+            " (1 h 00 min in, about 2 h 00 min to go)"
+        );
+        assert_eq!(minutes(Duration::from_secs(29)), "0 min");
+        assert_eq!(minutes(Duration::from_secs(7_530)), "2 h 06 min");
+    }
 }
