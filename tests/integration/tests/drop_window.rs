@@ -9,7 +9,7 @@ use integration_test::{in_netns, ip, veth_pair};
 use roam_common::{history, maps::WindowCounters};
 use roam_user::{
     carrier::LinkWatcher,
-    ebpf::{btf::KernelBtf, Observer, ObserverOptions},
+    ebpf::{Observer, ObserverOptions},
     netif,
 };
 
@@ -106,13 +106,13 @@ fn sends_during_the_window_are_counted_as_sent_and_dropped_with_reasons() -> Res
         let reasons = observer.drop_reasons()?;
         let dropped: u64 = reasons.iter().map(|(_, n)| n).sum::<u64>() - drops_before;
         assert_eq!(dropped, IN_WINDOW, "drops by reason {reasons:?}");
-        let names = KernelBtf::load()?.enum_values("skb_drop_reason", "SKB_DROP_REASON_")?;
-        let named: Vec<_> = reasons
-            .iter()
-            .map(|(r, n)| {
-                (names.iter().find(|(v, _)| *v == *r as u64).map_or("?", |(_, s)| s.as_str()), n)
-            })
-            .collect();
+        let names = observer.drop_reason_names();
+        let named: Vec<_> =
+            reasons.iter().map(|(r, n)| (names.get(r).map_or("?", String::as_str), n)).collect();
+        assert!(
+            named.iter().all(|(name, _)| *name != "?"),
+            "the kernel's BTF names every drop reason counted: {named:?}"
+        );
         eprintln!("drop window: {w:?}, reasons {named:?}");
 
         // Carrier back, window closed: traffic is not counted any more.
