@@ -1,7 +1,8 @@
 //! Bad input to `roam run`: the real binary must answer with one line that names the problem and
 //! the fix, exit non-zero, and leave nothing behind: no program, no monitor interface, no qdisc.
 //!
-//! (The wpa_supplicant cases need a wireless interface, so they run in the VM suite.)
+//! (The wpa_supplicant cases need a wireless interface: the VM suite gives them, see the
+//! testbed's `refusal` module.)
 
 use std::{
     path::Path,

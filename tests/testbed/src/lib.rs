@@ -6,6 +6,7 @@
 //! every claim rests on (traffic gap, lost packets) lives in [`traffic`] as pure functions.
 
 pub mod plan;
+pub mod refusal;
 pub mod report;
 pub mod scenario;
 pub mod stack;

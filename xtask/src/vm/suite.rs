@@ -123,6 +123,7 @@ pub fn run() -> Result<()> {
         }
     }
     problems.extend(check_roam_hooks(&outcome.session));
+    problems.extend(check_refusals(&outcome.session));
     problems.extend(outcome.results.leftovers.iter().map(|found| format!("left behind {found}")));
     problems.extend(roam_checks::check(&plan, &outcome));
     report_problems(&outcome.session, &problems)?;
@@ -145,6 +146,27 @@ fn check_roam_hooks(session: &Session) -> Option<String> {
         }
         Ok(missing) => Some(format!("roam hooks not attached in the VM: {}", missing.join("; "))),
         Err(problem) => Some(problem),
+    }
+}
+
+/// `roam run` given a wpa_supplicant that is absent, stale or hung must refuse in one line
+/// with the fix, and leave nothing (recorded in the VM beside the roam check).
+fn check_refusals(session: &Session) -> Vec<String> {
+    use roam_testbed::refusal::{problems, REFUSALS_FILE};
+    let path = session.dir.join(REFUSALS_FILE);
+    let Ok(json) = std::fs::read_to_string(&path) else {
+        return vec![format!(
+            "no record of roam's refusals at {} (is roam built?)",
+            path.display()
+        )];
+    };
+    match problems(&json) {
+        Ok(problems) if problems.is_empty() => {
+            note("roam run in the VM: absent, stale and hung supplicants refused in one line");
+            Vec::new()
+        }
+        Ok(problems) => problems,
+        Err(problem) => vec![problem],
     }
 }
 

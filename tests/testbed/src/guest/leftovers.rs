@@ -37,13 +37,7 @@ pub fn take_baseline() {
 
 /// Looks for anything of roam's and remembers what it finds, naming `after` (the test).
 pub fn check(after: &str) {
-    let mut found = Vec::new();
-    found.extend(roam_programs().into_iter().map(|p| format!("program {p}")));
-    found.extend(roam_links().into_iter().map(|l| format!("link {l}")));
-    for netns in [None, Some(paths::STA_NETNS)] {
-        found.extend(monitor_interfaces(netns).into_iter().map(|i| format!("interface {i}")));
-    }
-    found.extend(run_records().into_iter().map(|r| format!("run record {r}")));
+    let mut found = attached();
     if let Some(baseline) = BASELINE.get() {
         found.extend(changed_sysctls(baseline, &read_sysctls()));
     }
@@ -52,6 +46,18 @@ pub fn check(after: &str) {
         super::system::progress(format!("warning: left behind {what}"));
         FOUND.lock().expect("not poisoned").push(what);
     }
+}
+
+/// What of roam's exists now: programs, links, monitor interfaces, run records.
+pub fn attached() -> Vec<String> {
+    let mut found = Vec::new();
+    found.extend(roam_programs().into_iter().map(|p| format!("program {p}")));
+    found.extend(roam_links().into_iter().map(|l| format!("link {l}")));
+    for netns in [None, Some(paths::STA_NETNS)] {
+        found.extend(monitor_interfaces(netns).into_iter().map(|i| format!("interface {i}")));
+    }
+    found.extend(run_records().into_iter().map(|r| format!("run record {r}")));
+    found
 }
 
 /// Everything found so far.

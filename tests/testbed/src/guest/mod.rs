@@ -15,6 +15,7 @@ pub mod logs;
 pub mod paths;
 pub mod probe;
 pub mod process;
+pub mod refusals;
 pub mod results;
 pub mod runner;
 pub mod station;

@@ -39,23 +39,31 @@ fn stdout_of(program: &str, args: &[&str], out: std::process::Output) -> Result<
 /// [`run`], killed (and an error) if it has not finished within `timeout`: for tools that wait
 /// on the kernel (`iw scan`) and must not hold a run up forever.
 pub fn run_timeout(program: &str, args: &[&str], timeout: Duration) -> Result<String> {
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    stdout_of(program, args, output_timeout(cmd, timeout)?)
+}
+
+/// Runs `cmd` to completion and returns its status and output (meant for short output: the
+/// pipes are read at the end); kills it, and fails, if it has not finished within `timeout`.
+pub fn output_timeout(mut cmd: Command, timeout: Duration) -> Result<std::process::Output> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("cannot start {program}"))?;
+        .with_context(|| format!("cannot start {shown}"))?;
     let deadline = Instant::now() + timeout;
     while child.try_wait()?.is_none() {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("`{program} {}` did not finish within {timeout:?}", args.join(" "));
+            bail!("{shown} did not finish within {timeout:?}");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    stdout_of(program, args, child.wait_with_output()?)
+    Ok(child.wait_with_output()?)
 }
 
 /// `ip ARGS` (iproute2's, not busybox's).

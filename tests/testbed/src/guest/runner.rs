@@ -17,7 +17,7 @@ use super::{
     laps::Laps,
     leftovers,
     logs::LogMark,
-    paths, results,
+    paths, refusals, results,
     system::{self, monotonic_ns, progress, realtime_us},
     text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
@@ -57,7 +57,8 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     let interval = Duration::from_millis(plan.probe_interval_ms);
     let mut topology: Option<Topology> = None;
     let mut results = GuestResults::default();
-    // roam's kernel programs are checked once, on the first station built, if the agent is here.
+    // roam's kernel programs, and its refusals of bad input, are checked once, on the first
+    // station built, if the agent is here.
     let mut hooks_to_check = Path::new(paths::ROAM).exists();
     let started = std::time::Instant::now();
     for (index, case) in plan.cases.iter().enumerate() {
@@ -69,6 +70,10 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
             match hooks::check(built, out) {
                 Ok(()) => progress("roam check: report kept"),
                 Err(err) => progress(format!("roam check failed: {err:#}")),
+            }
+            match refusals::check(out) {
+                Ok(()) => progress("roam run with bad input: answers kept"),
+                Err(err) => progress(format!("roam run with bad input failed: {err:#}")),
             }
         }
     }
