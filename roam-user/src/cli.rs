@@ -310,4 +310,17 @@ mod tests {
         assert!(Cli::try_parse_from(["roam", "check", "-i", "wlan0"]).is_ok());
         assert!(Cli::try_parse_from(["roam", "check"]).is_err());
     }
+
+    #[test]
+    fn the_backend_is_spelt_on_the_command_line_as_in_the_configuration_file() {
+        for spelling in ["wpa_supplicant", "wpa-supplicant"] {
+            let cli = Cli::try_parse_from(["roam", "run", "-i", "wlan0", "--backend", spelling]);
+            match cli.map(|cli| cli.command) {
+                Ok(Command::Run(args)) => {
+                    assert_eq!(args.backend, Some(BackendChoice::WpaSupplicant), "{spelling}")
+                }
+                _ => panic!("--backend {spelling} is refused"),
+            }
+        }
+    }
 }

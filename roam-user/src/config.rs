@@ -131,6 +131,8 @@ pub enum BackendChoice {
     /// wpa_supplicant when its control socket is there, else nl80211.
     #[default]
     Auto,
+    /// Spelt as in the configuration file (and the program's name); clap's kebab-case too.
+    #[value(name = "wpa_supplicant", alias = "wpa-supplicant")]
     WpaSupplicant,
     Nl80211,
 }
