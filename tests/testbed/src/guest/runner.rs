@@ -59,14 +59,14 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     let mut results = GuestResults::default();
     // roam's kernel programs, and its refusals of bad input, are checked once, on the first
     // station built, if the agent is here.
-    let mut hooks_to_check = Path::new(paths::ROAM).exists();
+    let mut agent_checks_due = Path::new(paths::ROAM).exists();
     let started = std::time::Instant::now();
     for (index, case) in plan.cases.iter().enumerate() {
         let pace = pace(started.elapsed(), index, plan.cases.len());
         progress(format!("case {}/{}: {}{pace}", index + 1, plan.cases.len(), case.title()));
         results.cases.push(run_case(case, &mut topology, interval, plan.capture_frames, out));
-        if let Some(built) = topology.as_ref().filter(|_| hooks_to_check) {
-            hooks_to_check = false;
+        if let Some(built) = topology.as_ref().filter(|_| agent_checks_due) {
+            agent_checks_due = false;
             match hooks::check(built, out) {
                 Ok(()) => progress("roam check: report kept"),
                 Err(err) => progress(format!("roam check failed: {err:#}")),
