@@ -523,6 +523,8 @@ fn iw(args: &[&str], timeout: Duration) -> Result<String> {
 
 /// Commands that answer at once (link, connect).
 const IW_TIMEOUT: Duration = Duration::from_secs(10);
+/// One `iw scan`, given this long before it is tried again.
+const IW_SCAN_ATTEMPT: Duration = Duration::from_secs(5);
 
 /// The BSSID in `iw dev IF link` output ("Connected to 02:00:00:00:01:00 (on sta0)").
 fn linked_bssid(link: &str) -> Option<String> {
@@ -552,16 +554,21 @@ impl Station for RoamOnNl80211 {
         let mut args = vec!["dev", paths::STA_IFACE, "scan", "freq"];
         let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
         args.extend(freqs.iter().map(String::as_str));
-        // `iw scan` waits for the results; a busy radio (another scan) answers EBUSY.
+        // `iw scan` waits for the results; a busy radio (another scan) answers EBUSY. A scan of
+        // these channels takes under a second here, but iw sometimes waits for its end forever
+        // (seen in the VM: three 30 s waits in a row, while the agent was only listening), so
+        // an attempt is given a few seconds and then tried again.
+        let deadline = std::time::Instant::now() + timeout;
         let mut last = None;
-        for _attempt in 0..5 {
-            match iw(&args, timeout) {
+        while std::time::Instant::now() < deadline {
+            match iw(&args, IW_SCAN_ATTEMPT) {
                 Ok(_) => return Ok(()),
                 Err(err) => last = Some(err),
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        Err(last.expect("five attempts")).context("scanning with iw")
+        let last = last.unwrap_or_else(|| anyhow::anyhow!("no time to try"));
+        Err(last).with_context(|| format!("scanning with iw for {timeout:?}"))
     }
 
     fn roam(&mut self, _bssid: &str) -> Result<()> {
