@@ -167,3 +167,33 @@ fn short_and_malformed_frames_are_counted_not_read_past() -> Result<()> {
         Ok(())
     })
 }
+
+/// The kernel verifies a program in at most one million instructions (the paths it explores,
+/// loops unrolled); the frame filter, by far the largest of roam's, must keep a margin below
+/// that, or a kernel whose verifier explores a little more refuses it. What it costs also sets
+/// how long the agent takes to start (about 3.5 s here for 700 k).
+const VERIFIED_INSTRUCTIONS_MAX: u32 = 800_000;
+
+#[test]
+fn the_frame_filter_keeps_a_margin_under_the_verifiers_budget() -> Result<()> {
+    in_netns(|| {
+        let tun = Tun::create("roammon0")?;
+        let observer = Observer::start(&ObserverOptions {
+            station: tun.name.clone(),
+            monitor: Some(tun.name.clone()),
+        })?;
+        ensure!(observer.report().is_attached("roam_frames"), "{}", observer.report());
+        let verified = aya::programs::loaded_programs()
+            .filter_map(Result::ok)
+            .find(|program| program.name_as_str() == Some("roam_frames"))
+            .context("roam_frames is attached but not among the loaded programs")?
+            .verified_instruction_count()
+            .context("this kernel does not report verified instructions (5.16 and later do)")?;
+        eprintln!("roam_frames: {verified} instructions verified");
+        ensure!(
+            verified <= VERIFIED_INSTRUCTIONS_MAX,
+            "roam_frames took {verified} verified instructions, more than {VERIFIED_INSTRUCTIONS_MAX}: the parser alone takes about 7 k, so look at what follows it in frames.rs, which the verifier explores once per way the parser can end"
+        );
+        Ok(())
+    })
+}
