@@ -203,6 +203,19 @@ pub struct FilterStats {
 pub struct FilterCpu {
     pub stats: FilterStats,
     pub frame: [u8; crate::frame::FRAME_BUF],
+    pub opaque: Opaque,
+}
+
+/// Values the socket filter stores and reads straight back, so that the kernel's verifier knows
+/// them only as numbers of their type: it then checks the element walk of a new BSS once, not
+/// once for every way the parser could end (each with its own header lengths). That took the
+/// filter from 714 k verified instructions to 81 k.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Opaque {
+    pub elements_off: u16,
+    pub frame_len: u16,
+    pub _pad: u32,
 }
 
 impl core::ops::AddAssign for FilterStats {

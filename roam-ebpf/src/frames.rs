@@ -3,6 +3,8 @@
 //! first heard, the associated BSS silent or heard again, a deauth/disassoc. It returns 0, so no
 //! frame is ever queued to the socket: user space is not woken per frame.
 
+use core::ptr::{read_volatile, write_volatile};
+
 use aya_ebpf::{
     helpers::generated::bpf_ktime_get_coarse_ns, macros::socket_filter, programs::SkBuffContext,
 };
@@ -10,7 +12,7 @@ use roam_common::{
     bss::{self, Way},
     event::{EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
     frame::{self, Bytes, FrameKind, Observation, ParseError, FRAME_BUF, FRAME_CAP},
-    maps::{BssSlot, FilterConfig, FilterStats},
+    maps::{BssSlot, FilterConfig, FilterStats, Opaque},
     MacAddr, MAC_UNSET,
 };
 
@@ -34,7 +36,7 @@ fn observe(ctx: &SkBuffContext) {
     // SAFETY: per-CPU map value, valid for this run; nothing else on this CPU runs the filter
     // concurrently.
     let cpu = unsafe { &mut *cpu };
-    let (stats, buf) = (&mut cpu.stats, &mut cpu.frame);
+    let (stats, buf, opaque) = (&mut cpu.stats, &mut cpu.frame, &mut cpu.opaque);
     stats.frames += 1;
     let Some(len) = load(ctx, buf, stats) else { return };
     let bytes = Bytes::from_prefix(buf, len);
@@ -52,7 +54,7 @@ fn observe(ctx: &SkBuffContext) {
         if cfg.watch_data != 0 && obs.kind == FrameKind::Data && obs.bssid == cfg.assoc_bssid {
             report_first_data(&obs);
         }
-        track_bss(&bytes, &mut obs, cfg, now, stats);
+        track_bss(&bytes, &mut obs, cfg, now, stats, opaque);
     }
     // Every frame is a clock tick for the associated BSS: the one that is silent sends none.
     if cfg.assoc_bssid != MAC_UNSET && !(obs.from_ap && obs.bssid == cfg.assoc_bssid) {
@@ -148,6 +150,7 @@ fn track_bss(
     cfg: &FilterConfig,
     now: u64,
     stats: &mut FilterStats,
+    opaque: &mut Opaque,
 ) {
     let Some((w0, w1)) = ways(&obs.bssid) else { return };
     // SAFETY: array map values, valid for this run; concurrent writers (rare: one phy's frames
@@ -168,7 +171,8 @@ fn track_bss(
             if !bss::creates_record(obs) {
                 return;
             }
-            frame::read_elements(bytes, obs);
+            let bytes = forget_bounds(bytes, obs, opaque);
+            frame::read_elements(&bytes, obs);
             let slot = if victim == 0 { w0 } else { w1 };
             slot.bssid = obs.bssid;
             slot.in_use = 1;
@@ -185,6 +189,20 @@ fn track_bss(
             ev.flags = flag(obs.protected, EVENT_FLAG_PROTECTED);
             events::send(&ev);
         }
+    }
+}
+
+/// The frame length and where its elements start, as the verifier would know them had they
+/// come from anywhere: through map memory (see [`Opaque`]). Volatile, so the compiler keeps
+/// the round trip it could otherwise see through.
+#[inline(always)]
+fn forget_bounds<'a>(bytes: &Bytes<'a>, obs: &mut Observation, opaque: &mut Opaque) -> Bytes<'a> {
+    // SAFETY: both pointers are to fields of this CPU's map value, valid for this run.
+    unsafe {
+        write_volatile(&mut opaque.elements_off, obs.elements_off);
+        write_volatile(&mut opaque.frame_len, bytes.len() as u16);
+        obs.elements_off = read_volatile(&opaque.elements_off);
+        bytes.with_len(read_volatile(&opaque.frame_len) as usize)
     }
 }
 

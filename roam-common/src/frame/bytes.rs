@@ -53,6 +53,13 @@ impl<'a> Bytes<'a> {
         Self { buf, len: buf.len() }
     }
 
+    /// The same buffer, `len` bytes of it captured (clamped as in [`Bytes::from_prefix`]).
+    #[inline(always)]
+    pub fn with_len(self, len: usize) -> Self {
+        let len = if len > FRAME_CAP { FRAME_CAP } else { len };
+        Self { buf: self.buf, len }
+    }
+
     #[inline(always)]
     pub fn len(&self) -> usize {
         self.len
