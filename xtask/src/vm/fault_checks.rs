@@ -85,11 +85,16 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             }
             Fault::SpoofedUnderPmf => stayed_put(run, &read("roam-events.jsonl")).err(),
             Fault::SpoofedWithoutPmf => None,
+            // The agent, having lost events, must act on the next loss and follow the
+            // transition to its end. Its request's result is not judged: wpa_supplicant has the
+            // storm's 12000 unprotected-deauth notifications to work through, and its
+            // association can come after the agent's 5 s act timeout (seen once: auth took
+            // 9.6 s, the roam then completed).
             Fault::RingOverflow => overflow_counted(&read("metrics.txt"))
                 .and_then(|()| {
                     events_in_order(
                         &read("roam-events.jsonl"),
-                        &[("roam_result", Some(("result", "success")))],
+                        &[("roam_started", None), ("transition_finished", None)],
                     )
                 })
                 .err(),
