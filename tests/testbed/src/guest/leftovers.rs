@@ -50,9 +50,14 @@ pub fn check(after: &str) {
 
 /// What of roam's exists now: programs, links, monitor interfaces, run records.
 pub fn attached() -> Vec<String> {
+    let programs = roam_programs();
     let mut found = Vec::new();
-    found.extend(roam_programs().into_iter().map(|p| format!("program {p}")));
-    found.extend(roam_links().into_iter().map(|l| format!("link {l}")));
+    found.extend(
+        programs
+            .iter()
+            .map(|p| format!("program {} {}", p["id"], p["name"].as_str().unwrap_or_default())),
+    );
+    found.extend(roam_links(&programs).into_iter().map(|l| format!("link {l}")));
     for netns in [None, Some(paths::STA_NETNS)] {
         found.extend(monitor_interfaces(netns).into_iter().map(|i| format!("interface {i}")));
     }
@@ -70,25 +75,21 @@ fn bpftool(args: &[&str]) -> Vec<Value> {
     serde_json::from_str::<Vec<Value>>(&out).unwrap_or_default()
 }
 
-/// Loaded programs named `roam_*` (the kernel keeps 15 characters of a name), as `id name`.
-fn roam_programs() -> Vec<String> {
+/// Loaded programs named `roam_*` (the kernel keeps 15 characters of a name), as bpftool
+/// lists them.
+fn roam_programs() -> Vec<Value> {
     bpftool(&["-j", "prog", "show"])
-        .iter()
+        .into_iter()
         .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("roam_")))
-        .map(|p| format!("{} {}", p["id"], p["name"].as_str().unwrap_or_default()))
         .collect()
 }
 
-/// Links whose program is roam's.
-fn roam_links() -> Vec<String> {
-    let programs: Vec<u64> = bpftool(&["-j", "prog", "show"])
-        .iter()
-        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("roam_")))
-        .filter_map(|p| p["id"].as_u64())
-        .collect();
+/// Links whose program is one of `programs`, as `id type`.
+fn roam_links(programs: &[Value]) -> Vec<String> {
+    let ids: Vec<u64> = programs.iter().filter_map(|p| p["id"].as_u64()).collect();
     bpftool(&["-j", "link", "show"])
         .iter()
-        .filter(|l| l["prog_id"].as_u64().is_some_and(|id| programs.contains(&id)))
+        .filter(|l| l["prog_id"].as_u64().is_some_and(|id| ids.contains(&id)))
         .map(|l| format!("{} {}", l["id"], l["type"].as_str().unwrap_or_default()))
         .collect()
 }
