@@ -41,7 +41,8 @@ pub fn capture(seeds_dir: &Path) -> Result<()> {
     let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
     let outcome = vm::run_plan(&spec, &plan, &options)?;
     if !outcome.failures.is_empty() {
-        bail!("the recording session failed: {}", outcome.failures.join("; "));
+        let failures: Vec<String> = outcome.failures.iter().map(ToString::to_string).collect();
+        bail!("the recording session failed: {}", failures.join("; "));
     }
 
     let mut frames = Vec::new();

@@ -39,7 +39,7 @@ pub struct SessionOutcome {
     pub session: Session,
     pub report: Report,
     /// Failed cases and runs, each naming its log directory.
-    pub failures: Vec<String>,
+    pub failures: Vec<summary::Failure>,
     /// The guest's raw results (log directories, the agent's window accounting).
     pub results: GuestResults,
 }

@@ -1,17 +1,20 @@
 //! The VM suite of `cargo xtask test`: every scenario with stock wpa_supplicant, on both
-//! channel layouts, in one boot; each run must recover, and its traffic gap must agree with
-//! wpa_supplicant's own timeline. Then the scenarios roam exists for, with the roam stack in the
+//! channel layouts, in one boot; each case must recover (see [`is_a_stock_miss`]), and each
+//! run's traffic gap must agree with wpa_supplicant's own timeline. Then the scenarios roam exists for, with the roam stack in the
 //! same boot: roam must recover faster than stock (tolerant thresholds: the exact ratios are the
 //! benchmark's), its drop-window accounting must agree with the probe, and its metrics must show
 //! the roams; and the same for the agent alone on an open network (roam-nl80211).
 
 use anyhow::{bail, Result};
 use roam_testbed::{
+    plan::{GuestResults, Plan},
     report::{RunReport, ScenarioReport},
     stack::Stack,
 };
 
-use super::{image::ImageSpec, roam_checks, scenarios, session::Session, RunOptions};
+use super::{
+    image::ImageSpec, roam_checks, scenarios, session::Session, summary::Failure, RunOptions,
+};
 use crate::cmd::{self, note, step};
 
 /// The scenarios run with the roam stack in the suite: those it acts on, and those where it
@@ -102,7 +105,15 @@ pub fn run() -> Result<()> {
         ..ImageSpec::default()
     };
     let outcome = super::run_plan(&image, &plan, &RunOptions::default())?;
-    let mut problems = outcome.failures.clone();
+    let mut problems = Vec::new();
+    for failure in &outcome.failures {
+        match is_a_stock_miss(&plan, &outcome.results, failure) {
+            true => {
+                note(format!("stock wpa_supplicant missed a recovery (not a failure): {failure}"))
+            }
+            false => problems.push(failure.to_string()),
+        }
+    }
     // The check reads wpa_supplicant's timeline; a stack without it has no CONNECTED to compare.
     let one_outage = |s: &&ScenarioReport| {
         !REPEATED_OUTAGES.contains(&s.name.as_str())
@@ -129,6 +140,21 @@ pub fn run() -> Result<()> {
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");
     Ok(())
+}
+
+/// Stock wpa_supplicant is the baseline, not the software under test: one of its runs that does
+/// not recover in time (seen once in CI, on ap-disable, among hundreds of runs that took ~1 s)
+/// is a figure about stock, printed with its last events. The case fails only if none of its
+/// runs recovered, which says the testbed gave the station nowhere to go. Every run of a roam
+/// stack must recover.
+fn is_a_stock_miss(plan: &Plan, results: &GuestResults, failure: &Failure) -> bool {
+    let Some(index) = failure.case.filter(|_| failure.no_recovery) else {
+        return false;
+    };
+    let (Some(case), Some(outcome)) = (plan.cases.get(index), results.cases.get(index)) else {
+        return false;
+    };
+    !case.stack.runs_roam() && outcome.runs.iter().any(|run| run.measured && !run.failed())
 }
 
 /// Every roam hook must attach on the guest kernel (it has kprobes, cfg80211, mac80211 and a
@@ -234,7 +260,11 @@ fn event_time(run: &RunReport, event: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roam_testbed::timeline::TimelineEvent;
+    use roam_testbed::{
+        plan::{CaseOutcome, RunOutcome},
+        timeline::TimelineEvent,
+    };
+    use std::path::Path;
 
     fn run(gap_ms: f64, connected: Option<f64>, answered: f64) -> RunReport {
         let mut timeline = vec![TimelineEvent::new(answered, "first_probe_answered", "probe")];
@@ -249,6 +279,54 @@ mod tests {
             bssid_after: None,
             timeline,
         }
+    }
+
+    /// One ap-disable case per stack, two runs each, the first of which did not recover; the
+    /// second recovered where `second_recovers`.
+    fn one_miss_per_stack(second_recovers: bool) -> (Plan, GuestResults, Vec<Failure>) {
+        let selection = scenarios::Selection {
+            scenarios: vec![scenarios::load("ap-disable").unwrap()],
+            stacks: vec![Stack::WpaSupplicant, Stack::Roam],
+            channels: Some(roam_testbed::scenario::ChannelPlan::Different),
+            repeats: 2,
+            probe_interval_ms: super::super::DEFAULT_PROBE_INTERVAL_MS,
+        };
+        let plan = scenarios::plan(&selection).unwrap();
+        let outcome = |recovered: bool| -> RunOutcome {
+            RunOutcome {
+                report: RunReport { recovered, ..run(20_000.0, None, 0.0) },
+                measured: true,
+                log_dir: "runs/x".into(),
+                error: None,
+                roam_window_lost: None,
+                roam_transitions: 0,
+                kernel_text_patches: None,
+                metrics_window_ms: None,
+            }
+        };
+        let case =
+            CaseOutcome { error: None, runs: vec![outcome(false), outcome(second_recovers)] };
+        let results = GuestResults { cases: vec![case.clone(), case], leftovers: Vec::new() };
+        let failures = super::super::summary::failures(&plan, &results, Path::new("/s"));
+        (plan, results, failures)
+    }
+
+    #[test]
+    fn a_stock_run_that_misses_is_a_figure_when_its_case_recovered_otherwise() {
+        let (plan, results, failures) = one_miss_per_stack(true);
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        let misses: Vec<_> = failures
+            .iter()
+            .map(|f| (plan.cases[f.case.unwrap()].stack, is_a_stock_miss(&plan, &results, f)))
+            .collect();
+        assert_eq!(misses, vec![(Stack::WpaSupplicant, true), (Stack::Roam, false)]);
+    }
+
+    #[test]
+    fn a_stock_case_that_never_recovers_fails() {
+        let (plan, results, failures) = one_miss_per_stack(false);
+        assert_eq!(failures.len(), 4, "{failures:?}");
+        assert!(failures.iter().all(|f| !is_a_stock_miss(&plan, &results, f)));
     }
 
     #[test]

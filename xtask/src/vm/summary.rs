@@ -6,6 +6,7 @@ use roam_testbed::{
     plan::{GuestResults, Plan},
     report::{median_u64, Report},
     scenario::channels_label,
+    timeline::TimelineEvent,
 };
 
 /// The summary table: one line per scenario, channel layout and stack.
@@ -43,33 +44,99 @@ pub fn table(report: &Report) -> String {
     out
 }
 
-/// One line per failed case or run, naming its log directory.
-pub fn failures(plan: &Plan, results: &GuestResults, session_dir: &Path) -> Vec<String> {
+/// A case or run that failed, with the line that says so.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The plan's case it belongs to (none: the cases the guest never answered).
+    pub case: Option<usize>,
+    /// The run was carried out and measured, but its traffic did not come back in time: a
+    /// result about the stack. Every other failure is the testbed's (a step it could not take).
+    pub no_recovery: bool,
+    line: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+/// Timeline events named at the end of a no-recovery line: enough to see where the stack
+/// stopped (a scan with no results, an authentication never answered, ...).
+const LAST_EVENTS: usize = 10;
+
+/// Every failed case and run, each naming its log directory.
+pub fn failures(plan: &Plan, results: &GuestResults, session_dir: &Path) -> Vec<Failure> {
     let mut failures = Vec::new();
-    for (case, outcome) in plan.cases.iter().zip(&results.cases) {
+    for (index, (case, outcome)) in plan.cases.iter().zip(&results.cases).enumerate() {
         if let Some(error) = &outcome.error {
-            failures.push(format!("{}: {error}", case.title()));
+            failures.push(Failure {
+                case: Some(index),
+                no_recovery: false,
+                line: format!("{}: {error}", case.title()),
+            });
         }
-        for (index, run) in outcome.runs.iter().enumerate() {
-            if run.failed() {
-                let why = run.error.clone().unwrap_or_else(|| {
-                    format!("no recovery within {} ms", case.scenario.recovery_timeout_ms)
-                });
-                failures.push(format!(
+        for (run_index, run) in outcome.runs.iter().enumerate() {
+            if !run.failed() {
+                continue;
+            }
+            let why = run.error.clone().unwrap_or_else(|| {
+                format!(
+                    "no recovery within {} ms; last events: {}",
+                    case.scenario.recovery_timeout_ms,
+                    last_events(&run.report.timeline)
+                )
+            });
+            failures.push(Failure {
+                case: Some(index),
+                no_recovery: run.error.is_none(),
+                line: format!(
                     "{} run {}: {why}\n      logs: {}",
                     case.title(),
-                    index + 1,
+                    run_index + 1,
                     session_dir.join(&run.log_dir).display()
-                ));
-            }
+                ),
+            });
         }
     }
     if results.cases.len() < plan.cases.len() {
-        failures.push(format!(
-            "the guest answered {} of {} cases",
-            results.cases.len(),
-            plan.cases.len()
-        ));
+        failures.push(Failure {
+            case: None,
+            no_recovery: false,
+            line: format!(
+                "the guest answered {} of {} cases",
+                results.cases.len(),
+                plan.cases.len()
+            ),
+        });
     }
     failures
+}
+
+/// The last events of a run's timeline, as `t s event (source)`.
+fn last_events(timeline: &[TimelineEvent]) -> String {
+    if timeline.is_empty() {
+        return "none recorded".into();
+    }
+    let tail = &timeline[timeline.len().saturating_sub(LAST_EVENTS)..];
+    tail.iter()
+        .map(|e| format!("{:.2} s {} ({})", e.t_ms / 1e3, e.event, e.source))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_events_name_time_event_and_source() {
+        let timeline: Vec<TimelineEvent> = (0..12)
+            .map(|i| TimelineEvent::new(f64::from(i) * 1500.0, format!("e{i}"), "wpa_supplicant"))
+            .collect();
+        let text = last_events(&timeline);
+        assert!(text.starts_with("3.00 s e2 (wpa_supplicant), "), "{text}");
+        assert!(text.ends_with("16.50 s e11 (wpa_supplicant)"), "{text}");
+        assert_eq!(last_events(&[]), "none recorded");
+    }
 }
