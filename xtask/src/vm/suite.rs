@@ -1,9 +1,10 @@
 //! The VM suite of `cargo xtask test`: every scenario with stock wpa_supplicant, on both
 //! channel layouts, in one boot; each case must recover (see [`is_a_stock_miss`]), and each
-//! run's traffic gap must agree with wpa_supplicant's own timeline. Then the scenarios roam exists for, with the roam stack in the
-//! same boot: roam must recover faster than stock (tolerant thresholds: the exact ratios are the
-//! benchmark's), its drop-window accounting must agree with the probe, and its metrics must show
-//! the roams; and the same for the agent alone on an open network (roam-nl80211).
+//! run's traffic gap must agree with wpa_supplicant's own timeline. Then the scenarios roam
+//! exists for, with the roam stack in the same boot: roam must recover faster than stock
+//! (tolerant thresholds: the exact ratios are the benchmark's), its drop-window accounting must
+//! agree with the probe, and its metrics must show the roams; and the same for the agent alone
+//! on an open network (roam-nl80211).
 
 use anyhow::{bail, Result};
 use roam_testbed::{
