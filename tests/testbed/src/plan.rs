@@ -103,6 +103,11 @@ pub struct RunOutcome {
     /// window over which the benchmark turns counter increases into rates.
     #[serde(default)]
     pub metrics_window_ms: Option<f64>,
+    /// The longest time any vCPU of the guest stood still inside the run's traffic gap, in ms
+    /// (see the testbed's `stalls`): the part of the gap the machine, not the stack, took.
+    /// `None` where the watchers did not run.
+    #[serde(default)]
+    pub guest_stall_ms: Option<f64>,
 }
 
 impl RunOutcome {

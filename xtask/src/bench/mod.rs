@@ -153,6 +153,8 @@ fn publish(report: &BenchReport, args: &BenchArgs, session: &Path) -> Result<()>
     print!("{}", table::roam_detail(report).text());
     cmd::step("roam's costs");
     print!("{}", table::costs(&report.costs).text());
+    cmd::step(format!("vCPU stalls of {:.0} ms or more inside a gap", table::NOTABLE_STALL_MS));
+    print!("{}", stall_table_text(report));
     cmd::note(format!("report, tables and pictures: {}", out.display()));
     Ok(())
 }
@@ -228,10 +230,27 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         table::roam_detail(report).markdown()
     );
     let _ = writeln!(md, "### roam's costs\n\n{}", table::costs(&report.costs).markdown());
+    let stalls = table::stalls(report);
+    let _ = writeln!(
+        md,
+        "### vCPU stalls inside the gaps\n\nRuns whose gap held a stall of a vCPU of {:.0} ms or more \
+         (its real-time watcher woke that late): the machine's share of those gaps.\n\n{}",
+        table::NOTABLE_STALL_MS,
+        if stalls.rows.is_empty() { "None.\n".to_owned() } else { stalls.markdown() }
+    );
     for (name, _) in charts {
         let _ = writeln!(md, "![{name}]({name})\n");
     }
     md
+}
+
+fn stall_table_text(report: &BenchReport) -> String {
+    let stalls = table::stalls(report);
+    if stalls.rows.is_empty() {
+        "none\n".to_owned()
+    } else {
+        stalls.text()
+    }
 }
 
 fn command_line() -> String {

@@ -91,6 +91,9 @@ pub struct RunFigures {
     /// The run's logs, relative to the session directory.
     pub log_dir: String,
     pub timeline: Vec<TimelineEvent>,
+    /// The longest time a vCPU of the guest stood still inside the gap (the machine's share
+    /// of it, whatever the stack); null where it was not measured.
+    pub guest_stall_ms: Option<f64>,
 }
 
 /// Files of a run's log directory the report reads.
@@ -158,6 +161,7 @@ pub fn build(
                 agent,
                 log_dir: run.log_dir.clone(),
                 timeline: report.timeline.clone(),
+                guest_stall_ms: run.guest_stall_ms,
             });
             let scrapes = (
                 logs.read(&run.log_dir, "metrics-before.txt"),
@@ -249,6 +253,7 @@ pub(crate) mod tests {
             roam_transitions: 0,
             kernel_text_patches: Some(0),
             metrics_window_ms: window,
+            guest_stall_ms: Some(0.0),
         }
     }
 

@@ -171,6 +171,39 @@ pub fn roam_detail(report: &BenchReport) -> Table {
     Table { header, rows }
 }
 
+/// A vCPU stall inside a gap at least this long is a figure of the machine worth naming.
+pub const NOTABLE_STALL_MS: f64 = 50.0;
+
+/// The runs whose gap a vCPU stall of the guest lengthened by [`NOTABLE_STALL_MS`] or more,
+/// per scenario and stack: how many, the longest stall, and those runs' gaps (to read against
+/// the p95 of their row in [`gaps`]). No rows: no gap held such a stall.
+pub fn stalls(report: &BenchReport) -> Table {
+    let header = ["scenario", "channels", "stack", "runs", "longest stall ms", "their gaps ms"];
+    let rows = report
+        .scenarios
+        .iter()
+        .filter(|g| !g.quiet)
+        .filter_map(|g| {
+            let stalled: Vec<_> = g
+                .runs
+                .iter()
+                .filter(|r| r.guest_stall_ms.is_some_and(|ms| ms >= NOTABLE_STALL_MS))
+                .collect();
+            let longest = stalled.iter().filter_map(|r| r.guest_stall_ms).reduce(f64::max)?;
+            let gaps: Vec<String> = stalled.iter().map(|r| format!("{:.0}", r.gap_ms)).collect();
+            Some(vec![
+                g.name.clone(),
+                channels_label(&g.channels),
+                g.stack.to_string(),
+                format!("{}/{}", stalled.len(), g.runs.len()),
+                format!("{longest:.0}"),
+                gaps.join(", "),
+            ])
+        })
+        .collect();
+    Table { header: header.map(String::from).to_vec(), rows }
+}
+
 /// roam's costs, one line each.
 pub fn costs(costs: &Costs) -> Table {
     let num =
@@ -276,6 +309,16 @@ pub(crate) mod tests {
         let md = table.markdown();
         assert!(md.starts_with("| scenario | channels |"));
         assert_eq!(md.lines().count(), 3);
+    }
+
+    #[test]
+    fn the_stall_table_names_only_runs_a_stall_lengthened() {
+        let mut report = sample_report();
+        assert!(stalls(&report).rows.is_empty(), "the sample's runs have no stall");
+        report.scenarios[1].runs[1].guest_stall_ms = Some(212.4);
+        report.scenarios[1].runs[0].guest_stall_ms = Some(NOTABLE_STALL_MS - 1.0);
+        let table = stalls(&report);
+        assert_eq!(table.rows, [["ap-deauth", "1-1", "roam", "1/2", "212", "180"]]);
     }
 
     #[test]

@@ -303,6 +303,7 @@ mod tests {
                 roam_transitions: 0,
                 kernel_text_patches: None,
                 metrics_window_ms: None,
+                guest_stall_ms: None,
             }
         };
         let case =

@@ -18,6 +18,7 @@ pub mod process;
 pub mod refusals;
 pub mod results;
 pub mod runner;
+pub mod stalls;
 pub mod station;
 pub mod system;
 pub mod text_patching;

@@ -17,7 +17,7 @@ use super::{
     laps::Laps,
     leftovers,
     logs::LogMark,
-    paths, refusals, results,
+    paths, refusals, results, stalls,
     system::{self, monotonic_ns, progress, realtime_us},
     text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
@@ -28,6 +28,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Consecutive answered probes after the last trigger step that count as "traffic is back".
 const RECOVERY_STREAK: usize = 20;
+/// A vCPU stall inside the gap at least this long is named on the run's progress line.
+const NOTABLE_STALL_MS: f64 = 50.0;
 /// Probe records kept in a run's window before the trigger.
 const BEFORE_TRIGGER_NS: u64 = 2_000_000_000;
 
@@ -46,6 +48,9 @@ pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
         progress(format!("warning: module autoloading stays on: {err:#}"));
     }
     leftovers::take_baseline();
+    if let Err(err) = stalls::start() {
+        progress(format!("warning: vCPU stalls are not measured on every vCPU: {err:#}"));
+    }
     let results = run_plan(&plan, out);
     fs::write(out.join(RESULTS_FILE), serde_json::to_vec_pretty(&results)?)?;
     fs::write(out.join("dmesg.txt"), system::kernel_log())?;
@@ -179,6 +184,9 @@ fn describe(run: &RunOutcome) -> String {
         r.bssid_before.as_deref().unwrap_or("-"),
         r.bssid_after.as_deref().unwrap_or("-"),
     );
+    if let Some(stall) = run.guest_stall_ms.filter(|&ms| ms >= NOTABLE_STALL_MS) {
+        let _ = write!(line, "; a vCPU stood still {stall:.0} ms of it");
+    }
     if let Some(patches) = run.kernel_text_patches.filter(|&n| n > 0) {
         let _ = write!(line, "; warning: the kernel patched its code {patches} times");
     }
@@ -236,6 +244,7 @@ fn run_once(
         roam_transitions,
         kernel_text_patches,
         metrics_window_ms: extras.metrics_window_ms,
+        guest_stall_ms: extras.guest_stall_ms,
     }
 }
 
@@ -246,6 +255,8 @@ struct RunExtras {
     roam_window: Option<(u64, u32)>,
     /// Time between the stack's metrics scrapes before the trigger and after the run.
     metrics_window_ms: Option<f64>,
+    /// The longest vCPU stall inside the traffic gap.
+    guest_stall_ms: Option<f64>,
 }
 
 /// The two clocks at the trigger: one timeline axis for monotonic (probe, ftrace) and realtime
@@ -340,6 +351,8 @@ fn measure(
     report.gap_ms = outcome.gap_ms;
     report.lost_packets = outcome.lost_packets;
     report.recovered = outcome.recovered;
+    extras.guest_stall_ms =
+        stalls::longest_within(outcome.gap_start_ns, outcome.gap_end_ns.unwrap_or(end_ns));
     report.bssid_after = topology.station().connected_bssid().ok().flatten();
     *measured = true;
     if let Some(end) = outcome.gap_end_ns {
