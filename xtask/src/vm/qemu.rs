@@ -44,6 +44,17 @@ impl Accelerator {
     }
 }
 
+/// `ROAM_VM_MONITOR=PATH` puts qemu's monitor of a batch run on a unix socket at PATH, to look
+/// inside a long session (`echo 'info jit' | socat - UNIX-CONNECT:PATH`: the translation cache).
+const MONITOR_ENV: &str = "ROAM_VM_MONITOR";
+
+fn monitor() -> String {
+    match std::env::var_os(MONITOR_ENV) {
+        Some(path) => format!("unix:{},server=on,wait=off", Path::new(&path).display()),
+        None => "none".to_owned(),
+    }
+}
+
 /// KVM if it can run a guest here, else TCG. `ROAM_VM_ACCEL=kvm|tcg` overrides; the probe's
 /// answer is cached per qemu and host kernel (it costs a few seconds).
 pub fn accelerator(vm_dir: &Path) -> Result<Accelerator> {
@@ -155,7 +166,7 @@ pub fn run_batch(
     timeout: Duration,
 ) -> Result<()> {
     let mut cmd = boot.command();
-    cmd.args(["-serial", "stdio", "-monitor", "none"])
+    cmd.args(["-serial", "stdio", "-monitor", &monitor()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -1,6 +1,7 @@
 //! Everything that only makes sense inside the VM.
 
 pub mod ap;
+pub mod aslr;
 pub mod attacker;
 pub mod autoload;
 pub mod capture;

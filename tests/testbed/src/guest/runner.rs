@@ -11,7 +11,7 @@ use roam_testbed::{
 };
 
 use super::{
-    autoload,
+    aslr, autoload,
     capture::FrameCapture,
     hooks,
     laps::Laps,
@@ -46,6 +46,9 @@ pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
     let _pins = text_patching::pin_agent_keys();
     if let Err(err) = autoload::disable() {
         progress(format!("warning: module autoloading stays on: {err:#}"));
+    }
+    if let Err(err) = aslr::disable() {
+        progress(format!("warning: address-space randomisation stays on: {err:#}"));
     }
     leftovers::take_baseline();
     if let Err(err) = stalls::start() {
