@@ -106,7 +106,8 @@ pub enum Link {
 }
 
 /// Attempts at `ATTACH` to a supplicant that just bound its socket: it answers once its
-/// initialisation reaches the event loop, which under load can outlast one attempt's deadline.
+/// initialisation reaches the event loop, which under load can outlast one attempt's deadline,
+/// and a socket still being bound refuses.
 const ATTACH_ATTEMPTS: u32 = 3;
 
 /// What performs actions; clones share the connection.
@@ -304,6 +305,11 @@ async fn attach_to_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
         match WpaEvents::attach(ctrl_dir, iface).await {
             Ok(events) => return Ok(events),
             Err(wpa::WpaError::Timeout { .. }) if attempt < ATTACH_ATTEMPTS => attempt += 1,
+            // Refused: the socket is still being bound (see `wpa::BIND_SETTLE`).
+            Err(wpa::WpaError::StaleSocket { .. }) if attempt < ATTACH_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(wpa::BIND_SETTLE).await;
+            }
             Err(err) => {
                 return Err(err).with_context(|| {
                     format!("attaching to the restarted wpa_supplicant for {iface}")

@@ -30,4 +30,4 @@ pub use error::{Result, WpaError};
 pub use event::{parse_event, WpaEvent};
 pub use mac::{MacAddr, ParseMacAddrError};
 pub use reply::{parse_bss, parse_status, Bss, Status, WpaState};
-pub use watch::{wait_until_answering, SocketWatch};
+pub use watch::{wait_until_answering, SocketWatch, BIND_SETTLE};
