@@ -21,8 +21,8 @@ pub const MAX_SILENCE_INTERVALS: u32 = 20;
 #[inline(always)]
 pub fn set_of(bssid: &MacAddr) -> u32 {
     let mut h = crate::frame::ies::FNV_OFFSET;
-    for b in bssid {
-        h = (h ^ *b as u32).wrapping_mul(0x0100_0193);
+    for b in bssid.0 {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
     }
     // Fold the high bits in: FNV's low bits alone mix the last byte weakly.
     (h ^ (h >> 16)) & (BSS_TABLE_SETS - 1)
@@ -167,10 +167,10 @@ mod tests {
     fn beacon(signal: i8) -> Observation {
         Observation {
             kind: FrameKind::Beacon,
-            bssid: [2, 0, 0, 0, 0, 0],
+            bssid: MacAddr([2, 0, 0, 0, 0, 0]),
             from_ap: true,
-            addr1: [0xff; 6],
-            addr2: [2, 0, 0, 0, 0, 0],
+            addr1: MacAddr::BROADCAST,
+            addr2: MacAddr([2, 0, 0, 0, 0, 0]),
             seq: 1,
             protected: false,
             freq_mhz: 2412,
@@ -198,21 +198,25 @@ mod tests {
 
     #[test]
     fn set_lookup_hits_fills_and_evicts_the_stalest() {
-        let (a, b, c) = ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 3]);
+        let (a, b, c) =
+            (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]), MacAddr([2, 0, 0, 0, 0, 3]));
         let free = BssSlot::default();
-        assert_eq!(lookup([&free, &free], &a, &[0; 6]), Way::Miss { victim: 0, evicts: false });
         assert_eq!(
-            lookup([&slot(a, 5), &free], &b, &[0; 6]),
+            lookup([&free, &free], &a, &MacAddr::UNSET),
+            Way::Miss { victim: 0, evicts: false }
+        );
+        assert_eq!(
+            lookup([&slot(a, 5), &free], &b, &MacAddr::UNSET),
             Way::Miss { victim: 1, evicts: false }
         );
-        assert_eq!(lookup([&slot(a, 5), &slot(b, 9)], &b, &[0; 6]), Way::Hit(1));
+        assert_eq!(lookup([&slot(a, 5), &slot(b, 9)], &b, &MacAddr::UNSET), Way::Hit(1));
         // Full set: the least recently heard way goes...
         assert_eq!(
-            lookup([&slot(a, 5), &slot(b, 9)], &c, &[0; 6]),
+            lookup([&slot(a, 5), &slot(b, 9)], &c, &MacAddr::UNSET),
             Way::Miss { victim: 0, evicts: true }
         );
         assert_eq!(
-            lookup([&slot(a, 9), &slot(b, 5)], &c, &[0; 6]),
+            lookup([&slot(a, 9), &slot(b, 5)], &c, &MacAddr::UNSET),
             Way::Miss { victim: 1, evicts: true }
         );
         // ...unless it is the associated BSS.
@@ -227,8 +231,8 @@ mod tests {
         // APs of one vendor differ in their last bytes; they must not crowd into a few sets.
         let mut seen = std::collections::HashSet::new();
         for i in 0..64u8 {
-            seen.insert(set_of(&[0x02, 0x00, 0x00, 0x00, 0x00, i]));
-            assert!(set_of(&[0x02, 0, 0, 0, i, 0]) < BSS_TABLE_SETS);
+            seen.insert(set_of(&MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, i])));
+            assert!(set_of(&MacAddr([0x02, 0, 0, 0, i, 0])) < BSS_TABLE_SETS);
         }
         assert!(seen.len() >= 60, "64 consecutive BSSIDs fell into {} sets", seen.len());
     }

@@ -18,13 +18,10 @@ pub mod event;
 pub mod frame;
 pub mod history;
 pub mod layout;
+pub mod mac;
 pub mod maps;
 pub mod policy;
 pub mod reason;
 pub mod traffic;
 
-/// A 48-bit IEEE MAC address as it appears on the air.
-pub type MacAddr = [u8; 6];
-
-/// The all-zero address: "not set" in configuration maps.
-pub const MAC_UNSET: MacAddr = [0; 6];
+pub use mac::{MacAddr, ParseMacAddrError};

@@ -13,7 +13,7 @@ use roam_common::{
     event::{EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
     frame::{self, Bytes, FrameKind, Observation, ParseError, FRAME_BUF, FRAME_CAP},
     maps::{BssSlot, FilterConfig, FilterStats, Opaque},
-    MacAddr, MAC_UNSET,
+    MacAddr,
 };
 
 use crate::{
@@ -57,7 +57,7 @@ fn observe(ctx: &SkBuffContext) {
         track_bss(&bytes, &mut obs, cfg, now, stats, opaque);
     }
     // Every frame is a clock tick for the associated BSS: the one that is silent sends none.
-    if cfg.assoc_bssid != MAC_UNSET && !(obs.from_ap && obs.bssid == cfg.assoc_bssid) {
+    if cfg.assoc_bssid != MacAddr::UNSET && !(obs.from_ap && obs.bssid == cfg.assoc_bssid) {
         check_associated(cfg, now);
     }
 }
@@ -96,10 +96,10 @@ fn parse(bytes: &Bytes, stats: &mut FilterStats) -> Option<Observation> {
 /// Deauth/disassoc to or from the station (any, if the agent has not named the station).
 #[inline(always)]
 fn concerns_station(obs: &Observation, cfg: &FilterConfig) -> bool {
-    cfg.station == MAC_UNSET
+    cfg.station == MacAddr::UNSET
         || obs.addr1 == cfg.station
         || obs.addr2 == cfg.station
-        || (obs.addr1 == [0xff; 6] && obs.bssid == cfg.assoc_bssid)
+        || (obs.addr1 == MacAddr::BROADCAST && obs.bssid == cfg.assoc_bssid)
 }
 
 #[inline(always)]

@@ -54,9 +54,9 @@ fn mlme(ctx: &TracePointContext, layout: &MlmeLayout, kind: EventKind) -> Option
 #[inline(always)]
 fn fill_from_frame(ev: &mut Event, frame: &[u8; FRAME_PREFIX], len: usize) {
     ev.subtype = frame[0] >> 4;
-    ev.addr1.copy_from_slice(&frame[4..10]);
-    ev.addr2.copy_from_slice(&frame[10..16]);
-    ev.bssid.copy_from_slice(&frame[16..22]);
+    ev.addr1.0.copy_from_slice(&frame[4..10]);
+    ev.addr2.0.copy_from_slice(&frame[10..16]);
+    ev.bssid.0.copy_from_slice(&frame[16..22]);
     if len >= FRAME_PREFIX {
         ev.reason = u16::from_le_bytes([frame[24], frame[25]]);
     }

@@ -1,5 +1,6 @@
 //! Network interface facts the agent needs: index, namespace.
 
+use roam_common::MacAddr;
 use std::{
     io,
     os::{fd::AsRawFd, unix::fs::MetadataExt},
@@ -30,20 +31,20 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// A `sockaddr_ll` for `ifindex` and `protocol` (host order), addressed to `destination`.
-pub fn link_address(ifindex: u32, protocol: u16, destination: [u8; 6]) -> libc::sockaddr_ll {
+pub fn link_address(ifindex: u32, protocol: u16, destination: MacAddr) -> libc::sockaddr_ll {
     // SAFETY: sockaddr_ll is plain data; zero is a valid starting point.
     let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
     addr.sll_protocol = protocol.to_be();
     addr.sll_ifindex = ifindex as i32;
     addr.sll_halen = 6;
-    addr.sll_addr[..6].copy_from_slice(&destination);
+    addr.sll_addr[..6].copy_from_slice(&destination.0);
     addr
 }
 
 /// Binds an AF_PACKET socket to `ifindex`, receiving `protocol` (host order).
 pub fn bind_packet_socket(socket: &impl AsRawFd, ifindex: u32, protocol: u16) -> io::Result<()> {
-    let addr = link_address(ifindex, protocol, [0; 6]);
+    let addr = link_address(ifindex, protocol, MacAddr::UNSET);
     // SAFETY: addr is a valid sockaddr_ll of the size passed.
     let rc = unsafe {
         libc::bind(

@@ -115,7 +115,7 @@ impl<'a> Bytes<'a> {
     }
 
     #[inline(always)]
-    pub fn mac(&self, off: usize) -> Option<[u8; 6]> {
-        self.read(off)
+    pub fn mac(&self, off: usize) -> Option<crate::MacAddr> {
+        self.read(off).map(crate::MacAddr)
     }
 }

@@ -6,9 +6,9 @@ use alloc::{vec, vec::Vec};
 
 use crate::MacAddr;
 
-pub const AP: MacAddr = [0x02, 0x00, 0x00, 0x00, 0x00, 0x00];
-pub const STA: MacAddr = [0x02, 0x00, 0x00, 0x00, 0x02, 0x00];
-pub const BROADCAST: MacAddr = [0xff; 6];
+pub const AP: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x00]);
+pub const STA: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x02, 0x00]);
+pub const BROADCAST: MacAddr = MacAddr::BROADCAST;
 
 /// mac80211's radiotap header for an hwsim frame: TSFT, flags, rate, channel, dBm signal,
 /// RX flags (present word 0x0000402f), 26 bytes.
@@ -34,9 +34,9 @@ pub fn mgmt_header(
     addr3: MacAddr,
 ) -> Vec<u8> {
     let mut h = vec![subtype << 4, fc1, 0x00, 0x00];
-    h.extend_from_slice(&addr1);
-    h.extend_from_slice(&addr2);
-    h.extend_from_slice(&addr3);
+    h.extend_from_slice(&addr1.0);
+    h.extend_from_slice(&addr2.0);
+    h.extend_from_slice(&addr3.0);
     h.extend_from_slice(&(0x0123u16 << 4).to_le_bytes()); // sequence 0x123, fragment 0
     h
 }

@@ -88,13 +88,13 @@ fn data_frames_attribute_the_bss() {
     let rt = hwsim_radiotap(2412, -50, 0);
     // From the AP (FromDS): addr1 = station, addr2 = BSSID, addr3 = source.
     let mut from_ap = rt.clone();
-    from_ap.extend(mgmt_header(0, 0x02, STA, AP, [0x02, 0, 0, 0, 9, 9]));
+    from_ap.extend(mgmt_header(0, 0x02, STA, AP, MacAddr([0x02, 0, 0, 0, 9, 9])));
     from_ap[26] = 0x08; // data type
     let obs = parse_slice(&from_ap).unwrap();
     assert_eq!((obs.kind, obs.bssid, obs.from_ap), (FrameKind::Data, AP, true));
     // To the AP (ToDS): addr1 = BSSID.
     let mut to_ap = rt;
-    to_ap.extend(mgmt_header(0, 0x01, AP, STA, [0x02, 0, 0, 0, 9, 9]));
+    to_ap.extend(mgmt_header(0, 0x01, AP, STA, MacAddr([0x02, 0, 0, 0, 9, 9])));
     to_ap[26] = 0x08;
     let obs = parse_slice(&to_ap).unwrap();
     assert_eq!((obs.bssid, obs.from_ap), (AP, false));
@@ -110,7 +110,7 @@ fn bad_fcs_is_rejected() {
 fn control_frames_are_ignored() {
     let mut f = hwsim_radiotap(2412, -42, 0);
     f.extend_from_slice(&[0xd4, 0x00, 0x00, 0x00]); // ACK
-    f.extend_from_slice(&STA);
+    f.extend_from_slice(&STA.0);
     assert_eq!(parse_slice(&f), Err(ParseError::Header(HeaderError::Control)));
 }
 
@@ -119,7 +119,7 @@ fn four_address_frames_are_ignored() {
     let mut f = hwsim_radiotap(2412, -42, 0);
     f.extend(mgmt_header(0, 0x03, AP, STA, AP));
     f[26] = 0x08;
-    f.extend_from_slice(&STA);
+    f.extend_from_slice(&STA.0);
     assert_eq!(parse_slice(&f), Err(ParseError::Ignored));
 }
 

@@ -5,14 +5,15 @@ use super::{
     state::State,
     trigger::Trigger,
 };
+use crate::MacAddr;
 
-const AP1: [u8; 6] = [2, 0, 0, 0, 0, 0];
-const AP2: [u8; 6] = [2, 0, 0, 0, 1, 0];
-const AP3: [u8; 6] = [2, 0, 0, 0, 2, 0];
+const AP1: MacAddr = MacAddr([2, 0, 0, 0, 0, 0]);
+const AP2: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
+const AP3: MacAddr = MacAddr([2, 0, 0, 0, 2, 0]);
 const MS: u64 = 1_000_000;
 const S: u64 = 1_000 * MS;
 
-fn cand(bssid: [u8; 6], signal: i32, heard_ms: Option<u64>, scan_ms: Option<u64>) -> Candidate {
+fn cand(bssid: MacAddr, signal: i32, heard_ms: Option<u64>, scan_ms: Option<u64>) -> Candidate {
     Candidate {
         bssid,
         freq_mhz: 2412,

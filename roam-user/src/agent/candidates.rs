@@ -65,7 +65,7 @@ impl From<&wpa::Bss> for ScannedBss {
             .iter()
             .any(|f| f.starts_with("WPA") || f.starts_with("RSN") || f.starts_with("WEP"));
         ScannedBss {
-            bssid: bss.bssid.0,
+            bssid: bss.bssid,
             freq_mhz: bss.freq_mhz,
             signal_dbm: Some(bss.level_dbm),
             // wpa_supplicant reports whole seconds.
@@ -208,12 +208,11 @@ pub fn silence_ns(intervals: u32, beacon_interval_tu: u16) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wpa::MacAddr as Mac;
 
-    fn bss(bssid: [u8; 6], ssid: &str, flags: &[&str], age: u32) -> ScannedBss {
+    fn bss(bssid: MacAddr, ssid: &str, flags: &[&str], age: u32) -> ScannedBss {
         ScannedBss::from(&wpa::Bss {
             id: Some(1),
-            bssid: Mac(bssid),
+            bssid,
             freq_mhz: 2437,
             level_dbm: -50,
             age_secs: age,
@@ -227,9 +226,9 @@ mod tests {
         let net = Network::new(b"roam", true);
         let now = Instant::now();
         let mut book = CandidateBook::default();
-        book.scanned(bss([2, 0, 0, 0, 1, 0], "roam", &["WPA2-PSK-CCMP"], 4), now);
-        book.scanned(bss([2, 0, 0, 0, 2, 0], "other", &["WPA2-PSK-CCMP"], 1), now);
-        book.scanned(bss([2, 0, 0, 0, 3, 0], "roam", &["ESS"], 1), now);
+        book.scanned(bss(MacAddr([2, 0, 0, 0, 1, 0]), "roam", &["WPA2-PSK-CCMP"], 4), now);
+        book.scanned(bss(MacAddr([2, 0, 0, 0, 2, 0]), "other", &["WPA2-PSK-CCMP"], 1), now);
+        book.scanned(bss(MacAddr([2, 0, 0, 0, 3, 0]), "roam", &["ESS"], 1), now);
         let row = BssRecord {
             last_seen_ns: 9_900_000_000,
             ssid_hash: net.ssid_hash,
@@ -239,7 +238,8 @@ mod tests {
             flags: BSS_FLAG_HAS_SIGNAL,
             ..Default::default()
         };
-        let list = book.candidates(&net, &[([2, 0, 0, 0, 1, 0], row)], 10_000_000_000, now);
+        let list =
+            book.candidates(&net, &[(MacAddr([2, 0, 0, 0, 1, 0]), row)], 10_000_000_000, now);
         assert_eq!(list.len(), 1, "{list:?}");
         let c = list[0];
         assert_eq!(c.heard_age_ms, Some(100));
@@ -252,7 +252,7 @@ mod tests {
         let net = Network::new(b"roam-open", false);
         let entry = |ssid: &[u8], has_rsn: bool, capability: u16| {
             ScannedBss::from(&ScanBss {
-                bssid: [2, 0, 0, 0, 1, ssid.len() as u8],
+                bssid: MacAddr([2, 0, 0, 0, 1, ssid.len() as u8]),
                 freq_mhz: 2437,
                 signal_mbm: Some(-4_250),
                 seen_ms_ago: Some(1_500),

@@ -41,6 +41,6 @@ pub fn realtime_us() -> i64 {
 }
 
 /// `02:00:00:00:01:00`.
-pub fn mac(addr: &[u8; 6]) -> String {
-    crate::wpa::MacAddr(*addr).to_string()
+pub fn mac(addr: &roam_common::MacAddr) -> String {
+    addr.to_string()
 }

@@ -218,12 +218,12 @@ impl Link {
                     return Ok(None);
                 };
                 Ok(Some(LinkStatus {
-                    bssid: bssid.octets(),
+                    bssid: bssid,
                     ssid: ssid.into_bytes(),
                     freq_mhz: status.freq_mhz.unwrap_or(0),
                     protected: status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"),
                     network_id: status.network_id,
-                    address: status.address.map(|a| a.octets()),
+                    address: status.address.map(|a| a),
                 }))
             }
             Link::Nl80211 { actor, .. } => actor.status().await,
@@ -253,7 +253,7 @@ impl Link {
     pub async fn scan_entry(&self, bssid: MacAddr) -> Option<ScannedBss> {
         match self {
             Link::Wpa { actor, .. } => {
-                actor.ctrl().bss(wpa::MacAddr(bssid)).await.ok().flatten().map(|b| (&b).into())
+                actor.ctrl().bss(bssid).await.ok().flatten().map(|b| (&b).into())
             }
             Link::Nl80211 { actor, .. } => {
                 actor.scan_table().await.ok()?.into_iter().find(|b| b.bssid == bssid)
@@ -322,19 +322,17 @@ async fn attach_to_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
 /// wpa_supplicant's events, as the agent needs them.
 pub fn from_wpa(event: WpaEvent) -> LinkEvent {
     match event {
-        WpaEvent::Connected { bssid } => LinkEvent::Connected { bssid: bssid.octets() },
-        WpaEvent::Disconnected { reason, locally_generated, bssid } => LinkEvent::Disconnected {
-            bssid: Some(bssid.octets()),
-            reason,
-            by_ap: !locally_generated,
-        },
+        WpaEvent::Connected { bssid } => LinkEvent::Connected { bssid: bssid },
+        WpaEvent::Disconnected { reason, locally_generated, bssid } => {
+            LinkEvent::Disconnected { bssid: Some(bssid), reason, by_ap: !locally_generated }
+        }
         WpaEvent::Authenticating { .. } => LinkEvent::Authenticating,
         WpaEvent::Associating { .. } => LinkEvent::Associating,
-        WpaEvent::Associated { bssid } => LinkEvent::Associated { bssid: bssid.octets() },
+        WpaEvent::Associated { bssid } => LinkEvent::Associated { bssid: bssid },
         WpaEvent::ScanStarted => LinkEvent::ScanStarted,
         WpaEvent::ScanResults => LinkEvent::ScanResults,
-        WpaEvent::BssAdded { bssid, .. } => LinkEvent::BssAdded { bssid: bssid.octets() },
-        WpaEvent::BssRemoved { bssid, .. } => LinkEvent::BssRemoved { bssid: bssid.octets() },
+        WpaEvent::BssAdded { bssid, .. } => LinkEvent::BssAdded { bssid: bssid },
+        WpaEvent::BssRemoved { bssid, .. } => LinkEvent::BssRemoved { bssid: bssid },
         WpaEvent::BeaconLoss => LinkEvent::BeaconLoss,
         _ => LinkEvent::Other,
     }
@@ -368,7 +366,7 @@ pub fn associated(table: &[crate::nl80211::ScanBss]) -> Option<&crate::nl80211::
 mod tests {
     use super::*;
 
-    const AP: MacAddr = [2, 0, 0, 0, 1, 0];
+    const AP: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
 
     #[test]
     fn cfg80211_connect_results_are_connections_or_failures() {
@@ -387,8 +385,7 @@ mod tests {
             from_nl80211(by_ap),
             LinkEvent::Disconnected { bssid: None, reason: 3, by_ap: true }
         );
-        let wpa =
-            WpaEvent::Disconnected { reason: 3, locally_generated: true, bssid: wpa::MacAddr(AP) };
+        let wpa = WpaEvent::Disconnected { reason: 3, locally_generated: true, bssid: AP };
         assert_eq!(
             from_wpa(wpa),
             LinkEvent::Disconnected { bssid: Some(AP), reason: 3, by_ap: false }

@@ -482,12 +482,13 @@ impl Agent {
             }
             LinkEvent::Authenticating => {
                 self.mark_or_start("auth", now);
-                let step = self.machine.handle(Input::Authenticating { bssid: [0; 6] }, now);
+                let step =
+                    self.machine.handle(Input::Authenticating { bssid: MacAddr::UNSET }, now);
                 self.apply(step).await;
             }
             LinkEvent::Associating => {
                 self.mark_or_start("assoc", now);
-                let step = self.machine.handle(Input::Associating { bssid: [0; 6] }, now);
+                let step = self.machine.handle(Input::Associating { bssid: MacAddr::UNSET }, now);
                 self.apply(step).await;
             }
             LinkEvent::Associated { bssid } => {

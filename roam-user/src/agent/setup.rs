@@ -4,6 +4,7 @@
 //! Every part undoes itself when dropped, in the order of the fields below. (What outlives an
 //! attachment is in [`super::services`].)
 
+use roam_common::MacAddr;
 use std::{
     collections::HashMap,
     os::fd::OwnedFd,
@@ -53,7 +54,7 @@ pub struct Parts {
     /// The connection manager roam follows and acts through (taken by the agent).
     pub link: Option<Link>,
     pub drop_reason_names: HashMap<u32, String>,
-    pub station_mac: [u8; 6],
+    pub station_mac: MacAddr,
     /// What this run changed, for the next start should this one not exit cleanly; dropped
     /// last, once everything it lists is undone.
     _record: RecordFile,

@@ -18,7 +18,9 @@ use tokio::sync::broadcast;
 use tracing::debug;
 
 use super::link::RoamRequest;
-use crate::wpa::{command, MacAddr, WpaCtrl, WpaEvent};
+use roam_common::MacAddr;
+
+use crate::wpa::{command, WpaCtrl, WpaEvent};
 
 /// How long a single-channel scan may take before the roam gives up on it.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(3);
@@ -56,7 +58,7 @@ impl WpaBackend {
         if req.scan_first {
             self.scan_one_channel(req.freq_mhz).await?;
         }
-        let target = MacAddr(req.target);
+        let target = req.target;
         if req.disconnected {
             self.reconnect_to(target, req.network_id).await
         } else {

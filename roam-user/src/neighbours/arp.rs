@@ -37,7 +37,7 @@ pub fn request(sha: MacAddr, spa: Ipv4Addr, target: Ipv4Addr) -> [u8; ARP_LEN] {
     p[4] = 6;
     p[5] = 4;
     p[6..8].copy_from_slice(&ARPOP_REQUEST.to_be_bytes());
-    p[8..14].copy_from_slice(&sha);
+    p[8..14].copy_from_slice(&sha.0);
     p[14..18].copy_from_slice(&spa.octets());
     // Target hardware address: unknown, zero.
     p[24..28].copy_from_slice(&target.octets());
@@ -69,8 +69,8 @@ pub fn replies_to(mac: MacAddr) -> [libc::sock_filter; 10] {
     const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
     const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
     let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
-    let tha_high = u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]);
-    let tha_low = u32::from(u16::from_be_bytes([mac[4], mac[5]]));
+    let tha_high = u32::from_be_bytes([mac.0[0], mac.0[1], mac.0[2], mac.0[3]]);
+    let tha_low = u32::from(u16::from_be_bytes([mac.0[4], mac.0[5]]));
     [
         op(LD_H, 0, 0, 2),                     // protocol type
         op(JEQ, 0, 6, u32::from(ETH_P_IP)),    //   IPv4, else drop
@@ -186,7 +186,7 @@ impl ArpExchange<'_> {
     pub fn send_request(&self, source: Ipv4Addr, target: Ipv4Addr) -> Result<()> {
         let p = self.prober;
         let packet = request(p.mac, source, target);
-        let to = netif::link_address(p.ifindex, ETH_P_ARP, [0xff; 6]);
+        let to = netif::link_address(p.ifindex, ETH_P_ARP, MacAddr::BROADCAST);
         // SAFETY: packet and to are valid for the sizes passed.
         let rc = unsafe {
             libc::sendto(
@@ -234,8 +234,8 @@ impl ArpExchange<'_> {
 mod tests {
     use super::*;
 
-    const STATION: MacAddr = [0x02, 0, 0, 0, 0x02, 0];
-    const GATEWAY: MacAddr = [0x02, 0, 0, 0, 0xff, 0x01];
+    const STATION: MacAddr = MacAddr([0x02, 0, 0, 0, 0x02, 0]);
+    const GATEWAY: MacAddr = MacAddr([0x02, 0, 0, 0, 0xff, 0x01]);
 
     #[test]
     fn a_request_is_the_packet_the_kernel_would_send() {
@@ -298,7 +298,7 @@ mod tests {
         let mut to_station =
             request(GATEWAY, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
         to_station[7] = 2;
-        to_station[18..24].copy_from_slice(&STATION);
+        to_station[18..24].copy_from_slice(&STATION.0);
         assert!(run(&filter, &to_station) as usize >= ARP_LEN, "a reply to the station");
         let mut to_other = to_station;
         to_other[23] ^= 1;

@@ -125,14 +125,15 @@ impl NeighbourBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roam_common::MacAddr;
 
     const GW: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
     const HOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 7));
-    const MAC: [u8; 6] = [2, 0, 0, 0, 0xff, 1];
+    const MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xff, 1]);
     const S: u64 = 1_000_000_000;
 
     fn valid(ip: IpAddr) -> NeighbourChange {
-        NeighbourChange::Valid { ip, lladdr: MAC.to_vec() }
+        NeighbourChange::Valid { ip, lladdr: MAC.0.to_vec() }
     }
 
     #[test]
@@ -145,7 +146,7 @@ mod tests {
         assert_eq!(book.flushed_since(19 * S), vec![GW], "looking takes nothing");
         assert_eq!(
             book.take_flushed_since(19 * S),
-            vec![Neighbour { ip: GW, lladdr: MAC.to_vec() }]
+            vec![Neighbour { ip: GW, lladdr: MAC.0.to_vec() }]
         );
         assert!(book.take_flushed_since(19 * S).is_empty(), "once per transition");
         assert!(book.flushed_since(19 * S).is_empty());

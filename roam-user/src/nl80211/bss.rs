@@ -1,5 +1,6 @@
 //! cfg80211's table of known BSSes (NL80211_CMD_GET_SCAN), as [`ScanBss`].
 
+use roam_common::MacAddr;
 use wl_nl80211::{Nl80211Attr, Nl80211BssInfo, Nl80211Message};
 
 use super::client::{iface_label, Nl80211};
@@ -32,7 +33,7 @@ impl BssStatus {
 /// One BSS (one AP radio) from the kernel's scan table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanBss {
-    pub bssid: [u8; 6],
+    pub bssid: MacAddr,
     pub freq_mhz: u32,
     /// Received signal in mBm (dBm × 100), when the driver reports dBm.
     pub signal_mbm: Option<i32>,
@@ -86,7 +87,7 @@ impl ScanBss {
         }
         let elements = parse_bss_elements(ies.or(beacon_ies).unwrap_or_default());
         Some(ScanBss {
-            bssid: bssid?,
+            bssid: MacAddr(bssid?),
             freq_mhz: freq_mhz?,
             signal_mbm,
             seen_ms_ago,
@@ -126,7 +127,7 @@ mod tests {
 
     use super::*;
 
-    const BSSID: [u8; 6] = [2, 0, 0, 0, 1, 0];
+    const BSSID: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
 
     fn ies(ssid: &[u8], rsn: bool) -> Vec<u8> {
         let mut v = vec![0, ssid.len() as u8];
@@ -140,7 +141,7 @@ mod tests {
 
     fn info(extra: Vec<Nl80211BssInfo>) -> Vec<Nl80211BssInfo> {
         let mut v = vec![
-            Nl80211BssInfo::Bssid(BSSID),
+            Nl80211BssInfo::Bssid(BSSID.0),
             Nl80211BssInfo::Frequency(2437),
             Nl80211BssInfo::Tsf(123_456),
             Nl80211BssInfo::BeaconInterval(100),
@@ -220,7 +221,7 @@ mod tests {
 
     #[test]
     fn entries_without_signal_or_ies_still_count() {
-        let bare = vec![Nl80211BssInfo::Bssid(BSSID), Nl80211BssInfo::Frequency(5180)];
+        let bare = vec![Nl80211BssInfo::Bssid(BSSID.0), Nl80211BssInfo::Frequency(5180)];
         let bss = ScanBss::from_bss_info(&bare).unwrap();
         assert_eq!((bss.signal_mbm, bss.ssid.clone(), bss.has_rsn), (None, None, false));
         assert_eq!(bss.signal_dbm(), None);

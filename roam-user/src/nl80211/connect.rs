@@ -4,6 +4,7 @@
 use super::client::{iface_label, Nl80211};
 use super::error::{Nl80211Error, Op, Result};
 use super::messages;
+use roam_common::MacAddr;
 
 impl Nl80211 {
     /// Asks cfg80211 to connect `ifindex` to the open network `ssid`
@@ -22,7 +23,7 @@ impl Nl80211 {
         &self,
         ifindex: u32,
         ssid: &[u8],
-        bssid: [u8; 6],
+        bssid: MacAddr,
         freq_mhz: u32,
     ) -> Result<()> {
         let message = messages::connect(ifindex, ssid, bssid, freq_mhz)?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
-use crate::wpa::MacAddr;
+use roam_common::MacAddr;
 
 pub type Result<T, E = Nl80211Error> = std::result::Result<T, E>;
 
@@ -42,7 +42,7 @@ pub enum Nl80211Error {
     ScanAborted { iface: String },
     /// CONNECT/AUTHENTICATE returned ENOENT: cfg80211 has no scan entry for
     /// this BSS, so it cannot build the authentication request.
-    BssNotFound { iface: String, bssid: [u8; 6], freq_mhz: u32 },
+    BssNotFound { iface: String, bssid: MacAddr, freq_mhz: u32 },
     /// No answer (reply or event) within the deadline.
     Timeout { what: String, after: Duration },
     /// Any other errno from the kernel, with a hint when we know one.
@@ -69,7 +69,7 @@ pub(crate) enum Op {
     LinkUp,
     TriggerScan,
     GetScan,
-    Connect { bssid: [u8; 6], freq_mhz: u32 },
+    Connect { bssid: MacAddr, freq_mhz: u32 },
     Disconnect,
 }
 
@@ -202,7 +202,7 @@ impl fmt::Display for Nl80211Error {
                 f,
                 "cfg80211 has no scan entry for BSS {} on {freq_mhz} MHz (ENOENT from connect on \
                  {iface}): scan that frequency first",
-                MacAddr(*bssid)
+                *bssid
             ),
             Nl80211Error::Timeout { what, after } => {
                 write!(f, "{what}: no answer within {} ms (timeout)", after.as_millis())
@@ -249,7 +249,7 @@ impl Nl80211Error {
 mod tests {
     use super::*;
 
-    const BSSID: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0];
+    const BSSID: MacAddr = MacAddr([0x02, 0, 0, 0, 0x01, 0]);
 
     #[test]
     fn missing_family_says_cfg80211() {

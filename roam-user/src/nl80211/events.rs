@@ -6,6 +6,7 @@
 //! attribute looks wrong to it, while we need to see every disconnect. We
 //! read only the handful of attributes below and skip the rest.
 
+use roam_common::MacAddr;
 use wl_nl80211::packet_core::NlasIterator;
 use wl_nl80211::{Nl80211Attr, Nl80211Command};
 
@@ -23,9 +24,9 @@ pub enum MlmeEvent {
     /// `timed_out` (status then 1, "unspecified failure") when the kernel
     /// gave up by itself: no answer from the AP, or the BSS not found by the
     /// scan cfg80211 runs before connecting to a BSS it does not know.
-    Connect { bssid: Option<[u8; 6]>, status_code: u16, timed_out: bool },
+    Connect { bssid: Option<MacAddr>, status_code: u16, timed_out: bool },
     /// NL80211_CMD_ROAM: the driver or firmware moved to another BSS.
-    Roamed { bssid: Option<[u8; 6]> },
+    Roamed { bssid: Option<MacAddr> },
     /// NL80211_CMD_DISCONNECT: the connection is gone. `by_ap` when the AP
     /// (or losing it) ended it rather than a local request. The reason is
     /// absent on some kernels for local disconnects.
@@ -33,9 +34,9 @@ pub enum MlmeEvent {
     /// NL80211_CMD_DEAUTHENTICATE, with the frame's fields. The kernel sends
     /// it for deauths received *and* sent: compare `source` with the
     /// interface's own MAC to tell them apart.
-    Deauth { bssid: [u8; 6], source: [u8; 6], reason: u16 },
+    Deauth { bssid: MacAddr, source: MacAddr, reason: u16 },
     /// NL80211_CMD_DISASSOCIATE, as [`MlmeEvent::Deauth`].
-    Disassoc { bssid: [u8; 6], source: [u8; 6], reason: u16 },
+    Disassoc { bssid: MacAddr, source: MacAddr, reason: u16 },
     /// The event socket overflowed (ENOBUFS): some events were lost, so the
     /// state must be re-read (GET_INTERFACE, GET_SCAN) rather than inferred.
     EventsLost,
@@ -68,7 +69,7 @@ fn attr_kind(attr: Nl80211Attr) -> u16 {
 #[derive(Debug, Default)]
 struct EventAttrs<'a> {
     ifindex: Option<u32>,
-    mac: Option<[u8; 6]>,
+    mac: Option<MacAddr>,
     status: Option<u16>,
     reason: Option<u16>,
     timed_out: bool,
@@ -84,7 +85,7 @@ fn read_u16(value: &[u8]) -> Option<u16> {
     Some(u16::from_ne_bytes(value.get(..2)?.try_into().ok()?))
 }
 
-fn read_mac(value: &[u8]) -> Option<[u8; 6]> {
+fn read_mac(value: &[u8]) -> Option<MacAddr> {
     value.try_into().ok()
 }
 
@@ -120,7 +121,7 @@ fn event_attrs(payload: &[u8]) -> EventAttrs<'_> {
 /// Source address, BSSID and reason code of a deauthentication or
 /// disassociation frame: 24-byte management header (addr2 at 10, addr3 at
 /// 16), then the 2-byte little-endian reason.
-pub fn mgmt_frame_reason(frame: &[u8]) -> Option<([u8; 6], [u8; 6], u16)> {
+pub fn mgmt_frame_reason(frame: &[u8]) -> Option<(MacAddr, MacAddr, u16)> {
     let source = frame.get(10..16)?.try_into().ok()?;
     let bssid = frame.get(16..22)?.try_into().ok()?;
     let reason = u16::from_le_bytes(frame.get(24..26)?.try_into().ok()?);
@@ -189,8 +190,8 @@ mod tests {
     const STATUS: u16 = 72;
     const REQ_IE: u16 = 77;
     const WDEV: u16 = 153;
-    const BSSID: [u8; 6] = [2, 0, 0, 0, 1, 0];
-    const OWN: [u8; 6] = [2, 0, 0, 0, 0, 0];
+    const BSSID: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
+    const OWN: MacAddr = MacAddr([2, 0, 0, 0, 0, 0]);
 
     // nl80211 commands (uapi numbers).
     const TRIGGER_SCAN: u8 = 33;
@@ -246,7 +247,7 @@ mod tests {
         let attrs = payload(&[
             nla(WIPHY, &0u32.to_ne_bytes()),
             ifindex(4),
-            nla(MAC, &BSSID),
+            nla(MAC, &BSSID.0),
             nla(STATUS, &0u16.to_ne_bytes()),
             nla(REQ_IE, &[0, 2, b'o', b'k']),
         ]);
@@ -263,7 +264,7 @@ mod tests {
     fn timed_out_connect() {
         let attrs = payload(&[
             ifindex(4),
-            nla(MAC, &BSSID),
+            nla(MAC, &BSSID.0),
             nla(STATUS, &1u16.to_ne_bytes()),
             nla(NL80211_ATTR_TIMED_OUT, &[]),
             nla(250, &1u32.to_ne_bytes()), // an attribute we do not read
@@ -304,11 +305,11 @@ mod tests {
         );
     }
 
-    fn mgmt_frame(subtype_fc: u8, source: [u8; 6], bssid: [u8; 6], reason: u16) -> Vec<u8> {
+    fn mgmt_frame(subtype_fc: u8, source: MacAddr, bssid: MacAddr, reason: u16) -> Vec<u8> {
         let mut f = vec![subtype_fc, 0, 0, 0];
-        f.extend_from_slice(&OWN); // addr1: destination
-        f.extend_from_slice(&source); // addr2
-        f.extend_from_slice(&bssid); // addr3
+        f.extend_from_slice(&OWN.0); // addr1: destination
+        f.extend_from_slice(&source.0); // addr2
+        f.extend_from_slice(&bssid.0); // addr3
         f.extend_from_slice(&[0, 0]); // sequence control
         f.extend_from_slice(&reason.to_le_bytes());
         f
@@ -337,7 +338,7 @@ mod tests {
 
     #[test]
     fn roam_reports_the_new_bssid() {
-        let attrs = payload(&[ifindex(4), nla(MAC, &BSSID)]);
+        let attrs = payload(&[ifindex(4), nla(MAC, &BSSID.0)]);
         assert_eq!(decode_event(ROAM, &attrs), Some((4, MlmeEvent::Roamed { bssid: Some(BSSID) })));
     }
 

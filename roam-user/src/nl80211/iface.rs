@@ -1,5 +1,6 @@
 //! Wireless interfaces as cfg80211 sees them (NL80211_CMD_GET_INTERFACE).
 
+use roam_common::MacAddr;
 use std::fmt;
 
 use wl_nl80211::{Nl80211Attr, Nl80211InterfaceType, Nl80211Message};
@@ -65,7 +66,7 @@ pub struct WirelessIface {
     pub wiphy: u32,
     /// cfg80211's wireless device id: unique for the boot, never reused.
     pub wdev: u64,
-    pub mac: [u8; 6],
+    pub mac: MacAddr,
     pub iftype: IfType,
     /// The SSID of the network a station is connected to.
     pub ssid: Option<Vec<u8>>,
@@ -106,7 +107,7 @@ impl WirelessIface {
             name: name.ok_or_else(|| need("IFNAME"))?,
             wiphy: wiphy.ok_or_else(|| need("WIPHY"))?,
             wdev: wdev.ok_or_else(|| need("WDEV"))?,
-            mac: mac.ok_or_else(|| need("MAC"))?,
+            mac: MacAddr(mac.ok_or_else(|| need("MAC"))?),
             iftype: iftype.ok_or_else(|| need("IFTYPE"))?,
             ssid,
             freq_mhz,
@@ -184,7 +185,7 @@ mod tests {
                 name: "wlan0".into(),
                 wiphy: 0,
                 wdev: 1,
-                mac: [2, 0, 0, 0, 0, 0],
+                mac: MacAddr([2, 0, 0, 0, 0, 0]),
                 iftype: IfType::Station,
                 ssid: Some(b"roam-open".to_vec()),
                 freq_mhz: Some(2412),

@@ -5,6 +5,7 @@
 //! EINVAL (an SSID of 33 bytes, an interface name of 16) are refused here
 //! with a message that says which limit was hit.
 
+use roam_common::MacAddr;
 use wl_nl80211::{
     Nl80211Attr, Nl80211AuthType, Nl80211Command, Nl80211InterfaceType, Nl80211Message,
 };
@@ -121,7 +122,7 @@ pub(crate) fn get_scan(ifindex: u32) -> Nl80211Message {
 pub(crate) fn connect(
     ifindex: u32,
     ssid: &[u8],
-    bssid: [u8; 6],
+    bssid: MacAddr,
     freq_mhz: u32,
 ) -> Result<Nl80211Message> {
     if ssid.is_empty() {
@@ -138,7 +139,7 @@ pub(crate) fn connect(
         vec![
             Nl80211Attr::IfIndex(ifindex),
             Nl80211Attr::SsidRaw(ssid.to_vec()),
-            Nl80211Attr::Mac(bssid),
+            Nl80211Attr::Mac(bssid.0),
             Nl80211Attr::WiphyFreq(freq_mhz),
             Nl80211Attr::AuthType(Nl80211AuthType::OpenSystem),
         ],
@@ -183,7 +184,7 @@ mod tests {
     #[test]
     fn connect_carries_ssid_bssid_freq_and_open_auth() {
         let bssid = [2, 0, 0, 0, 1, 0];
-        let msg = connect(4, b"roam-test", bssid, 2412).unwrap();
+        let msg = connect(4, b"roam-test", MacAddr(bssid), 2412).unwrap();
         assert_eq!(u8::from(msg.cmd), 46); // NL80211_CMD_CONNECT
         let attrs = wire(&msg);
         assert_eq!(
@@ -201,7 +202,7 @@ mod tests {
     #[test]
     fn connect_keeps_non_utf8_ssids_byte_exact() {
         let ssid = [0xff, 0x00, 0xc3];
-        let msg = connect(4, &ssid, [0; 6], 5180).unwrap();
+        let msg = connect(4, &ssid, MacAddr([0; 6]), 5180).unwrap();
         assert!(wire(&msg).contains(&(52, ssid.to_vec())));
         let back = round_trip(&msg);
         assert!(back.attributes.contains(&Nl80211Attr::SsidRaw(ssid.to_vec())));
@@ -209,11 +210,14 @@ mod tests {
 
     #[test]
     fn connect_refuses_what_the_kernel_would() {
-        assert!(matches!(connect(4, b"", [0; 6], 2412), Err(Nl80211Error::InvalidArgument(_))));
+        assert!(matches!(
+            connect(4, b"", MacAddr([0; 6]), 2412),
+            Err(Nl80211Error::InvalidArgument(_))
+        ));
         let long = [b'a'; 33];
-        let err = connect(4, &long, [0; 6], 2412).unwrap_err().to_string();
+        let err = connect(4, &long, MacAddr([0; 6]), 2412).unwrap_err().to_string();
         assert!(err.contains("at most 32"), "{err}");
-        assert!(connect(4, b"x", [0; 6], 0).is_err());
+        assert!(connect(4, b"x", MacAddr([0; 6]), 0).is_err());
     }
 
     #[test]

@@ -190,6 +190,7 @@ async fn set_link_up(ifindex: u32, name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roam_common::MacAddr;
 
     fn iface(iftype: IfType, wiphy: u32) -> WirelessIface {
         WirelessIface {
@@ -197,7 +198,7 @@ mod tests {
             name: "roam-mon0".into(),
             wiphy,
             wdev: 3,
-            mac: [2, 0, 0, 0, 0, 0],
+            mac: MacAddr([2, 0, 0, 0, 0, 0]),
             iftype,
             ssid: None,
             freq_mhz: None,

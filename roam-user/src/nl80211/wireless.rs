@@ -1,6 +1,7 @@
 //! [`Wireless`]: what the agent needs from the Wi-Fi stack, as a trait, so
 //! its logic can be tested against a fake instead of a radio.
 
+use roam_common::MacAddr;
 use std::future::Future;
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ pub trait Wireless: Send + Sync {
         &self,
         ifindex: u32,
         ssid: &[u8],
-        bssid: [u8; 6],
+        bssid: MacAddr,
         freq_mhz: u32,
     ) -> impl Future<Output = Result<()>> + Send;
 
@@ -72,7 +73,7 @@ impl Wireless for Nl80211 {
         &self,
         ifindex: u32,
         ssid: &[u8],
-        bssid: [u8; 6],
+        bssid: MacAddr,
         freq_mhz: u32,
     ) -> impl Future<Output = Result<()>> + Send {
         Nl80211::connect(self, ifindex, ssid, bssid, freq_mhz)
@@ -100,7 +101,7 @@ mod tests {
     /// What an agent test's fake looks like: canned answers, recorded calls.
     #[derive(Default)]
     struct FakeWireless {
-        connects: Mutex<Vec<([u8; 6], u32)>>,
+        connects: Mutex<Vec<(MacAddr, u32)>>,
     }
 
     impl Wireless for FakeWireless {
@@ -110,7 +111,7 @@ mod tests {
                 name: "wlan0".into(),
                 wiphy: 0,
                 wdev: 1,
-                mac: [2, 0, 0, 0, 0, 0],
+                mac: MacAddr([2, 0, 0, 0, 0, 0]),
                 iftype: IfType::Station,
                 ssid: Some(b"roam-open".to_vec()),
                 freq_mhz: Some(2412),
@@ -123,7 +124,7 @@ mod tests {
 
         async fn scan_results(&self, _: u32) -> Result<Vec<ScanBss>> {
             Ok(vec![ScanBss {
-                bssid: [2, 0, 0, 0, 1, 0],
+                bssid: MacAddr([2, 0, 0, 0, 1, 0]),
                 freq_mhz: 2437,
                 signal_mbm: Some(-4000),
                 seen_ms_ago: Some(10),
@@ -135,7 +136,7 @@ mod tests {
             }])
         }
 
-        async fn connect(&self, _: u32, _: &[u8], bssid: [u8; 6], freq_mhz: u32) -> Result<()> {
+        async fn connect(&self, _: u32, _: &[u8], bssid: MacAddr, freq_mhz: u32) -> Result<()> {
             self.connects.lock().unwrap().push((bssid, freq_mhz));
             Ok(())
         }
@@ -146,7 +147,7 @@ mod tests {
 
         fn mlme_events(&self, _: u32) -> Result<MlmeEvents> {
             Ok(MlmeEvents::from_stream(futures::stream::iter([MlmeEvent::Connect {
-                bssid: Some([2, 0, 0, 0, 1, 0]),
+                bssid: Some(MacAddr([2, 0, 0, 0, 1, 0])),
                 status_code: 0,
                 timed_out: false,
             }])))
@@ -179,7 +180,7 @@ mod tests {
         let fake = FakeWireless::default();
         let outcome = roam_to_best(&fake, 4).await.unwrap();
         assert!(outcome.unwrap().is_connected());
-        assert_eq!(*fake.connects.lock().unwrap(), vec![([2, 0, 0, 0, 1, 0], 2437)]);
+        assert_eq!(*fake.connects.lock().unwrap(), vec![(MacAddr([2, 0, 0, 0, 1, 0]), 2437)]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! as a bare `FAIL` from wpa_supplicant.
 
 use super::error::{Result, WpaError};
-use super::mac::MacAddr;
+use roam_common::MacAddr;
 
 pub const PING: &str = "PING";
 pub const STATUS: &str = "STATUS";

@@ -8,9 +8,9 @@ use tokio::time::{timeout_at, Instant};
 
 use super::command;
 use super::error::{Result, WpaError};
-use super::mac::MacAddr;
 use super::reply::{parse_bss, parse_status, Bss, Status};
 use super::socket::CtrlSocket;
+use roam_common::MacAddr;
 
 /// How long [`WpaCtrl::request`] waits unless told otherwise. wpa_supplicant
 /// answers from its event loop, so a healthy daemon replies in

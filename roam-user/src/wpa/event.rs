@@ -5,7 +5,7 @@
 //! sockets that sent `ATTACH` and start with `<level>`; through the global
 //! control interface they are also prefixed with `IFNAME=<iface> `.
 
-use super::mac::MacAddr;
+use roam_common::MacAddr;
 
 /// The noise value wpa_supplicant reports when the driver gives none
 /// (`WPA_INVALID_NOISE`).

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::{Result, WpaError};
-use super::mac::MacAddr;
+use roam_common::MacAddr;
 
 /// `wpa_state=` of `STATUS`, wpa_supplicant's `enum wpa_states`.
 #[derive(Debug, Clone, PartialEq, Eq)]

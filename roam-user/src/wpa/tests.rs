@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use roam_common::MacAddr;
 use tokio::net::UnixDatagram;
 
 use super::*;

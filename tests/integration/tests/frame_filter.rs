@@ -17,7 +17,7 @@ use roam_common::{
 };
 use roam_user::ebpf::{events::EventReader, Observer, ObserverOptions};
 
-const AP_B: MacAddr = [0x02, 0x00, 0x00, 0x00, 0x01, 0x00];
+const AP_B: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x01, 0x00]);
 /// Short beacon intervals keep the test fast; the policy scales with the interval.
 const INTERVAL_TU: u16 = 10;
 const SILENCE_INTERVALS: u32 = 3;
@@ -99,7 +99,7 @@ fn per_bss_table_and_events_from_real_frames() -> Result<()> {
         assert_eq!((kicked.bssid, kicked.addr1, kicked.reason), (AP, STA, 7));
         assert_ne!(kicked.flags & EVENT_FLAG_FROM_AP, 0);
         // A deauth between two other stations is none of roam's business.
-        tun.inject(&deauth(&rt_b, 12, 0, AP_B, [2, 0, 0, 0, 9, 9], AP_B, 3))?;
+        tun.inject(&deauth(&rt_b, 12, 0, AP_B, MacAddr([2, 0, 0, 0, 9, 9]), AP_B, 3))?;
 
         // A beacons again: reported as heard, once.
         tun.inject(&beacon_a)?;

@@ -7,6 +7,7 @@ use integration_test::{in_netns, Tun};
 use roam_common::{
     frame::fixtures::{beacon, hwsim_radiotap, AP},
     maps::FilterConfig,
+    MacAddr,
 };
 use roam_user::ebpf::{stats, Observer, ObserverOptions};
 
@@ -28,7 +29,7 @@ fn frame_filter_cost_per_frame() -> Result<()> {
         let aps: Vec<_> = (0..8u8).map(|i| [0x02, 0, 0, 0, i, 0]).collect();
         let frames: Vec<_> = aps
             .iter()
-            .map(|ap| beacon(&hwsim_radiotap(2412, -50, 0), *ap, b"roam-test", 1))
+            .map(|ap| beacon(&hwsim_radiotap(2412, -50, 0), MacAddr(*ap), b"roam-test", 1))
             .collect();
         // Warm up (table rows exist, code is hot), then measure only the steady state.
         for f in &frames {

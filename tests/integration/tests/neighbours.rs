@@ -13,6 +13,7 @@ use std::{
 
 use anyhow::{ensure, Context as _, Result};
 use integration_test::{in_netns, ip, veth_pair};
+use roam_common::MacAddr;
 use roam_user::{
     carrier::LinkWatcher,
     neighbours::{self, arp, ArpProber, Confirmation, NeighbourFollower, PortOpened, PutBackPlan},
@@ -171,7 +172,7 @@ fn answer_one_arp_request(iface: &str, wait: Duration) -> Result<()> {
         }
         let asker_mac: [u8; 6] = packet[8..14].try_into()?;
         let asker_ip = std::net::Ipv4Addr::new(packet[14], packet[15], packet[16], packet[17]);
-        let mut reply = arp::request([2, 0, 0, 0, 0xff, 1], gateway, asker_ip);
+        let mut reply = arp::request(MacAddr([2, 0, 0, 0, 0xff, 1]), gateway, asker_ip);
         reply[6..8].copy_from_slice(&2u16.to_be_bytes());
         reply[18..24].copy_from_slice(&asker_mac);
         // SAFETY: sockaddr_ll is plain data.
@@ -206,7 +207,7 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
         runtime.block_on(async {
             let station = netif::ifindex(STATION)?;
             let follower = NeighbourFollower::new(station)?;
-            let prober = ArpProber::new(station, STATION, [2, 0, 0, 0, 0, 1])?;
+            let prober = ArpProber::new(station, STATION, MacAddr([2, 0, 0, 0, 0, 1]))?;
             let (opened_tx, opened_rx) = mpsc::unbounded_channel();
             let (plan_tx, plan_rx) = watch::channel(None);
             let (restored_tx, mut restored_rx) = mpsc::unbounded_channel();
@@ -220,8 +221,10 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
             let capture = roam_with_five_datagrams_queued()?;
 
             // The port opens; the gateway does not answer yet (the AP has not authorised us).
-            opened_tx
-                .send(PortOpened { bssid: [2, 0, 0, 0, 1, 0], at_ns: netif::monotonic_ns() })?;
+            opened_tx.send(PortOpened {
+                bssid: MacAddr([2, 0, 0, 0, 1, 0]),
+                at_ns: netif::monotonic_ns(),
+            })?;
             let early = tokio::time::timeout(Duration::from_millis(150), restored_rx.recv()).await;
             ensure!(early.is_err(), "nothing goes back before an answer: {early:?}");
             assert_eq!(datagrams_seen(&capture, 1, Duration::from_millis(50))?, 0);
