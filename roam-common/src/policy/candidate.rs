@@ -17,8 +17,11 @@ pub const HEARD_ALIVE_MS: u64 = 1_000;
 pub const UNKNOWN_SIGNAL_DBM: i32 = -85;
 
 /// Where a candidate is known from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum CandidateSource {
+    #[default]
     Kernel,
     Supplicant,
     Both,

@@ -19,4 +19,4 @@ pub use candidate::{best_candidate, Candidate, CandidateSource};
 pub use limiter::{Limiter, LimiterConfig};
 pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};
 pub use state::State;
-pub use trigger::Trigger;
+pub use trigger::{Trigger, TriggerKind};

@@ -5,8 +5,11 @@
 /// - `Suspect`: the link looks lost (silence, deauth, beacon loss) but roam is not acting: no
 ///   usable candidate, observe-only, backing off or capped. roam watches the supplicant recover.
 /// - `Roaming`: roam's reconnection is in flight (one at a time).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum State {
+    #[default]
     Init,
     Scan,
     Auth,
@@ -27,7 +30,7 @@ impl State {
         State::Roaming,
     ];
 
-    /// Lower-case name, as in logs, metrics labels and `roam status`.
+    /// Lower-case name, as in logs, metrics labels and `roam status` (and its JSON).
     pub fn name(self) -> &'static str {
         match self {
             State::Init => "init",

@@ -275,3 +275,32 @@ fn a_held_loss_or_a_roam_in_flight_is_never_overridden() {
     // The supplicant still reports the silent AP: that is no missed connection.
     assert!(!m.missed_connection(AP1, 5 * MS + 2 * CATCH_UP_AFTER_NS));
 }
+
+/// The JSON the agent writes names states, triggers and sources as its logs and metrics do.
+#[cfg(feature = "serde")]
+#[test]
+fn serde_names_are_the_metric_names() {
+    use super::TriggerKind;
+    let json = |v: &dyn erased::Json| v.json();
+    for s in State::ALL {
+        assert_eq!(json(&s), format!("\"{}\"", s.name()));
+    }
+    for t in TriggerKind::ALL {
+        assert_eq!(json(&t), format!("\"{}\"", t.name()));
+    }
+    for c in [CandidateSource::Kernel, CandidateSource::Supplicant, CandidateSource::Both] {
+        assert_eq!(json(&c), format!("\"{}\"", c.name()));
+    }
+}
+
+#[cfg(feature = "serde")]
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
+    }
+}

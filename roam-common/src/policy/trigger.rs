@@ -15,16 +15,36 @@ pub enum Trigger {
     Signal,
 }
 
+/// A trigger without its details: the label of metrics and the `trigger` of the agent's JSON.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum TriggerKind {
+    #[default]
+    Silence,
+    Deauth,
+    Disassoc,
+    BeaconLoss,
+    Signal,
+    /// Not roam's: the connection manager moved on its own (a deliberate roam, a reconnection
+    /// roam did not trigger), and roam measured the transition.
+    Supplicant,
+}
+
 impl Trigger {
+    pub fn kind(self) -> TriggerKind {
+        match self {
+            Trigger::Silence => TriggerKind::Silence,
+            Trigger::Deauth { .. } => TriggerKind::Deauth,
+            Trigger::Disassoc { .. } => TriggerKind::Disassoc,
+            Trigger::BeaconLoss => TriggerKind::BeaconLoss,
+            Trigger::Signal => TriggerKind::Signal,
+        }
+    }
+
     /// Metric label and log name.
     pub fn name(self) -> &'static str {
-        match self {
-            Trigger::Silence => "silence",
-            Trigger::Deauth { .. } => "deauth",
-            Trigger::Disassoc { .. } => "disassoc",
-            Trigger::BeaconLoss => "beacon_loss",
-            Trigger::Signal => "signal",
-        }
+        self.kind().name()
     }
 
     /// The AP ended the association: the supplicant is disconnected and will reconnect by
@@ -36,5 +56,28 @@ impl Trigger {
     /// The current AP may still be usable (signal trend): a roam must not leave it for nothing.
     pub fn is_soft(self) -> bool {
         self == Trigger::Signal
+    }
+}
+
+impl TriggerKind {
+    pub const ALL: [TriggerKind; 6] = [
+        TriggerKind::Silence,
+        TriggerKind::Deauth,
+        TriggerKind::Disassoc,
+        TriggerKind::BeaconLoss,
+        TriggerKind::Signal,
+        TriggerKind::Supplicant,
+    ];
+
+    /// Snake case, as in metrics labels and the agent's JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            TriggerKind::Silence => "silence",
+            TriggerKind::Deauth => "deauth",
+            TriggerKind::Disassoc => "disassoc",
+            TriggerKind::BeaconLoss => "beacon_loss",
+            TriggerKind::Signal => "signal",
+            TriggerKind::Supplicant => "supplicant",
+        }
     }
 }

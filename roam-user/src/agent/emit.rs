@@ -1,13 +1,11 @@
-//! The agent's events: one JSON object per event, to `roam events` subscribers and to the log.
-//! Every event carries `event` (its name) and `t_us` (CLOCK_REALTIME µs, comparable with other
-//! daemons' logs); the rest are the event's own fields.
+//! The agent's events (`roam_proto::AgentEvent`): to `roam events` subscribers and to the log.
 
-use serde_json::{json, Map, Value};
+use roam_proto::{AgentEvent, EventLine};
 use tokio::sync::broadcast;
 
 #[derive(Clone)]
 pub struct Emitter {
-    tx: broadcast::Sender<Value>,
+    tx: broadcast::Sender<EventLine>,
 }
 
 impl Emitter {
@@ -15,32 +13,15 @@ impl Emitter {
         Emitter { tx: broadcast::channel(capacity).0 }
     }
 
-    pub fn sender(&self) -> broadcast::Sender<Value> {
+    pub fn sender(&self) -> broadcast::Sender<EventLine> {
         self.tx.clone()
     }
 
-    /// Publishes `name` with `fields` (a JSON object, or null for none) and logs it at info.
-    pub fn emit(&self, name: &str, fields: Value) {
-        let mut event = Map::new();
-        event.insert("event".into(), json!(name));
-        event.insert("t_us".into(), json!(realtime_us()));
-        if let Value::Object(fields) = fields {
-            event.extend(fields);
-        }
-        let event = Value::Object(event);
-        tracing::info!(target: "roam::event", "{event}");
+    /// Publishes `event`, stamped now, and logs it at info.
+    pub fn emit(&self, event: AgentEvent) {
+        let line = EventLine::now(event);
+        tracing::info!(target: "roam::event", "{}", line.to_json());
         // No subscriber is fine: events are also in the log.
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(line);
     }
-}
-
-/// CLOCK_REALTIME in microseconds.
-pub fn realtime_us() -> i64 {
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME).expect("CLOCK_REALTIME");
-    ts.tv_sec() * 1_000_000 + ts.tv_nsec() / 1_000
-}
-
-/// `02:00:00:00:01:00`.
-pub fn mac(addr: &roam_common::MacAddr) -> String {
-    addr.to_string()
 }

@@ -10,6 +10,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use roam_common::MacAddr;
+use roam_proto::Backend;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
@@ -20,8 +21,6 @@ use crate::{
 };
 
 /// The names `roam status`, events and metrics use for the backends.
-pub const WPA_SUPPLICANT: &str = "wpa_supplicant";
-pub const NL80211: &str = "nl80211";
 
 /// What the connection manager reports, in the agent's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,10 +145,10 @@ impl Link {
         Ok(Link::Nl80211 { events, actor: NlBackend::new(nl, ifindex) })
     }
 
-    pub fn name(&self) -> &'static str {
+    pub fn backend(&self) -> Backend {
         match self {
-            Link::Wpa { .. } => WPA_SUPPLICANT,
-            Link::Nl80211 { .. } => NL80211,
+            Link::Wpa { .. } => Backend::WpaSupplicant,
+            Link::Nl80211 { .. } => Backend::Nl80211,
         }
     }
 

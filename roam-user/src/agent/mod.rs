@@ -32,7 +32,10 @@ use roam_common::{
     policy::{self, Action, Candidate, Hold, Input, Machine, Outcome, State, Step, Trigger},
     MacAddr,
 };
-use serde_json::json;
+use roam_proto::{
+    AgentEvent, Attached, Backend, ConfirmedBy, Counters, DropWindow, HoldReason, LossSource,
+    Phase, RoamRecord, RoamResult, RoamStep, Status, TransitionReport, TransitionStep, TriggerKind,
+};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -42,15 +45,14 @@ use self::{services::Services, signals::StopSignals};
 
 use self::{
     candidates::{silence_ns, CandidateBook, HeardBss, Network},
-    emit::{mac, Emitter},
+    emit::Emitter,
     kernel_events::KernelEvents,
     link::{Link, LinkEvent, RoamRequest},
-    transition::{reasons_since, Transition, WindowReport},
+    transition::{reasons_since, window_report, Transition},
 };
 use crate::{
     carrier::LinkEvents,
     config::{BackendChoice, Config},
-    control,
     ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
     neighbours::{self, Confirmation, PutBackPlan, Restored},
@@ -103,9 +105,9 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
         let mut agent = Agent::new(opts.clone(), parts, services).await?;
         // Attaching again uses the manager chosen now: a supplicant that is not back yet is
         // waited for, not replaced by bare nl80211.
-        opts.config.act.backend = match agent.link.name() {
-            link::WPA_SUPPLICANT => BackendChoice::WpaSupplicant,
-            _ => BackendChoice::Nl80211,
+        opts.config.act.backend = match agent.link.backend() {
+            Backend::WpaSupplicant => BackendChoice::WpaSupplicant,
+            Backend::Nl80211 => BackendChoice::Nl80211,
         };
         let exit = agent.run(&mut presence, &mut stop, services).await;
         if !matches!(exit, Ok(Exit::StationGone)) {
@@ -115,7 +117,7 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
         }
         services.refresh_rx = Some(agent.detach());
         // Said once everything attached to the station is gone (its monitor interface too).
-        services.emitter.emit("station_removed", json!({ "iface": opts.iface }));
+        services.emitter.emit(AgentEvent::StationRemoved { iface: opts.iface.clone() });
         warn!("{} was removed: roam detached and waits for it to come back", opts.iface);
         let back = async {
             presence.back().await?;
@@ -175,12 +177,12 @@ struct Agent {
     /// The network is pinned to a BSSID by roam (removed when the roam ends).
     pinned: bool,
     transition: Option<Transition>,
-    last_roam: Option<control::RoamRecord>,
-    counters: control::Counters,
+    last_roam: Option<RoamRecord>,
+    counters: Counters,
     window_baseline: (WindowCounters, Vec<(u32, u64)>),
     drop_reason_names: HashMap<u32, String>,
     emitter: Emitter,
-    status_tx: watch::Sender<control::Status>,
+    status_tx: watch::Sender<Status>,
     action_tx: mpsc::Sender<ActionDone>,
     action_rx: mpsc::Receiver<ActionDone>,
     refresh_rx: mpsc::Receiver<RefreshRequest>,
@@ -257,7 +259,7 @@ impl Agent {
             pinned: false,
             transition: None,
             last_roam: None,
-            counters: control::Counters::default(),
+            counters: Counters::default(),
             window_baseline,
             drop_reason_names,
             emitter,
@@ -291,11 +293,17 @@ impl Agent {
         let first_attachment = !services.control_served();
         services.serve_control(&self.opts.control_socket(), &self.opts.iface).await?;
         crate::sd_notify::ready();
-        self.emitter.emit(
-            if first_attachment { "started" } else { "reattached" },
-            json!({ "iface": self.opts.iface, "observe_only": self.config().act.observe_only,
-                    "backend": self.link.name(), "hooks": self.parts.observer.report().attached().count() }),
-        );
+        let attached = Attached {
+            iface: self.opts.iface.clone(),
+            observe_only: self.config().act.observe_only,
+            backend: self.link.backend(),
+            hooks: self.parts.observer.report().attached().count(),
+        };
+        self.emitter.emit(if first_attachment {
+            AgentEvent::Started(attached)
+        } else {
+            AgentEvent::Reattached(attached)
+        });
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -349,11 +357,11 @@ impl Agent {
                     ev.bssid,
                     HeardBss { ssid_hash: ev.ssid_hash, beacon_interval_tu: ev.value as u16 },
                 );
-                debug!(bssid = %mac(&ev.bssid), freq = ev.freq_mhz, "new BSS heard");
+                debug!(bssid = %ev.bssid, freq = ev.freq_mhz, "new BSS heard");
             }
             EventKind::BssSilent if Some(ev.bssid) == current => {
                 let lost = ev.ts_ns.saturating_sub(ev.value);
-                self.on_loss(Trigger::Silence, lost, ev.ts_ns, "silence").await;
+                self.on_loss(Trigger::Silence, lost, ev.ts_ns, LossSource::Silence).await;
             }
             EventKind::BssHeard if Some(ev.bssid) == current => {
                 let step = self.machine.handle(Input::ApHeard { bssid: ev.bssid }, monotonic_ns());
@@ -378,14 +386,14 @@ impl Agent {
             EventKind::BeaconLoss | EventKind::ConnectionLoss => {
                 if let Some(bssid) = current {
                     let lost = self.last_heard(&bssid).unwrap_or(ev.ts_ns);
-                    self.on_loss(Trigger::BeaconLoss, lost, ev.ts_ns, "mac80211").await;
+                    self.on_loss(Trigger::BeaconLoss, lost, ev.ts_ns, LossSource::Mac80211).await;
                 }
             }
             EventKind::PortAuthorized => self.on_port_authorized(ev.ts_ns),
             EventKind::FirstData => {
                 if let Some(t) = &mut self.transition {
                     if t.marks.connected != 0 {
-                        t.mark("first_data", ev.ts_ns);
+                        t.mark(TransitionStep::FirstData, ev.ts_ns);
                         self.finish_transition().await;
                     }
                 }
@@ -405,7 +413,7 @@ impl Agent {
             self.start_transition(None, at_ns);
         }
         if let Some(t) = &mut self.transition {
-            t.mark("left", at_ns);
+            t.mark(TransitionStep::Left, at_ns);
         }
     }
 
@@ -413,28 +421,28 @@ impl Agent {
     /// back, see `crate::neighbours`): a step of the transition.
     fn on_port_authorized(&mut self, at_ns: u64) {
         if let Some(t) = &mut self.transition {
-            t.mark("authorized", at_ns);
+            t.mark(TransitionStep::Authorized, at_ns);
         }
     }
 
     fn on_neighbours_restored(&mut self, restored: Restored) {
         let confirmed_by = match restored.confirmation {
-            Confirmation::ArpReply(ip) => json!({ "arp_reply": ip.to_string() }),
-            Confirmation::Settled => json!("settle"),
-            Confirmation::NoAnswer => json!("no_answer"),
+            Confirmation::ArpReply(ip) => ConfirmedBy::ArpReply(ip.into()),
+            Confirmation::Settled => ConfirmedBy::Settle,
+            Confirmation::NoAnswer => ConfirmedBy::NoAnswer,
         };
         match restored.result {
             Ok(put_back)
                 if !put_back.is_empty()
                     || matches!(restored.confirmation, Confirmation::ArpReply(_)) =>
             {
-                let ips: Vec<String> = put_back.iter().map(|n| n.ip.to_string()).collect();
                 let delay_ms = restored.done_ns.saturating_sub(restored.opened.at_ns) as f64 / 1e6;
-                self.emitter.emit(
-                    "neighbours_restored",
-                    json!({ "bssid": mac(&restored.opened.bssid), "addresses": ips,
-                            "confirmed_by": confirmed_by, "after_port_open_ms": delay_ms }),
-                );
+                self.emitter.emit(AgentEvent::NeighboursRestored {
+                    bssid: restored.opened.bssid,
+                    addresses: put_back.iter().map(|n| n.ip).collect(),
+                    confirmed_by,
+                    after_port_open_ms: delay_ms,
+                });
             }
             Ok(_) => {}
             Err(err) => warn!("putting back flushed neighbour entries: {err:#}"),
@@ -456,7 +464,7 @@ impl Agent {
                 self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
                 if let Some(t) = &mut self.transition {
                     t.to = Some(bssid);
-                    t.mark("connected", now);
+                    t.mark(TransitionStep::Connected, now);
                     self.first_data_deadline = Some(tokio::time::Instant::now() + FIRST_DATA_WAIT);
                 }
                 let step = self.machine.handle(Input::Connected { bssid }, now);
@@ -472,7 +480,7 @@ impl Agent {
             LinkEvent::Disconnected { bssid, reason, by_ap } => {
                 let was = self.machine.current_bss();
                 if let Some(t) = &mut self.transition {
-                    t.mark("left", now);
+                    t.mark(TransitionStep::Left, now);
                 }
                 let step = self.machine.handle(Input::Disconnected, now);
                 self.apply(step).await;
@@ -481,18 +489,18 @@ impl Agent {
                 }
             }
             LinkEvent::Authenticating => {
-                self.mark_or_start("auth", now);
+                self.mark_or_start(TransitionStep::Auth, now);
                 let step =
                     self.machine.handle(Input::Authenticating { bssid: MacAddr::UNSET }, now);
                 self.apply(step).await;
             }
             LinkEvent::Associating => {
-                self.mark_or_start("assoc", now);
+                self.mark_or_start(TransitionStep::Assoc, now);
                 let step = self.machine.handle(Input::Associating { bssid: MacAddr::UNSET }, now);
                 self.apply(step).await;
             }
             LinkEvent::Associated { bssid } => {
-                self.mark_or_start("associated", now);
+                self.mark_or_start(TransitionStep::Associated, now);
                 let step = self.machine.handle(Input::Associated { bssid }, now);
                 self.apply(step).await;
             }
@@ -503,7 +511,7 @@ impl Agent {
             LinkEvent::ScanResults => self.refresh_scan_entries().await,
             LinkEvent::Resync => self.resync().await,
             LinkEvent::ManagerRestarted => {
-                self.emitter.emit("manager_restarted", json!({ "backend": self.link.name() }));
+                self.emitter.emit(AgentEvent::ManagerRestarted { backend: self.link.backend() });
                 self.resync().await;
             }
             LinkEvent::BssAdded { bssid } => self.read_scan_entry(bssid).await,
@@ -539,12 +547,12 @@ impl Agent {
             }
             _ => {}
         }
-        self.on_loss(trigger, at, now, "ap").await;
+        self.on_loss(trigger, at, now, LossSource::Ap).await;
     }
 
     /// A connection step: a phase of the transition in progress, or the start of one the
     /// supplicant began on its own (a deliberate roam, a reconnection roam did not trigger).
-    fn mark_or_start(&mut self, step: &'static str, now: u64) {
+    fn mark_or_start(&mut self, step: TransitionStep, now: u64) {
         if self.transition.is_none() && self.machine.state() == State::Run {
             self.start_transition(None, now);
         }
@@ -555,7 +563,13 @@ impl Agent {
 
     // ---- detection and decision ----
 
-    async fn on_loss(&mut self, trigger: Trigger, lost_ns: u64, detected_ns: u64, source: &str) {
+    async fn on_loss(
+        &mut self,
+        trigger: Trigger,
+        lost_ns: u64,
+        detected_ns: u64,
+        source: LossSource,
+    ) {
         let Some(bssid) = self.machine.current_bss() else { return };
         let Some(network) = self.network.clone() else { return };
         // A transition the supplicant began (carrier off first) learns its cause here.
@@ -566,22 +580,24 @@ impl Agent {
             None => self.start_transition(Some(trigger), lost_ns),
         }
         if let Some(t) = &mut self.transition {
-            t.mark("detected", detected_ns);
+            t.mark(TransitionStep::Detected, detected_ns);
         }
         if matches!(trigger, Trigger::Silence | Trigger::BeaconLoss) {
             self.counters.beacon_losses += 1;
-            self.metrics.beacon_loss_detected(source);
+            self.metrics.beacon_loss_detected(source.name());
         }
         let latency = Duration::from_nanos(detected_ns.saturating_sub(lost_ns));
-        self.metrics.detection_latency(trigger.name(), latency);
+        self.metrics.detection_latency(trigger.kind(), latency);
 
         let (best, known) = self.best_candidate(&network, bssid);
-        self.emitter.emit(
-            "loss_detected",
-            json!({ "trigger": trigger.name(), "bssid": mac(&bssid), "source": source,
-                    "unheard_ms": latency.as_secs_f64() * 1e3,
-                    "best": best.map(|c| mac(&c.bssid)), "candidates": known }),
-        );
+        self.emitter.emit(AgentEvent::LossDetected {
+            trigger: trigger.kind(),
+            bssid,
+            source,
+            unheard_ms: latency.as_secs_f64() * 1e3,
+            best: best.map(|c| c.bssid),
+            candidates: known,
+        });
         let step =
             self.machine.handle(Input::Loss { trigger, bssid, best: best.as_ref() }, detected_ns);
         self.apply(step).await;
@@ -656,8 +672,8 @@ impl Agent {
 
     async fn apply(&mut self, step: Step) {
         if let Some((from, to)) = step.transition {
-            self.metrics.state_changed(from.name(), to.name());
-            self.emitter.emit("state", json!({ "from": from.name(), "to": to.name() }));
+            self.metrics.state_changed(from, to);
+            self.emitter.emit(AgentEvent::State { from, to });
         }
         if let Some(outcome) = step.outcome {
             self.on_outcome(outcome).await;
@@ -689,16 +705,19 @@ impl Agent {
             network_id: self.network_id,
         };
         if let Some(t) = &mut self.transition {
-            t.mark("acted", now);
+            t.mark(TransitionStep::Acted, now);
             t.to = Some(target.bssid);
         }
         self.pinned |= request.disconnected;
         self.roam_deadline = Some(tokio::time::Instant::now() + self.config().act.roam_timeout());
-        self.emitter.emit(
-            "roam_started",
-            json!({ "trigger": trigger.name(), "target": mac(&target.bssid), "freq_mhz": target.freq_mhz,
-                    "scan_first": request.scan_first, "reconnect": request.disconnected, "backend": self.link.name() }),
-        );
+        self.emitter.emit(AgentEvent::RoamStarted {
+            trigger: trigger.kind(),
+            target: target.bssid,
+            freq_mhz: target.freq_mhz,
+            scan_first: request.scan_first,
+            reconnect: request.disconnected,
+            backend: self.link.backend(),
+        });
         let actor = self.link.actor();
         let done = self.action_tx.clone();
         tokio::spawn(async move {
@@ -710,7 +729,7 @@ impl Agent {
     async fn on_action_done(&mut self, done: ActionDone) {
         if let Err(err) = done.result {
             warn!("roam action failed: {err:#}");
-            self.emitter.emit("roam_action_failed", json!({ "error": format!("{err:#}") }));
+            self.emitter.emit(AgentEvent::RoamActionFailed { error: format!("{err:#}") });
             let step = self.machine.handle(Input::ActionFailed, monotonic_ns());
             self.apply(step).await;
         }
@@ -718,14 +737,22 @@ impl Agent {
 
     async fn on_outcome(&mut self, outcome: Outcome) {
         let (trigger, result) = match outcome {
-            Outcome::Succeeded { trigger, .. } => (trigger, "success"),
-            Outcome::Failed { trigger, .. } => (trigger, "failure"),
-            Outcome::TimedOut { trigger, .. } => (trigger, "timeout"),
+            Outcome::Succeeded { trigger, .. } => (trigger, RoamResult::Success),
+            Outcome::Failed { trigger, .. } => (trigger, RoamResult::Failure),
+            Outcome::TimedOut { trigger, .. } => (trigger, RoamResult::Timeout),
             Outcome::Held { trigger, hold } => {
-                self.emitter.emit(
-                    "roam_held",
-                    json!({ "trigger": trigger.name(), "why": format!("{hold:?}") }),
-                );
+                let now = monotonic_ns();
+                let (why, retry_at) = match hold {
+                    Hold::ObserveOnly => (HoldReason::ObserveOnly, None),
+                    Hold::NoCandidate => (HoldReason::NoCandidate, None),
+                    Hold::BackingOff { until_ns } => (HoldReason::BackingOff, Some(until_ns)),
+                    Hold::Capped { until_ns } => (HoldReason::Capped, Some(until_ns)),
+                };
+                self.emitter.emit(AgentEvent::RoamHeld {
+                    trigger: trigger.kind(),
+                    why,
+                    retry_in_ms: retry_at.map(|at| at.saturating_sub(now) / 1_000_000),
+                });
                 match hold {
                     Hold::BackingOff { until_ns } | Hold::Capped { until_ns } => {
                         self.schedule_retry(Some(until_ns))
@@ -736,7 +763,7 @@ impl Agent {
                 return;
             }
             Outcome::FalseAlarm { trigger } => {
-                self.emitter.emit("false_alarm", json!({ "trigger": trigger.name() }));
+                self.emitter.emit(AgentEvent::FalseAlarm { trigger: trigger.kind() });
                 self.transition = None;
                 self.put_back.send_replace(None);
                 self.close_window_quietly();
@@ -744,8 +771,8 @@ impl Agent {
             }
         };
         self.roam_deadline = None;
-        self.metrics.roam_attempt(trigger.name(), self.link.name(), result);
-        if result == "success" {
+        self.metrics.roam_attempt(trigger.kind(), self.link.backend(), result);
+        if result == RoamResult::Success {
             self.counters.roams += 1;
         } else {
             self.counters.roam_failures += 1;
@@ -753,7 +780,7 @@ impl Agent {
             self.schedule_retry(Some(monotonic_ns()));
         }
         self.unpin().await;
-        self.emitter.emit("roam_result", json!({ "trigger": trigger.name(), "result": result }));
+        self.emitter.emit(AgentEvent::RoamResult { trigger: trigger.kind(), result });
     }
 
     async fn unpin(&mut self) {
@@ -810,7 +837,7 @@ impl Agent {
         }
         let end = if t.marks.first_data != 0 { t.marks.first_data } else { now };
         let window =
-            WindowReport::new(&delta, unanswered, named.clone(), end.saturating_sub(t.marks.lost));
+            window_report(&delta, unanswered, named.clone(), end.saturating_sub(t.marks.lost));
         let pairs: Vec<(String, u64)> = named.into_iter().collect();
         self.metrics.drop_window(
             window.sent,
@@ -821,38 +848,38 @@ impl Agent {
         let duration = t.duration_ns();
         if t.trigger.is_some() && t.marks.acted != 0 {
             if let Some(total) = duration {
-                let phases: Vec<(&str, Duration)> =
+                let phases: Vec<(Phase, Duration)> =
                     t.phases().into_iter().map(|(p, s)| (p, Duration::from_secs_f64(s))).collect();
                 self.metrics.roam_completed(Duration::from_nanos(total), &phases);
             }
         }
-        let trigger = t.trigger.map_or("supplicant", |tr| tr.name());
+        let trigger = t.trigger.map_or(TriggerKind::Supplicant, Trigger::kind);
         let acted = t.marks.acted != 0;
-        let result = if t.marks.connected != 0 { "success" } else { "failure" };
-        self.emitter.emit(
-            "transition_finished",
-            json!({ "trigger": trigger, "acted": acted, "from": t.from.map(|b| mac(&b)), "to": t.to.map(|b| mac(&b)),
-                    "duration_ms": duration.map(|d| d as f64 / 1e6),
-                    "phases": t.phases().into_iter().map(|(p, s)| (p.to_string(), json!(s * 1e3))).collect::<serde_json::Map<_, _>>(),
-                    "window": window }),
-        );
-        self.last_roam = Some(control::RoamRecord {
-            trigger: trigger.to_owned(),
-            from: t.from.map(|b| mac(&b)),
-            to: t.to.map(|b| mac(&b)),
-            backend: if acted {
-                self.link.name().to_owned()
-            } else {
-                "supplicant (watched)".to_owned()
-            },
-            result: result.to_owned(),
-            duration_ms: duration.map(|d| d as f64 / 1e6),
+        let result = if t.marks.connected != 0 { RoamResult::Success } else { RoamResult::Failure };
+        let duration_ms = duration.map(|d| d as f64 / 1e6);
+        self.emitter.emit(AgentEvent::TransitionFinished(TransitionReport {
+            trigger,
+            acted,
+            from: t.from,
+            to: t.to,
+            duration_ms,
+            phases: t.phases().into_iter().map(|(p, s)| (p, s * 1e3)).collect(),
+            window: window.clone(),
+        }));
+        self.last_roam = Some(RoamRecord {
+            trigger,
+            from: t.from,
+            to: t.to,
+            acted,
+            backend: self.link.backend(),
+            result,
+            duration_ms,
             timeline: t
                 .timeline_ms()
                 .into_iter()
-                .map(|(t_ms, step)| control::RoamStep { t_ms, step: step.to_owned() })
+                .map(|(t_ms, step)| RoamStep { t_ms, step })
                 .collect(),
-            drop_window: Some(control::DropWindow {
+            drop_window: Some(DropWindow {
                 sent: window.sent,
                 dropped: window.lost,
                 held: window.held,
@@ -907,7 +934,7 @@ impl Agent {
             return;
         }
         warn!(
-            bssid = %mac(&status.bssid),
+            bssid = %status.bssid,
             state = self.machine.state().name(),
             "missed the connection manager's connection event: catching up with its state"
         );
@@ -929,7 +956,7 @@ impl Agent {
         let now = monotonic_ns();
         match self.parts.observer.bss_record(&bssid) {
             Ok(Some(rec)) if now.saturating_sub(rec.last_seen_ns) >= threshold => {
-                self.on_loss(Trigger::Silence, rec.last_seen_ns, now, "silence").await;
+                self.on_loss(Trigger::Silence, rec.last_seen_ns, now, LossSource::Silence).await;
             }
             Ok(Some(rec)) => {
                 let due = rec.last_seen_ns + threshold + silence_ns(1, interval);
@@ -957,7 +984,7 @@ impl Agent {
         let Some(best) = candidates.iter().find(|c| c.bssid != current) else { return };
         let stale_after_ms = policy::candidate::SCAN_ENTRY_USABLE_MS - 5_000;
         if best.scan_age_ms.is_some_and(|age| age > stale_after_ms) {
-            debug!(bssid = %mac(&best.bssid), freq = best.freq_mhz, "refreshing the candidate's scan entry");
+            debug!(bssid = %best.bssid, freq = best.freq_mhz, "refreshing the candidate's scan entry");
             let actor = self.link.actor();
             let freq = best.freq_mhz;
             let ssid = network.ssid.clone();
@@ -986,7 +1013,7 @@ impl Agent {
             self.apply(step).await;
         }
         let ssid = String::from_utf8_lossy(&status.ssid).into_owned();
-        self.metrics.set_current_bss(Some((mac(&status.bssid), ssid, self.current_freq)));
+        self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
         self.arm_filter();
         Ok(())
     }
@@ -1071,7 +1098,7 @@ impl Agent {
 
     async fn shutdown(&mut self) {
         self.unpin().await;
-        self.emitter.emit("stopped", json!({}));
+        self.emitter.emit(AgentEvent::Stopped);
     }
 }
 

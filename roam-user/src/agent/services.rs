@@ -8,17 +8,19 @@ use anyhow::Result;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
+use roam_proto::Status;
+
 use super::emit::Emitter;
 use crate::{
     config::Config,
-    control::{self, ControlServer},
+    control::ControlServer,
     metrics::{self, Metrics, RefreshRequest},
 };
 
 pub struct Services {
     pub metrics: Arc<Metrics>,
     pub emitter: Emitter,
-    pub status_tx: watch::Sender<control::Status>,
+    pub status_tx: watch::Sender<Status>,
     /// Scrapes and `roam status` ask the agent for a fresh snapshot through this; the agent
     /// holds the receiving end while attached and gives it back when it detaches.
     refresh_tx: metrics::RefreshSender,
@@ -33,7 +35,7 @@ impl Services {
     pub async fn start(config: &Config) -> Result<Services> {
         let metrics = Arc::new(Metrics::new());
         let emitter = Emitter::new(1024);
-        let (status_tx, _) = watch::channel(control::Status::default());
+        let (status_tx, _) = watch::channel(Status::default());
         let (stop_servers, stop_rx) = watch::channel(false);
         let (refresh_tx, refresh_rx) = mpsc::channel(4);
         if let Some(addr) = config.metrics.listen_addr()? {

@@ -2,26 +2,26 @@
 
 use std::time::Instant;
 
+use roam_proto::{Candidate as StatusCandidate, CurrentBss, Status};
+
 use super::{
     candidates::{CandidateBook, Network},
-    emit::mac,
     Agent,
 };
 use crate::{
-    control,
     ebpf::Observer,
     metrics::{BssRow, KernelSnapshot, ProgramStats},
     netif::monotonic_ns,
 };
 
-pub(super) fn build(agent: &Agent) -> control::Status {
+pub(super) fn build(agent: &Agent) -> Status {
     let now_ns = monotonic_ns();
     let observer = &agent.parts.observer;
     let current = agent.machine.current_bss();
     let bss = current.map(|bssid| {
         let rec = observer.bss_record(&bssid).ok().flatten();
-        control::CurrentBss {
-            bssid: mac(&bssid),
+        CurrentBss {
+            bssid,
             ssid: agent
                 .network
                 .as_ref()
@@ -38,12 +38,12 @@ pub(super) fn build(agent: &Agent) -> control::Status {
         Some(network) => candidates(agent, observer, network, now_ns),
         None => Vec::new(),
     };
-    control::Status {
+    Status {
         iface: agent.opts.iface.clone(),
-        state: agent.machine.state().name().to_owned(),
+        state: agent.machine.state(),
         state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
         observe_only: agent.config().act.observe_only,
-        backend: agent.link.name().to_owned(),
+        backend: agent.link.backend(),
         bss,
         candidates,
         last_roam: agent.last_roam.clone(),
@@ -56,7 +56,7 @@ fn candidates(
     observer: &Observer,
     network: &Network,
     now_ns: u64,
-) -> Vec<control::Candidate> {
+) -> Vec<StatusCandidate> {
     let rows = agent.book.rows_in(network, |b| observer.bss_record(b).ok()?);
     let max_age = agent.config().candidates.max_heard_age_ms;
     let current = agent.machine.current_bss();
@@ -65,12 +65,12 @@ fn candidates(
         .candidates(network, &rows, now_ns, Instant::now())
         .into_iter()
         .filter(|c| Some(c.bssid) != current)
-        .map(|c| control::Candidate {
-            bssid: mac(&c.bssid),
+        .map(|c| StatusCandidate {
+            bssid: c.bssid,
             freq_mhz: c.freq_mhz,
             signal_dbm: c.signal_dbm,
             last_heard_ms: c.heard_age_ms,
-            source: c.source().name().to_owned(),
+            source: c.source(),
             usable: c.is_usable(max_age),
             score: c.score(),
         })
@@ -90,7 +90,7 @@ pub(super) fn kernel_snapshot(
             book.rows_in(n, |b| observer.bss_record(b).ok()?)
                 .into_iter()
                 .map(|(b, r)| BssRow {
-                    bssid: mac(&b),
+                    bssid: b,
                     freq_mhz: r.freq_mhz as u32,
                     signal_dbm: r.signal_avg_x16 / 16,
                     last_heard_age: std::time::Duration::from_nanos(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use roam_common::{maps::WindowCounters, policy::Trigger, MacAddr};
-use serde::Serialize;
+use roam_proto::{Phase, TransitionStep, WindowReport};
 
 /// Timestamps of a transition, CLOCK_MONOTONIC ns (0: not reached).
 #[derive(Clone, Debug, Default)]
@@ -32,8 +32,8 @@ pub struct Transition {
     pub from: Option<MacAddr>,
     pub to: Option<MacAddr>,
     pub marks: Marks,
-    /// (milliseconds from `lost`, step) for `roam status`.
-    pub steps: Vec<(u64, &'static str)>,
+    /// (CLOCK_MONOTONIC ns, step) in the order they were marked, for `roam status`.
+    pub steps: Vec<(u64, TransitionStep)>,
 }
 
 impl Transition {
@@ -43,24 +43,25 @@ impl Transition {
             from,
             to: None,
             marks: Marks { lost: lost_ns, ..Marks::default() },
-            steps: vec![(lost_ns, "lost")],
+            steps: vec![(lost_ns, TransitionStep::Lost)],
         }
     }
 
     /// Records a step once (the first time wins: a repeated event is not a new phase).
-    pub fn mark(&mut self, step: &'static str, at_ns: u64) {
+    pub fn mark(&mut self, step: TransitionStep, at_ns: u64) {
         let m = &mut self.marks;
         let slot = match step {
-            "detected" => &mut m.detected,
-            "acted" => &mut m.acted,
-            "left" => &mut m.left,
-            "auth" => &mut m.auth,
-            "assoc" => &mut m.assoc,
-            "associated" => &mut m.associated,
-            "connected" => &mut m.connected,
-            "authorized" => &mut m.authorized,
-            "first_data" => &mut m.first_data,
-            _ => return,
+            // The loss opens the transition: it is marked at its start.
+            TransitionStep::Lost => return,
+            TransitionStep::Detected => &mut m.detected,
+            TransitionStep::Acted => &mut m.acted,
+            TransitionStep::Left => &mut m.left,
+            TransitionStep::Auth => &mut m.auth,
+            TransitionStep::Assoc => &mut m.assoc,
+            TransitionStep::Associated => &mut m.associated,
+            TransitionStep::Connected => &mut m.connected,
+            TransitionStep::Authorized => &mut m.authorized,
+            TransitionStep::FirstData => &mut m.first_data,
         };
         if *slot == 0 {
             *slot = at_ns;
@@ -68,23 +69,22 @@ impl Transition {
         }
     }
 
-    /// The roam's phases in seconds, for those whose ends were both seen:
-    /// detect, decide, auth, assoc, handshake, first_data.
-    pub fn phases(&self) -> Vec<(&'static str, f64)> {
+    /// The roam's phases in seconds, for those whose ends were both seen.
+    pub fn phases(&self) -> Vec<(Phase, f64)> {
         let m = &self.marks;
         let start_auth = if m.acted != 0 { m.acted } else { m.left.max(m.detected) };
         let spans = [
-            ("detect", m.lost, m.detected),
-            ("decide", m.detected, m.acted),
-            ("auth", start_auth, if m.assoc != 0 { m.assoc } else { m.associated }),
-            ("assoc", m.assoc, m.associated),
-            ("handshake", m.associated, m.connected),
-            ("first_data", m.connected, m.first_data),
+            (Phase::Detect, m.lost, m.detected),
+            (Phase::Decide, m.detected, m.acted),
+            (Phase::Auth, start_auth, if m.assoc != 0 { m.assoc } else { m.associated }),
+            (Phase::Assoc, m.assoc, m.associated),
+            (Phase::Handshake, m.associated, m.connected),
+            (Phase::FirstData, m.connected, m.first_data),
         ];
         spans
             .iter()
             .filter(|(_, a, b)| *a != 0 && *b != 0 && b >= a)
-            .map(|(name, a, b)| (*name, (b - a) as f64 / 1e9))
+            .map(|(phase, a, b)| (*phase, (b - a) as f64 / 1e9))
             .collect()
     }
 
@@ -94,8 +94,8 @@ impl Transition {
         (self.marks.first_data != 0).then(|| self.marks.first_data.saturating_sub(start))
     }
 
-    /// Steps as (ms from the loss, name), in time order.
-    pub fn timeline_ms(&self) -> Vec<(f64, &'static str)> {
+    /// Steps as (ms from the loss, step), in time order.
+    pub fn timeline_ms(&self) -> Vec<(f64, TransitionStep)> {
         let mut steps: Vec<_> = self
             .steps
             .iter()
@@ -106,42 +106,22 @@ impl Transition {
     }
 }
 
-/// What a transition cost, from the kernel's counters. Packets are the station's data packets
-/// (IP datagrams, see `roam_common::traffic`).
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
-pub struct WindowReport {
-    /// Packets handed to the station interface during the window.
-    pub sent: u64,
-    /// Packets put on the air after the AP was last heard and before the station left it:
-    /// transmitted, but nobody was there to receive them.
-    pub unanswered: u64,
-    /// Packets of the station's sockets the kernel dropped on its interface, by drop reason.
-    pub dropped_by_reason: BTreeMap<String, u64>,
-    pub dropped: u64,
-    /// Packets queued behind an unresolved neighbour (delayed, not lost).
-    pub held: u64,
-    /// Lost in all: unanswered + dropped.
-    pub lost: u64,
-    pub duration_ms: f64,
-}
-
-impl WindowReport {
-    pub fn new(
-        counters: &WindowCounters,
-        unanswered: u64,
-        dropped_by_reason: BTreeMap<String, u64>,
-        duration_ns: u64,
-    ) -> Self {
-        let dropped = counters.dropped_packets;
-        WindowReport {
-            sent: counters.tx_packets,
-            unanswered,
-            dropped_by_reason,
-            dropped,
-            held: counters.held_packets,
-            lost: unanswered + dropped,
-            duration_ms: duration_ns as f64 / 1e6,
-        }
+/// What a transition cost, from the kernel's counters.
+pub fn window_report(
+    counters: &WindowCounters,
+    unanswered: u64,
+    dropped_by_reason: BTreeMap<String, u64>,
+    duration_ns: u64,
+) -> WindowReport {
+    let dropped = counters.dropped_packets;
+    WindowReport {
+        sent: counters.tx_packets,
+        unanswered,
+        dropped_by_reason,
+        dropped,
+        held: counters.held_packets,
+        lost: unanswered + dropped,
+        duration_ms: duration_ns as f64 / 1e6,
     }
 }
 
@@ -165,23 +145,23 @@ mod tests {
     #[test]
     fn phases_come_from_the_marks_seen() {
         let mut t = Transition::new(Some(Trigger::Silence), None, 1_000 * MS);
-        t.mark("detected", 1_310 * MS);
-        t.mark("acted", 1_312 * MS);
-        t.mark("auth", 1_315 * MS);
-        t.mark("assoc", 1_340 * MS);
-        t.mark("associated", 1_360 * MS);
-        t.mark("connected", 1_450 * MS);
-        t.mark("connected", 1_999 * MS); // repeated: ignored
-        t.mark("first_data", 1_460 * MS);
+        t.mark(TransitionStep::Detected, 1_310 * MS);
+        t.mark(TransitionStep::Acted, 1_312 * MS);
+        t.mark(TransitionStep::Auth, 1_315 * MS);
+        t.mark(TransitionStep::Assoc, 1_340 * MS);
+        t.mark(TransitionStep::Associated, 1_360 * MS);
+        t.mark(TransitionStep::Connected, 1_450 * MS);
+        t.mark(TransitionStep::Connected, 1_999 * MS); // repeated: ignored
+        t.mark(TransitionStep::FirstData, 1_460 * MS);
         let phases = t.phases();
         let get = |n| phases.iter().find(|(p, _)| *p == n).unwrap().1;
-        assert!((get("detect") - 0.310).abs() < 1e-9);
-        assert!((get("decide") - 0.002).abs() < 1e-9);
-        assert!((get("auth") - 0.028).abs() < 1e-9);
-        assert!((get("handshake") - 0.090).abs() < 1e-9);
-        assert!((get("first_data") - 0.010).abs() < 1e-9);
+        assert!((get(Phase::Detect) - 0.310).abs() < 1e-9);
+        assert!((get(Phase::Decide) - 0.002).abs() < 1e-9);
+        assert!((get(Phase::Auth) - 0.028).abs() < 1e-9);
+        assert!((get(Phase::Handshake) - 0.090).abs() < 1e-9);
+        assert!((get(Phase::FirstData) - 0.010).abs() < 1e-9);
         assert_eq!(t.duration_ns(), Some(150 * MS));
-        assert_eq!(t.timeline_ms().last().unwrap().1, "first_data");
+        assert_eq!(t.timeline_ms().last().unwrap().1, TransitionStep::FirstData);
     }
 
     #[test]

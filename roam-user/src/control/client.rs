@@ -10,11 +10,9 @@ use tokio::{
     time::timeout,
 };
 
-use super::{
-    path::iface_of,
-    protocol::{reply_error, Request},
-    status::Status,
-};
+use roam_proto::{Request, Status};
+
+use super::{path::iface_of, protocol::reply_error};
 
 /// How long `roam status` waits for the agent: it answers from memory, so a wait this long
 /// means it is stuck, and the user should hear so rather than see a hung command.

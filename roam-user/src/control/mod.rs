@@ -24,17 +24,13 @@
 //! unknown fields in replies, so both sides can add fields without a version bump.
 
 mod client;
-mod display;
 mod path;
 mod protocol;
 mod server;
-mod status;
 
 #[cfg(test)]
 mod tests;
 
 pub use client::{fetch_status, stream_events};
 pub use path::{default_socket_path, SOCKET_DIR};
-pub use protocol::{Request, PROTOCOL_VERSION};
 pub use server::ControlServer;
-pub use status::{Candidate, Counters, CurrentBss, DropWindow, RoamRecord, RoamStep, Status};

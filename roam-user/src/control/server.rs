@@ -11,7 +11,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use serde_json::Value;
+use roam_proto::{EventLine, Request, Status};
 use tokio::{
     io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader},
     net::{unix::OwnedWriteHalf, UnixListener, UnixStream},
@@ -23,8 +23,7 @@ use tracing::{debug, info, warn};
 
 use super::{
     path::ensure_socket_dir,
-    protocol::{error_reply, lagged_event, subscribed_event, write_json_line, Request},
-    status::Status,
+    protocol::{error_reply, lagged_event, subscribed_event, write_json_line},
 };
 use crate::metrics::{refresh_snapshot, RefreshSender};
 
@@ -81,7 +80,7 @@ impl ControlServer {
     pub async fn serve(
         self,
         status: watch::Receiver<Status>,
-        events: broadcast::Sender<Value>,
+        events: broadcast::Sender<EventLine>,
         refresh: Option<RefreshSender>,
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
@@ -183,7 +182,7 @@ fn log_connection_end(finished: Result<Result<()>, tokio::task::JoinError>) {
 async fn serve_connection(
     stream: UnixStream,
     status: watch::Receiver<Status>,
-    events: broadcast::Sender<Value>,
+    events: broadcast::Sender<EventLine>,
     refresh: Option<RefreshSender>,
     iface: Arc<str>,
 ) -> Result<()> {
@@ -224,7 +223,7 @@ async fn read_request_line(read: &mut (impl AsyncBufRead + Unpin)) -> Result<Opt
 async fn stream_events(
     mut read: impl AsyncRead + Unpin,
     mut write: OwnedWriteHalf,
-    mut events: broadcast::Receiver<Value>,
+    mut events: broadcast::Receiver<EventLine>,
     iface: &str,
 ) -> Result<()> {
     // Subscribed before this line goes out: a client that has read it misses nothing after.

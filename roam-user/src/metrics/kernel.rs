@@ -6,6 +6,7 @@
 //! A counter that goes backwards (programs reloaded, maps recreated) is an ordinary counter reset
 //! to Prometheus.
 
+use roam_common::MacAddr;
 use std::{sync::Mutex, time::Duration};
 
 use prometheus_client::{
@@ -47,7 +48,7 @@ pub struct ProgramStats {
 /// One BSS as the kernel last heard it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BssRow {
-    pub bssid: String,
+    pub bssid: MacAddr,
     pub freq_mhz: u32,
     pub signal_dbm: i32,
     /// Time since the last frame from this BSS, as of the snapshot.
@@ -131,7 +132,7 @@ impl Collector for KernelCollector {
                 MetricType::Gauge,
             )?;
             for b in &snap.bss {
-                let labels = BssLabels { bssid: b.bssid.clone(), freq_mhz: b.freq_mhz };
+                let labels = BssLabels { bssid: b.bssid.to_string(), freq_mhz: b.freq_mhz };
                 ConstGauge::new(b.signal_dbm).encode(family.encode_family(&labels)?)?;
             }
             let mut family = encoder.encode_descriptor(
@@ -141,7 +142,7 @@ impl Collector for KernelCollector {
                 MetricType::Gauge,
             )?;
             for b in &snap.bss {
-                let labels = BssLabels { bssid: b.bssid.clone(), freq_mhz: b.freq_mhz };
+                let labels = BssLabels { bssid: b.bssid.to_string(), freq_mhz: b.freq_mhz };
                 let age = b.last_heard_age.as_secs_f64();
                 ConstGauge::new(age).encode(family.encode_family(&labels)?)?;
             }

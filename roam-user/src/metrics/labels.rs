@@ -1,8 +1,8 @@
 //! Label sets of roam's metric families, and the label values the agent is expected to use.
 //!
-//! Values are plain strings rather than Rust enums so that a new trigger or backend in the agent
-//! does not need a change here; the constants below are the documented vocabulary, and the
-//! families pre-create series for the bounded ones so `rate()` sees a 0 before the first event.
+//! The recording calls take the agent's own types (`State`, `Phase`, `TriggerKind`, ...), whose
+//! `name()` is the label value: one vocabulary for metrics, logs and the agent's JSON. The
+//! families pre-create series for the bounded sets so `rate()` sees a 0 before the first event.
 
 use prometheus_client::encoding::EncodeLabelSet;
 
@@ -11,22 +11,6 @@ pub const BEACON_LOSS_SOURCES: [&str; 3] = ["silence", "mac80211", "supplicant"]
 
 /// `direction` of a carrier transition.
 pub const CARRIER_DIRECTIONS: [&str; 2] = ["up", "down"];
-
-/// States of roam's per-station state machine, as exposed in `roam_state{state}`.
-pub const STATES: [&str; 7] = ["init", "scan", "auth", "assoc", "run", "suspect", "roaming"];
-
-/// Phases of a roam, as exposed in `roam_phase_duration_seconds{phase}`.
-pub const PHASES: [&str; 6] = ["detect", "decide", "auth", "assoc", "handshake", "first_data"];
-
-/// What started a roam (`trigger` of `roam_attempts_total` and `roam_detection_latency_seconds`).
-pub const TRIGGERS: [&str; 6] =
-    ["silence", "deauth", "disassoc", "beacon_loss", "signal", "manual"];
-
-/// Who carried a roam out (`backend` of `roam_attempts_total`).
-pub const BACKENDS: [&str; 2] = ["wpa_supplicant", "nl80211"];
-
-/// How a roam ended (`result` of `roam_attempts_total`).
-pub const RESULTS: [&str; 4] = ["success", "failure", "timeout", "superseded"];
 
 /// Drop reason roam reports for frames sent into an AP that had gone silent: the kernel saw no
 /// drop, the frames just were never answered.

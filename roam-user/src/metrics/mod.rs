@@ -21,6 +21,11 @@ use std::{
 };
 
 use prometheus_client::{encoding::text, registry::Registry};
+use roam_common::{
+    policy::{State, TriggerKind},
+    MacAddr,
+};
+use roam_proto::{Backend, Phase, RoamResult};
 
 use families::Families;
 pub use families::PREFIX;
@@ -39,7 +44,7 @@ pub struct Metrics {
     f: Families,
     kernel: Arc<KernelCollector>,
     /// Current `roam_state{state}` set to 1. The lock also serialises the 1 -> 0 / 0 -> 1 swap.
-    state: Mutex<String>,
+    state: Mutex<State>,
     /// Current `roam_bss_info` series, so a change can remove it.
     bss: Mutex<Option<BssInfoLabels>>,
 }
@@ -72,13 +77,13 @@ impl Metrics {
             f.carrier_transitions
                 .get_or_create_owned(&DirectionLabels { direction: direction.into() });
         }
-        for state in STATES {
-            f.state.get_or_create_owned(&StateLabels { state: state.into() });
+        for state in State::ALL {
+            f.state.get_or_create_owned(&StateLabels { state: state.name().into() });
         }
-        let initial = STATES[0];
-        f.state.get_or_create(&StateLabels { state: initial.into() }).set(1);
+        let initial = State::Init;
+        f.state.get_or_create(&StateLabels { state: initial.name().into() }).set(1);
 
-        Self { registry, f, kernel, state: Mutex::new(initial.into()), bss: Mutex::new(None) }
+        Self { registry, f, kernel, state: Mutex::new(initial), bss: Mutex::new(None) }
     }
 
     /// A beacon loss was detected by `source` (see [`labels::BEACON_LOSS_SOURCES`]).
@@ -96,30 +101,29 @@ impl Metrics {
         self.f.disassoc.get_or_create(&ReasonCodeLabels { reason }).inc();
     }
 
-    /// A roam attempt ended (values: [`labels::TRIGGERS`], [`labels::BACKENDS`],
-    /// [`labels::RESULTS`]).
-    pub fn roam_attempt(&self, trigger: &str, backend: &str, result: &str) {
+    /// A roam attempt ended.
+    pub fn roam_attempt(&self, trigger: TriggerKind, backend: Backend, result: RoamResult) {
         let labels = AttemptLabels {
-            trigger: trigger.into(),
-            backend: backend.into(),
-            result: result.into(),
+            trigger: trigger.name().into(),
+            backend: backend.name().into(),
+            result: result.name().into(),
         };
         self.f.attempts.get_or_create(&labels).inc();
     }
 
     /// A roam completed: `total` from detection to traffic flowing again, and the time spent in
-    /// each phase ([`labels::PHASES`]) that took place.
-    pub fn roam_completed(&self, total: Duration, phases: &[(&str, Duration)]) {
+    /// each phase that took place.
+    pub fn roam_completed(&self, total: Duration, phases: &[(Phase, Duration)]) {
         self.f.duration.observe(total.as_secs_f64());
         for (phase, took) in phases {
-            let labels = PhaseLabels { phase: (*phase).into() };
+            let labels = PhaseLabels { phase: phase.name().into() };
             self.f.phase_duration.get_or_create(&labels).observe(took.as_secs_f64());
         }
     }
 
     /// Time from the AP's last frame (or the triggering event) to roam's detection.
-    pub fn detection_latency(&self, trigger: &str, latency: Duration) {
-        let labels = TriggerLabels { trigger: trigger.into() };
+    pub fn detection_latency(&self, trigger: TriggerKind, latency: Duration) {
+        let labels = TriggerLabels { trigger: trigger.name().into() };
         self.f.detection_latency.get_or_create(&labels).observe(latency.as_secs_f64());
     }
 
@@ -151,25 +155,29 @@ impl Metrics {
             .inc();
     }
 
-    /// The state machine moved from `from` to `to` ([`labels::STATES`]); `roam_state` follows
-    /// `to`, whatever it was before (`from` is only a label of the transition).
-    pub fn state_changed(&self, from: &str, to: &str) {
-        let labels = TransitionLabels { from: from.into(), to: to.into() };
+    /// The state machine moved from `from` to `to`; `roam_state` follows `to`, whatever it was
+    /// before (`from` is only a label of the transition).
+    pub fn state_changed(&self, from: State, to: State) {
+        let labels = TransitionLabels { from: from.name().into(), to: to.name().into() };
         self.f.state_transitions.get_or_create(&labels).inc();
 
         let mut current = lock(&self.state);
         if *current != to {
-            self.f.state.get_or_create(&StateLabels { state: current.clone() }).set(0);
-            *current = to.into();
+            self.f.state.get_or_create(&StateLabels { state: current.name().into() }).set(0);
+            *current = to;
         }
-        self.f.state.get_or_create(&StateLabels { state: to.into() }).set(1);
+        self.f.state.get_or_create(&StateLabels { state: to.name().into() }).set(1);
     }
 
     /// The BSS the station is associated with as `(bssid, ssid, freq_mhz)`, or `None` when it is
     /// not associated. The previous BSS's `roam_bss_info` series is removed, not set to 0, so
     /// joins on it only ever see the current BSS.
-    pub fn set_current_bss(&self, bss: Option<(String, String, u32)>) {
-        let new = bss.map(|(bssid, ssid, freq_mhz)| BssInfoLabels { bssid, ssid, freq_mhz });
+    pub fn set_current_bss(&self, bss: Option<(MacAddr, String, u32)>) {
+        let new = bss.map(|(bssid, ssid, freq_mhz)| BssInfoLabels {
+            bssid: bssid.to_string(),
+            ssid,
+            freq_mhz,
+        });
         let mut current = lock(&self.bss);
         if *current == new {
             return;

@@ -36,12 +36,12 @@ fn event_metrics_have_their_names_types_and_labels() {
     m.beacon_loss_detected("mac80211");
     m.deauth_received(3);
     m.disassoc_received(8);
-    m.roam_attempt("silence", "nl80211", "success");
+    m.roam_attempt(TriggerKind::Silence, Backend::Nl80211, RoamResult::Success);
     m.roam_completed(
         Duration::from_millis(180),
-        &[("detect", Duration::from_millis(40)), ("auth", Duration::from_millis(3))],
+        &[(Phase::Detect, Duration::from_millis(40)), (Phase::Auth, Duration::from_millis(3))],
     );
-    m.detection_latency("deauth", Duration::from_millis(2));
+    m.detection_latency(TriggerKind::Deauth, Duration::from_millis(2));
     m.drop_window(
         10,
         4,
@@ -49,7 +49,7 @@ fn event_metrics_have_their_names_types_and_labels() {
         Duration::from_millis(250),
     );
     m.carrier(false);
-    m.state_changed("run", "suspect");
+    m.state_changed(State::Run, State::Suspect);
     let text = m.encode();
 
     assert_type(&text, "roam_beacon_losses_detected", "counter");
@@ -125,8 +125,8 @@ fn process_metrics_have_their_conventional_names() {
 #[test]
 fn exactly_one_state_is_current() {
     let m = Metrics::new();
-    m.state_changed("init", "scan");
-    m.state_changed("scan", "run");
+    m.state_changed(State::Init, State::Scan);
+    m.state_changed(State::Scan, State::Run);
     let text = m.encode();
     let ones: Vec<_> =
         text.lines().filter(|l| l.starts_with("roam_state{") && l.ends_with(" 1")).collect();
@@ -138,7 +138,7 @@ fn exactly_one_state_is_current() {
 #[test]
 fn a_bss_change_replaces_the_info_series() {
     let m = Metrics::new();
-    m.set_current_bss(Some(("aa:bb:cc:00:00:01".into(), "home".into(), 2412)));
+    m.set_current_bss(Some(("aa:bb:cc:00:00:01".parse().unwrap(), "home".into(), 2412)));
     let text = m.encode();
     assert_type(&text, "roam_bss_info", "gauge");
     assert_has(
@@ -146,7 +146,7 @@ fn a_bss_change_replaces_the_info_series() {
         "roam_bss_info{bssid=\"aa:bb:cc:00:00:01\",ssid=\"home\",freq_mhz=\"2412\"} 1",
     );
 
-    m.set_current_bss(Some(("aa:bb:cc:00:00:02".into(), "home".into(), 5180)));
+    m.set_current_bss(Some(("aa:bb:cc:00:00:02".parse().unwrap(), "home".into(), 5180)));
     let text = m.encode();
     assert!(!text.contains("aa:bb:cc:00:00:01"), "old BSS still exposed:\n{text}");
     assert_has(
@@ -161,7 +161,7 @@ fn a_bss_change_replaces_the_info_series() {
 #[test]
 fn ssid_label_values_are_escaped() {
     let m = Metrics::new();
-    m.set_current_bss(Some(("aa:bb:cc:00:00:01".into(), "say \"hi\"\\".into(), 2412)));
+    m.set_current_bss(Some(("aa:bb:cc:00:00:01".parse().unwrap(), "say \"hi\"\\".into(), 2412)));
     assert!(m.encode().contains(r#"ssid="say \"hi\"\\""#));
 }
 
@@ -177,7 +177,7 @@ fn kernel_snapshot_values_appear_as_given() {
         frames_observed: 123_456,
         frames_malformed: 2,
         bss: vec![BssRow {
-            bssid: "aa:bb:cc:00:00:01".into(),
+            bssid: "aa:bb:cc:00:00:01".parse().unwrap(),
             freq_mhz: 5180,
             signal_dbm: -61,
             last_heard_age: Duration::from_millis(1500),
@@ -227,13 +227,13 @@ fn exposed_series_names() -> std::collections::BTreeSet<String> {
     m.beacon_loss_detected("silence");
     m.deauth_received(3);
     m.disassoc_received(8);
-    m.roam_attempt("silence", "wpa_supplicant", "success");
-    m.roam_completed(Duration::from_millis(200), &[("detect", Duration::from_millis(40))]);
-    m.detection_latency("silence", Duration::from_millis(300));
+    m.roam_attempt(TriggerKind::Silence, Backend::WpaSupplicant, RoamResult::Success);
+    m.roam_completed(Duration::from_millis(200), &[(Phase::Detect, Duration::from_millis(40))]);
+    m.detection_latency(TriggerKind::Silence, Duration::from_millis(300));
     m.drop_window(4, 2, &[("QDISC_DROP", 1)], Duration::from_millis(250));
     m.carrier(true);
-    m.state_changed("run", "suspect");
-    m.set_current_bss(Some(("aa:bb:cc:00:00:01".into(), "home".into(), 2412)));
+    m.state_changed(State::Run, State::Suspect);
+    m.set_current_bss(Some(("aa:bb:cc:00:00:01".parse().unwrap(), "home".into(), 2412)));
     m.kernel_event("bss_silent");
     m.set_kernel_snapshot(KernelSnapshot {
         programs: vec![ProgramStats { name: "roam_frames".into(), runs: 1, run_time_ns: 1 }],
@@ -241,7 +241,7 @@ fn exposed_series_names() -> std::collections::BTreeSet<String> {
         frames_observed: 1,
         frames_malformed: 0,
         bss: vec![BssRow {
-            bssid: "aa:bb:cc:00:00:01".into(),
+            bssid: "aa:bb:cc:00:00:01".parse().unwrap(),
             freq_mhz: 2412,
             signal_dbm: -50,
             last_heard_age: Duration::from_millis(10),

@@ -10,6 +10,7 @@
 //!
 //! The runner records the trigger on both clocks, so both map onto one axis.
 
+use roam_proto::{AgentEvent, EventLine};
 use serde::{Deserialize, Serialize};
 
 /// One event of a run's timeline.
@@ -109,35 +110,38 @@ pub fn parse_iwd_line(line: &str) -> Option<(i64, &'static str)> {
     Some((parse_seconds_as_micros(stamp)?, event))
 }
 
-/// roam's agent events worth a timeline entry (`roam events` JSON lines): name -> event.
-const ROAM_EVENTS: &[(&str, &str)] = &[
-    ("loss_detected", "roam_detect"),
-    ("roam_started", "roam_act"),
-    ("roam_held", "roam_held"),
-    ("roam_action_failed", "roam_failed"),
-    ("false_alarm", "roam_false_alarm"),
-    ("transition_finished", "roam_traffic_flowing"),
-    ("roam_result", "roam_result"),
-    ("manager_restarted", "roam_followed_restart"),
-    ("station_removed", "roam_detached"),
-    ("reattached", "roam_reattached"),
-];
+/// roam's agent events worth a timeline entry, by their timeline name.
+fn roam_timeline_event(event: &AgentEvent) -> Option<&'static str> {
+    Some(match event {
+        AgentEvent::LossDetected { .. } => "roam_detect",
+        AgentEvent::RoamStarted { .. } => "roam_act",
+        AgentEvent::RoamHeld { .. } => "roam_held",
+        AgentEvent::RoamActionFailed { .. } => "roam_failed",
+        AgentEvent::FalseAlarm { .. } => "roam_false_alarm",
+        AgentEvent::TransitionFinished(_) => "roam_traffic_flowing",
+        AgentEvent::RoamResult { .. } => "roam_result",
+        AgentEvent::ManagerRestarted { .. } => "roam_followed_restart",
+        AgentEvent::StationRemoved { .. } => "roam_detached",
+        AgentEvent::Reattached(_) => "roam_reattached",
+        _ => return None,
+    })
+}
 
 /// Parses one line of `roam events`: (CLOCK_REALTIME µs, event).
 pub fn parse_roam_event_line(line: &str) -> Option<(i64, &'static str)> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let name = value.get("event")?.as_str()?;
-    let event = ROAM_EVENTS.iter().find(|(n, _)| *n == name)?.1;
-    Some((value.get("t_us")?.as_i64()?, event))
+    let line = EventLine::parse(line)?;
+    Some((line.t_us, roam_timeline_event(&line.event)?))
 }
 
 /// Packets the agent counted as lost in the drop windows of the transitions in `text` (lines
 /// of `roam events`), and how many transitions there were.
 pub fn roam_window_losses(text: &str) -> (u64, u32) {
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|v| v.get("event").and_then(|e| e.as_str()) == Some("transition_finished"))
-        .fold((0, 0), |(lost, n), v| (lost + v["window"]["lost"].as_u64().unwrap_or(0), n + 1))
+    EventLine::parse_all(text)
+        .filter_map(|line| match line.event {
+            AgentEvent::TransitionFinished(report) => Some(report.window.lost),
+            _ => None,
+        })
+        .fold((0, 0), |(lost, n), window_lost| (lost + window_lost, n + 1))
 }
 
 /// Parses one ftrace line that concerns the station (its netdev or phy is named in the fields):
@@ -277,15 +281,19 @@ mod tests {
 
     #[test]
     fn roam_event_lines() {
-        let line = r#"{"event":"loss_detected","t_us":1700000000250000,"trigger":"silence"}"#;
-        assert_eq!(parse_roam_event_line(line), Some((1_700_000_000_250_000, "roam_detect")));
-        assert_eq!(parse_roam_event_line(r#"{"event":"subscribed","t_us":1}"#), None);
+        let line = r#"{"event":"false_alarm","t_us":1700000000250000,"trigger":"silence"}"#;
+        assert_eq!(parse_roam_event_line(line), Some((1_700_000_000_250_000, "roam_false_alarm")));
+        let subscribed = r#"{"event":"subscribed","t_us":1,"iface":"sta0","version":1}"#;
+        assert_eq!(parse_roam_event_line(subscribed), None);
         assert_eq!(parse_roam_event_line("not json"), None);
-        let text = format!(
-            "{line}\n{}\n{}\n",
-            r#"{"event":"transition_finished","t_us":2,"window":{"lost":31}}"#,
-            r#"{"event":"transition_finished","t_us":3,"window":{"lost":2}}"#
-        );
+        let finished = |t_us, lost| {
+            let report = roam_proto::TransitionReport {
+                window: roam_proto::WindowReport { lost, ..Default::default() },
+                ..Default::default()
+            };
+            EventLine { t_us, event: AgentEvent::TransitionFinished(report) }.to_json()
+        };
+        let text = format!("{line}\n{}\n{}\n", finished(2, 31), finished(3, 2));
         assert_eq!(roam_window_losses(&text), (33, 2));
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use roam_proto::{AgentEvent, EventLine, Phase, TransitionReport, WindowReport};
 use roam_testbed::timeline::TimelineEvent;
 use serde::{Deserialize, Serialize};
 
@@ -91,27 +92,24 @@ pub struct AgentAccount {
 impl AgentAccount {
     /// Reads `roam events` JSON lines; `None` if the agent finished no transition.
     pub fn of(events_jsonl: &str) -> Option<AgentAccount> {
-        let finished: Vec<serde_json::Value> = events_jsonl
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|v| v["event"] == "transition_finished")
+        let finished: Vec<TransitionReport> = EventLine::parse_all(events_jsonl)
+            .filter_map(|line| match line.event {
+                AgentEvent::TransitionFinished(report) => Some(report),
+                _ => None,
+            })
             .collect();
         let first = finished.first()?;
-        let phases_ms: BTreeMap<String, f64> = first["phases"]
-            .as_object()
-            .map(|phases| {
-                phases.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect()
-            })
-            .unwrap_or_default();
-        let sum = |key: &str| finished.iter().filter_map(|v| v["window"][key].as_u64()).sum();
+        let phases_ms: BTreeMap<String, f64> =
+            first.phases.iter().map(|(phase, ms)| (phase.name().to_owned(), *ms)).collect();
+        let sum = |count: fn(&WindowReport) -> u64| finished.iter().map(|t| count(&t.window)).sum();
         Some(AgentAccount {
             transitions: finished.len() as u32,
-            detection_ms: phases_ms.get("detect").copied(),
+            detection_ms: first.phases.get(&Phase::Detect).copied(),
             phases_ms,
-            window_lost: sum("lost"),
-            window_sent: sum("sent"),
-            window_held: sum("held"),
-            window_dropped: sum("dropped"),
+            window_lost: sum(|w| w.lost),
+            window_sent: sum(|w| w.sent),
+            window_held: sum(|w| w.held),
+            window_dropped: sum(|w| w.dropped),
         })
     }
 }
@@ -195,9 +193,9 @@ mod tests {
     #[test]
     fn the_agents_account_of_its_transitions() {
         let jsonl = r#"{"event":"state","from":"run","to":"init","t_us":1}
-{"acted":true,"duration_ms":259.8,"event":"transition_finished","phases":{"assoc":19.4,"auth":142.9,"decide":25.7,"detect":20.9,"first_data":22.8,"handshake":49.1},"window":{"dropped":1,"held":27,"lost":1,"sent":28}}
+{"acted":true,"duration_ms":259.8,"event":"transition_finished","t_us":2,"phases":{"assoc":19.4,"auth":142.9,"decide":25.7,"detect":20.9,"first_data":22.8,"handshake":49.1},"window":{"dropped":1,"held":27,"lost":1,"sent":28}}
 not json
-{"event":"transition_finished","phases":{"detect":300.0},"window":{"dropped":0,"held":3,"lost":2,"sent":5}}"#;
+{"event":"transition_finished","t_us":3,"phases":{"detect":300.0},"window":{"dropped":0,"held":3,"lost":2,"sent":5}}"#;
         let account = AgentAccount::of(jsonl).unwrap();
         assert_eq!(account.transitions, 2);
         assert_eq!(account.detection_ms, Some(20.9));

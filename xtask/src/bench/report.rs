@@ -284,7 +284,7 @@ pub(crate) mod tests {
                     logs.insert((dir.clone(), "metrics.txt".into()), scrape(1.05, 3));
                     logs.insert(
                         (dir.clone(), "roam-events.jsonl".into()),
-                        r#"{"event":"transition_finished","phases":{"detect":20.0},"window":{"lost":0,"sent":4,"held":4,"dropped":0}}"#.into(),
+                        r#"{"event":"transition_finished","t_us":1,"phases":{"detect":20.0},"window":{"lost":0,"sent":4,"held":4,"dropped":0}}"#.into(),
                     );
                 }
                 CaseOutcome { error: None, runs: vec![outcome(&dir, gap, 0, window)] }

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use roam_proto::{AgentEvent, EventLine, RoamResult};
 use roam_testbed::plan::{Case, RunOutcome};
-use serde_json::Value;
 
 /// Memory the agent may gain over the five minutes of flapping (allocator slack, the BSS book
 /// at its bound); a leak per loss (~75 losses) grows past it.
@@ -65,18 +65,13 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             {
                 Some("the station did not recover".to_owned())
             }
-            Fault::SupplicantRestart => events_in_order(
-                &read("roam-events.jsonl"),
-                &[("manager_restarted", None), ("roam_result", Some(("result", "success")))],
-            )
-            .err(),
+            Fault::SupplicantRestart => {
+                events_in_order(&read("roam-events.jsonl"), &[MANAGER_RESTARTED, ROAM_SUCCEEDED])
+                    .err()
+            }
             Fault::StationRemoved => events_in_order(
                 &read("roam-events.jsonl"),
-                &[
-                    ("station_removed", None),
-                    ("reattached", None),
-                    ("roam_result", Some(("result", "success"))),
-                ],
+                &[STATION_REMOVED, REATTACHED, ROAM_SUCCEEDED],
             )
             .err(),
             Fault::AgentKilled => leftovers_undone(&read("roam.log")).err(),
@@ -94,7 +89,7 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
                 .and_then(|()| {
                     events_in_order(
                         &read("roam-events.jsonl"),
-                        &[("roam_started", None), ("transition_finished", None)],
+                        &[ROAM_STARTED, TRANSITION_FINISHED],
                     )
                 })
                 .err(),
@@ -106,24 +101,46 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
     problems
 }
 
-/// Each wanted event (with a field of that value, if given) appears after the previous one.
-pub fn events_in_order(text: &str, wanted: &[(&str, Option<(&str, &str)>)]) -> Result<(), String> {
-    let events: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+/// An agent event a fault test waits for.
+#[derive(Clone, Copy)]
+pub struct Expected {
+    what: &'static str,
+    matches: fn(&AgentEvent) -> bool,
+}
+
+const MANAGER_RESTARTED: Expected = Expected {
+    what: "manager_restarted",
+    matches: |e| matches!(e, AgentEvent::ManagerRestarted { .. }),
+};
+const STATION_REMOVED: Expected = Expected {
+    what: "station_removed",
+    matches: |e| matches!(e, AgentEvent::StationRemoved { .. }),
+};
+const REATTACHED: Expected =
+    Expected { what: "reattached", matches: |e| matches!(e, AgentEvent::Reattached(_)) };
+const ROAM_STARTED: Expected =
+    Expected { what: "roam_started", matches: |e| matches!(e, AgentEvent::RoamStarted { .. }) };
+const ROAM_SUCCEEDED: Expected = Expected {
+    what: "roam_result with result success",
+    matches: |e| matches!(e, AgentEvent::RoamResult { result: RoamResult::Success, .. }),
+};
+const TRANSITION_FINISHED: Expected = Expected {
+    what: "transition_finished",
+    matches: |e| matches!(e, AgentEvent::TransitionFinished(_)),
+};
+
+/// Each expected event appears after the previous one.
+pub fn events_in_order(text: &str, expected: &[Expected]) -> Result<(), String> {
+    let events: Vec<AgentEvent> = EventLine::parse_all(text).map(|line| line.event).collect();
     let mut from = 0;
-    for &(name, field) in wanted {
-        let matches = |event: &Value| {
-            event["event"] == name && field.is_none_or(|(key, value)| event[key] == value)
-        };
-        match events[from..].iter().position(matches) {
+    for wanted in expected {
+        match events[from..].iter().position(wanted.matches) {
             Some(at) => from += at + 1,
             None => {
-                let seen: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
-                let what = match field {
-                    Some((key, value)) => format!("{name} with {key} = {value}"),
-                    None => name.to_owned(),
-                };
+                let seen: Vec<&str> = events.iter().map(AgentEvent::name).collect();
                 return Err(format!(
-                    "roam reported no {what} where expected; it reported {seen:?}"
+                    "roam reported no {} where expected; it reported {seen:?}",
+                    wanted.what
                 ));
             }
         }
@@ -139,7 +156,9 @@ pub fn stayed_put(run: &RunOutcome, events: &str) -> Result<(), String> {
             run.report.bssid_before, run.report.bssid_after
         ));
     }
-    let acted = events.lines().filter(|line| line.contains("\"event\":\"roam_started\"")).count();
+    let acted = EventLine::parse_all(events)
+        .filter(|line| matches!(line.event, AgentEvent::RoamStarted { .. }))
+        .count();
     if acted > 0 {
         return Err(format!("roam acted {acted} times on spoofed, unprotected frames"));
     }
@@ -196,22 +215,19 @@ pub fn memory_flat(before: &str, after: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const EVENTS: &str = r#"{"event":"manager_restarted","backend":"wpa_supplicant"}
-{"event":"roam_started","trigger":"deauth"}
-{"event":"roam_result","result":"failed"}
-{"event":"roam_result","result":"success"}"#;
+    const EVENTS: &str = r#"{"event":"manager_restarted","t_us":1,"backend":"wpa_supplicant"}
+{"event":"roam_result","t_us":2,"trigger":"deauth","result":"failure"}
+{"event":"roam_result","t_us":3,"trigger":"deauth","result":"success"}"#;
 
     #[test]
     fn events_must_come_in_order_with_their_fields() {
-        let success = Some(("result", "success"));
-        assert_eq!(
-            events_in_order(EVENTS, &[("manager_restarted", None), ("roam_result", success)]),
-            Ok(())
-        );
-        let err = events_in_order(EVENTS, &[("roam_result", success), ("manager_restarted", None)])
-            .unwrap_err();
+        assert_eq!(events_in_order(EVENTS, &[MANAGER_RESTARTED, ROAM_SUCCEEDED]), Ok(()));
+        let err = events_in_order(EVENTS, &[ROAM_SUCCEEDED, MANAGER_RESTARTED]).unwrap_err();
         assert!(err.contains("no manager_restarted"), "{err}");
-        let err = events_in_order("", &[("reattached", None)]).unwrap_err();
+        let failed_only = EVENTS.lines().take(2).collect::<Vec<_>>().join("\n");
+        let err = events_in_order(&failed_only, &[ROAM_SUCCEEDED]).unwrap_err();
+        assert!(err.contains("no roam_result with result success"), "{err}");
+        let err = events_in_order("", &[REATTACHED]).unwrap_err();
         assert!(err.contains("no reattached"), "{err}");
     }
 

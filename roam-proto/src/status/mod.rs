@@ -1,25 +1,37 @@
 //! What `roam status` reports: the agent's state, its view of the air, and its last roam.
 //!
 //! Every struct deserializes with defaults for missing fields and ignores unknown ones, so a
-//! client and an agent of neighbouring versions still understand each other.
+//! client and an agent of neighbouring versions still understand each other. [`Status`]'s
+//! `Display` is the human form `roam status` prints.
+
+mod display;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
+use roam_common::{
+    policy::{CandidateSource, State, TriggerKind},
+    MacAddr,
+};
 use serde::{Deserialize, Serialize};
 
-/// A snapshot of the agent, published by it through a `watch` channel.
+use crate::event::{Backend, RoamResult};
+
+pub use display::{human_ms, human_ms_f64};
+
+/// A snapshot of the agent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Status {
     pub iface: String,
-    /// "init", "scan", "auth", "assoc", "run", "suspect" or "roaming".
-    pub state: String,
+    pub state: State,
     /// Time spent in `state` so far.
     pub state_since_ms: u64,
     /// The agent measures but never triggers a roam.
     pub observe_only: bool,
-    /// What roams are driven through: "wpa_supplicant" or "nl80211".
-    pub backend: String,
+    /// What roams are driven through.
+    pub backend: Backend,
     /// The access point the station is associated with, if any.
     pub bss: Option<CurrentBss>,
     /// Access points the station could roam to.
@@ -31,7 +43,7 @@ pub struct Status {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CurrentBss {
-    pub bssid: String,
+    pub bssid: MacAddr,
     pub ssid: String,
     pub freq_mhz: u32,
     pub signal_dbm: Option<i32>,
@@ -42,12 +54,12 @@ pub struct CurrentBss {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Candidate {
-    pub bssid: String,
+    pub bssid: MacAddr,
     pub freq_mhz: u32,
     pub signal_dbm: Option<i32>,
     pub last_heard_ms: Option<u64>,
-    /// Who knows about it: "kernel", "supplicant" or "both".
-    pub source: String,
+    /// Who knows about it: the kernel (heard on this channel), the manager's scan table, or both.
+    pub source: CandidateSource,
     /// Whether the agent would roam to it now.
     pub usable: bool,
     /// The agent's ranking; higher is better.
@@ -57,25 +69,65 @@ pub struct Candidate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RoamRecord {
-    /// Why the agent roamed, e.g. "silence", "deauth", "signal".
-    pub trigger: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub backend: String,
-    /// e.g. "success", "failure", "timeout".
-    pub result: String,
+    /// Why the transition began (`supplicant`: the manager moved on its own).
+    pub trigger: TriggerKind,
+    pub from: Option<MacAddr>,
+    pub to: Option<MacAddr>,
+    /// roam acted; otherwise it watched the manager.
+    pub acted: bool,
+    pub backend: Backend,
+    pub result: RoamResult,
     pub duration_ms: Option<f64>,
     pub timeline: Vec<RoamStep>,
     /// What happened to the station's traffic while it was between access points.
     pub drop_window: Option<DropWindow>,
 }
 
-/// One step of a roam, relative to its start.
+/// One step of a transition, relative to the loss.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RoamStep {
     pub t_ms: f64,
-    pub step: String,
+    pub step: TransitionStep,
+}
+
+/// The steps of a transition, in the order they usually happen.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TransitionStep {
+    /// The old AP's last frame (silence) or the frame or event that ended the link.
+    #[default]
+    Lost,
+    Detected,
+    Acted,
+    /// The station left the old AP (carrier off).
+    Left,
+    Auth,
+    Assoc,
+    Associated,
+    Connected,
+    /// mac80211 opened the port to the new AP (data may flow; neighbours are put back).
+    Authorized,
+    FirstData,
+}
+
+impl TransitionStep {
+    pub fn name(self) -> &'static str {
+        match self {
+            TransitionStep::Lost => "lost",
+            TransitionStep::Detected => "detected",
+            TransitionStep::Acted => "acted",
+            TransitionStep::Left => "left",
+            TransitionStep::Auth => "auth",
+            TransitionStep::Assoc => "assoc",
+            TransitionStep::Associated => "associated",
+            TransitionStep::Connected => "connected",
+            TransitionStep::Authorized => "authorized",
+            TransitionStep::FirstData => "first_data",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

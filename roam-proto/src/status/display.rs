@@ -2,7 +2,8 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::status::{Candidate, Counters, CurrentBss, DropWindow, RoamRecord, Status};
+use super::{Candidate, Counters, CurrentBss, DropWindow, RoamRecord, Status};
+use roam_common::{policy::CandidateSource, MacAddr};
 
 /// Timeline lines are wrapped to stay readable in an 100-column terminal.
 const TIMELINE_WIDTH: usize = 96;
@@ -13,9 +14,9 @@ impl Display for Status {
             f,
             "roam on {}: {} for {} (backend {})",
             self.iface,
-            self.state,
+            self.state.name(),
             human_ms(self.state_since_ms),
-            self.backend
+            self.backend.name()
         )?;
         if self.observe_only {
             write!(f, " (observe only: roam measures, does not act)")?;
@@ -77,7 +78,7 @@ fn write_candidates(f: &mut Formatter<'_>, candidates: &[Candidate]) -> fmt::Res
 
 fn candidate_columns(candidate: &Candidate) -> [String; 7] {
     [
-        candidate.bssid.clone(),
+        candidate.bssid.to_string(),
         format!("{} MHz", candidate.freq_mhz),
         match candidate.signal_dbm {
             Some(signal) => format!("{signal} dBm"),
@@ -87,9 +88,9 @@ fn candidate_columns(candidate: &Candidate) -> [String; 7] {
             Some(ms) => format!("heard {} ago", human_ms(ms)),
             None => "not heard".into(),
         },
-        match candidate.source.as_str() {
-            "both" => "kernel+supplicant".into(),
-            source => source.into(),
+        match candidate.source {
+            CandidateSource::Both => "kernel+supplicant".into(),
+            source => source.name().into(),
         },
         if candidate.usable { "usable" } else { "not usable" }.into(),
         format!("score {}", candidate.score),
@@ -97,22 +98,26 @@ fn candidate_columns(candidate: &Candidate) -> [String; 7] {
 }
 
 fn write_roam(f: &mut Formatter<'_>, roam: &RoamRecord) -> fmt::Result {
-    let unknown = || "?".to_string();
+    let bss = |b: Option<MacAddr>| b.map_or_else(|| "?".to_owned(), |b| b.to_string());
+    let via =
+        if roam.acted { roam.backend.name().to_owned() } else { "supplicant (watched)".to_owned() };
     write!(
         f,
-        "  last roam: {} {} -> {} via {}: {}",
-        roam.trigger,
-        roam.from.clone().unwrap_or_else(unknown),
-        roam.to.clone().unwrap_or_else(unknown),
-        roam.backend,
-        roam.result
+        "  last roam: {} {} -> {} via {via}: {}",
+        roam.trigger.name(),
+        bss(roam.from),
+        bss(roam.to),
+        roam.result.name()
     )?;
     if let Some(ms) = roam.duration_ms {
         write!(f, " in {}", human_ms_f64(ms))?;
     }
     writeln!(f)?;
-    let steps: Vec<String> =
-        roam.timeline.iter().map(|s| format!("+{} {}", human_ms_f64(s.t_ms), s.step)).collect();
+    let steps: Vec<String> = roam
+        .timeline
+        .iter()
+        .map(|s| format!("+{} {}", human_ms_f64(s.t_ms), s.step.name()))
+        .collect();
     for line in wrap_list(&steps, TIMELINE_WIDTH) {
         writeln!(f, "    {line}")?;
     }
@@ -169,7 +174,7 @@ fn wrap_list(items: &[String], width: usize) -> Vec<String> {
 }
 
 /// Whole milliseconds as a person reads them: "20 ms", "12.3 s", "3 min 4 s", "2 h 5 min".
-pub(crate) fn human_ms(ms: u64) -> String {
+pub fn human_ms(ms: u64) -> String {
     match ms {
         0..=999 => format!("{ms} ms"),
         // Tenths truncated, not rounded, so 59.99 s does not read "60.0 s".
@@ -180,7 +185,7 @@ pub(crate) fn human_ms(ms: u64) -> String {
 }
 
 /// Measured milliseconds: sub-second ones to 0.1 ms ("3 ms", "2.5 ms"), longer as [`human_ms`].
-pub(crate) fn human_ms_f64(ms: f64) -> String {
+pub fn human_ms_f64(ms: f64) -> String {
     if ms.is_finite() && ms >= 1000.0 {
         return human_ms(ms as u64);
     }
