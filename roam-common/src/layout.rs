@@ -133,10 +133,16 @@ pub fn data_loc(word: u32) -> (u32, u32) {
 mod pod {
     // SAFETY: #[repr(C)] structs of u32 only.
     unsafe impl aya::Pod for super::NetDevLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::KfreeSkbLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::NeighLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::MlmeLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::VifLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::StaStateLayout {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::CqmRssiLayout {}
 }

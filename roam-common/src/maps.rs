@@ -246,12 +246,19 @@ mod pod {
     // SAFETY: all of these are #[repr(C)], contain only integers and byte arrays, and have
     // explicit padding fields, so every bit pattern is valid and there are no uninit bytes.
     unsafe impl aya::Pod for super::BssSlot {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::BssRecord {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::FilterConfig {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::StationIface {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::WindowState {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::WindowCounters {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::FilterStats {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::FilterCpu {}
 }
 

@@ -48,6 +48,7 @@ fn account(ctx: &TracePointContext) -> Option<()> {
             return None;
         }
     }
+    // SAFETY: bpf_probe_read_kernel tolerates any address; the offset is sk_buff.dev's (BTF).
     let dev: *const u8 = unsafe {
         bpf_probe_read_kernel(skb.add(netdev.skb_dev as usize) as *const *const u8).ok()?
     };
@@ -62,11 +63,11 @@ fn account(ctx: &TracePointContext) -> Option<()> {
     };
     window::add(|c| &mut c.dropped_packets, 1);
     history::record_now(&DROP_HISTORY);
-    match DROP_REASONS.get_ptr_mut(&reason) {
+    match DROP_REASONS.get_ptr_mut(reason) {
         // SAFETY: a per-CPU hash value of this CPU.
         Some(n) => unsafe { *n += 1 },
         None => {
-            let _ = DROP_REASONS.insert(&reason, &1, 0);
+            let _ = DROP_REASONS.insert(reason, 1, 0);
         }
     }
     Some(())

@@ -9,6 +9,7 @@ mod cmd;
 mod deb;
 mod demo;
 mod fuzz;
+mod lint;
 mod monitoring;
 mod setup;
 mod test;
@@ -42,8 +43,10 @@ enum Command {
     Setup,
     /// Build the agent (and with it the eBPF object).
     Build(build::BuildArgs),
-    /// Run unit tests, host eBPF integration tests (root) and the VM suite.
+    /// Lint, then unit tests, host eBPF integration tests (root) and the VM suite.
     Test(test::TestArgs),
+    /// Formatting and clippy with warnings denied, over every crate (the eBPF one included).
+    Lint,
     /// The qemu testbed: mac80211_hwsim radios, hostapd APs, a wpa_supplicant station.
     Vm(vm::VmArgs),
 }
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         Command::Deb => deb::run(),
         Command::Demo => demo::run(),
         Command::Fuzz(args) => fuzz::run(&args),
+        Command::Lint => lint::run(),
         Command::Setup => setup::run(),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args),

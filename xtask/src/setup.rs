@@ -13,7 +13,9 @@ use crate::cmd::{self, note, step};
 /// The rustc that builds the eBPF crate (via aya-build's `Toolchain::Custom`).
 pub const EBPF_TOOLCHAIN: &str = "/usr";
 const BPF_LINKER_VERSION: &str = "0.13.0";
-const RUST_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src"];
+/// rustc and cargo for the BPF target, library source for `-Z build-std=core`, and clippy for
+/// the eBPF crate's lint.
+const RUST_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "rust-web-clippy"];
 
 pub fn run() -> Result<()> {
     step("Provisioning the eBPF toolchain");
@@ -43,6 +45,24 @@ fn is_complete() -> bool {
         && apt_installed(&format!("llvm-{llvm}-dev"))
         && bpf_linker_matches(llvm)
         && tracefs_mounted()
+}
+
+/// Debian's cargo (the eBPF toolchain, run as rustup's custom toolchain `/usr`, as aya-build
+/// does), with unstable flags allowed (`-Z build-std`) and the BPF target's cfg.
+pub fn ebpf_cargo() -> Command {
+    let mut cargo = Command::new("rustup");
+    cargo.args(["run", EBPF_TOOLCHAIN, "cargo"]);
+    cargo
+        .current_dir(cmd::workspace_root())
+        .env("PATH", cmd::path_with_tools())
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            format!("--cfg=bpf_target_arch=\"{}\"", std::env::consts::ARCH),
+        )
+        .env_remove("RUSTC")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER");
+    cargo
 }
 
 /// Installs cargo subcommand `cargo-<subcommand>` at `version` unless `cargo <subcommand>`

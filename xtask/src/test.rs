@@ -1,9 +1,10 @@
-//! `cargo xtask test`: unit tests, host eBPF integration tests (root), then the VM suite.
+//! `cargo xtask test`: the lint gate, unit tests, host eBPF integration tests (root), then the VM
+//! suite.
 
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::{cmd, deb, monitoring, setup, vm};
+use crate::{cmd, deb, lint, monitoring, setup, vm};
 
 #[derive(Args)]
 pub struct TestArgs {
@@ -17,6 +18,8 @@ pub fn run(args: &TestArgs) -> Result<()> {
     if !cmd::is_root() {
         bail!("the host eBPF tests load programs into the kernel: run `sudo cargo xtask test`");
     }
+
+    lint::run()?;
 
     cmd::step("Building (the eBPF object is compiled by roam-user/build.rs)");
     cmd::run(cmd::cargo().args(["build", "--bins"]))?;

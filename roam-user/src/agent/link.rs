@@ -20,8 +20,6 @@ use crate::{
     wpa::{self, SocketWatch, WpaCtrl, WpaEvent, WpaEvents},
 };
 
-/// The names `roam status`, events and metrics use for the backends.
-
 /// What the connection manager reports, in the agent's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkEvent {
@@ -217,12 +215,12 @@ impl Link {
                     return Ok(None);
                 };
                 Ok(Some(LinkStatus {
-                    bssid: bssid,
+                    bssid,
                     ssid: ssid.into_bytes(),
                     freq_mhz: status.freq_mhz.unwrap_or(0),
                     protected: status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"),
                     network_id: status.network_id,
-                    address: status.address.map(|a| a),
+                    address: status.address,
                 }))
             }
             Link::Nl80211 { actor, .. } => actor.status().await,
@@ -321,17 +319,17 @@ async fn attach_to_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
 /// wpa_supplicant's events, as the agent needs them.
 pub fn from_wpa(event: WpaEvent) -> LinkEvent {
     match event {
-        WpaEvent::Connected { bssid } => LinkEvent::Connected { bssid: bssid },
+        WpaEvent::Connected { bssid } => LinkEvent::Connected { bssid },
         WpaEvent::Disconnected { reason, locally_generated, bssid } => {
             LinkEvent::Disconnected { bssid: Some(bssid), reason, by_ap: !locally_generated }
         }
         WpaEvent::Authenticating { .. } => LinkEvent::Authenticating,
         WpaEvent::Associating { .. } => LinkEvent::Associating,
-        WpaEvent::Associated { bssid } => LinkEvent::Associated { bssid: bssid },
+        WpaEvent::Associated { bssid } => LinkEvent::Associated { bssid },
         WpaEvent::ScanStarted => LinkEvent::ScanStarted,
         WpaEvent::ScanResults => LinkEvent::ScanResults,
-        WpaEvent::BssAdded { bssid, .. } => LinkEvent::BssAdded { bssid: bssid },
-        WpaEvent::BssRemoved { bssid, .. } => LinkEvent::BssRemoved { bssid: bssid },
+        WpaEvent::BssAdded { bssid, .. } => LinkEvent::BssAdded { bssid },
+        WpaEvent::BssRemoved { bssid, .. } => LinkEvent::BssRemoved { bssid },
         WpaEvent::BeaconLoss => LinkEvent::BeaconLoss,
         _ => LinkEvent::Other,
     }

@@ -92,8 +92,9 @@ pub fn longest_within(from_ns: u64, until_ns: u64) -> Option<f64> {
 }
 
 fn pin_realtime(cpu: usize) -> Result<()> {
-    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET stays within it for cpu < 1024.
+    // SAFETY: a zeroed cpu_set_t is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET stays within the set for cpu < 1024 (the guest has 2).
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: `set` outlives the call; 0 is this thread.
     if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
