@@ -1,11 +1,14 @@
-//! Kernel layouts resolved by the agent at load time and handed to the programs as read-only
-//! globals: tracepoint field offsets (from tracefs `format` files) and struct member offsets
-//! (from the running kernel's BTF). Nothing here is hard-coded for one kernel.
+//! Kernel layouts resolved by the agent at load time from the running kernel's BTF and handed to
+//! the programs as read-only globals. Nothing here is hard-coded for one kernel.
+//!
+//! The tracing hooks are raw tracepoints (and fentry for carrier): their arguments are the
+//! tracepoint's `TP_PROTO` arguments, kernel pointers the programs follow through these member
+//! offsets. No tracefs record layout, and no perf event, is involved.
 
-/// "This field does not exist in the running kernel": programs skip what depends on it.
+/// "This member does not exist in the running kernel": programs skip what depends on it.
 pub const ABSENT: u32 = u32::MAX;
 
-/// Member offsets of kernel structs, from `/sys/kernel/btf/vmlinux`.
+/// Member offsets of vmlinux structs (`/sys/kernel/btf/vmlinux`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetDevLayout {
@@ -13,136 +16,70 @@ pub struct NetDevLayout {
     pub skb_dev: u32,
     /// `struct sk_buff` -> `sk` (a `struct sock *`, set while a local socket owns the packet).
     pub skb_sk: u32,
+    /// `struct sk_buff` -> `protocol` (`__be16`: the ethertype, network byte order).
+    pub skb_protocol: u32,
     /// `struct net_device` -> `ifindex` (int).
     pub dev_ifindex: u32,
     /// `struct net_device` -> `nd_net.net` (a `struct net *`).
     pub dev_nd_net: u32,
     /// `struct net` -> `ns.inum` (unsigned int): the namespace's inode number.
     pub net_ns_inum: u32,
+    /// `skb:kfree_skb` passes `enum skb_drop_reason` as its third argument (Linux 5.17 on);
+    /// 0 on older kernels, whose programs must not read an argument that is not there.
+    pub kfree_skb_has_reason: u32,
 }
 
 impl NetDevLayout {
     pub const UNRESOLVED: Self = Self {
         skb_dev: ABSENT,
         skb_sk: ABSENT,
+        skb_protocol: ABSENT,
         dev_ifindex: ABSENT,
         dev_nd_net: ABSENT,
         net_ns_inum: ABSENT,
+        kfree_skb_has_reason: 0,
     };
 }
 
-/// Field offsets of `skb:kfree_skb`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KfreeSkbLayout {
-    pub skbaddr: u32,
-    /// `unsigned short`: the packet's ethertype, in host byte order.
-    pub protocol: u32,
-    /// `enum skb_drop_reason`; ABSENT before Linux 5.17.
-    pub reason: u32,
-}
-
-impl KfreeSkbLayout {
-    pub const UNRESOLVED: Self = Self { skbaddr: ABSENT, protocol: ABSENT, reason: ABSENT };
-}
-
-/// Field offsets of one `neigh:*` tracepoint (they name the device, they carry no ifindex).
+/// Member offsets of `struct neighbour` (vmlinux).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NeighLayout {
-    pub family: u32,
-    /// `__data_loc char[] dev`.
+    /// `dev` (a `struct net_device *`).
     pub dev: u32,
+    /// `nud_state` (u8).
     pub nud_state: u32,
-    /// `neigh_update`: the state being set.
-    pub new_state: u32,
-    /// `neigh_event_send_done`: non-zero when the packet was queued instead of sent.
-    pub err: u32,
 }
 
 impl NeighLayout {
-    pub const UNRESOLVED: Self =
-        Self { family: ABSENT, dev: ABSENT, nud_state: ABSENT, new_state: ABSENT, err: ABSENT };
+    pub const UNRESOLVED: Self = Self { dev: ABSENT, nud_state: ABSENT };
 }
 
-/// Field offsets of `cfg80211:cfg80211_{rx,tx}_mlme_mgmt`.
+/// Member offsets of mac80211's structs, from its module BTF (`/sys/kernel/btf/mac80211`,
+/// present while the module is loaded).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MlmeLayout {
-    pub ifindex: u32,
-    /// `__data_loc u8[] frame`: the 802.11 frame without radiotap.
-    pub frame: u32,
-}
-
-impl MlmeLayout {
-    pub const UNRESOLVED: Self = Self { ifindex: ABSENT, frame: ABSENT };
-}
-
-/// Field offsets of mac80211's `api_*` tracepoints, which name the virtual interface.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VifLayout {
-    /// `__data_loc char[] vif_name`.
-    pub vif_name: u32,
-}
-
-impl VifLayout {
-    pub const UNRESOLVED: Self = Self { vif_name: ABSENT };
-}
-
-/// Field offsets of `mac80211:drv_sta_state`: a station entry moving between mac80211's
-/// states (NOTEXIST, NONE, AUTH, ASSOC, AUTHORIZED).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StaStateLayout {
-    /// `__data_loc char[] vif_name`.
-    pub vif_name: u32,
-    /// `char sta_addr[6]`: on a station interface, the AP.
+pub struct Mac80211Layout {
+    /// `struct ieee80211_sub_if_data` -> `dev` (a `struct net_device *`; NULL for virtual
+    /// interfaces without a netdev).
+    pub sdata_dev: u32,
+    /// `struct ieee80211_sta` -> `addr` (`u8[6]`): on a station interface, the AP.
     pub sta_addr: u32,
-    pub new_state: u32,
 }
 
-impl StaStateLayout {
-    pub const UNRESOLVED: Self = Self { vif_name: ABSENT, sta_addr: ABSENT, new_state: ABSENT };
+impl Mac80211Layout {
+    pub const UNRESOLVED: Self = Self { sdata_dev: ABSENT, sta_addr: ABSENT };
 }
 
 /// `enum ieee80211_sta_state`: the port is open (mac80211 passes data, not only EAPOL).
 pub const IEEE80211_STA_AUTHORIZED: u32 = 4;
 
-/// Field offsets of `cfg80211:cfg80211_cqm_rssi_notify`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CqmRssiLayout {
-    pub ifindex: u32,
-    pub rssi_event: u32,
-    /// ABSENT on kernels whose event carries no level.
-    pub rssi_level: u32,
-}
-
-impl CqmRssiLayout {
-    pub const UNRESOLVED: Self = Self { ifindex: ABSENT, rssi_event: ABSENT, rssi_level: ABSENT };
-}
-
-/// Splits a tracepoint `__data_loc` word into (offset from the record start, length).
-#[inline(always)]
-pub fn data_loc(word: u32) -> (u32, u32) {
-    (word & 0xffff, word >> 16)
-}
-
 #[cfg(feature = "user")]
 mod pod {
-    // SAFETY: #[repr(C)] structs of u32 only.
+    // SAFETY: #[repr(C)] structs of u32 only: every bit pattern is valid, no padding.
     unsafe impl aya::Pod for super::NetDevLayout {}
-    // SAFETY: as above.
-    unsafe impl aya::Pod for super::KfreeSkbLayout {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::NeighLayout {}
     // SAFETY: as above.
-    unsafe impl aya::Pod for super::MlmeLayout {}
-    // SAFETY: as above.
-    unsafe impl aya::Pod for super::VifLayout {}
-    // SAFETY: as above.
-    unsafe impl aya::Pod for super::StaStateLayout {}
-    // SAFETY: as above.
-    unsafe impl aya::Pod for super::CqmRssiLayout {}
+    unsafe impl aya::Pod for super::Mac80211Layout {}
 }

@@ -1,13 +1,15 @@
-//! `skb:kfree_skb`: the station's data packets dropped on its interface while the window is
-//! open, by the kernel's drop reason. The tracepoint carries no device, so `skb->dev` is followed
-//! through BTF offsets. It fires for every drop on the machine: the closed-window test comes
-//! first, then the cheap record fields, then the pointer chases.
+//! `skb:kfree_skb(skb, location, reason[, rx_sk])`, a raw tracepoint: the station's data
+//! packets dropped on its interface while the window is open, by the kernel's drop reason.
+//! `skb->dev` is followed through BTF offsets. It fires for every drop on the machine: the
+//! closed-window test comes first, then the protocol, then the pointer chases.
 //!
 //! "The station's data packets": IP datagrams (`roam_common::traffic`) still owned by a local
 //! socket. That leaves out link control (ARP, EAPOL) and frames the station received and threw
 //! away (an RX skb has no owner until a socket takes it), which the egress count never saw.
 
-use aya_ebpf::{helpers::bpf_probe_read_kernel, macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{
+    helpers::bpf_probe_read_kernel, macros::raw_tracepoint, programs::RawTracePointContext,
+};
 use roam_common::{layout::ABSENT, traffic};
 
 use crate::{
@@ -16,8 +18,8 @@ use crate::{
     station, window,
 };
 
-#[tracepoint]
-pub fn roam_kfree_skb(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "kfree_skb")]
+pub fn roam_kfree_skb(ctx: RawTracePointContext) -> u32 {
     if window::is_open() {
         account(&ctx);
     }
@@ -25,20 +27,19 @@ pub fn roam_kfree_skb(ctx: TracePointContext) -> u32 {
 }
 
 #[inline(always)]
-fn account(ctx: &TracePointContext) -> Option<()> {
-    let layout = globals::kfree_skb();
+fn account(ctx: &RawTracePointContext) -> Option<()> {
     let netdev = globals::netdev();
-    if layout.skbaddr == ABSENT || netdev.skb_dev == ABSENT {
+    if netdev.skb_dev == ABSENT || netdev.skb_protocol == ABSENT {
         return None;
     }
-    // SAFETY: reads of the tracepoint record and of kernel memory via bpf_probe_read_kernel.
-    let protocol: u16 = unsafe { ctx.read_at(layout.protocol as usize).ok()? };
-    if !traffic::is_data(protocol) {
+    let skb: *const u8 = ctx.arg(0);
+    // SAFETY: bpf_probe_read_kernel tolerates any address; offsets are sk_buff's (BTF).
+    let protocol =
+        unsafe { bpf_probe_read_kernel(skb.add(netdev.skb_protocol as usize) as *const u16).ok()? };
+    if !traffic::is_data(u16::from_be(protocol)) {
         return None;
     }
     let station = station::get()?;
-    // SAFETY: as above.
-    let skb: *const u8 = unsafe { ctx.read_at(layout.skbaddr as usize).ok()? };
     if netdev.skb_sk != ABSENT {
         // SAFETY: as above.
         let owner: *const u8 = unsafe {
@@ -48,19 +49,15 @@ fn account(ctx: &TracePointContext) -> Option<()> {
             return None;
         }
     }
-    // SAFETY: bpf_probe_read_kernel tolerates any address; the offset is sk_buff.dev's (BTF).
+    // SAFETY: as above.
     let dev: *const u8 = unsafe {
         bpf_probe_read_kernel(skb.add(netdev.skb_dev as usize) as *const *const u8).ok()?
     };
     if !station::is_station_netdev(dev, &station) {
         return None;
     }
-    let reason: u32 = if layout.reason == ABSENT {
-        0
-    } else {
-        // SAFETY: a field of the record.
-        unsafe { ctx.read_at(layout.reason as usize).ok()? }
-    };
+    // Kernels before 5.17 pass two arguments: reading a third would fail the attach.
+    let reason: u32 = if netdev.kfree_skb_has_reason != 0 { ctx.arg(2) } else { 0 };
     window::add(|c| &mut c.dropped_packets, 1);
     history::record_now(&DROP_HISTORY);
     match DROP_REASONS.get_ptr_mut(reason) {

@@ -1,50 +1,56 @@
-//! cfg80211 tracepoints: the management frames the station's MLME receives and sends
+//! cfg80211's raw tracepoints: the management frames the station's MLME receives and sends
 //! (auth, assoc, deauth, disassoc, with their reason codes), and CQM RSSI threshold crossings.
 //! The station's SME sees these whether or not a monitor interface exists.
+//!
+//! `cfg80211_{rx,tx}_mlme_mgmt(struct net_device *, const u8 *buf, int len[, bool])` and
+//! `cfg80211_cqm_rssi_notify(struct net_device *, enum rssi_event, s32 level)`.
 
 use aya_ebpf::{
-    helpers::bpf_probe_read_kernel, macros::tracepoint, programs::TracePointContext, EbpfContext,
+    helpers::bpf_probe_read_kernel, macros::raw_tracepoint, programs::RawTracePointContext,
 };
-use roam_common::{
-    event::{Event, EventKind},
-    layout::{data_loc, MlmeLayout, ABSENT},
-};
+use roam_common::event::{Event, EventKind};
 
-use crate::{events, globals, station};
+use crate::{events, station};
 
 /// The 802.11 header plus a reason code: all a deauth/disassoc needs.
 const FRAME_PREFIX: usize = 26;
+/// The 802.11 management header alone.
+const HEADER: usize = 24;
 
-#[tracepoint]
-pub fn roam_mlme_rx(ctx: TracePointContext) -> u32 {
-    mlme(&ctx, &globals::mlme_rx(), EventKind::MlmeRx);
+#[raw_tracepoint(tracepoint = "cfg80211_rx_mlme_mgmt")]
+pub fn roam_mlme_rx(ctx: RawTracePointContext) -> u32 {
+    mlme(&ctx, EventKind::MlmeRx);
     0
 }
 
-#[tracepoint]
-pub fn roam_mlme_tx(ctx: TracePointContext) -> u32 {
-    mlme(&ctx, &globals::mlme_tx(), EventKind::MlmeTx);
+#[raw_tracepoint(tracepoint = "cfg80211_tx_mlme_mgmt")]
+pub fn roam_mlme_tx(ctx: RawTracePointContext) -> u32 {
+    mlme(&ctx, EventKind::MlmeTx);
     0
 }
 
 #[inline(always)]
-fn mlme(ctx: &TracePointContext, layout: &MlmeLayout, kind: EventKind) -> Option<()> {
-    let record = ctx.as_ptr() as *const u8;
+fn mlme(ctx: &RawTracePointContext, kind: EventKind) -> Option<()> {
     let station = station::get()?;
-    if layout.frame == ABSENT || !station::record_is_station(record, layout.ifindex, &station) {
+    if !station::is_station_netdev(ctx.arg(0), &station) {
         return None;
     }
-    // SAFETY: fields of the tracepoint record, read with bpf_probe_read_kernel.
-    let loc: u32 = unsafe { ctx.read_at(layout.frame as usize).ok()? };
-    let (offset, len) = data_loc(loc);
+    let buf: *const u8 = ctx.arg(1);
+    let len: u32 = ctx.arg(2);
     let mut ev = events::new(kind);
     ev.ifindex = station.ifindex;
-    if len >= 24 {
-        // SAFETY: as above; the read stays inside the record for frames of 26 bytes or more,
-        // and a 24-byte frame (no reason) is read without the reason.
-        let frame = unsafe {
-            bpf_probe_read_kernel(record.add(offset as usize) as *const [u8; FRAME_PREFIX]).ok()?
-        };
+    let mut frame = [0u8; FRAME_PREFIX];
+    // SAFETY: bpf_probe_read_kernel tolerates any address; the reads stay within `len` bytes
+    // of the frame cfg80211 hands the tracepoint.
+    unsafe {
+        if len as usize >= FRAME_PREFIX {
+            frame = bpf_probe_read_kernel(buf as *const [u8; FRAME_PREFIX]).ok()?;
+        } else if len as usize >= HEADER {
+            let header = bpf_probe_read_kernel(buf as *const [u8; HEADER]).ok()?;
+            frame[..HEADER].copy_from_slice(&header);
+        }
+    }
+    if len as usize >= HEADER {
         fill_from_frame(&mut ev, &frame, len as usize);
     }
     events::send(&ev);
@@ -62,28 +68,22 @@ fn fill_from_frame(ev: &mut Event, frame: &[u8; FRAME_PREFIX], len: usize) {
     }
 }
 
-#[tracepoint]
-pub fn roam_cqm_rssi(ctx: TracePointContext) -> u32 {
+#[raw_tracepoint(tracepoint = "cfg80211_cqm_rssi_notify")]
+pub fn roam_cqm_rssi(ctx: RawTracePointContext) -> u32 {
     let _ = cqm_rssi(&ctx);
     0
 }
 
 #[inline(always)]
-fn cqm_rssi(ctx: &TracePointContext) -> Option<()> {
-    let layout = globals::cqm_rssi();
+fn cqm_rssi(ctx: &RawTracePointContext) -> Option<()> {
     let station = station::get()?;
-    if !station::record_is_station(ctx.as_ptr() as *const u8, layout.ifindex, &station) {
+    if !station::is_station_netdev(ctx.arg(0), &station) {
         return None;
     }
     let mut ev = events::new(EventKind::CqmRssi);
     ev.ifindex = station.ifindex;
-    // SAFETY: fields of the record.
-    unsafe {
-        ev.reason = ctx.read_at::<u32>(layout.rssi_event as usize).ok()? as u16;
-        if layout.rssi_level != ABSENT {
-            ev.value = ctx.read_at::<i32>(layout.rssi_level as usize).ok()? as i64 as u64;
-        }
-    }
+    ev.reason = ctx.arg::<u32>(1) as u16;
+    ev.value = ctx.arg::<i32>(2) as i64 as u64;
     events::send(&ev);
     Some(())
 }

@@ -1,10 +1,8 @@
-//! Is this device the station interface? Tracepoints name devices in three ways; each has a test.
+//! Is this device the station interface? Every hook reaches a `struct net_device *`, directly or
+//! one pointer away, and compares its ifindex and network namespace with the station's.
 
 use aya_ebpf::helpers::bpf_probe_read_kernel;
-use roam_common::{
-    layout::{data_loc, ABSENT},
-    maps::{StationIface, IFNAMSIZ},
-};
+use roam_common::{layout::ABSENT, maps::StationIface};
 
 use crate::{globals, maps::STATION};
 
@@ -13,8 +11,8 @@ pub fn get() -> Option<StationIface> {
     STATION.get(0).copied()
 }
 
-/// A `struct net_device *` from a kfree_skb record or a kprobe argument: compares ifindex and
-/// network namespace through the BTF offsets the agent resolved.
+/// A `struct net_device *` (a tracepoint argument, or followed from an skb or neighbour):
+/// compares ifindex and network namespace through the BTF offsets the agent resolved.
 #[inline(always)]
 pub fn is_station_netdev(dev: *const u8, station: &StationIface) -> bool {
     let layout = globals::netdev();
@@ -40,30 +38,15 @@ pub fn is_station_netdev(dev: *const u8, station: &StationIface) -> bool {
     inum.ok() == Some(station.netns_inum)
 }
 
-/// A `__data_loc char[]` device name in a tracepoint record at `ctx`.
+/// A `struct ieee80211_sub_if_data *` (mac80211's virtual interface): is its netdev the station?
 #[inline(always)]
-pub fn record_names_station(ctx: *const u8, loc_field: u32, station: &StationIface) -> bool {
-    if loc_field == ABSENT {
-        return false;
-    }
-    // SAFETY: ctx points at the tracepoint record; reads go through bpf_probe_read_kernel.
-    let Ok(loc) = (unsafe { bpf_probe_read_kernel(ctx.add(loc_field as usize) as *const u32) })
-    else {
-        return false;
-    };
-    let (offset, _len) = data_loc(loc);
-    // SAFETY: as above; a name shorter than IFNAMSIZ is NUL-terminated inside the read.
-    let name = unsafe { bpf_probe_read_kernel(ctx.add(offset as usize) as *const [u8; IFNAMSIZ]) };
-    name.is_ok_and(|name| station.name_matches(&name))
-}
-
-/// A fixed `char name[IFNAMSIZ]` + `int ifindex` pair (cfg80211's NETDEV_ENTRY).
-#[inline(always)]
-pub fn record_is_station(ctx: *const u8, ifindex_field: u32, station: &StationIface) -> bool {
-    if ifindex_field == ABSENT {
+pub fn is_station_sdata(sdata: *const u8, station: &StationIface) -> bool {
+    let layout = globals::mac80211();
+    if sdata.is_null() || layout.sdata_dev == ABSENT {
         return false;
     }
     // SAFETY: as above.
-    let ifindex = unsafe { bpf_probe_read_kernel(ctx.add(ifindex_field as usize) as *const i32) };
-    ifindex.ok() == Some(station.ifindex as i32)
+    let dev =
+        unsafe { bpf_probe_read_kernel(sdata.add(layout.sdata_dev as usize) as *const *const u8) };
+    dev.is_ok_and(|dev| is_station_netdev(dev, station))
 }

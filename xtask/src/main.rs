@@ -39,7 +39,7 @@ enum Command {
     /// libFuzzer on the parsers of untrusted input (frames, supplicant events, netlink, the
     /// configuration), from the seeds in tests/fuzz/seeds; needs the nightly toolchain.
     Fuzz(fuzz::FuzzArgs),
-    /// Install the eBPF toolchain (Debian rustc-web, LLVM, bpf-linker) and mount tracefs.
+    /// Install the eBPF toolchain (Debian rustc-web, LLVM, bpf-linker, clippy for the BPF target).
     Setup,
     /// Build the agent (and with it the eBPF object).
     Build(build::BuildArgs),

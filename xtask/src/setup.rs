@@ -24,7 +24,6 @@ pub fn run() -> Result<()> {
     note(format!("/usr/bin/rustc uses LLVM {llvm}"));
     ensure_apt_packages(&[&format!("llvm-{llvm}-dev")])?;
     ensure_bpf_linker(llvm)?;
-    ensure_tracefs()?;
     step("Toolchain ready");
     Ok(())
 }
@@ -44,7 +43,6 @@ fn is_complete() -> bool {
     RUST_PACKAGES.iter().all(|p| apt_installed(p))
         && apt_installed(&format!("llvm-{llvm}-dev"))
         && bpf_linker_matches(llvm)
-        && tracefs_mounted()
 }
 
 /// Debian's cargo (the eBPF toolchain, run as rustup's custom toolchain `/usr`, as aya-build
@@ -158,24 +156,6 @@ fn bpf_linker_matches(llvm: u32) -> bool {
     cmd::tools_dir().join("bin/bpf-linker").is_file()
         && fs::read_to_string(linker_stamp())
             .is_ok_and(|s| s.trim() == format!("{BPF_LINKER_VERSION} llvm-{llvm}"))
-}
-
-const TRACEFS: &str = "/sys/kernel/tracing";
-
-pub fn tracefs_mounted() -> bool {
-    Path::new(TRACEFS).join("events").is_dir()
-}
-
-fn ensure_tracefs() -> Result<()> {
-    if tracefs_mounted() {
-        note(format!("tracefs: mounted at {TRACEFS}"));
-        return Ok(());
-    }
-    if !cmd::is_root() {
-        bail!("tracefs is not mounted; run `sudo mount -t tracefs nodev {TRACEFS}`");
-    }
-    step(format!("mount -t tracefs nodev {TRACEFS}"));
-    cmd::run(Command::new("mount").args(["-t", "tracefs", "nodev", TRACEFS]))
 }
 
 #[cfg(test)]

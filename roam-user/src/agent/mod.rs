@@ -157,7 +157,7 @@ struct Agent {
     parts: setup::Parts,
     /// Events of the kernel programs, drained from the ring by [`kernel_events::pump`].
     kernel: mpsc::Receiver<Result<Event>>,
-    /// Carrier through rtnetlink, where the kprobes could not attach.
+    /// Carrier through rtnetlink, where the fentry hooks could not attach.
     links: Option<LinkEvents>,
     /// What the neighbour task puts back at the next port opening (none outside a transition).
     put_back: watch::Sender<Option<PutBackPlan>>,
@@ -217,7 +217,7 @@ impl Agent {
             port_opened,
         );
         let links = match parts.observer.report().carrier_source {
-            CarrierSource::Kprobe => None,
+            CarrierSource::Kernel => None,
             CarrierSource::Rtnetlink => {
                 Some(LinkEvents::new(&opts.iface, netif::ifindex(&opts.iface)?)?)
             }
@@ -402,7 +402,7 @@ impl Agent {
         }
     }
 
-    /// Carrier from the kprobes (in the kernel, at the instant) or from rtnetlink.
+    /// Carrier from the fentry hooks (in the kernel, at the instant) or from rtnetlink.
     fn on_carrier(&mut self, up: bool, at_ns: u64) {
         self.metrics.carrier(up);
         if up {
@@ -1109,7 +1109,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The next carrier change from rtnetlink, or never where the kprobes report carrier.
+/// The next carrier change from rtnetlink, or never where the fentry hooks report carrier.
 async fn next_link_change(links: &mut Option<LinkEvents>) -> Result<bool> {
     match links {
         Some(links) => links.next().await,

@@ -1,12 +1,15 @@
-//! Kernel struct member offsets from the running kernel's BTF (`/sys/kernel/btf/vmlinux`).
+//! Kernel struct member offsets from the running kernel's BTF: `/sys/kernel/btf/vmlinux`, and a
+//! module's split BTF on top of it (`/sys/kernel/btf/mac80211`).
 
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use btf_rs::{Btf, Type};
-use roam_common::layout::{NetDevLayout, ABSENT};
+use roam_common::layout::{Mac80211Layout, NeighLayout, NetDevLayout, ABSENT};
 
 pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+/// Where a loaded module's BTF is.
+const MODULE_BTF_DIR: &str = "/sys/kernel/btf";
 
 pub struct KernelBtf {
     btf: Btf,
@@ -20,6 +23,18 @@ impl KernelBtf {
     pub fn from_file(path: &Path) -> Result<Self> {
         let btf = Btf::from_file(path).with_context(|| {
             format!("cannot read kernel BTF at {}: roam needs a kernel built with CONFIG_DEBUG_INFO_BTF=y", path.display())
+        })?;
+        Ok(Self { btf })
+    }
+
+    /// The BTF of a loaded module (split BTF on top of this vmlinux BTF).
+    pub fn module(&self, module: &str) -> Result<KernelBtf> {
+        let path = Path::new(MODULE_BTF_DIR).join(module);
+        if !path.exists() {
+            bail!("{} is missing: the {module} module is not loaded", path.display());
+        }
+        let btf = Btf::from_split_file(&path, &self.btf).with_context(|| {
+            format!("cannot read the {module} module's BTF at {}", path.display())
         })?;
         Ok(Self { btf })
     }
@@ -118,16 +133,41 @@ impl KernelBtf {
         Ok(ty)
     }
 
-    /// The offsets the drop and carrier programs follow from an skb or net_device pointer.
-    /// The namespace offsets are optional: without them programs compare the ifindex only.
+    /// The offsets every hook follows to a net_device (and the drop program from an skb). The
+    /// namespace offsets are optional: without them programs compare the ifindex only.
     pub fn netdev_layout(&self) -> Result<NetDevLayout> {
         Ok(NetDevLayout {
             skb_dev: self.member_offset("sk_buff", &["dev"])?,
             skb_sk: self.member_offset("sk_buff", &["sk"]).unwrap_or(ABSENT),
+            skb_protocol: self.member_offset("sk_buff", &["protocol"])?,
             dev_ifindex: self.member_offset("net_device", &["ifindex"])?,
             dev_nd_net: self.member_offset("net_device", &["nd_net", "net"]).unwrap_or(ABSENT),
             net_ns_inum: self.member_offset("net", &["ns", "inum"]).unwrap_or(ABSENT),
+            // The drop reasons and kfree_skb's reason argument came together (Linux 5.17).
+            kfree_skb_has_reason: self.has_enum("skb_drop_reason") as u32,
         })
+    }
+
+    /// `struct neighbour`'s members the neighbour programs read.
+    pub fn neigh_layout(&self) -> Result<NeighLayout> {
+        Ok(NeighLayout {
+            dev: self.member_offset("neighbour", &["dev"])?,
+            nud_state: self.member_offset("neighbour", &["nud_state"])?,
+        })
+    }
+
+    /// mac80211's members (this must be the mac80211 module's BTF, see [`KernelBtf::module`]).
+    pub fn mac80211_layout(&self) -> Result<Mac80211Layout> {
+        Ok(Mac80211Layout {
+            sdata_dev: self.member_offset("ieee80211_sub_if_data", &["dev"])?,
+            sta_addr: self.member_offset("ieee80211_sta", &["addr"])?,
+        })
+    }
+
+    fn has_enum(&self, name: &str) -> bool {
+        self.btf
+            .resolve_types_by_name(name)
+            .is_ok_and(|types| types.iter().any(|t| matches!(t, Type::Enum(_) | Type::Enum64(_))))
     }
 }
 
@@ -152,6 +192,17 @@ mod tests {
         assert!(l.dev_ifindex > 0 && l.dev_ifindex < 4096);
         assert_ne!(l.dev_nd_net, ABSENT);
         assert_ne!(l.net_ns_inum, ABSENT);
+        assert!(l.skb_protocol > l.skb_dev && l.skb_protocol % 2 == 0, "{l:?}");
+        assert_eq!(l.kfree_skb_has_reason, 1, "every kernel since 5.17 passes a drop reason");
+        let n = btf.neigh_layout().unwrap();
+        assert!(n.dev > 0 && n.dev % 8 == 0 && n.nud_state > 0, "{n:?}");
+    }
+
+    #[test]
+    fn a_module_that_is_not_loaded_is_named() {
+        let Some(btf) = host() else { return };
+        let err = btf.module("no_such_module_xyz").err().unwrap().to_string();
+        assert!(err.contains("the no_such_module_xyz module is not loaded"), "{err}");
     }
 
     #[test]

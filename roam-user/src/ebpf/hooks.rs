@@ -1,4 +1,10 @@
 //! The hooks roam attaches, in one table: which program, where, and what it observes.
+//!
+//! The tracing hooks are raw tracepoints and fentry: they attach with CAP_BPF and CAP_PERFMON
+//! through `BPF_RAW_TRACEPOINT_OPEN`, never through `perf_event_open`, so Debian's and Ubuntu's
+//! `kernel.perf_event_paranoid=3` (perf events for CAP_SYS_ADMIN only) does not stop them.
+
+use super::layouts::Needs;
 
 /// Where a program attaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -7,13 +13,11 @@ pub enum Attach {
     MonitorSocket,
     /// TC egress of the station interface.
     StationEgress,
-    Tracepoint {
-        category: &'static str,
-        name: &'static str,
-    },
-    Kprobe {
-        function: &'static str,
-    },
+    /// A raw tracepoint, by its event name; `module` is the kernel module that defines it (it
+    /// must be loaded).
+    RawTracepoint { name: &'static str, module: Option<&'static str> },
+    /// fentry on a vmlinux function.
+    FEntry { function: &'static str },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -23,18 +27,22 @@ pub struct Hook {
     pub attach: Attach,
     /// What the hook tells roam, for reports.
     pub purpose: &'static str,
-    /// Follows kernel pointers (`sk_buff`, `net_device`) with offsets from the kernel's BTF.
-    pub needs_btf: bool,
+    /// The kernel struct offsets (from BTF) the program follows pointers with.
+    pub needs: Needs,
 }
 
-const fn tp(
+const fn raw_tp(
     program: &'static str,
-    category: &'static str,
     name: &'static str,
+    module: Option<&'static str>,
+    needs: Needs,
     purpose: &'static str,
 ) -> Hook {
-    Hook { program, attach: Attach::Tracepoint { category, name }, purpose, needs_btf: false }
+    Hook { program, attach: Attach::RawTracepoint { name, module }, purpose, needs }
 }
+
+const CFG80211: Option<&str> = Some("cfg80211");
+const MAC80211: Option<&str> = Some("mac80211");
 
 /// The egress classifier's name, as TC lists its filter (finding it after a crash needs it).
 pub const EGRESS_PROGRAM: &str = "roam_egress";
@@ -44,57 +52,97 @@ pub const HOOKS: &[Hook] = &[
         program: "roam_frames",
         attach: Attach::MonitorSocket,
         purpose: "802.11 frames on the monitor interface: per-BSS table, silence, deauth/disassoc",
-        needs_btf: false,
+        needs: Needs::Nothing,
     },
     Hook {
         program: EGRESS_PROGRAM,
         attach: Attach::StationEgress,
         purpose: "packets sent while the link is in transition",
-        needs_btf: false,
+        needs: Needs::Nothing,
     },
-    Hook {
-        program: "roam_kfree_skb",
-        attach: Attach::Tracepoint { category: "skb", name: "kfree_skb" },
-        purpose: "drops on the station interface, by reason",
-        needs_btf: true,
-    },
-    tp("roam_neigh_update", "neigh", "neigh_update", "neighbour entries resolved"),
-    tp("roam_neigh_create", "neigh", "neigh_create", "neighbour entries created"),
-    tp(
+    raw_tp(
+        "roam_kfree_skb",
+        "kfree_skb",
+        None,
+        Needs::NetDev,
+        "drops on the station interface, by reason",
+    ),
+    raw_tp("roam_neigh_update", "neigh_update", None, Needs::Neigh, "neighbour entries resolved"),
+    raw_tp("roam_neigh_create", "neigh_create", None, Needs::NetDev, "neighbour entries created"),
+    raw_tp(
         "roam_neigh_send_done",
-        "neigh",
         "neigh_event_send_done",
+        None,
+        Needs::Neigh,
         "packets held on unresolved entries",
     ),
-    tp("roam_neigh_cleanup", "neigh", "neigh_cleanup_and_release", "neighbour entries flushed"),
-    tp("roam_mlme_rx", "cfg80211", "cfg80211_rx_mlme_mgmt", "auth/assoc/deauth/disassoc received"),
-    tp("roam_mlme_tx", "cfg80211", "cfg80211_tx_mlme_mgmt", "deauth/disassoc sent"),
-    tp("roam_cqm_rssi", "cfg80211", "cfg80211_cqm_rssi_notify", "signal threshold crossings"),
-    tp(
+    raw_tp(
+        "roam_neigh_cleanup",
+        "neigh_cleanup_and_release",
+        None,
+        Needs::Neigh,
+        "neighbour entries flushed",
+    ),
+    raw_tp(
+        "roam_mlme_rx",
+        "cfg80211_rx_mlme_mgmt",
+        CFG80211,
+        Needs::NetDev,
+        "auth/assoc/deauth/disassoc received",
+    ),
+    raw_tp(
+        "roam_mlme_tx",
+        "cfg80211_tx_mlme_mgmt",
+        CFG80211,
+        Needs::NetDev,
+        "deauth/disassoc sent",
+    ),
+    raw_tp(
+        "roam_cqm_rssi",
+        "cfg80211_cqm_rssi_notify",
+        CFG80211,
+        Needs::NetDev,
+        "signal threshold crossings",
+    ),
+    raw_tp(
         "roam_beacon_loss",
-        "mac80211",
         "api_beacon_loss",
+        MAC80211,
+        Needs::Mac80211,
         "beacon loss (hardware-filtering drivers)",
     ),
-    tp(
+    raw_tp(
         "roam_connection_loss",
-        "mac80211",
         "api_connection_loss",
+        MAC80211,
+        Needs::Mac80211,
         "connection loss (hardware-filtering drivers)",
     ),
-    tp("roam_cqm_beacon_loss", "mac80211", "api_cqm_beacon_loss_notify", "mac80211 beacon loss"),
-    tp("roam_sta_state", "mac80211", "drv_sta_state", "802.1X port authorised (data may flow)"),
+    raw_tp(
+        "roam_cqm_beacon_loss",
+        "api_cqm_beacon_loss_notify",
+        MAC80211,
+        Needs::Mac80211,
+        "mac80211 beacon loss",
+    ),
+    raw_tp(
+        "roam_sta_state",
+        "drv_sta_state",
+        MAC80211,
+        Needs::Mac80211,
+        "802.1X port authorised (data may flow)",
+    ),
     Hook {
         program: "roam_carrier_off",
-        attach: Attach::Kprobe { function: "netif_carrier_off" },
+        attach: Attach::FEntry { function: "netif_carrier_off" },
         purpose: "carrier loss, at the instant (opens the drop window)",
-        needs_btf: true,
+        needs: Needs::NetDev,
     },
     Hook {
         program: "roam_carrier_on",
-        attach: Attach::Kprobe { function: "netif_carrier_on" },
+        attach: Attach::FEntry { function: "netif_carrier_on" },
         purpose: "carrier return",
-        needs_btf: true,
+        needs: Needs::NetDev,
     },
 ];
 
@@ -103,8 +151,11 @@ impl Attach {
         match self {
             Attach::MonitorSocket => "socket filter on the monitor interface".into(),
             Attach::StationEgress => "TC egress of the station interface".into(),
-            Attach::Tracepoint { category, name } => format!("tracepoint {category}:{name}"),
-            Attach::Kprobe { function } => format!("kprobe {function}"),
+            Attach::RawTracepoint { name, module: Some(module) } => {
+                format!("raw tracepoint {module}:{name}")
+            }
+            Attach::RawTracepoint { name, module: None } => format!("raw tracepoint {name}"),
+            Attach::FEntry { function } => format!("fentry {function}"),
         }
     }
 }

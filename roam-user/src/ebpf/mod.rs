@@ -8,7 +8,6 @@ pub mod observer;
 pub mod packet;
 pub mod report;
 pub mod stats;
-pub mod tracefs;
 
 pub use observer::{Observer, ObserverOptions};
 

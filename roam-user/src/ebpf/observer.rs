@@ -6,9 +6,9 @@ use std::{collections::HashMap, os::fd::OwnedFd, process::Command};
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
     maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
-    programs::{KProbe, SchedClassifier, SocketFilter, TcAttachType, TracePoint},
+    programs::{FEntry, RawTracePoint, SchedClassifier, SocketFilter, TcAttachType},
     util::KernelVersion,
-    Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader,
 };
 use roam_common::{
     history::{self, HistorySlot},
@@ -27,7 +27,7 @@ use super::{
     layouts::KernelLayouts,
     packet,
     report::{AttachReport, CarrierSource, HookReport, HookStatus},
-    tracefs, OBJECT,
+    OBJECT,
 };
 use crate::netif;
 
@@ -63,11 +63,10 @@ impl Observer {
         let station = StationIface::new(station_ifindex, netif::netns_inode()?, &opts.station)
             .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
 
-        let tracefs_root = tracefs::root();
         // Parsed once (megabytes of type data: about a second under qemu TCG) for the struct
         // offsets and the drop reasons' names.
         let kernel_btf = KernelBtf::load();
-        let layouts = KernelLayouts::resolve(tracefs_root.as_deref(), kernel_btf.as_ref())?;
+        let layouts = KernelLayouts::resolve(kernel_btf.as_ref());
         let drop_reason_names = kernel_btf
             .as_ref()
             .ok()
@@ -105,14 +104,12 @@ impl Observer {
             Some(name) => Some(netif::ifindex(name)?),
             None => None,
         };
+        // fentry programs are loaded against vmlinux's BTF as aya reads it (read once, only if
+        // one of them gets that far).
+        let mut fentry_btf: Option<Result<Btf, String>> = None;
         for hook in HOOKS {
-            let status = observer.attach(
-                hook,
-                &layouts,
-                tracefs_root.is_some(),
-                &opts.station,
-                monitor_ifindex,
-            );
+            let status =
+                observer.attach(hook, &layouts, &mut fentry_btf, &opts.station, monitor_ifindex);
             match &status {
                 HookStatus::Attached => debug!(program = hook.program, "attached"),
                 HookStatus::Skipped(why) => debug!(program = hook.program, "skipped: {why}"),
@@ -128,7 +125,7 @@ impl Observer {
         if observer.report.is_attached("roam_carrier_off")
             && observer.report.is_attached("roam_carrier_on")
         {
-            observer.report.carrier_source = CarrierSource::Kprobe;
+            observer.report.carrier_source = CarrierSource::Kernel;
         }
         Ok(observer)
     }
@@ -137,13 +134,19 @@ impl Observer {
         &mut self,
         hook: &Hook,
         layouts: &KernelLayouts,
-        have_tracefs: bool,
+        fentry_btf: &mut Option<Result<Btf, String>>,
         station: &str,
         monitor_ifindex: Option<u32>,
     ) -> HookStatus {
-        if hook.needs_btf && layouts.netdev.is_none() {
-            let why = layouts.netdev_error.clone().unwrap_or_default();
-            return HookStatus::Skipped(format!("needs struct offsets from kernel BTF: {why}"));
+        if let Attach::RawTracepoint { module: Some(module), .. } = hook.attach {
+            if !module_loaded(module) {
+                return HookStatus::Skipped(format!(
+                    "the {module} module is not loaded (no Wi-Fi stack here)"
+                ));
+            }
+        }
+        if let Some(why) = layouts.missing(hook.needs) {
+            return HookStatus::Skipped(why);
         }
         let result = match hook.attach {
             Attach::MonitorSocket => {
@@ -156,34 +159,25 @@ impl Observer {
                 }
             }
             Attach::StationEgress => self.attach_egress(hook.program, station),
-            Attach::Tracepoint { category, name } => {
-                if !have_tracefs {
-                    return HookStatus::Skipped(
-                        "tracefs is not mounted: mount -t tracefs nodev /sys/kernel/tracing".into(),
-                    );
+            Attach::RawTracepoint { name, .. } => self.attach_raw_tracepoint(hook.program, name),
+            Attach::FEntry { function } => {
+                let btf = fentry_btf
+                    .get_or_insert_with(|| Btf::from_sys_fs().map_err(|e| format!("{e:#}")));
+                let attached = match btf {
+                    Ok(btf) => self.attach_fentry(hook.program, function, btf),
+                    Err(why) => Err(anyhow!("reading the kernel's BTF: {why}")),
+                };
+                match attached {
+                    Ok(()) => Ok(()),
+                    // The fallback (rtnetlink) is always there, so this is a skip, not a failure.
+                    Err(e) => {
+                        return HookStatus::Skipped(format!(
+                            "fentry is unavailable here ({e:#}); carrier changes come from \
+                             rtnetlink"
+                        ))
+                    }
                 }
-                if !layouts.has_tracepoint_layout(hook.program) {
-                    let hint = match category {
-                        "cfg80211" | "mac80211" => {
-                            " (the module is not loaded: no Wi-Fi stack here)"
-                        }
-                        _ => "",
-                    };
-                    return HookStatus::Skipped(format!(
-                        "{category}:{name} is not in this kernel{hint}"
-                    ));
-                }
-                self.attach_tracepoint(hook.program, category, name)
             }
-            Attach::Kprobe { function } => match self.attach_kprobe(hook.program, function) {
-                Ok(()) => Ok(()),
-                // The fallback (rtnetlink) is always there, so this is a skip, not a failure.
-                Err(e) => {
-                    return HookStatus::Skipped(format!(
-                        "kprobes are unavailable here ({e:#}); carrier changes come from rtnetlink"
-                    ))
-                }
-            },
         };
         match result {
             Ok(()) => HookStatus::Attached,
@@ -235,17 +229,17 @@ impl Observer {
         Ok(())
     }
 
-    fn attach_tracepoint(&mut self, name: &str, category: &str, event: &str) -> Result<()> {
-        let program: &mut TracePoint = self.program_mut(name)?;
+    fn attach_raw_tracepoint(&mut self, name: &str, event: &str) -> Result<()> {
+        let program: &mut RawTracePoint = self.program_mut(name)?;
         program.load().context("verifier")?;
-        program.attach(category, event).context("attaching")?;
+        program.attach(event).context("attaching")?;
         Ok(())
     }
 
-    fn attach_kprobe(&mut self, name: &str, function: &str) -> Result<()> {
-        let program: &mut KProbe = self.program_mut(name)?;
-        program.load().context("verifier")?;
-        program.attach(function, 0).context("attaching")?;
+    fn attach_fentry(&mut self, name: &str, function: &str, btf: &Btf) -> Result<()> {
+        let program: &mut FEntry = self.program_mut(name)?;
+        program.load(function, btf).context("verifier")?;
+        program.attach().context("attaching")?;
         Ok(())
     }
 
@@ -445,4 +439,9 @@ fn map<'a>(ebpf: &'a Ebpf, name: &str) -> Result<&'a aya::maps::Map> {
 
 fn map_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map> {
     ebpf.map_mut(name).ok_or_else(|| anyhow!("map {name} is missing from the object"))
+}
+
+/// Whether a kernel module is loaded (built-in ones show there too).
+fn module_loaded(module: &str) -> bool {
+    std::path::Path::new("/sys/module").join(module).exists()
 }

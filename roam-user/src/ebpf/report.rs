@@ -27,8 +27,8 @@ pub struct HookReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CarrierSource {
-    /// kprobes on netif_carrier_off/on: the window opens in the kernel, at the instant.
-    Kprobe,
+    /// fentry on netif_carrier_off/on: the window opens in the kernel, at the instant.
+    Kernel,
     /// RTM_NEWLINK notifications to the agent, after linkwatch (up to ~1 s later for carrier off).
     Rtnetlink,
 }
@@ -69,7 +69,7 @@ impl fmt::Display for AttachReport {
             writeln!(f)?;
         }
         let carrier = match self.carrier_source {
-            CarrierSource::Kprobe => "kprobes (in the kernel, immediate)",
+            CarrierSource::Kernel => "fentry on netif_carrier_off/on (in the kernel, immediate)",
             CarrierSource::Rtnetlink => "rtnetlink in the agent (kprobes unavailable)",
         };
         writeln!(f, "  carrier changes: {carrier}")

@@ -14,7 +14,6 @@ use crate::wpa::{WpaCtrl, WpaError};
 
 pub const PRIVILEGES: &str = "privileges";
 pub const KERNEL_BTF: &str = "kernel BTF";
-pub const TRACEFS: &str = "tracefs";
 pub const INTERFACE: &str = "interface";
 pub const WIRELESS: &str = "wireless";
 pub const MODE: &str = "mode";
@@ -57,27 +56,6 @@ pub fn privileges(roots: &SysRoots) -> Check {
     };
     let audit = CapabilityAudit::of(creds.effective_caps);
 
-    let paranoid = fs::read_to_string(&roots.perf_event_paranoid)
-        .ok()
-        .and_then(|text| text.trim().parse::<i32>().ok());
-    if audit.missing.is_empty()
-        && !creds.effective_caps.contains(Capability::SysAdmin)
-        && paranoid.is_some_and(|level| level >= 3)
-    {
-        // Upstream treats levels above 2 as 2; Debian's and Ubuntu's kernels patch 3 and up to
-        // let only CAP_SYS_ADMIN open perf events, which the tracepoint and kprobe hooks attach
-        // through. The hooks below show whether they did.
-        return Check::warning(
-            PRIVILEGES,
-            format!(
-                "{who} with {}, but kernel.perf_event_paranoid is {}: on Debian and Ubuntu \
-                 kernels the tracepoint and kprobe hooks then need CAP_SYS_ADMIN",
-                capability_list(&REQUIRED),
-                paranoid.unwrap_or_default()
-            ),
-            "sysctl -w kernel.perf_event_paranoid=2, or add CAP_SYS_ADMIN (as roam@.service does)",
-        );
-    }
     if audit.missing.is_empty() {
         let detail = if audit.via_sys_admin.is_empty() {
             format!("{who} with {}", capability_list(&REQUIRED))
@@ -112,8 +90,8 @@ pub fn privileges(roots: &SysRoots) -> Check {
     }
 }
 
-/// roam's BPF programs are CO-RE: the loader relocates them against the
-/// running kernel's BTF.
+/// roam's programs follow kernel pointers with struct offsets read from the running kernel's
+/// BTF.
 pub fn kernel_btf(roots: &SysRoots) -> Check {
     let path = &roots.kernel_btf;
     match fs::File::open(path) {
@@ -129,36 +107,6 @@ pub fn kernel_btf(roots: &SysRoots) -> Check {
             "run with sudo",
         ),
     }
-}
-
-/// Tracepoints are attached by id, read from tracefs.
-pub fn tracefs(roots: &SysRoots) -> Check {
-    let mut denied = None;
-    for events in &roots.tracefs_events {
-        match fs::metadata(events) {
-            Ok(meta) if meta.is_dir() => {
-                return Check::ok(TRACEFS, events.display().to_string());
-            }
-            Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
-                denied.get_or_insert(events);
-            }
-            _ => {}
-        }
-    }
-    if let Some(events) = denied {
-        return Check::missing(
-            TRACEFS,
-            format!("{} is not accessible (permission denied)", events.display()),
-            "run with sudo, or let roam's user in: mount -o remount,mode=755 /sys/kernel/tracing",
-        );
-    }
-    let tried: Vec<String> =
-        roots.tracefs_events.iter().map(|path| path.display().to_string()).collect();
-    Check::missing(
-        TRACEFS,
-        format!("tracefs is not mounted (no {})", tried.join(" nor ")),
-        "mount -t tracefs nodev /sys/kernel/tracing",
-    )
 }
 
 pub fn interface(roots: &SysRoots, iface: &str) -> Check {

@@ -1,7 +1,7 @@
 //! Prerequisites of `roam check --iface IF`, also run by `roam run` so it
 //! can refuse early with a useful message instead of failing mid-setup.
 //!
-//! Each check reads the system (procfs, sysfs, tracefs, the wpa_supplicant
+//! Each check reads the system (procfs, sysfs, the wpa_supplicant
 //! socket) and reports what it found and how to fix it. Checks about the
 //! interface run only when it exists, and the 802.11 ones only when it is
 //! wireless: their answers would be noise after a more basic failure.
@@ -17,9 +17,7 @@ mod tests;
 
 use std::path::Path;
 
-pub use checks::{
-    INTERFACE, KERNEL_BTF, LINK, MODE, PHY, PRIVILEGES, TRACEFS, WIRELESS, WPA_SUPPLICANT,
-};
+pub use checks::{INTERFACE, KERNEL_BTF, LINK, MODE, PHY, PRIVILEGES, WIRELESS, WPA_SUPPLICANT};
 pub use report::{Check, Report, Status};
 pub use roots::SysRoots;
 
@@ -30,9 +28,7 @@ pub async fn check_all(iface: &str, wpa_ctrl_dir: &Path) -> Report {
 
 /// Runs every check with the filesystem locations in `roots`.
 pub async fn check_all_with(roots: &SysRoots, iface: &str, wpa_ctrl_dir: &Path) -> Report {
-    let mut report = Report {
-        checks: vec![checks::privileges(roots), checks::kernel_btf(roots), checks::tracefs(roots)],
-    };
+    let mut report = Report { checks: vec![checks::privileges(roots), checks::kernel_btf(roots)] };
 
     let interface = checks::interface(roots, iface);
     let interface_exists = interface.passed();

@@ -150,7 +150,7 @@ mod tests {
                  interface, e.g. wlan0"
             )
         );
-        report.checks.push(Check::missing("tracefs", "not mounted", "mount it"));
+        report.checks.push(Check::missing("link", "down", "bring it up"));
         report.checks.push(Check::missing("kernel BTF", "absent", "boot another kernel"));
         let line = report.blocker_line().unwrap();
         assert!(line.ends_with("(and 2 more problems: see `roam check`)"), "{line}");

@@ -9,15 +9,10 @@ pub struct SysRoots {
     pub sys_class_net: PathBuf,
     /// `/proc/self/status`: effective uid and capabilities.
     pub proc_self_status: PathBuf,
-    /// `/sys/kernel/btf/vmlinux`: kernel BTF, needed for CO-RE relocations.
+    /// `/sys/kernel/btf/vmlinux`: kernel BTF, the source of the struct offsets the programs use.
     pub kernel_btf: PathBuf,
-    /// Candidate tracefs `events` directories, in order of preference.
-    pub tracefs_events: Vec<PathBuf>,
     /// `/run/netns`: named network namespaces (`ip netns add`).
     pub named_netns: PathBuf,
-    /// `kernel.perf_event_paranoid`: at 3 and above (Debian's and Ubuntu's patch), perf events
-    /// need CAP_SYS_ADMIN.
-    pub perf_event_paranoid: PathBuf,
 }
 
 impl SysRoots {
@@ -27,14 +22,7 @@ impl SysRoots {
             sys_class_net: "/sys/class/net".into(),
             proc_self_status: "/proc/self/status".into(),
             kernel_btf: "/sys/kernel/btf/vmlinux".into(),
-            // Since Linux 4.1 tracefs has its own mount point; older setups
-            // only have it under debugfs.
-            tracefs_events: vec![
-                "/sys/kernel/tracing/events".into(),
-                "/sys/kernel/debug/tracing/events".into(),
-            ],
             named_netns: "/run/netns".into(),
-            perf_event_paranoid: "/proc/sys/kernel/perf_event_paranoid".into(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! dedicated thread: devices made there vanish with the namespace when the thread ends, so a
 //! failing test leaves nothing behind (no /run/netns entry, no interface, no mount). Like
 //! `ip netns exec`, the thread also gets a private mount namespace with sysfs (which shows the
-//! interfaces of the namespace it is mounted from) and tracefs mounted afresh.
+//! interfaces of the namespace it is mounted from) mounted afresh.
 
 use std::{
     fs::{File, OpenOptions},
@@ -27,14 +27,6 @@ pub fn in_netns<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'stati
             .context("making mounts private")?;
         nix::mount::mount(Some("sysfs"), "/sys", Some("sysfs"), MsFlags::empty(), none)
             .context("mounting sysfs")?;
-        nix::mount::mount(
-            Some("tracefs"),
-            "/sys/kernel/tracing",
-            Some("tracefs"),
-            MsFlags::empty(),
-            none,
-        )
-        .context("mounting tracefs")?;
         ip(&["link", "set", "lo", "up"])?;
         f()
     })
@@ -124,6 +116,20 @@ pub fn roam_programs_loaded() -> Vec<String> {
         .filter_map(|p| p.name_as_str().map(str::to_owned))
         .filter(|n| n.starts_with("roam_"))
         .collect()
+}
+
+/// roam's programs still loaded once the kernel has had time to free released ones: a tracing
+/// program outlives its last link and descriptor by an RCU grace period (the kernel frees it
+/// from a callback, and says nothing when it has), so this looks again for up to 5 s.
+pub fn roam_programs_left() -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = roam_programs_loaded();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// The `roam` binary of this build (cargo puts test binaries in target/<profile>/deps).

@@ -3,7 +3,9 @@
 use std::process::Command;
 
 use anyhow::{ensure, Result};
-use integration_test::{in_netns, roam_binary, roam_programs_loaded, veth_pair};
+use integration_test::{
+    in_netns, roam_binary, roam_programs_left, roam_programs_loaded, veth_pair,
+};
 use roam_user::ebpf::{Observer, ObserverOptions};
 
 #[test]
@@ -16,7 +18,7 @@ fn programs_are_gone_when_the_observer_drops() -> Result<()> {
         let loaded = roam_programs_loaded();
         ensure!(loaded.iter().any(|p| p == "roam_egress"), "loaded: {loaded:?}");
         drop(observer);
-        let left = roam_programs_loaded();
+        let left = roam_programs_left();
         ensure!(left.is_empty(), "left attached: {left:?}");
         Ok(())
     })
@@ -35,7 +37,7 @@ fn programs_are_gone_when_the_roam_binary_exits() -> Result<()> {
         ensure!(report.contains("\"program\":\"roam_egress\""), "no hook report: {report}");
         ensure!(report.contains("\"status\":\"attached\""), "nothing attached: {report}");
         ensure!(!out.status.success(), "a veth must not pass `roam check`");
-        let left = roam_programs_loaded();
+        let left = roam_programs_left();
         ensure!(left.is_empty(), "left attached after the binary exited: {left:?}");
         Ok(())
     })

@@ -51,13 +51,17 @@ pub fn check(after: &str) {
 /// What of roam's exists now: programs, links, monitor interfaces, run records.
 pub fn attached() -> Vec<String> {
     let programs = roam_programs();
+    // A detached program must have no link at once; the kernel frees the program itself an
+    // RCU grace period after its last link and descriptor went, from a callback nobody hears of.
+    let links = roam_links(&programs);
+    let programs = if links.is_empty() { programs_once_freed(programs) } else { programs };
     let mut found = Vec::new();
     found.extend(
         programs
             .iter()
             .map(|p| format!("program {} {}", p["id"], p["name"].as_str().unwrap_or_default())),
     );
-    found.extend(roam_links(&programs).into_iter().map(|l| format!("link {l}")));
+    found.extend(links.into_iter().map(|l| format!("link {l}")));
     for netns in [None, Some(paths::STA_NETNS)] {
         found.extend(monitor_interfaces(netns).into_iter().map(|i| format!("interface {i}")));
     }
@@ -82,6 +86,16 @@ fn roam_programs() -> Vec<Value> {
         .into_iter()
         .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("roam_")))
         .collect()
+}
+
+/// `programs` (unlinked) looked at again for up to 5 s, until the kernel has freed them.
+fn programs_once_freed(mut programs: Vec<Value>) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !programs.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        programs = roam_programs();
+    }
+    programs
 }
 
 /// Links whose program is one of `programs`, as `id type`.

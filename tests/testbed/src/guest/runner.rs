@@ -220,7 +220,6 @@ fn run_once(
     let mut measured = false;
     let mut extras = RunExtras::default();
     let dir = out.join("runs").join(&dir_name);
-    let patches_before = text_patching::patches_so_far();
     let result = measure(
         case,
         topology,
@@ -232,8 +231,6 @@ fn run_once(
         &mut extras,
         laps,
     );
-    let kernel_text_patches =
-        patches_before.zip(text_patching::patches_so_far()).map(|(before, after)| after - before);
     let (roam_window_lost, roam_transitions) = match extras.roam_window {
         Some((lost, n)) => (Some(lost), n),
         None => (None, 0),
@@ -245,7 +242,7 @@ fn run_once(
         error: result.err().map(|err| format!("{err:#}")),
         roam_window_lost,
         roam_transitions,
-        kernel_text_patches,
+        kernel_text_patches: extras.kernel_text_patches,
         metrics_window_ms: extras.metrics_window_ms,
         guest_stall_ms: extras.guest_stall_ms,
     }
@@ -260,6 +257,8 @@ struct RunExtras {
     metrics_window_ms: Option<f64>,
     /// The longest vCPU stall inside the traffic gap.
     guest_stall_ms: Option<f64>,
+    /// Batches of live kernel-code patches from the trigger to the end of the measurement.
+    kernel_text_patches: Option<u64>,
 }
 
 /// The two clocks at the trigger: one timeline axis for monotonic (probe, ftrace) and realtime
@@ -317,6 +316,10 @@ fn measure(
     };
 
     laps.lap("marks");
+    // From here on, while the traffic is measured. (Before, the agent's restart patches the
+    // entries of netif_carrier_off/on for its fentry hooks: code that runs only when a carrier
+    // changes, so no vCPU is in it then; see `text_patching`.)
+    let patches_before = text_patching::patches_so_far();
 
     // The trigger.
     let t0 = TriggerTime::now();
@@ -356,6 +359,8 @@ fn measure(
     report.recovered = outcome.recovered;
     extras.guest_stall_ms =
         stalls::longest_within(outcome.gap_start_ns, outcome.gap_end_ns.unwrap_or(end_ns));
+    extras.kernel_text_patches =
+        patches_before.zip(text_patching::patches_so_far()).map(|(before, after)| after - before);
     report.bssid_after = topology.station().connected_bssid().ok().flatten();
     *measured = true;
     if let Some(end) = outcome.gap_end_ns {

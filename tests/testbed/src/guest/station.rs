@@ -284,11 +284,10 @@ pub struct RoamAgent {
     agent_fresh: bool,
 }
 
-/// The agent's capabilities, as setpriv's bounding set: those of its systemd unit. Debian's
-/// kernels default to `kernel.perf_event_paranoid=3`, a Debian patch under which
-/// perf_event_open (how the tracepoint and kprobe hooks attach) needs CAP_SYS_ADMIN, not
-/// CAP_PERFMON: without it every perf-attached hook fails (measured in this VM).
-const AGENT_CAPABILITIES: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw,+sys_admin";
+/// The agent's capabilities, as setpriv's bounding set: those of its systemd unit. No
+/// CAP_SYS_ADMIN: the hooks are raw tracepoints and fentry, which need no perf event, so the
+/// guest's `kernel.perf_event_paranoid=3` (Debian's default, see `hooks`) does not matter.
+pub const AGENT_CAPABILITIES: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw";
 
 /// `TimeoutStopSec` of roam@.service.
 const AGENT_STOP_GRACE: Duration = Duration::from_secs(15);
@@ -597,5 +596,30 @@ impl Station for RoamOnNl80211 {
 
     fn metrics(&mut self) -> Option<Result<String>> {
         Some(scrape_agent())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AGENT_CAPABILITIES;
+
+    /// The testbed runs the agent with the capabilities of its systemd unit, and those are the
+    /// four roam needs: no CAP_SYS_ADMIN.
+    #[test]
+    fn the_agent_runs_with_its_units_capabilities() {
+        let unit = include_str!("../../../../roam-user/packaging/roam@.service");
+        for key in ["CapabilityBoundingSet=", "AmbientCapabilities="] {
+            let line = unit.lines().find_map(|l| l.strip_prefix(key)).expect(key);
+            let mut from_unit: Vec<String> = line
+                .split_whitespace()
+                .map(|cap| format!("+{}", cap.trim_start_matches("CAP_").to_lowercase()))
+                .collect();
+            let mut testbed: Vec<String> =
+                AGENT_CAPABILITIES.split(',').skip(1).map(str::to_owned).collect();
+            from_unit.sort();
+            testbed.sort();
+            assert_eq!(from_unit, testbed, "{key}");
+            assert_eq!(from_unit, ["+bpf", "+net_admin", "+net_raw", "+perfmon"], "{key}");
+        }
     }
 }

@@ -10,12 +10,19 @@
 //!
 //! Each stop and start of roam's agent patched 214 sites in 79 batches (traced in the VM): the
 //! ingress/egress/classifier keys of its clsact qdisc, `bpf_stats_enabled_key` (64 sites), and
-//! the key and static call of every tracepoint it is the first perf user of. The testbed
-//! starts the agent once per run, so long sessions met the race. Holding each of those from
-//! boot turns the agent's flips into reference-count changes that patch nothing; a loopback TCP
+//! the key and static call of every tracepoint it is the first user of. The testbed starts the
+//! agent once per run, so long sessions met the race. Holding each of those from boot turns the
+//! agent's flips into reference-count changes that patch nothing. A tracepoint's static call
+//! points straight at its probe while it has one and at the probe iterator from two on, so each
+//! of roam's (raw) tracepoints is held with a perf event and two raw-tracepoint programs of the
+//! testbed's own that do nothing: roam's probe then joins an iterator already in place; a loopback TCP
 //! connection at boot draws the hash secrets (three DO_ONCE keys) the first metrics scrape
 //! would otherwise draw during a run. On hardware
-//! (or KVM) the patching is safe: roam itself does not change. The `text_poke` kprobe of the
+//! (or KVM) the patching is safe: roam itself does not change. What the agent still patches is
+//! the entry of `netif_carrier_off` and `netif_carrier_on` (its fentry hooks, at each start and
+//! stop: about 10 batches): code that runs only when a carrier changes, never while the agent
+//! restarts between runs, so no vCPU can be inside a stale translation of it. The runner counts
+//! patches from each run's trigger on, where they would matter. The `text_poke` kprobe of the
 //! trace counts what still patches, and the runner reports any run where something did.
 
 use std::{
@@ -51,9 +58,10 @@ const AGENT_TRACEPOINTS: &[&str] = &[
 /// The kprobe event (see `trace::KPROBES`) that fires on every batch of live patches.
 pub const TEXT_POKE_EVENT: &str = "roam_testbed/text_poke";
 
-/// What holds the keys on; they stay on until the VM powers off.
+/// What holds the keys on (perf events, idle programs and their links); they stay on until the
+/// VM powers off.
 pub struct Pins {
-    _perf_events: Vec<OwnedFd>,
+    _held: Vec<OwnedFd>,
 }
 
 /// Turns on, for good, every key roam's agent would flip. Needs mac80211 and cfg80211 loaded
@@ -79,14 +87,57 @@ pub fn pin_agent_keys() -> Pins {
     if let Err(err) = loopback_tcp_connection() {
         warn("the TCP hash secrets' keys", err);
     }
-    let mut perf_events = Vec::new();
+    let mut held = Vec::new();
     for tracepoint in AGENT_TRACEPOINTS {
         match open_tracepoint_perf_event(tracepoint) {
-            Ok(fd) => perf_events.push(fd),
+            Ok(fd) => held.push(fd),
             Err(err) => warn(tracepoint, err),
         }
+        let event = tracepoint.rsplit('/').next().unwrap_or(tracepoint);
+        for _ in 0..2 {
+            match attach_idle_raw_tracepoint(event) {
+                Ok(fds) => held.extend(fds),
+                Err(err) => warn(&format!("a raw tracepoint on {tracepoint}"), err),
+            }
+        }
     }
-    Pins { _perf_events: perf_events }
+    Pins { _held: held }
+}
+
+/// Loads a raw-tracepoint program that does nothing (`r0 = 0; exit`) and attaches it to `event`:
+/// one more probe on the tracepoint. Returns the program's and the link's descriptors.
+fn attach_idle_raw_tracepoint(event: &str) -> Result<[OwnedFd; 2]> {
+    const BPF_PROG_LOAD: libc::c_long = 5;
+    const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
+    const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+    // mov64 r0, 0; exit
+    let insns: [u64; 2] = [0x0000_0000_0000_00b7, 0x0000_0000_0000_0095];
+    let license = c"GPL";
+    // union bpf_attr for BPF_PROG_LOAD: prog_type, insn_cnt, insns, license, then zeroes.
+    let mut load = [0u8; 128];
+    load[0..4].copy_from_slice(&BPF_PROG_TYPE_RAW_TRACEPOINT.to_ne_bytes());
+    load[4..8].copy_from_slice(&(insns.len() as u32).to_ne_bytes());
+    load[8..16].copy_from_slice(&(insns.as_ptr() as u64).to_ne_bytes());
+    load[16..24].copy_from_slice(&(license.as_ptr() as u64).to_ne_bytes());
+    let program = bpf(BPF_PROG_LOAD, &load).context("loading an idle raw-tracepoint program")?;
+    let name = std::ffi::CString::new(event)?;
+    // union bpf_attr for BPF_RAW_TRACEPOINT_OPEN: name, prog_fd.
+    let mut open = [0u8; 16];
+    open[0..8].copy_from_slice(&(name.as_ptr() as u64).to_ne_bytes());
+    open[8..12].copy_from_slice(&std::os::fd::AsRawFd::as_raw_fd(&program).to_ne_bytes());
+    let link = bpf(BPF_RAW_TRACEPOINT_OPEN, &open).context("BPF_RAW_TRACEPOINT_OPEN")?;
+    Ok([program, link])
+}
+
+fn bpf(cmd: libc::c_long, attr: &[u8]) -> Result<OwnedFd> {
+    // SAFETY: `attr` is a zero-padded bpf_attr of the size passed; the pointers in it (the
+    // instructions, the license, the name) outlive the call.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_ptr(), attr.len()) };
+    if fd < 0 {
+        bail!("bpf({cmd}): {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: the syscall returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn loopback_tcp_connection() -> Result<()> {
@@ -178,6 +229,20 @@ fn parse_kprobe_hits(profile: &str, event: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kernel takes the idle program and attaches it (the host kernel has raw tracepoints;
+    /// the test needs root, as the testbed has in the VM).
+    #[test]
+    fn an_idle_program_holds_a_tracepoint() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let first = attach_idle_raw_tracepoint("kfree_skb").expect("attached");
+        let second = attach_idle_raw_tracepoint("kfree_skb").expect("a second probe");
+        assert!(attach_idle_raw_tracepoint("no_such_tracepoint_xyz").is_err());
+        drop((first, second));
+    }
 
     #[test]
     fn perf_event_attr_has_the_first_published_size() {
