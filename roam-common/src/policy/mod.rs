@@ -4,19 +4,24 @@
 //! - [`trigger`]: why roam thinks the link is lost;
 //! - [`candidate`]: which BSS of the same network to move to;
 //! - [`limiter`]: exponential backoff after failures and a cap on roams per minute;
+//! - [`liveness`]: whether the AP is still there, from 802.11 acknowledgements and frames heard;
 //! - [`machine`]: the state machine that turns events into at most one action at a time.
 
 pub mod candidate;
 pub mod limiter;
+pub mod liveness;
 pub mod machine;
 pub mod state;
 pub mod trigger;
 
 #[cfg(test)]
+mod liveness_tests;
+#[cfg(test)]
 mod tests;
 
 pub use candidate::{best_candidate, Candidate, CandidateSource};
 pub use limiter::{Limiter, LimiterConfig};
+pub use liveness::{AckReports, Liveness, LivenessConfig, Verdict};
 pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};
 pub use state::State;
 pub use trigger::{Trigger, TriggerKind};
