@@ -36,6 +36,12 @@ pub enum EventKind {
     /// mac80211 opened the station's 802.1X port to the AP in `bssid` (`drv_sta_state` to
     /// AUTHORIZED): data flows from here, so what waits for it may be released.
     PortAuthorized = 15,
+    /// The station sent a data packet while nothing had come from its AP for
+    /// [`LinkConfig::quiet_ns`] (`value` = ns since the AP was last heard or acknowledged): worth
+    /// asking the AP whether it is still there. At most one per `quiet_ns`.
+    ///
+    /// [`LinkConfig::quiet_ns`]: crate::maps::LinkConfig::quiet_ns
+    TxUnanswered = 16,
 }
 
 impl EventKind {
@@ -57,6 +63,7 @@ impl EventKind {
             13 => NeighResolved,
             14 => FirstData,
             15 => PortAuthorized,
+            16 => TxUnanswered,
             _ => return None,
         })
     }
@@ -80,6 +87,7 @@ impl EventKind {
             NeighResolved => "neigh_resolved",
             FirstData => "first_data",
             PortAuthorized => "port_authorized",
+            TxUnanswered => "tx_unanswered",
         }
     }
 }
@@ -127,18 +135,18 @@ mod tests {
     fn event_has_no_implicit_padding() {
         // 4+4+8+8 + 6*3 + 2+2+1+1+1+3 + 4 = 56
         assert_eq!(core::mem::size_of::<super::Event>(), 56);
-        for v in 1..=15 {
+        for v in 1..=16 {
             assert_eq!(super::EventKind::from_u32(v).map(|k| k as u32), Some(v));
         }
         assert_eq!(super::EventKind::from_u32(0), None);
-        assert_eq!(super::EventKind::from_u32(16), None);
+        assert_eq!(super::EventKind::from_u32(17), None);
     }
 
     #[test]
     fn kind_names_are_distinct_snake_case() {
         let names: Vec<&str> =
-            (1..=15).filter_map(super::EventKind::from_u32).map(|k| k.name()).collect();
-        assert_eq!(names.len(), 15);
+            (1..=16).filter_map(super::EventKind::from_u32).map(|k| k.name()).collect();
+        assert_eq!(names.len(), 16);
         for (i, name) in names.iter().enumerate() {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
             assert!(!names[..i].contains(name), "{name} twice");

@@ -70,6 +70,48 @@ pub struct FilterConfig {
     pub watch_data: u32,
 }
 
+/// What the agent tells the station's link programs (array map, one entry, written by the
+/// agent only).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// Send [`EventKind::TxUnanswered`] when the station transmits while nothing has come from
+    /// its AP for this long (and not more often); 0: never.
+    ///
+    /// [`EventKind::TxUnanswered`]: crate::event::EventKind::TxUnanswered
+    pub quiet_ns: u64,
+    /// The last time the agent knew the AP alive (an acknowledged probe): counts as heard.
+    pub alive_ns: u64,
+}
+
+/// What the station's link did (array map, one entry, written by the kernel programs only).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkActivity {
+    /// The last frame from the AP: any packet received on the station interface (all of them
+    /// come through the AP), or a frame of the associated BSS on the monitor (CLOCK_MONOTONIC).
+    pub last_rx_ns: u64,
+    /// The last [`EventKind::TxUnanswered`] sent.
+    ///
+    /// [`EventKind::TxUnanswered`]: crate::event::EventKind::TxUnanswered
+    pub last_hint_ns: u64,
+}
+
+impl LinkActivity {
+    /// Whether a packet sent at `now_ns` should make the agent ask the AP: nothing from it (nor
+    /// an acknowledgement) for `config.quiet_ns`, and no hint within that time either.
+    #[inline(always)]
+    pub fn hint_due(&self, config: &LinkConfig, now_ns: u64) -> bool {
+        if config.quiet_ns == 0 {
+            return false;
+        }
+        let alive =
+            if config.alive_ns > self.last_rx_ns { config.alive_ns } else { self.last_rx_ns };
+        now_ns.saturating_sub(alive) >= config.quiet_ns
+            && now_ns.saturating_sub(self.last_hint_ns) >= config.quiet_ns
+    }
+}
+
 /// Index of the single entry of array maps.
 pub const SINGLE: u32 = 0;
 
@@ -251,6 +293,10 @@ mod pod {
     // SAFETY: as above.
     unsafe impl aya::Pod for super::FilterConfig {}
     // SAFETY: as above.
+    unsafe impl aya::Pod for super::LinkConfig {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::LinkActivity {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::StationIface {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::WindowState {}
@@ -265,6 +311,22 @@ mod pod {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hint_is_due_after_a_quiet_spell_and_not_more_often() {
+        const MS: u64 = 1_000_000;
+        let config = LinkConfig { quiet_ns: 40 * MS, alive_ns: 0 };
+        let mut activity = LinkActivity { last_rx_ns: 1_000 * MS, last_hint_ns: 0 };
+        assert!(!activity.hint_due(&config, 1_039 * MS), "heard 39 ms ago");
+        assert!(activity.hint_due(&config, 1_040 * MS));
+        activity.last_hint_ns = 1_040 * MS;
+        assert!(!activity.hint_due(&config, 1_079 * MS), "one hint per quiet spell");
+        assert!(activity.hint_due(&config, 1_080 * MS));
+        // An acknowledged probe counts as hearing the AP.
+        let config = LinkConfig { quiet_ns: 40 * MS, alive_ns: 1_070 * MS };
+        assert!(!activity.hint_due(&config, 1_100 * MS));
+        assert!(!activity.hint_due(&LinkConfig::default(), 9_000 * MS), "0: never");
+    }
 
     #[test]
     fn station_name_matching() {

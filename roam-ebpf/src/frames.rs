@@ -17,7 +17,7 @@ use roam_common::{
 };
 
 use crate::{
-    events,
+    events, link,
     maps::{BSS_TABLE, FILTER_CONFIG, FILTER_CPU},
 };
 
@@ -51,8 +51,11 @@ fn observe(ctx: &SkBuffContext) {
         report_leave(&obs);
     }
     if obs.from_ap {
-        if cfg.watch_data != 0 && obs.kind == FrameKind::Data && obs.bssid == cfg.assoc_bssid {
-            report_first_data(&obs);
+        if obs.bssid == cfg.assoc_bssid {
+            link::heard(now);
+            if cfg.watch_data != 0 && obs.kind == FrameKind::Data {
+                report_first_data(&obs);
+            }
         }
         track_bss(&bytes, &mut obs, cfg, now, stats, opaque);
     }

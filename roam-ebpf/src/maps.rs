@@ -6,8 +6,8 @@ use aya_ebpf::{
 };
 use roam_common::history::{HistorySlot, SLOTS as HISTORY_SLOTS};
 use roam_common::maps::{
-    BssSlot, FilterConfig, FilterCpu, StationIface, WindowCounters, WindowState, BSS_TABLE_SLOTS,
-    DROP_REASON_CAPACITY, EVENT_RING_BYTES,
+    BssSlot, FilterConfig, FilterCpu, LinkActivity, LinkConfig, StationIface, WindowCounters,
+    WindowState, BSS_TABLE_SLOTS, DROP_REASON_CAPACITY, EVENT_RING_BYTES,
 };
 
 /// Per-BSS table: every AP heard on the monitor interface's channel (2-way set-associative,
@@ -30,6 +30,14 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENT_RING_BYTES, 0);
 /// The station interface the tracepoints filter on (written by the agent).
 #[map]
 pub static STATION: Array<StationIface> = Array::with_max_entries(1, 0);
+
+/// When to hint the agent that the station's traffic goes unanswered (written by the agent).
+#[map]
+pub static LINK_CONFIG: Array<LinkConfig> = Array::with_max_entries(1, 0);
+
+/// When the AP was last heard and the agent last hinted (written by the programs).
+#[map]
+pub static LINK_ACTIVITY: Array<LinkActivity> = Array::with_max_entries(1, 0);
 
 /// Whether the drop window is open.
 #[map]

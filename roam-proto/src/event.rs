@@ -180,6 +180,8 @@ impl Backend {
 pub enum LossSource {
     /// roam's kernel program: the AP unheard for N beacon intervals.
     Silence,
+    /// roam's probes: the AP stopped acknowledging them.
+    Ack,
     /// mac80211 (or the driver) declared beacon or connection loss.
     Mac80211,
     /// The AP ended the association (deauthentication, disassociation).
@@ -191,6 +193,7 @@ impl LossSource {
     pub fn name(self) -> &'static str {
         match self {
             LossSource::Silence => "silence",
+            LossSource::Ack => "ack",
             LossSource::Mac80211 => "mac80211",
             LossSource::Ap => "ap",
         }
@@ -465,7 +468,7 @@ mod tests {
         for result in RoamResult::ALL {
             assert_eq!(serde_json::to_string(&result).unwrap(), format!("\"{}\"", result.name()));
         }
-        for source in [LossSource::Silence, LossSource::Mac80211, LossSource::Ap] {
+        for source in [LossSource::Silence, LossSource::Ack, LossSource::Mac80211, LossSource::Ap] {
             assert_eq!(serde_json::to_string(&source).unwrap(), format!("\"{}\"", source.name()));
         }
         for backend in [Backend::WpaSupplicant, Backend::Nl80211] {

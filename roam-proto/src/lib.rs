@@ -20,5 +20,7 @@ pub use roam_common::{
     MacAddr,
 };
 pub use status::{
-    Candidate, Counters, CurrentBss, DropWindow, RoamRecord, RoamStep, Status, TransitionStep,
+    Candidate, Counters, CurrentBss, DropWindow, LivenessSource, LivenessSourceStatus,
+    LivenessStatus, LivenessVerdict, ProbeTotals, RoamRecord, RoamStep, SourceState, Status,
+    TransitionStep,
 };

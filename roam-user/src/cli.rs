@@ -12,6 +12,7 @@ use roam_user::{
     config::{BackendChoice, Config},
     control,
     ebpf::{Observer, ObserverOptions},
+    nl80211::Nl80211,
     system,
 };
 use serde_json::json;
@@ -232,7 +233,10 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
 }
 
 async fn check_interface(args: CheckArgs, iface: String, wpa_ctrl_dir: &Path) -> Result<ExitCode> {
-    let prerequisites = system::check_all(&iface, wpa_ctrl_dir).await;
+    let mut prerequisites = system::check_all(&iface, wpa_ctrl_dir).await;
+    if prerequisites.get(system::WIRELESS).is_some_and(|check| check.passed()) {
+        prerequisites.checks.push(system::tx_status(reports_tx_status(&iface).await));
+    }
     // Attaching needs privileges and the interface, nothing more: trying it even when other
     // prerequisites fail shows which hooks this kernel offers and passes through the verifier.
     let passed = |name| prerequisites.get(name).is_some_and(|c: &system::Check| c.passed());
@@ -280,6 +284,16 @@ async fn check_interface(args: CheckArgs, iface: String, wpa_ctrl_dir: &Path) ->
         );
     }
     Ok(if can_run { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Whether `iface`'s driver reports acknowledgements, as nl80211 says.
+async fn reports_tx_status(iface: &str) -> Result<bool, String> {
+    let answer = async {
+        let nl80211 = Nl80211::new().await?;
+        let wiphy = nl80211.interface_by_name(iface).await?.wiphy;
+        nl80211.reports_tx_status(wiphy).await
+    };
+    answer.await.map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

@@ -114,14 +114,53 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Detect {
+    /// Watch the air on a monitor interface of the station's phy.
+    pub monitor: bool,
     pub silence_intervals: u32,
+    /// Ask the AP this often when nothing else shows it alive.
+    pub probe_interval_ms: u64,
+    /// Non-acknowledged probes in a row that make the AP lost.
+    pub probe_failures: u32,
+    /// Ask the AP at once when the station sends and nothing has come from it for this long.
+    pub unanswered_ms: u64,
     pub signal_threshold_dbm: Option<i32>,
     pub signal_hysteresis_db: i32,
 }
 
 impl Default for Detect {
     fn default() -> Self {
-        Detect { silence_intervals: 3, signal_threshold_dbm: None, signal_hysteresis_db: 8 }
+        Detect {
+            monitor: true,
+            silence_intervals: 3,
+            probe_interval_ms: 150,
+            probe_failures: 3,
+            unanswered_ms: 40,
+            signal_threshold_dbm: None,
+            signal_hysteresis_db: 8,
+        }
+    }
+}
+
+/// Bounds of the liveness keys, with why: a probe every few ms would load the air, one every
+/// few seconds would detect nothing in time; one failure could be a collision, more than ten
+/// add nothing but delay.
+const PROBE_INTERVAL_MS: std::ops::RangeInclusive<u64> = 20..=5_000;
+const PROBE_FAILURES: std::ops::RangeInclusive<u32> = 2..=10;
+const UNANSWERED_MS: std::ops::RangeInclusive<u64> = 10..=5_000;
+
+impl Detect {
+    /// The liveness rule's parameters.
+    pub fn liveness(&self) -> roam_common::policy::LivenessConfig {
+        roam_common::policy::LivenessConfig {
+            probe_interval_ns: self.probe_interval_ms * 1_000_000,
+            failures: self.probe_failures,
+            ..roam_common::policy::LivenessConfig::default()
+        }
+    }
+
+    /// When the kernel hints the agent that the station sends into silence (ns).
+    pub fn unanswered_ns(&self) -> u64 {
+        self.unanswered_ms * 1_000_000
     }
 }
 
@@ -292,6 +331,40 @@ impl Config {
                 format!("{n} is out of range: use {MIN_SILENCE_INTERVALS} to {MAX_SILENCE_INTERVALS} beacon intervals"),
             ));
         }
+        let d = &self.detect;
+        if !PROBE_INTERVAL_MS.contains(&d.probe_interval_ms) {
+            return Err(Invalid::new(
+                "detect.probe_interval_ms",
+                format!(
+                    "{} is out of range: use {} to {} ms",
+                    d.probe_interval_ms,
+                    PROBE_INTERVAL_MS.start(),
+                    PROBE_INTERVAL_MS.end()
+                ),
+            ));
+        }
+        if !PROBE_FAILURES.contains(&d.probe_failures) {
+            return Err(Invalid::new(
+                "detect.probe_failures",
+                format!(
+                    "{} is out of range: use {} to {} probes",
+                    d.probe_failures,
+                    PROBE_FAILURES.start(),
+                    PROBE_FAILURES.end()
+                ),
+            ));
+        }
+        if !UNANSWERED_MS.contains(&d.unanswered_ms) {
+            return Err(Invalid::new(
+                "detect.unanswered_ms",
+                format!(
+                    "{} is out of range: use {} to {} ms",
+                    d.unanswered_ms,
+                    UNANSWERED_MS.start(),
+                    UNANSWERED_MS.end()
+                ),
+            ));
+        }
         if let Some(dbm) = self.detect.signal_threshold_dbm {
             if !(-100..=-20).contains(&dbm) {
                 return Err(Invalid::new(
@@ -431,6 +504,26 @@ mod tests {
     fn the_packaged_configuration_is_the_defaults() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/roam.toml");
         assert_eq!(Config::load(&path).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn liveness_keys_are_range_checked_and_reach_the_rule() {
+        let err = |text: &str| format!("{:#}", Config::parse(text, "roam.toml").unwrap_err());
+        assert_eq!(
+            err("[detect]\nprobe_interval_ms = 5\n"),
+            "roam.toml:2: detect.probe_interval_ms: 5 is out of range: use 20 to 5000 ms"
+        );
+        assert_eq!(
+            err("[detect]\nprobe_failures = 1\n"),
+            "roam.toml:2: detect.probe_failures: 1 is out of range: use 2 to 10 probes"
+        );
+        assert!(err("[detect]\nunanswered_ms = 0\n").contains("use 10 to 5000 ms"));
+        let c =
+            Config::parse("[detect]\nprobe_interval_ms = 300\nprobe_failures = 4\n", "x").unwrap();
+        let rule = c.detect.liveness();
+        assert_eq!((rule.probe_interval_ns, rule.failures), (300_000_000, 4));
+        assert_eq!(Config::default().detect.unanswered_ns(), 40_000_000);
+        assert!(!Config::parse("[detect]\nmonitor = false\n", "x").unwrap().detect.monitor);
     }
 
     /// Values from the command line are checked the same way, without a file to point into.

@@ -1,5 +1,6 @@
 //! roam's agent: loads the kernel programs, follows the station, and acts.
 
+pub mod ack_probe;
 pub mod agent;
 pub mod carrier;
 pub mod config;

@@ -95,6 +95,8 @@ pub struct Liveness {
     /// The station is off its channel until then: failures then prove nothing.
     away_until_ns: u64,
     next_probe_ns: Option<u64>,
+    /// A hint asked for a probe at this time: only news from after it cancels the probe.
+    hinted_at_ns: Option<u64>,
     outstanding: Option<Outstanding>,
     next_id: u64,
     unreported: u32,
@@ -112,6 +114,7 @@ impl Liveness {
             lost: false,
             away_until_ns: 0,
             next_probe_ns: None,
+            hinted_at_ns: None,
             outstanding: None,
             next_id: 1,
             unreported: 0,
@@ -136,6 +139,7 @@ impl Liveness {
     /// The station left its AP: nothing to watch until the next association.
     pub fn disassociated(&mut self) {
         self.watching = false;
+        self.hinted_at_ns = None;
         self.clear_failures();
         self.lost = false;
         self.outstanding = None;
@@ -153,6 +157,11 @@ impl Liveness {
         }
         if self.failures == 0 {
             self.lost = false;
+            if self.hinted_at_ns.is_some_and(|hint| at_ns < hint) {
+                // Older than the hint: the probe it asked for stays due.
+                return;
+            }
+            self.hinted_at_ns = None;
             // No need to ask before another interval has passed without news.
             let due = at_ns + self.config.probe_interval_ns;
             if self.outstanding.is_none() && self.next_probe_ns.is_some_and(|next| next < due) {
@@ -165,6 +174,7 @@ impl Liveness {
     /// stopped): ask now rather than at the next interval.
     pub fn suspect(&mut self, now_ns: u64) {
         if self.watching && !self.lost && self.outstanding.is_none() && self.asking() {
+            self.hinted_at_ns = Some(now_ns);
             self.schedule(now_ns);
         }
     }
@@ -208,6 +218,7 @@ impl Liveness {
         self.next_id += 1;
         self.outstanding = Some(Outstanding { id, sent_ns: now_ns });
         self.next_probe_ns = None;
+        self.hinted_at_ns = None;
         id
     }
 
@@ -236,8 +247,7 @@ impl Liveness {
                 self.first_failure_ns = probe.sent_ns;
             }
             self.failures += 1;
-            if self.failures >= self.config.failures && self.last_alive_ns < self.first_failure_ns
-            {
+            if self.failures >= self.config.failures && self.last_alive_ns < self.first_failure_ns {
                 self.lost = true;
                 self.next_probe_ns = None;
             } else {
@@ -256,8 +266,7 @@ impl Liveness {
         }
         self.outstanding = None;
         self.unreported += 1;
-        if self.unreported >= self.config.max_unreported && self.reports != AckReports::Reported
-        {
+        if self.unreported >= self.config.max_unreported && self.reports != AckReports::Reported {
             self.reports = AckReports::Missing;
             self.next_probe_ns = None;
         } else if self.watching {
@@ -288,6 +297,11 @@ impl Liveness {
         } else {
             Verdict::Alive
         }
+    }
+
+    /// The id of the probe whose report is awaited.
+    pub fn outstanding(&self) -> Option<u64> {
+        self.outstanding.map(|probe| probe.id)
     }
 
     pub fn ack_reports(&self) -> AckReports {

@@ -148,6 +148,20 @@ fn a_frame_heard_after_the_first_failure_clears_the_doubt_and_one_before_does_no
 }
 
 #[test]
+fn a_hint_is_not_undone_by_news_older_than_it() {
+    let mut l = watching();
+    // Traffic from the AP until 20 ms; then the station sends into silence for 40 ms.
+    l.heard(T0 + 20 * MS);
+    l.suspect(T0 + 60 * MS);
+    // The kernel's last frame, read after the hint, is the one from before it: still ask.
+    l.heard(T0 + 20 * MS + 1);
+    assert!(l.probe_due(T0 + 60 * MS));
+    // A frame from after the hint answers it: no probe needed.
+    l.heard(T0 + 61 * MS);
+    assert!(!l.probe_due(T0 + 61 * MS));
+}
+
+#[test]
 fn a_hint_asks_at_once() {
     let mut l = watching();
     assert!(!l.probe_due(T0 + 20 * MS));

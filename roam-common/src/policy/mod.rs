@@ -5,12 +5,14 @@
 //! - [`candidate`]: which BSS of the same network to move to;
 //! - [`limiter`]: exponential backoff after failures and a cap on roams per minute;
 //! - [`liveness`]: whether the AP is still there, from 802.11 acknowledgements and frames heard;
+//! - [`monitor`]: whether the monitor interface hears the AP at all (many chips filter it);
 //! - [`machine`]: the state machine that turns events into at most one action at a time.
 
 pub mod candidate;
 pub mod limiter;
 pub mod liveness;
 pub mod machine;
+pub mod monitor;
 pub mod state;
 pub mod trigger;
 
@@ -23,5 +25,6 @@ pub use candidate::{best_candidate, Candidate, CandidateSource};
 pub use limiter::{Limiter, LimiterConfig};
 pub use liveness::{AckReports, Liveness, LivenessConfig, Verdict};
 pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};
+pub use monitor::{MonitorCheck, MonitorHealth};
 pub use state::State;
 pub use trigger::{Trigger, TriggerKind};

@@ -5,6 +5,9 @@
 pub enum Trigger {
     /// The kernel heard nothing from the AP for N beacon intervals (any frame counts).
     Silence,
+    /// The AP stopped acknowledging: explicit non-acknowledgements in a row, nothing heard from
+    /// it meanwhile (see `policy::liveness`).
+    NoAck,
     /// The AP deauthenticated the station (IEEE 802.11 reason code).
     Deauth { reason: u16 },
     /// The AP disassociated the station.
@@ -22,6 +25,7 @@ pub enum Trigger {
 pub enum TriggerKind {
     #[default]
     Silence,
+    NoAck,
     Deauth,
     Disassoc,
     BeaconLoss,
@@ -35,6 +39,7 @@ impl Trigger {
     pub fn kind(self) -> TriggerKind {
         match self {
             Trigger::Silence => TriggerKind::Silence,
+            Trigger::NoAck => TriggerKind::NoAck,
             Trigger::Deauth { .. } => TriggerKind::Deauth,
             Trigger::Disassoc { .. } => TriggerKind::Disassoc,
             Trigger::BeaconLoss => TriggerKind::BeaconLoss,
@@ -60,8 +65,9 @@ impl Trigger {
 }
 
 impl TriggerKind {
-    pub const ALL: [TriggerKind; 6] = [
+    pub const ALL: [TriggerKind; 7] = [
         TriggerKind::Silence,
+        TriggerKind::NoAck,
         TriggerKind::Deauth,
         TriggerKind::Disassoc,
         TriggerKind::BeaconLoss,
@@ -73,6 +79,7 @@ impl TriggerKind {
     pub fn name(self) -> &'static str {
         match self {
             TriggerKind::Silence => "silence",
+            TriggerKind::NoAck => "no_ack",
             TriggerKind::Deauth => "deauth",
             TriggerKind::Disassoc => "disassoc",
             TriggerKind::BeaconLoss => "beacon_loss",

@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::{Candidate, Counters, CurrentBss, DropWindow, RoamRecord, Status};
+use super::{Candidate, Counters, CurrentBss, DropWindow, LivenessStatus, RoamRecord, Status};
 use roam_common::{policy::CandidateSource, MacAddr};
 
 /// Timeline lines are wrapped to stay readable in an 100-column terminal.
@@ -27,6 +27,7 @@ impl Display for Status {
             None => writeln!(f, "  not connected")?,
         }
         write_candidates(f, &self.candidates)?;
+        write_liveness(f, &self.liveness)?;
         match &self.last_roam {
             Some(roam) => write_roam(f, roam)?,
             None => writeln!(f, "  last roam: none yet")?,
@@ -95,6 +96,23 @@ fn candidate_columns(candidate: &Candidate) -> [String; 7] {
         if candidate.usable { "usable" } else { "not usable" }.into(),
         format!("score {}", candidate.score),
     ]
+}
+
+fn write_liveness(f: &mut Formatter<'_>, liveness: &LivenessStatus) -> fmt::Result {
+    let p = &liveness.probes;
+    writeln!(
+        f,
+        "  liveness: {}; probes {} acked, {} not acked, {} unreported",
+        liveness.verdict.name(),
+        p.acked,
+        p.not_acked,
+        p.unreported
+    )?;
+    for source in &liveness.sources {
+        let state = source.state.name().replace('_', " ");
+        writeln!(f, "    {}: {state} ({})", source.source.name().replace('_', " "), source.detail)?;
+    }
+    Ok(())
 }
 
 fn write_roam(f: &mut Formatter<'_>, roam: &RoamRecord) -> fmt::Result {

@@ -38,6 +38,112 @@ pub struct Status {
     pub candidates: Vec<Candidate>,
     pub last_roam: Option<RoamRecord>,
     pub counters: Counters,
+    /// How roam tells whether the AP is still there, here.
+    pub liveness: LivenessStatus,
+}
+
+/// The liveness check: its sources, its verdict, and what its probes got.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LivenessStatus {
+    pub sources: Vec<LivenessSourceStatus>,
+    pub verdict: LivenessVerdict,
+    /// roam's probes (frames put on the air) since the agent started, by what came of them.
+    pub probes: ProbeTotals,
+}
+
+/// One way roam learns whether the AP is there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LivenessSourceStatus {
+    pub source: LivenessSource,
+    pub state: SourceState,
+    /// Why, in a few words.
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LivenessSource {
+    /// The 802.11 acknowledgements of roam's probes (`SO_WIFI_STATUS`).
+    #[default]
+    Acks,
+    /// The station's own traffic (TC ingress and egress): frames received show the AP alive,
+    /// frames sent into silence make roam ask.
+    StationTraffic,
+    /// The monitor interface: the AP's beacons and frames.
+    Monitor,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    #[default]
+    InUse,
+    /// Wanted but not available here (see the detail).
+    Unavailable,
+    /// Turned off by the configuration.
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LivenessVerdict {
+    /// Not associated.
+    #[default]
+    Idle,
+    Alive,
+    /// Some probes went unacknowledged.
+    Doubt,
+    Lost,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProbeTotals {
+    pub acked: u64,
+    pub not_acked: u64,
+    /// No report came: the stack dropped the probe (no evidence either way).
+    pub unreported: u64,
+}
+
+impl LivenessSource {
+    pub const ALL: [LivenessSource; 3] =
+        [LivenessSource::Acks, LivenessSource::StationTraffic, LivenessSource::Monitor];
+
+    /// The `source` label of `roam_liveness_source_info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LivenessSource::Acks => "acks",
+            LivenessSource::StationTraffic => "station_traffic",
+            LivenessSource::Monitor => "monitor",
+        }
+    }
+}
+
+impl SourceState {
+    pub const ALL: [SourceState; 3] =
+        [SourceState::InUse, SourceState::Unavailable, SourceState::Off];
+
+    /// The `state` label of `roam_liveness_source_info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceState::InUse => "in_use",
+            SourceState::Unavailable => "unavailable",
+            SourceState::Off => "off",
+        }
+    }
+}
+
+impl LivenessVerdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            LivenessVerdict::Idle => "idle",
+            LivenessVerdict::Alive => "alive",
+            LivenessVerdict::Doubt => "doubt",
+            LivenessVerdict::Lost => "lost",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

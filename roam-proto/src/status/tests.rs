@@ -58,6 +58,7 @@ fn sample_status() -> Status {
             deauths: 1,
             disassocs: 0,
         },
+        liveness: LivenessStatus::default(),
     }
 }
 
@@ -120,6 +121,37 @@ fn status_json_tolerates_missing_and_unknown_fields() {
     let back: Status =
         serde_json::from_str(&serde_json::to_string(&sample_status()).unwrap()).unwrap();
     assert_eq!(back, sample_status());
+}
+
+#[test]
+fn the_liveness_sources_are_listed_with_their_state() {
+    let mut status = sample_status();
+    status.liveness = LivenessStatus {
+        sources: vec![
+            LivenessSourceStatus {
+                source: LivenessSource::Acks,
+                state: SourceState::InUse,
+                detail: "a probe every 150 ms".into(),
+            },
+            LivenessSourceStatus {
+                source: LivenessSource::Monitor,
+                state: SourceState::Off,
+                detail: "detect.monitor = false".into(),
+            },
+        ],
+        verdict: LivenessVerdict::Alive,
+        probes: ProbeTotals { acked: 12, not_acked: 1, unreported: 0 },
+    };
+    let text = status.to_string();
+    assert!(
+        text.contains("\n  liveness: alive; probes 12 acked, 1 not acked, 0 unreported\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n    acks: in use (a probe every 150 ms)\n"), "{text}");
+    assert!(text.contains("\n    monitor: off (detect.monitor = false)\n"), "{text}");
+    let json = serde_json::to_string(&status).unwrap();
+    assert!(json.contains(r#""source":"station_traffic""#) || json.contains(r#""source":"acks""#));
+    assert!(json.contains(r#""state":"in_use""#), "{json}");
 }
 
 #[test]

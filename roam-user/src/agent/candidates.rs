@@ -8,7 +8,6 @@
 use std::{collections::HashMap, time::Instant};
 
 use roam_common::{
-    bss::NS_PER_TU,
     maps::{BssRecord, BSS_FLAG_HAS_SIGNAL},
     policy::Candidate,
     MacAddr,
@@ -35,13 +34,6 @@ impl Network {
             protected,
         }
     }
-}
-
-/// A BSS the kernel announced (BssNew).
-#[derive(Clone, Copy, Debug)]
-pub struct HeardBss {
-    pub ssid_hash: u32,
-    pub beacon_interval_tu: u16,
 }
 
 /// A BSS of a scan table, whichever manager keeps it.
@@ -105,17 +97,14 @@ impl ScanEntry {
 
 #[derive(Default)]
 pub struct CandidateBook {
-    heard: HashMap<MacAddr, HeardBss>,
+    /// BSSes the kernel announced (BssNew), with their SSID hash.
+    heard: HashMap<MacAddr, u32>,
     scanned: HashMap<MacAddr, ScanEntry>,
 }
 
 impl CandidateBook {
-    pub fn heard(&mut self, bssid: MacAddr, bss: HeardBss) {
-        self.heard.insert(bssid, bss);
-    }
-
-    pub fn heard_bss(&self, bssid: &MacAddr) -> Option<&HeardBss> {
-        self.heard.get(bssid)
+    pub fn heard(&mut self, bssid: MacAddr, ssid_hash: u32) {
+        self.heard.insert(bssid, ssid_hash);
     }
 
     pub fn scanned(&mut self, bss: ScannedBss, read_at: Instant) {
@@ -147,7 +136,7 @@ impl CandidateBook {
     ) -> Vec<(MacAddr, BssRecord)> {
         self.heard
             .iter()
-            .filter(|(_, h)| h.ssid_hash == network.ssid_hash)
+            .filter(|(_, hash)| **hash == network.ssid_hash)
             .filter_map(|(b, _)| Some((*b, row(b)?)))
             .collect()
     }
@@ -197,12 +186,6 @@ impl CandidateBook {
         list.sort_by(|a, b| b.score().cmp(&a.score()).then(a.bssid.cmp(&b.bssid)));
         list
     }
-}
-
-/// The silence threshold of a BSS in ns (for the agent's backstop deadline).
-pub fn silence_ns(intervals: u32, beacon_interval_tu: u16) -> u64 {
-    let tu = if beacon_interval_tu == 0 { 100 } else { beacon_interval_tu as u64 };
-    intervals as u64 * tu * NS_PER_TU
 }
 
 #[cfg(test)]
@@ -276,11 +259,5 @@ mod tests {
         assert_eq!(list[0].scan_age_ms, Some(1_500));
         book.rescanned(Vec::new(), now);
         assert!(book.candidates(&net, &[], 0, now).is_empty(), "a table read whole replaces");
-    }
-
-    #[test]
-    fn silence_threshold() {
-        assert_eq!(silence_ns(3, 100), 307_200_000);
-        assert_eq!(silence_ns(3, 0), 307_200_000);
     }
 }

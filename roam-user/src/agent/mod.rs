@@ -11,6 +11,7 @@ mod candidates;
 mod emit;
 mod kernel_events;
 mod link;
+mod liveness;
 mod nl_backend;
 mod services;
 mod setup;
@@ -29,7 +30,10 @@ use anyhow::{bail, Result};
 use roam_common::{
     event::{Event, EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
     maps::{FilterConfig, WindowCounters},
-    policy::{self, Action, Candidate, Hold, Input, Machine, Outcome, State, Step, Trigger},
+    policy::{
+        self, Action, Candidate, Hold, Input, Machine, MonitorCheck, MonitorHealth, Outcome, State,
+        Step, Trigger,
+    },
     MacAddr,
 };
 use roam_proto::{
@@ -44,10 +48,11 @@ pub use setup::RunOptions;
 use self::{services::Services, signals::StopSignals};
 
 use self::{
-    candidates::{silence_ns, CandidateBook, HeardBss, Network},
+    candidates::{CandidateBook, Network},
     emit::Emitter,
     kernel_events::KernelEvents,
     link::{Link, LinkEvent, RoamRequest},
+    liveness::{Change, LivenessWatch},
     transition::{reasons_since, window_report, Transition},
 };
 use crate::{
@@ -71,12 +76,9 @@ const NO_CANDIDATE_RETRY_MAX: Duration = Duration::from_secs(60);
 /// On an open network, how long after the station's port opens the AP's does (see
 /// `neighbours::PutBackPlan::settle`): 13 ms measured under TCG, ~1 ms on hardware.
 const OPEN_NETWORK_SETTLE: Duration = Duration::from_millis(25);
-/// While the associated AP is being heard, how long the agent sleeps before looking at its
-/// silence itself. The kernel program reports the silence at the first frame on the air after
-/// the deadline, the station's own transmissions included, so this only matters on a channel
-/// where nothing at all is sent or heard: no traffic waits there, and mac80211's own beacon loss
-/// (~1 s) comes about as soon. Without it an idle agent would wake every few beacons.
-const SILENCE_BACKSTOP: Duration = Duration::from_secs(2);
+/// A scan the connection manager started keeps the station off its channel for at most this
+/// long, as far as the liveness rule is concerned (its end is normally reported sooner).
+const SCAN_AWAY_MAX: Duration = Duration::from_secs(10);
 /// How long before a transition's start a neighbour flush still counts as its own.
 const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
 
@@ -187,7 +189,10 @@ struct Agent {
     action_rx: mpsc::Receiver<ActionDone>,
     refresh_rx: mpsc::Receiver<RefreshRequest>,
     metrics: Arc<Metrics>,
-    silence_deadline: Option<tokio::time::Instant>,
+    /// Whether the AP is still there: acknowledgements of roam's probes, frames heard.
+    liveness: LivenessWatch,
+    /// Whether the monitor hears the AP (none without a monitor).
+    monitor_check: Option<MonitorCheck>,
     roam_deadline: Option<tokio::time::Instant>,
     first_data_deadline: Option<tokio::time::Instant>,
     refresh_at: tokio::time::Instant,
@@ -240,7 +245,14 @@ impl Agent {
         let drop_reason_names = std::mem::take(&mut parts.drop_reason_names);
         let station_mac = parts.station_mac;
         let station_ifindex = netif::ifindex(&opts.iface)?;
+        let liveness = LivenessWatch::new(
+            opts.config.detect.liveness(),
+            parts.ack_prober.take(),
+            opts.config.detect.unanswered_ns(),
+        );
         Ok(Agent {
+            liveness,
+            monitor_check: None,
             station_ifindex,
             opts,
             parts,
@@ -268,7 +280,6 @@ impl Agent {
             action_rx,
             refresh_rx,
             metrics,
-            silence_deadline: None,
             roam_deadline: None,
             first_data_deadline: None,
             refresh_at: tokio::time::Instant::now() + Duration::from_secs(5),
@@ -320,6 +331,13 @@ impl Agent {
                 Some(restored) = self.restored_rx.recv() => self.on_neighbours_restored(restored),
                 event = self.link.next() => self.on_link(event?).await,
                 Some(done) = self.action_rx.recv() => self.on_action_done(done).await,
+                report = self.liveness.next_report() => match report {
+                    Ok(report) => {
+                        let change = self.liveness.report(report, monotonic_ns(), &mut self.parts.observer);
+                        self.on_liveness(change).await;
+                    }
+                    Err(err) => warn!("reading the probes' acknowledgements: {err}"),
+                },
                 // A scrape or `roam status`: the snapshot is built on demand, not per event.
                 Some(reply) = self.refresh_rx.recv() => {
                     self.refresh_metrics();
@@ -333,8 +351,12 @@ impl Agent {
     }
 
     fn next_deadline(&self) -> Option<tokio::time::Instant> {
+        let at = |ns: u64| {
+            tokio::time::Instant::now() + Duration::from_nanos(ns.saturating_sub(monotonic_ns()))
+        };
         [
-            self.silence_deadline,
+            self.liveness.next_wakeup_ns().map(at),
+            self.monitor_check.and_then(|check| check.due_ns()).map(at),
             self.roam_deadline,
             self.first_data_deadline,
             self.retry_at,
@@ -353,17 +375,19 @@ impl Agent {
         let current = self.machine.current_bss();
         match kind {
             EventKind::BssNew => {
-                self.book.heard(
-                    ev.bssid,
-                    HeardBss { ssid_hash: ev.ssid_hash, beacon_interval_tu: ev.value as u16 },
-                );
+                self.book.heard(ev.bssid, ev.ssid_hash);
                 debug!(bssid = %ev.bssid, freq = ev.freq_mhz, "new BSS heard");
             }
-            EventKind::BssSilent if Some(ev.bssid) == current => {
-                let lost = ev.ts_ns.saturating_sub(ev.value);
-                self.on_loss(Trigger::Silence, lost, ev.ts_ns, LossSource::Silence).await;
+            // The monitor stopped hearing the AP, or the station sends into silence: only a
+            // reason to ask the AP (a monitor may hear nothing of a healthy AP: many chips
+            // filter its beacons in firmware).
+            EventKind::BssSilent if Some(ev.bssid) == current && self.monitor_hears() => {
+                self.ask_the_ap().await
             }
+            EventKind::TxUnanswered => self.ask_the_ap().await,
             EventKind::BssHeard if Some(ev.bssid) == current => {
+                let change = self.liveness.heard(ev.ts_ns);
+                self.on_liveness(change).await;
                 let step = self.machine.handle(Input::ApHeard { bssid: ev.bssid }, monotonic_ns());
                 self.apply(step).await;
             }
@@ -469,6 +493,8 @@ impl Agent {
                 }
                 let step = self.machine.handle(Input::Connected { bssid }, now);
                 self.apply(step).await;
+                self.liveness.associated(bssid, now, &mut self.parts.observer);
+                self.count_monitor_beacons(bssid);
                 self.arm_filter();
             }
             LinkEvent::ConnectFailed => {
@@ -478,6 +504,7 @@ impl Agent {
                 }
             }
             LinkEvent::Disconnected { bssid, reason, by_ap } => {
+                self.liveness.disassociated();
                 let was = self.machine.current_bss();
                 if let Some(t) = &mut self.transition {
                     t.mark(TransitionStep::Left, now);
@@ -505,10 +532,14 @@ impl Agent {
                 self.apply(step).await;
             }
             LinkEvent::ScanStarted => {
+                self.liveness.away(now, now + SCAN_AWAY_MAX.as_nanos() as u64);
                 let step = self.machine.handle(Input::Scanning, now);
                 self.apply(step).await;
             }
-            LinkEvent::ScanResults => self.refresh_scan_entries().await,
+            LinkEvent::ScanResults => {
+                self.liveness.back(now);
+                self.refresh_scan_entries().await;
+            }
             LinkEvent::Resync => self.resync().await,
             LinkEvent::ManagerRestarted => {
                 self.emitter.emit(AgentEvent::ManagerRestarted { backend: self.link.backend() });
@@ -582,7 +613,7 @@ impl Agent {
         if let Some(t) = &mut self.transition {
             t.mark(TransitionStep::Detected, detected_ns);
         }
-        if matches!(trigger, Trigger::Silence | Trigger::BeaconLoss) {
+        if matches!(trigger, Trigger::Silence | Trigger::NoAck | Trigger::BeaconLoss) {
             self.counters.beacon_losses += 1;
             self.metrics.beacon_loss_detected(source.name());
         }
@@ -911,8 +942,16 @@ impl Agent {
         if self.first_data_deadline.is_some_and(|d| d <= now) {
             self.finish_transition().await;
         }
-        if self.silence_deadline.is_some_and(|d| d <= now) {
-            self.check_silence_backstop().await;
+        if self
+            .monitor_check
+            .and_then(|check| check.due_ns())
+            .is_some_and(|at| at <= monotonic_ns())
+        {
+            self.judge_monitor();
+        }
+        if self.liveness.next_wakeup_ns().is_some_and(|at| at <= monotonic_ns()) {
+            let change = self.liveness.wake(monotonic_ns(), &self.parts.observer);
+            self.on_liveness(change).await;
         }
         if self.retry_at.is_some_and(|d| d <= now) {
             self.retry_held_loss().await;
@@ -941,32 +980,69 @@ impl Agent {
         self.on_link(LinkEvent::Connected { bssid: status.bssid }).await;
     }
 
-    /// The kernel reports silence when any frame reaches the monitor after the deadline; on a
-    /// channel where nothing else is heard, this timer is the backstop. It sleeps until the
-    /// current AP's silence deadline plus one interval, so the kernel's event normally wins, and
-    /// at least [`SILENCE_BACKSTOP`] while the AP is heard.
-    async fn check_silence_backstop(&mut self) {
-        self.silence_deadline = None;
-        let Some(bssid) = self.machine.current_bss() else { return };
-        if self.machine.state() != State::Run {
+    /// Whether the monitor's silence means anything: it hears the AP (or has not been judged yet).
+    fn monitor_hears(&self) -> bool {
+        self.monitor_check
+            .is_some_and(|check| !matches!(check.health(), MonitorHealth::Deaf { .. }))
+    }
+
+    /// Starts counting the beacons the monitor hears of the AP just associated with.
+    fn count_monitor_beacons(&mut self, bssid: MacAddr) {
+        if self.parts.monitor_absent.is_some() {
             return;
         }
-        let interval = self.book.heard_bss(&bssid).map_or(100, |h| h.beacon_interval_tu);
-        let threshold = silence_ns(self.config().detect.silence_intervals, interval);
+        let beacons = self.row(&bssid).map_or(0, |row| row.beacon_count);
+        self.monitor_check = Some(MonitorCheck::start(monotonic_ns(), beacons));
+    }
+
+    fn judge_monitor(&mut self) {
+        let (Some(check), Some(bssid)) = (&mut self.monitor_check, self.machine.current_bss())
+        else {
+            return;
+        };
+        let row = self.parts.observer.bss_record(&bssid).ok().flatten();
+        let health = check.finish(
+            monotonic_ns(),
+            row.map_or(0, |r| r.beacon_count),
+            row.map_or(0, |r| r.beacon_interval_tu),
+        );
+        match health {
+            MonitorHealth::Deaf { heard, expected } => warn!(
+                "the monitor heard {heard} of the {expected} beacons {bssid} sent: this driver \
+                 filters its AP's beacons; their silence is ignored, acknowledgements decide"
+            ),
+            MonitorHealth::Hears { heard, expected } => {
+                debug!("the monitor heard {heard} of the {expected} beacons {bssid} sent")
+            }
+            MonitorHealth::Unknown => {}
+        }
+    }
+
+    fn row(&self, bssid: &MacAddr) -> Option<roam_common::maps::BssRecord> {
+        self.parts.observer.bss_record(bssid).ok().flatten()
+    }
+
+    /// Something suggests the AP may be gone: ask it now (the liveness rule decides whether a
+    /// probe goes out, and what its answer means).
+    async fn ask_the_ap(&mut self) {
         let now = monotonic_ns();
-        match self.parts.observer.bss_record(&bssid) {
-            Ok(Some(rec)) if now.saturating_sub(rec.last_seen_ns) >= threshold => {
-                self.on_loss(Trigger::Silence, rec.last_seen_ns, now, LossSource::Silence).await;
+        self.liveness.hint(now);
+        let change = self.liveness.wake(now, &self.parts.observer);
+        self.on_liveness(change).await;
+    }
+
+    /// What the liveness rule found: the AP lost (a loss to act on), or back (a false alarm).
+    async fn on_liveness(&mut self, change: Option<Change>) {
+        let Some(bssid) = self.machine.current_bss() else { return };
+        match change {
+            Some(Change::Lost { last_alive_ns }) => {
+                self.on_loss(Trigger::NoAck, last_alive_ns, monotonic_ns(), LossSource::Ack).await
             }
-            Ok(Some(rec)) => {
-                let due = rec.last_seen_ns + threshold + silence_ns(1, interval);
-                let wait = Duration::from_nanos(due.saturating_sub(now)).max(SILENCE_BACKSTOP);
-                self.silence_deadline = Some(tokio::time::Instant::now() + wait);
+            Some(Change::Back) => {
+                let step = self.machine.handle(Input::ApHeard { bssid }, monotonic_ns());
+                self.apply(step).await;
             }
-            _ => {
-                self.silence_deadline =
-                    Some(tokio::time::Instant::now() + Duration::from_nanos(threshold));
-            }
+            None => {}
         }
     }
 
@@ -1012,6 +1088,10 @@ impl Agent {
                 self.machine.handle(Input::Connected { bssid: status.bssid }, monotonic_ns());
             self.apply(step).await;
         }
+        if !self.liveness.watching(status.bssid) {
+            self.liveness.associated(status.bssid, monotonic_ns(), &mut self.parts.observer);
+            self.count_monitor_beacons(status.bssid);
+        }
         let ssid = String::from_utf8_lossy(&status.ssid).into_owned();
         self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
         self.arm_filter();
@@ -1032,9 +1112,6 @@ impl Agent {
         if let Err(err) = self.parts.observer.set_filter_config(&cfg) {
             warn!("configuring the frame filter: {err:#}");
         }
-        let interval = self.book.heard_bss(&bssid).map_or(100, |h| h.beacon_interval_tu);
-        let threshold = silence_ns(self.config().detect.silence_intervals + 1, interval);
-        self.silence_deadline = Some(tokio::time::Instant::now() + Duration::from_nanos(threshold));
     }
 
     /// Reads the manager's whole scan table (at start, and after lost events).
@@ -1083,6 +1160,7 @@ impl Agent {
         let snapshot =
             status::kernel_snapshot(&self.parts.observer, self.network.as_ref(), &self.book);
         self.metrics.set_kernel_snapshot(snapshot);
+        self.metrics.set_liveness(&status::liveness(self));
     }
 
     fn publish_status(&mut self) {

@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 
 use super::link::Link;
 use crate::{
+    ack_probe::AckProber,
     config::{BackendChoice, Config},
     control,
     ebpf::{stats, Observer, ObserverOptions},
@@ -45,7 +46,13 @@ impl RunOptions {
 pub struct Parts {
     // Dropped first: the programs detach, then the interface they watched goes.
     pub observer: Observer,
-    _monitor: MonitorIface,
+    /// The monitor interface on the station's phy (none with `detect.monitor = false`, or where
+    /// the driver refuses one).
+    _monitor: Option<MonitorIface>,
+    /// Why there is no monitor interface, for status and logs.
+    pub monitor_absent: Option<String>,
+    /// The socket that asks the AP for acknowledgements (none without CAP_NET_RAW).
+    pub ack_prober: Option<AckProber>,
     _bpf_stats: Option<OwnedFd>,
     /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`).
     /// The neighbour follower, and the ARP socket that confirms the new path (none if it could
@@ -84,21 +91,33 @@ impl Parts {
             .with_context(|| format!("reading {iface} from nl80211"))?;
         let monitor_name = format!("roammon{}", wireless.ifindex);
         let mut record = claim_run_record(&opts.control_socket(), iface, &nl80211).await?;
-        record
-            .update(|record| {
-                record.monitor =
-                    Some(MonitorRecord { name: monitor_name.clone(), wiphy: wireless.wiphy })
-            })
-            .context("updating the run record")?;
-        let monitor =
-            nl80211.create_monitor(wireless.wiphy, &monitor_name).await.with_context(|| {
-                format!("creating the monitor interface {monitor_name} on phy#{}", wireless.wiphy)
-            })?;
-        info!(monitor = %monitor_name, wiphy = wireless.wiphy, "monitor interface up");
+        let (monitor, monitor_absent) = if config.detect.monitor {
+            record
+                .update(|record| {
+                    record.monitor =
+                        Some(MonitorRecord { name: monitor_name.clone(), wiphy: wireless.wiphy })
+                })
+                .context("updating the run record")?;
+            match nl80211.create_monitor(wireless.wiphy, &monitor_name).await {
+                Ok(monitor) => {
+                    info!(monitor = %monitor_name, wiphy = wireless.wiphy, "monitor interface up");
+                    (Some(monitor), None)
+                }
+                // Some drivers refuse a monitor beside a station (brcmfmac, ath11k's QCA6390):
+                // liveness then comes from acknowledgements and the station's traffic alone.
+                Err(err) => {
+                    let why = format!("the driver refused a monitor interface: {err:#}");
+                    warn!("{why}; roam watches the AP through acknowledgements alone");
+                    (None, Some(why))
+                }
+            }
+        } else {
+            (None, Some("detect.monitor = false".to_owned()))
+        };
 
         let observer = Observer::start(&ObserverOptions {
             station: iface.to_owned(),
-            monitor: Some(monitor_name.clone()),
+            monitor: monitor.as_ref().map(|_| monitor_name.clone()),
         })?;
         record
             .update(|record| record.clsact_added = observer.added_clsact())
@@ -107,14 +126,19 @@ impl Parts {
         for failed in report.failed() {
             warn!(program = failed.program, "kernel hook failed: {:?}", failed.status);
         }
-        if !report.is_attached("roam_frames") {
+        if monitor.is_some() && !report.is_attached("roam_frames") {
             debug!("kernel hooks:\n{report}");
             let why = match report.hooks.iter().find(|hook| hook.program == "roam_frames") {
                 Some(hook) => format!("{:?}", hook.status),
                 None => "not loaded".to_owned(),
             };
-            bail!("the frame filter did not attach to {monitor_name} ({why}): roam cannot see the AP's frames; fix: see `roam check --iface {iface}` for the kernel hooks");
+            warn!("the frame filter did not attach to {monitor_name} ({why}): roam watches the AP through acknowledgements alone; see `roam check --iface {iface}`");
         }
+        let ack_prober = AckProber::new(wireless.ifindex, iface)
+            .inspect_err(|err| {
+                warn!("{err:#}: roam cannot ask the AP, and relies on mac80211's loss detection")
+            })
+            .ok();
         info!(attached = report.attached().count(), carrier = ?report.carrier_source, "kernel programs attached");
         let bpf_stats =
             stats::enable().map_err(|e| warn!("no eBPF run-time statistics: {e:#}")).ok();
@@ -154,6 +178,8 @@ impl Parts {
         Ok(Parts {
             observer,
             _monitor: monitor,
+            monitor_absent,
+            ack_prober,
             _bpf_stats: bpf_stats,
             neighbours,
             link: Some(link),

@@ -2,14 +2,21 @@
 
 use std::time::Instant;
 
-use roam_proto::{Candidate as StatusCandidate, CurrentBss, Status};
+use roam_common::policy::{AckReports, MonitorHealth, Verdict};
+use roam_proto::{
+    Candidate as StatusCandidate, CurrentBss, LivenessSource, LivenessSourceStatus, LivenessStatus,
+    LivenessVerdict, ProbeTotals, SourceState, Status,
+};
 
 use super::{
     candidates::{CandidateBook, Network},
     Agent,
 };
 use crate::{
-    ebpf::Observer,
+    ebpf::{
+        hooks::{EGRESS_PROGRAM, INGRESS_PROGRAM},
+        Observer,
+    },
     metrics::{BssRow, KernelSnapshot, ProgramStats},
     netif::monotonic_ns,
 };
@@ -48,7 +55,88 @@ pub(super) fn build(agent: &Agent) -> Status {
         candidates,
         last_roam: agent.last_roam.clone(),
         counters: agent.counters.clone(),
+        liveness: liveness(agent),
     }
+}
+
+/// The liveness check's sources, verdict and probe totals.
+pub(super) fn liveness(agent: &Agent) -> LivenessStatus {
+    let watch = &agent.liveness;
+    let interval_ms = agent.config().detect.probe_interval_ms;
+    let acks = match (watch.has_prober(), watch.ack_reports()) {
+        (false, _) => source(
+            LivenessSource::Acks,
+            SourceState::Unavailable,
+            "no probe socket (CAP_NET_RAW missing?): roam cannot ask the AP".into(),
+        ),
+        (true, AckReports::Missing) => source(
+            LivenessSource::Acks,
+            SourceState::Unavailable,
+            "the driver reports no acknowledgement of roam's probes".into(),
+        ),
+        (true, _) => source(
+            LivenessSource::Acks,
+            SourceState::InUse,
+            format!("a probe every {interval_ms} ms when nothing else shows the AP alive"),
+        ),
+    };
+    let report = agent.parts.observer.report();
+    let traffic = if report.is_attached(INGRESS_PROGRAM) && report.is_attached(EGRESS_PROGRAM) {
+        source(
+            LivenessSource::StationTraffic,
+            SourceState::InUse,
+            "frames received show the AP alive; frames sent into silence make roam ask".into(),
+        )
+    } else {
+        source(
+            LivenessSource::StationTraffic,
+            SourceState::Unavailable,
+            "the TC classifiers did not attach (see `roam check`)".into(),
+        )
+    };
+    let monitor = match (&agent.parts.monitor_absent, agent.monitor_check.map(|c| c.health())) {
+        (Some(why), _) if !agent.config().detect.monitor => {
+            source(LivenessSource::Monitor, SourceState::Off, why.clone())
+        }
+        (Some(why), _) => source(LivenessSource::Monitor, SourceState::Unavailable, why.clone()),
+        (None, Some(MonitorHealth::Deaf { heard, expected })) => source(
+            LivenessSource::Monitor,
+            SourceState::Unavailable,
+            format!(
+                "heard {heard} of {expected} beacons after the association: the driver filters \
+                 them, their silence is ignored"
+            ),
+        ),
+        (None, Some(MonitorHealth::Hears { heard, expected })) => source(
+            LivenessSource::Monitor,
+            SourceState::InUse,
+            format!("heard {heard} of {expected} beacons after the association"),
+        ),
+        (None, _) => source(
+            LivenessSource::Monitor,
+            SourceState::InUse,
+            "not judged yet (beacons are counted for 3 s after each association)".into(),
+        ),
+    };
+    let counts = watch.counts();
+    LivenessStatus {
+        sources: vec![acks, traffic, monitor],
+        verdict: match watch.verdict() {
+            Verdict::Idle => LivenessVerdict::Idle,
+            Verdict::Alive => LivenessVerdict::Alive,
+            Verdict::Doubt { .. } => LivenessVerdict::Doubt,
+            Verdict::Lost { .. } => LivenessVerdict::Lost,
+        },
+        probes: ProbeTotals {
+            acked: counts.acked,
+            not_acked: counts.not_acked,
+            unreported: counts.unreported,
+        },
+    }
+}
+
+fn source(source: LivenessSource, state: SourceState, detail: String) -> LivenessSourceStatus {
+    LivenessSourceStatus { source, state, detail }
 }
 
 fn candidates(

@@ -24,7 +24,7 @@ use tokio::{
 
 use roam_proto::{
     AgentEvent, Backend, Candidate, CandidateSource, Counters, CurrentBss, DropWindow, EventLine,
-    RoamRecord, RoamResult, RoamStep, State, Status, TransitionStep, TriggerKind,
+    LivenessStatus, RoamRecord, RoamResult, RoamStep, State, Status, TransitionStep, TriggerKind,
 };
 
 use super::{client::connect_error, *};
@@ -153,6 +153,7 @@ fn sample_status() -> Status {
             deauths: 1,
             disassocs: 0,
         },
+        liveness: LivenessStatus::default(),
     }
 }
 

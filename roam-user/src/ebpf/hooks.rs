@@ -13,6 +13,8 @@ pub enum Attach {
     MonitorSocket,
     /// TC egress of the station interface.
     StationEgress,
+    /// TC ingress of the station interface.
+    StationIngress,
     /// A raw tracepoint, by its event name; `module` is the kernel module that defines it (it
     /// must be loaded).
     RawTracepoint { name: &'static str, module: Option<&'static str> },
@@ -44,8 +46,9 @@ const fn raw_tp(
 const CFG80211: Option<&str> = Some("cfg80211");
 const MAC80211: Option<&str> = Some("mac80211");
 
-/// The egress classifier's name, as TC lists its filter (finding it after a crash needs it).
+/// The classifiers' names, as TC lists their filters (finding them after a crash needs them).
 pub const EGRESS_PROGRAM: &str = "roam_egress";
+pub const INGRESS_PROGRAM: &str = "roam_ingress";
 
 pub const HOOKS: &[Hook] = &[
     Hook {
@@ -57,7 +60,13 @@ pub const HOOKS: &[Hook] = &[
     Hook {
         program: EGRESS_PROGRAM,
         attach: Attach::StationEgress,
-        purpose: "packets sent while the link is in transition",
+        purpose: "packets sent while the link is in transition; sending into silence (a hint)",
+        needs: Needs::Nothing,
+    },
+    Hook {
+        program: INGRESS_PROGRAM,
+        attach: Attach::StationIngress,
+        purpose: "the AP heard: every packet the station receives came through it",
         needs: Needs::Nothing,
     },
     raw_tp(
@@ -151,6 +160,7 @@ impl Attach {
         match self {
             Attach::MonitorSocket => "socket filter on the monitor interface".into(),
             Attach::StationEgress => "TC egress of the station interface".into(),
+            Attach::StationIngress => "TC ingress of the station interface".into(),
             Attach::RawTracepoint { name, module: Some(module) } => {
                 format!("raw tracepoint {module}:{name}")
             }

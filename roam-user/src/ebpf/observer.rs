@@ -13,8 +13,8 @@ use aya::{
 use roam_common::{
     history::{self, HistorySlot},
     maps::{
-        BssRecord, BssSlot, FilterConfig, FilterCpu, FilterStats, StationIface, WindowCounters,
-        WindowState, SINGLE,
+        BssRecord, BssSlot, FilterConfig, FilterCpu, FilterStats, LinkActivity, LinkConfig,
+        StationIface, WindowCounters, WindowState, SINGLE,
     },
     MacAddr,
 };
@@ -158,7 +158,8 @@ impl Observer {
                     Some(ifindex) => self.attach_frames(hook.program, ifindex),
                 }
             }
-            Attach::StationEgress => self.attach_egress(hook.program, station),
+            Attach::StationEgress => self.attach_tc(hook.program, station, TcAttachType::Egress),
+            Attach::StationIngress => self.attach_tc(hook.program, station, TcAttachType::Ingress),
             Attach::RawTracepoint { name, .. } => self.attach_raw_tracepoint(hook.program, name),
             Attach::FEntry { function } => {
                 let btf = fentry_btf
@@ -208,9 +209,9 @@ impl Observer {
         self.clsact_added_on.is_some()
     }
 
-    fn attach_egress(&mut self, name: &str, station: &str) -> Result<()> {
+    fn attach_tc(&mut self, name: &str, station: &str, direction: TcAttachType) -> Result<()> {
         let uses_tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
-        if !uses_tcx {
+        if !uses_tcx && self.clsact_added_on.is_none() {
             // Netlink-attached classifiers need a clsact qdisc; add one unless the interface
             // already has it (then it is someone else's, and stays).
             match aya::programs::tc::qdisc_add_clsact(station) {
@@ -225,7 +226,7 @@ impl Observer {
         }
         let program: &mut SchedClassifier = self.program_mut(name)?;
         program.load().context("verifier")?;
-        program.attach(station, TcAttachType::Egress).context("attaching")?;
+        program.attach(station, direction).context("attaching")?;
         Ok(())
     }
 
@@ -267,6 +268,20 @@ impl Observer {
 
     pub fn station(&self) -> StationIface {
         self.station
+    }
+
+    /// Tells the link programs when to hint that the station's traffic goes unanswered, and when
+    /// the agent last knew the AP alive.
+    pub fn set_link_config(&mut self, cfg: &LinkConfig) -> Result<()> {
+        Array::<_, LinkConfig>::try_from(map_mut(&mut self.ebpf, "LINK_CONFIG")?)?
+            .set(SINGLE, *cfg, 0)?;
+        Ok(())
+    }
+
+    /// When the AP was last heard (station interface's ingress, or the monitor).
+    pub fn link_activity(&self) -> Result<LinkActivity> {
+        Ok(Array::<_, LinkActivity>::try_from(map(&self.ebpf, "LINK_ACTIVITY")?)?
+            .get(&SINGLE, 0)?)
     }
 
     /// Tells the frame filter which BSS the station is associated with and how long a silence is.

@@ -4,7 +4,10 @@ use aya::programs::tc::{self, TcAttachType, TcError};
 
 use super::RunRecord;
 use crate::{
-    ebpf::{hooks::EGRESS_PROGRAM, observer::delete_clsact},
+    ebpf::{
+        hooks::{EGRESS_PROGRAM, INGRESS_PROGRAM},
+        observer::delete_clsact,
+    },
     netif,
     nl80211::Nl80211,
 };
@@ -36,12 +39,17 @@ pub async fn undo(record: &RunRecord, nl80211: &Nl80211) -> Vec<String> {
         }
         return undone;
     }
-    match tc::qdisc_detach_program(station, TcAttachType::Egress, EGRESS_PROGRAM) {
-        Ok(()) => undone.push(format!("removed {EGRESS_PROGRAM} from {station}'s egress")),
-        Err(TcError::IoError(err)) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => undone.push(format!(
-            "left {EGRESS_PROGRAM} on {station}'s egress: {err} (list it with `tc filter show dev {station} egress`)"
-        )),
+    for (direction, name, program) in [
+        (TcAttachType::Egress, "egress", EGRESS_PROGRAM),
+        (TcAttachType::Ingress, "ingress", INGRESS_PROGRAM),
+    ] {
+        match tc::qdisc_detach_program(station, direction, program) {
+            Ok(()) => undone.push(format!("removed {program} from {station}'s {name}")),
+            Err(TcError::IoError(err)) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => undone.push(format!(
+                "left {program} on {station}'s {name}: {err} (list it with `tc filter show dev {station} {name}`)"
+            )),
+        }
     }
     undone
 }

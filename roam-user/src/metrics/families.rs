@@ -79,6 +79,10 @@ pub(crate) struct Families {
     pub bss_info: Family<BssInfoLabels, Gauge>,
     /// `roam_info{version}`
     pub info: Family<VersionLabels, Gauge>,
+    /// `roam_liveness_source_info{source,state}`
+    pub liveness_source: Family<LivenessSourceLabels, Gauge>,
+    /// `roam_liveness_probes_total{result}`
+    pub liveness_probes: Family<ProbeResultLabels, Counter>,
 }
 
 impl Families {
@@ -102,9 +106,23 @@ impl Families {
             bss_info: Family::default(),
             kernel_events: Family::default(),
             info: Family::default(),
+            liveness_source: Family::default(),
+            liveness_probes: Family::default(),
         };
         let r = registry;
         r.register("info", "roam agent build information, always 1", f.info.clone());
+        r.register(
+            "liveness_source_info",
+            "How roam tells whether the AP is there, per source (acks, station_traffic, monitor): \
+             1 for its state (in_use, unavailable, off)",
+            f.liveness_source.clone(),
+        );
+        r.register(
+            "liveness_probes",
+            "Probes roam sent the AP (frames it put on the air), by what came of them: acked, \
+             not_acked, unreported (dropped by the stack: no evidence)",
+            f.liveness_probes.clone(),
+        );
         r.register(
             "beacon_losses_detected",
             "Beacon losses detected, by who noticed: roam's kernel observation (silence), \

@@ -7,10 +7,13 @@
 use prometheus_client::encoding::EncodeLabelSet;
 
 /// `source` of a detected beacon loss.
-pub const BEACON_LOSS_SOURCES: [&str; 3] = ["silence", "mac80211", "supplicant"];
+pub const BEACON_LOSS_SOURCES: [&str; 4] = ["silence", "ack", "mac80211", "supplicant"];
 
 /// `direction` of a carrier transition.
 pub const CARRIER_DIRECTIONS: [&str; 2] = ["up", "down"];
+
+/// `result` of `roam_liveness_probes_total`.
+pub const PROBE_RESULTS: [&str; 3] = ["acked", "not_acked", "unreported"];
 
 /// Drop reason roam reports for frames sent into an AP that had gone silent: the kernel saw no
 /// drop, the frames just were never answered.
@@ -90,6 +93,19 @@ pub(crate) struct BssInfoLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct ProgramLabels {
     pub program: String,
+}
+
+/// A liveness source and what state it is in (bounded: 3 sources x 3 states).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct LivenessSourceLabels {
+    pub source: String,
+    pub state: String,
+}
+
+/// What came of a probe: acked, not_acked, unreported.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ProbeResultLabels {
+    pub result: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -25,7 +25,9 @@ use roam_common::{
     policy::{State, TriggerKind},
     MacAddr,
 };
-use roam_proto::{Backend, Phase, RoamResult};
+use roam_proto::{
+    Backend, LivenessSource, LivenessStatus, Phase, ProbeTotals, RoamResult, SourceState,
+};
 
 use families::Families;
 pub use families::PREFIX;
@@ -47,6 +49,8 @@ pub struct Metrics {
     state: Mutex<State>,
     /// Current `roam_bss_info` series, so a change can remove it.
     bss: Mutex<Option<BssInfoLabels>>,
+    /// The probe totals last exported: the counters move by the difference.
+    probes: Mutex<ProbeTotals>,
 }
 
 impl Default for Metrics {
@@ -83,7 +87,27 @@ impl Metrics {
         let initial = State::Init;
         f.state.get_or_create(&StateLabels { state: initial.name().into() }).set(1);
 
-        Self { registry, f, kernel, state: Mutex::new(initial), bss: Mutex::new(None) }
+        for source in LivenessSource::ALL {
+            for state in SourceState::ALL {
+                let labels = LivenessSourceLabels {
+                    source: source.name().into(),
+                    state: state.name().into(),
+                };
+                f.liveness_source.get_or_create_owned(&labels);
+            }
+        }
+        for result in PROBE_RESULTS {
+            f.liveness_probes.get_or_create_owned(&ProbeResultLabels { result: result.into() });
+        }
+
+        Self {
+            registry,
+            f,
+            kernel,
+            state: Mutex::new(initial),
+            bss: Mutex::new(None),
+            probes: Mutex::new(ProbeTotals::default()),
+        }
     }
 
     /// A beacon loss was detected by `source` (see [`labels::BEACON_LOSS_SOURCES`]).
@@ -189,6 +213,30 @@ impl Metrics {
             self.f.bss_info.get_or_create(new).set(1);
         }
         *current = new;
+    }
+
+    /// The state of each liveness source (one series of each source is 1).
+    pub fn set_liveness(&self, liveness: &LivenessStatus) {
+        for status in &liveness.sources {
+            for state in SourceState::ALL {
+                let labels = LivenessSourceLabels {
+                    source: status.source.name().into(),
+                    state: state.name().into(),
+                };
+                self.f.liveness_source.get_or_create(&labels).set(i64::from(state == status.state));
+            }
+        }
+        let mut last = lock(&self.probes);
+        let now = liveness.probes;
+        for (result, before, after) in [
+            ("acked", last.acked, now.acked),
+            ("not_acked", last.not_acked, now.not_acked),
+            ("unreported", last.unreported, now.unreported),
+        ] {
+            let labels = ProbeResultLabels { result: result.into() };
+            self.f.liveness_probes.get_or_create(&labels).inc_by(after.saturating_sub(before));
+        }
+        *last = now;
     }
 
     /// The agent took an event of `kind` from the kernel programs' ring buffer (each one is a

@@ -305,3 +305,38 @@ fn the_monitoring_examples_query_only_exposed_series() {
         assert!(listed || is_series_of_another, "README.md's metrics reference lacks {family}");
     }
 }
+
+#[test]
+fn liveness_sources_and_probe_totals_are_exported() {
+    use roam_proto::{
+        LivenessSource, LivenessSourceStatus, LivenessStatus, ProbeTotals, SourceState,
+    };
+    let m = Metrics::new();
+    let source = |source, state| LivenessSourceStatus { source, state, detail: String::new() };
+    let mut liveness = LivenessStatus {
+        sources: vec![
+            source(LivenessSource::Acks, SourceState::InUse),
+            source(LivenessSource::Monitor, SourceState::Off),
+        ],
+        probes: ProbeTotals { acked: 5, not_acked: 1, unreported: 0 },
+        ..LivenessStatus::default()
+    };
+    m.set_liveness(&liveness);
+    liveness.probes.acked = 8;
+    m.set_liveness(&liveness);
+    let text = m.encode();
+    assert!(
+        text.contains("roam_liveness_source_info{source=\"acks\",state=\"in_use\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("roam_liveness_source_info{source=\"acks\",state=\"off\"} 0"), "{text}");
+    assert!(
+        text.contains("roam_liveness_source_info{source=\"monitor\",state=\"off\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("roam_liveness_probes_total{result=\"acked\"} 8"),
+        "totals, not sums: {text}"
+    );
+    assert!(text.contains("roam_liveness_probes_total{result=\"not_acked\"} 1"), "{text}");
+}

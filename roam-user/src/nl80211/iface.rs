@@ -3,11 +3,13 @@
 use roam_common::MacAddr;
 use std::fmt;
 
-use wl_nl80211::{Nl80211Attr, Nl80211InterfaceType, Nl80211Message};
+use wl_nl80211::{Nl80211Attr, Nl80211Features, Nl80211InterfaceType, Nl80211Message};
 
 use super::client::{iface_label, interface_name, Nl80211};
-use super::error::{Nl80211Error, Op, Result};
-use super::messages;
+use super::{
+    error::{Nl80211Error, Op, Result},
+    messages,
+};
 
 /// The interface types roam tells apart (nl80211_iftype).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +136,16 @@ impl Nl80211 {
         let ifindex = nix::net::if_::if_nametoindex(name)
             .map_err(|_| Nl80211Error::NoSuchInterface { iface: name.to_owned() })?;
         self.interface_labelled(ifindex, name).await
+    }
+
+    /// Whether radio `wiphy`'s driver reports the 802.11 acknowledgement of frames sent from a
+    /// socket that asks (`SO_WIFI_STATUS`; NL80211_FEATURE_SK_TX_STATUS in its features).
+    pub async fn reports_tx_status(&self, wiphy: u32) -> Result<bool> {
+        let label = format!("phy#{wiphy}");
+        let replies = self.dump(messages::get_wiphy(wiphy), Op::GetWiphy, &label).await?;
+        Ok(replies.messages.iter().flat_map(|m| &m.attributes).any(|attr| {
+            matches!(attr, Nl80211Attr::Features(f) if f.contains(Nl80211Features::SkTxStatus))
+        }))
     }
 
     async fn interface_labelled(&self, ifindex: u32, label: &str) -> Result<WirelessIface> {

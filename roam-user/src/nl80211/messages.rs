@@ -53,6 +53,12 @@ fn validate_ssid(ssid: &[u8], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// NL80211_CMD_GET_WIPHY for one radio, as a split dump (a radio's whole description does not
+/// fit one message).
+pub(crate) fn get_wiphy(wiphy: u32) -> Nl80211Message {
+    message(Nl80211Command::GetWiphy, vec![Nl80211Attr::Wiphy(wiphy), Nl80211Attr::SplitWiphyDump])
+}
+
 /// NL80211_CMD_GET_INTERFACE for one interface (a doit, not a dump).
 pub(crate) fn get_interface(ifindex: u32) -> Nl80211Message {
     message(Nl80211Command::GetInterface, vec![Nl80211Attr::IfIndex(ifindex)])

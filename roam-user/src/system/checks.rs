@@ -20,6 +20,7 @@ pub const MODE: &str = "mode";
 pub const PHY: &str = "phy";
 pub const LINK: &str = "link";
 pub const WPA_SUPPLICANT: &str = "wpa_supplicant";
+pub const TX_STATUS: &str = "tx status";
 
 /// How long wpa_supplicant gets to answer `PING`.
 const WPA_PING_TIMEOUT: Duration = Duration::from_secs(1);
@@ -105,6 +106,31 @@ pub fn kernel_btf(roots: &SysRoots) -> Check {
             KERNEL_BTF,
             format!("cannot read {}: {err}", path.display()),
             "run with sudo",
+        ),
+    }
+}
+
+/// Whether the driver reports the 802.11 acknowledgement of roam's probes
+/// (NL80211_FEATURE_SK_TX_STATUS), as nl80211 answered: roam's quickest and surest sign that the
+/// AP is gone. Without it roam still runs, on the other signs.
+pub fn tx_status(reported: Result<bool, String>) -> Check {
+    match reported {
+        Ok(true) => Check::ok(
+            TX_STATUS,
+            "the driver reports the 802.11 acknowledgement of roam's probes \
+             (NL80211_FEATURE_SK_TX_STATUS)",
+        ),
+        Ok(false) => Check::warning(
+            TX_STATUS,
+            "the driver reports no 802.11 acknowledgements (no NL80211_FEATURE_SK_TX_STATUS, as \
+             with full-MAC drivers such as brcmfmac): roam cannot ask the AP whether it is there",
+            "nothing to do: roam then relies on deauthentications, the monitor and mac80211's \
+             beacon loss, no sooner than stock",
+        ),
+        Err(why) => Check::warning(
+            TX_STATUS,
+            format!("could not read the radio's features from nl80211: {why}"),
+            "run with sudo; roam finds out while running whether acknowledgements come",
         ),
     }
 }

@@ -17,7 +17,10 @@ mod tests;
 
 use std::path::Path;
 
-pub use checks::{INTERFACE, KERNEL_BTF, LINK, MODE, PHY, PRIVILEGES, WIRELESS, WPA_SUPPLICANT};
+pub use checks::{
+    tx_status, INTERFACE, KERNEL_BTF, LINK, MODE, PHY, PRIVILEGES, TX_STATUS, WIRELESS,
+    WPA_SUPPLICANT,
+};
 pub use report::{Check, Report, Status};
 pub use roots::SysRoots;
 

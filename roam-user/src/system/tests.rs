@@ -384,3 +384,14 @@ async fn report_prints_fixes_under_failed_checks() {
     assert!(text.contains("fix: run with sudo"), "{text}");
     assert!(text.contains("[ ok ] kernel BTF:"), "{text}");
 }
+
+#[test]
+fn acknowledgement_reports_are_a_warning_when_missing_never_a_blocker() {
+    use super::checks::tx_status;
+    assert_eq!(tx_status(Ok(true)).status, Status::Ok);
+    assert!(tx_status(Ok(true)).detail.contains("NL80211_FEATURE_SK_TX_STATUS"));
+    let without = tx_status(Ok(false));
+    assert_eq!(without.status, Status::Warning);
+    assert!(without.detail.contains("cannot ask the AP"), "{}", without.detail);
+    assert_eq!(tx_status(Err("EPERM".into())).status, Status::Warning);
+}

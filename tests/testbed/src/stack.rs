@@ -14,6 +14,11 @@ pub enum Stack {
     /// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>`).
     #[serde(rename = "roam")]
     Roam,
+    /// The same with the agent's monitor off (`detect.monitor = false` in its configuration):
+    /// roam on a host whose monitor interface hears nothing of its AP (firmware beacon
+    /// filtering, no monitor mode), so liveness comes from acknowledgements and traffic alone.
+    #[serde(rename = "roam-no-monitor")]
+    RoamNoMonitor,
     /// The roam agent alone on an open network: no supplicant, roam acts through bare nl80211
     /// (`roam run --backend nl80211`); the first connection is `iw connect`.
     #[serde(rename = "roam-nl80211")]
@@ -26,22 +31,24 @@ pub enum Stack {
 }
 
 impl Stack {
-    pub const ALL: [Stack; 4] = [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNl80211, Stack::Iwd];
+    pub const ALL: [Stack; 5] =
+        [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNoMonitor, Stack::RoamNl80211, Stack::Iwd];
 
     /// Whether the roam agent runs in this stack (it needs the agent in the image).
     pub fn runs_roam(self) -> bool {
-        matches!(self, Stack::Roam | Stack::RoamNl80211)
+        matches!(self, Stack::Roam | Stack::RoamNoMonitor | Stack::RoamNl80211)
     }
 
     /// Whether wpa_supplicant runs (and logs its timeline) in this stack.
     pub fn runs_wpa_supplicant(self) -> bool {
-        matches!(self, Stack::WpaSupplicant | Stack::Roam)
+        matches!(self, Stack::WpaSupplicant | Stack::Roam | Stack::RoamNoMonitor)
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Stack::WpaSupplicant => "wpa_supplicant",
             Stack::Roam => "roam",
+            Stack::RoamNoMonitor => "roam-no-monitor",
             Stack::RoamNl80211 => "roam-nl80211",
             Stack::Iwd => "iwd",
         }

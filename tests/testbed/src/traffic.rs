@@ -33,6 +33,12 @@ pub struct TrafficOutcome {
     pub gap_end_ns: Option<u64>,
 }
 
+/// Answered probes in a row that make the traffic steady (before a trigger) or back (after it):
+/// 200 ms of them (20 at the usual 10 ms), at least 3 (an idle station's one a second).
+pub fn settled_streak(interval_ns: u64) -> usize {
+    ((200_000_000 / interval_ns.max(1)) as usize).clamp(3, 20)
+}
+
 /// Probes in flight at the end of the window are not lost yet: ignore the last few intervals.
 const IN_FLIGHT_INTERVALS: u64 = 5;
 /// Traffic counts as recovered if a round trip completed within this many intervals of the end.
@@ -89,6 +95,19 @@ pub fn analyze(
         recovered,
         gap_start_ns,
         gap_end_ns,
+    }
+}
+
+#[cfg(test)]
+mod streak_tests {
+    use super::settled_streak;
+
+    #[test]
+    fn a_settled_streak_is_200_ms_of_probes_and_at_least_three() {
+        assert_eq!(settled_streak(10_000_000), 20);
+        assert_eq!(settled_streak(50_000_000), 4);
+        assert_eq!(settled_streak(1_000_000_000), 3);
+        assert_eq!(settled_streak(1_000_000), 20, "never more than 20");
     }
 }
 

@@ -22,6 +22,7 @@ fn colour(stack: Stack) -> RGBColor {
         Stack::WpaSupplicant => RGBColor(0x99, 0x99, 0x99),
         Stack::Iwd => RGBColor(0x4c, 0x72, 0xb0),
         Stack::Roam | Stack::RoamNl80211 => RGBColor(0xdd, 0x84, 0x52),
+        Stack::RoamNoMonitor => RGBColor(0x8c, 0x61, 0x3c),
     }
 }
 

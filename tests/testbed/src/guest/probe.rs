@@ -36,6 +36,7 @@ struct Shared {
 pub struct Probe {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    interval: Duration,
 }
 
 impl Probe {
@@ -76,7 +77,17 @@ impl Probe {
                 .name("probe-receive".into())
                 .spawn(move || receive_loop(&receive_socket, &shared))?
         };
-        Ok(Probe { shared, threads: vec![sender, receiver] })
+        Ok(Probe { shared, threads: vec![sender, receiver], interval })
+    }
+
+    /// How many answered probes in a row count as steady (or recovered) traffic at this pace.
+    pub fn settled_streak(&self) -> usize {
+        roam_testbed::traffic::settled_streak(self.interval.as_nanos() as u64)
+    }
+
+    /// How long the settled streak takes at least.
+    pub fn settled_duration(&self) -> Duration {
+        self.interval * self.settled_streak() as u32
     }
 
     /// Records of probes sent at or after `since_ns`.

@@ -26,8 +26,6 @@ use super::{
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
-/// Consecutive answered probes after the last trigger step that count as "traffic is back".
-const RECOVERY_STREAK: usize = 20;
 /// A vCPU stall inside the gap at least this long is named on the run's progress line.
 const NOTABLE_STALL_MS: f64 = 50.0;
 /// Probe records kept in a run's window before the trigger.
@@ -464,7 +462,8 @@ fn wait_for_recovery(topology: &mut Topology, case: &Case, last_step_ns: u64) ->
             return Ok(());
         }
         if now >= min_end
-            && topology.probe().answered_streak(last_step_ns, IN_FLIGHT) >= RECOVERY_STREAK
+            && topology.probe().answered_streak(last_step_ns, IN_FLIGHT)
+                >= topology.probe().settled_streak()
             && topology.station().connected_bssid()?.is_some()
         {
             return Ok(());

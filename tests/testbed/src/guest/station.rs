@@ -94,7 +94,10 @@ pub trait Station {
 pub fn start(stack: Stack, security: Security, freqs_mhz: &[u32]) -> Result<Box<dyn Station>> {
     match stack {
         Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(security, freqs_mhz)?)),
-        Stack::Roam => Ok(Box::new(RoamAgent::start(security, freqs_mhz)?)),
+        Stack::Roam => Ok(Box::new(RoamAgent::start(security, freqs_mhz, &[])?)),
+        Stack::RoamNoMonitor => {
+            Ok(Box::new(RoamAgent::start(security, freqs_mhz, &no_monitor_args()?)?))
+        }
         Stack::RoamNl80211 => Ok(Box::new(RoamOnNl80211::start(security, freqs_mhz)?)),
         Stack::Iwd => Ok(Box::new(iwd::Iwd::start(security, freqs_mhz)?)),
     }
@@ -103,7 +106,7 @@ pub fn start(stack: Stack, security: Security, freqs_mhz: &[u32]) -> Result<Box<
 /// How to talk to the stack's programs by hand (`roam-testbed up`).
 pub fn client_hint(stack: Stack) -> String {
     match stack {
-        Stack::WpaSupplicant | Stack::Roam => {
+        Stack::WpaSupplicant | Stack::Roam | Stack::RoamNoMonitor => {
             format!("wpa_cli -p {WPA_CTRL_DIR} -i {}", paths::STA_IFACE)
         }
         Stack::RoamNl80211 => format!("roam status --iface {}", paths::STA_IFACE),
@@ -282,6 +285,18 @@ pub struct RoamAgent {
     events_mark: u64,
     /// The agent has not been through a run yet: nothing to forget, no restart needed.
     agent_fresh: bool,
+    /// What `roam run` is given besides the interface.
+    args: Vec<String>,
+}
+
+/// The agent's configuration in the roam-no-monitor stack.
+const NO_MONITOR_CONFIG: &str = "/run/roam-testbed/roam-no-monitor.toml";
+
+/// `--config` with a configuration that turns the monitor off, written for the purpose.
+fn no_monitor_args() -> Result<Vec<String>> {
+    fs::create_dir_all(Path::new(NO_MONITOR_CONFIG).parent().expect("an absolute path"))?;
+    fs::write(NO_MONITOR_CONFIG, "[detect]\nmonitor = false\n")?;
+    Ok(vec!["--config".into(), NO_MONITOR_CONFIG.into()])
 }
 
 /// The agent's capabilities, as setpriv's bounding set: those of its systemd unit. No
@@ -298,14 +313,23 @@ const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
 pub const ROAM_METRICS: &str = "127.0.0.1:9477";
 
 impl RoamAgent {
-    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
+    pub fn start(security: Security, freqs_mhz: &[u32], args: &[String]) -> Result<Self> {
         require_agent()?;
         let supplicant = WpaSupplicant::start(security, freqs_mhz)?;
         let log = Path::new(paths::LOG_DIR).join("roam.log");
         let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
-        let (agent, events) = spawn_agent(&log, &events_log, &[])?;
+        let (agent, events) = spawn_agent(&log, &events_log, &as_strs(args))?;
         let events_mark = fs::metadata(&events_log).map_or(0, |m| m.len());
-        Ok(RoamAgent { events, agent, supplicant, log, events_log, events_mark, agent_fresh: true })
+        Ok(RoamAgent {
+            events,
+            agent,
+            supplicant,
+            log,
+            events_log,
+            events_mark,
+            agent_fresh: true,
+            args: args.to_vec(),
+        })
     }
 }
 
@@ -398,7 +422,8 @@ impl Station for RoamAgent {
         if !std::mem::replace(&mut self.agent_fresh, false) {
             self.events.kill();
             self.agent.kill();
-            (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &[])?;
+            (self.agent, self.events) =
+                spawn_agent(&self.log, &self.events_log, &as_strs(&self.args))?;
         }
         self.events_mark = fs::metadata(&self.events_log).map_or(0, |m| m.len());
         Ok(())
@@ -429,7 +454,7 @@ impl Station for RoamAgent {
 
     fn start_agent(&mut self) -> Result<()> {
         self.events.kill();
-        (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &[])?;
+        (self.agent, self.events) = spawn_agent(&self.log, &self.events_log, &as_strs(&self.args))?;
         Ok(())
     }
 
@@ -454,6 +479,10 @@ impl Station for RoamAgent {
     fn metrics(&mut self) -> Option<Result<String>> {
         Some(scrape_agent())
     }
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 fn agent_logs(log: &Path, events_log: &Path) -> [LogSource; 2] {

@@ -33,8 +33,6 @@ use super::{
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 const STEADY_TIMEOUT: Duration = Duration::from_secs(20);
-/// Consecutive answered probes that make the traffic "steady".
-const STEADY_STREAK: usize = 20;
 /// Probes younger than this may still have their echo on the way.
 pub const IN_FLIGHT: Duration = Duration::from_millis(50);
 
@@ -199,11 +197,14 @@ impl Topology {
 
     /// Waits until the last probes were all answered.
     pub fn wait_steady_traffic(&self) -> Result<()> {
-        let deadline = Instant::now() + STEADY_TIMEOUT;
+        let probe = self.probe();
+        // A slow probe (an idle station's pace) needs longer for its streak.
+        let timeout = STEADY_TIMEOUT.max(probe.settled_duration() * 3);
+        let deadline = Instant::now() + timeout;
         let since = system::monotonic_ns();
-        while self.probe().answered_streak(since, IN_FLIGHT) < STEADY_STREAK {
+        while probe.answered_streak(since, IN_FLIGHT) < probe.settled_streak() {
             if Instant::now() > deadline {
-                bail!("probe traffic did not flow steadily within {STEADY_TIMEOUT:?}");
+                bail!("probe traffic did not flow steadily within {timeout:?}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
