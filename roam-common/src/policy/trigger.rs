@@ -12,7 +12,8 @@ pub enum Trigger {
     Deauth { reason: u16 },
     /// The AP disassociated the station.
     Disassoc { reason: u16 },
-    /// mac80211 detected beacon loss (or connection loss) before roam did.
+    /// mac80211 or the driver gave up on the AP (connection loss) before roam found it lost.
+    /// (Their beacon loss alone is not a loss: it makes roam ask the AP.)
     BeaconLoss,
     /// The signal fell below the threshold and a better candidate exists.
     Signal,

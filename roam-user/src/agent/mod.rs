@@ -407,7 +407,15 @@ impl Agent {
             }
             EventKind::CarrierOff => self.on_carrier(false, ev.ts_ns),
             EventKind::CarrierOn => self.on_carrier(true, ev.ts_ns),
-            EventKind::BeaconLoss | EventKind::ConnectionLoss => {
+            // mac80211's beacon loss (and a driver's) is mac80211 starting to probe the AP, not
+            // its verdict: beacons can stop reaching the host while the AP is fine (firmware
+            // filters, a noisy spell). roam asks the AP too, and acts only on its silence.
+            EventKind::BeaconLoss => {
+                self.metrics.beacon_loss_detected(LossSource::Mac80211.name());
+                self.ask_the_ap().await;
+            }
+            // The verdict: mac80211 (or the firmware) gave up on the AP.
+            EventKind::ConnectionLoss => {
                 if let Some(bssid) = current {
                     let lost = self.last_heard(&bssid).unwrap_or(ev.ts_ns);
                     self.on_loss(Trigger::BeaconLoss, lost, ev.ts_ns, LossSource::Mac80211).await;

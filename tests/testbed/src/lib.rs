@@ -5,6 +5,7 @@
 //! inside a [`plan::Plan`] into the guest, and comes back as [`report`] records. The arithmetic
 //! every claim rests on (traffic gap, lost packets) lives in [`traffic`] as pure functions.
 
+pub mod medium;
 pub mod plan;
 pub mod refusal;
 pub mod report;

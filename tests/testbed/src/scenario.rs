@@ -152,6 +152,31 @@ pub enum Step {
     /// A deliberate pause between steps (part of the scenario, not a synchronisation).
     Wait { ms: u64 },
 
+    // The air, shaped per link by the testbed's own medium (see `medium`): a scenario with one
+    // of these runs with it.
+    /// For `ms`, the target AP's beacons do not reach the station; every other frame still does
+    /// and is acknowledged. The AP is alive: what a driver that filters its AP's beacons, or a
+    /// monitor that hears nothing, looks like.
+    DropBeacons {
+        #[serde(default)]
+        target: Target,
+        ms: u64,
+    },
+    /// For `ms`, every try of every frame between the station and the target AP, either way,
+    /// is lost with this probability (retries and acknowledgements as on real air).
+    LinkLoss {
+        #[serde(default)]
+        target: Target,
+        percent: u8,
+        ms: u64,
+    },
+    /// From now on the station receives the target AP at this signal (dBm).
+    Signal {
+        #[serde(default)]
+        target: Target,
+        dbm: i32,
+    },
+
     // Faults of the station side (tests/faults): what roam must survive.
     /// SIGKILL to the station's wpa_supplicant, then start it again, as a service manager
     /// restarts a crashed daemon.
@@ -212,6 +237,9 @@ impl Step {
             | Step::LinkDown { target }
             | Step::LinkUp { target }
             | Step::Roam { target }
+            | Step::DropBeacons { target, .. }
+            | Step::LinkLoss { target, .. }
+            | Step::Signal { target, .. }
             | Step::SpoofDeauth { target, .. } => Some(*target),
             Step::Wait { .. }
             | Step::RestartSupplicant
@@ -229,6 +257,11 @@ impl Step {
     /// Whether the step needs a third radio (the topology then has one).
     pub fn needs_third_radio(&self) -> bool {
         matches!(self, Step::SpoofDeauth { .. })
+    }
+
+    /// Whether the step shapes the air (the testbed's medium carries the frames then).
+    pub fn needs_medium(&self) -> bool {
+        matches!(self, Step::DropBeacons { .. } | Step::LinkLoss { .. } | Step::Signal { .. })
     }
 
     /// Whether the step needs the roam agent on the station.
@@ -413,6 +446,11 @@ impl Scenario {
         self.trigger.iter().chain(&self.restore).any(Step::needs_third_radio)
     }
 
+    /// Whether the testbed's medium must carry the frames of this scenario's runs.
+    pub fn needs_medium(&self) -> bool {
+        self.trigger.iter().chain(&self.restore).any(Step::needs_medium)
+    }
+
     /// Parses and validates a scenario file's text.
     pub fn from_toml(text: &str) -> Result<Scenario> {
         let scenario: Scenario = toml::from_str(text).context("not a valid scenario file")?;
@@ -452,6 +490,15 @@ impl Scenario {
             }
             if let Step::Deauth { reason: 0, .. } | Step::Disassoc { reason: 0, .. } = step {
                 bail!("scenario `{}`: reason code 0 is reserved", self.name);
+            }
+            match *step {
+                Step::LinkLoss { percent, .. } if percent > 100 => {
+                    bail!("scenario `{}`: link-loss percent {percent} is over 100", self.name)
+                }
+                Step::Signal { dbm, .. } if !(-100..=-10).contains(&dbm) => {
+                    bail!("scenario `{}`: signal {dbm} dBm is not in -100 to -10", self.name)
+                }
+                _ => {}
             }
         }
         Ok(())

@@ -46,7 +46,7 @@ pub enum Expectation {
 impl Expectation {
     pub fn of(scenario: &str) -> Expectation {
         match scenario {
-            "healthy-ap" => Expectation::NoRoam,
+            "healthy-ap" | "beacons-lost-ap-alive" | "lossy-link" => Expectation::NoRoam,
             "ap-flapping" | "ap-flapping-long" | "spoofed-deauth" => {
                 Expectation::Capped { per_minute: DEFAULT_ROAMS_PER_MINUTE }
             }

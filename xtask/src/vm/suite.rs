@@ -3,8 +3,9 @@
 //! run's traffic gap must agree with wpa_supplicant's own timeline. Then the scenarios roam
 //! exists for, with the roam stack in the same boot: roam must recover faster than stock
 //! (tolerant thresholds: the exact ratios are the benchmark's), its drop-window accounting must
-//! agree with the probe, and its metrics must show the roams; and the same for the agent alone
-//! on an open network (roam-nl80211).
+//! agree with the probe, and its metrics must show the roams; the same for the agent alone on
+//! an open network (roam-nl80211), and with its monitor off (roam-no-monitor, what a host whose
+//! monitor hears nothing gets).
 
 use anyhow::{bail, Result};
 use roam_testbed::{
@@ -28,7 +29,15 @@ const ROAM_SCENARIOS: &[&str] = &[
     "deliberate-roam",
     "healthy-ap",
     "ap-flapping",
+    "beacons-lost-ap-alive",
 ];
+
+/// The scenarios run with the roam-no-monitor stack: liveness from acknowledgements alone.
+const NO_MONITOR_SCENARIOS: &[&str] = &["silent-ap-loss", "beacons-lost-ap-alive"];
+
+/// Scenarios of a minute or more where nothing may happen: once per roam stack, not for stock
+/// (which has nothing to hold back), so the suite fits in CI.
+const LONG_HOLDS: &[&str] = &["lossy-link"];
 
 /// The scenarios run with the roam-nl80211 stack (the agent alone on an open network, acting
 /// through bare nl80211), against stock wpa_supplicant on the same open network.
@@ -62,15 +71,17 @@ pub fn run() -> Result<()> {
         "VM suite: every scenario x channel layout with stock wpa_supplicant, {repeats} runs each"
     ));
     let stock = scenarios::Selection {
-        scenarios: scenarios::all()?,
+        scenarios: scenarios::all()?
+            .into_iter()
+            .filter(|s| !LONG_HOLDS.contains(&s.name.as_str()))
+            .collect(),
         stacks: vec![Stack::WpaSupplicant],
         channels: None,
         repeats,
         probe_interval_ms: super::DEFAULT_PROBE_INTERVAL_MS,
     };
-    let (recoveries, holds): (Vec<&str>, Vec<&str>) = ROAM_SCENARIOS.iter().partition(|name| {
-        matches!(roam_checks::Expectation::of(name), roam_checks::Expectation::Recovery { .. })
-    });
+    let (recoveries, holds) = by_expectation(ROAM_SCENARIOS);
+    let (no_monitor_recoveries, no_monitor_holds) = by_expectation(NO_MONITOR_SCENARIOS);
     let with = |stack: Stack, names: &[&str], repeats: u32| -> Result<scenarios::Selection> {
         Ok(scenarios::Selection {
             scenarios: names.iter().map(|name| scenarios::load(name)).collect::<Result<_>>()?,
@@ -92,6 +103,10 @@ pub fn run() -> Result<()> {
     for selection in [
         with(Stack::Roam, &recoveries, recovery_runs)?,
         with(Stack::Roam, &holds, repeats)?,
+        with(Stack::Roam, LONG_HOLDS, 1)?,
+        with(Stack::RoamNoMonitor, &no_monitor_recoveries, recovery_runs)?,
+        with(Stack::RoamNoMonitor, &no_monitor_holds, repeats)?,
+        with(Stack::RoamNoMonitor, LONG_HOLDS, 1)?,
         with(Stack::RoamNl80211, NL80211_SCENARIOS, recovery_runs)?,
         faults,
     ] {
@@ -141,6 +156,13 @@ pub fn run() -> Result<()> {
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");
     Ok(())
+}
+
+/// Scenarios roam must recover from, and those where it must hold back.
+fn by_expectation<'a>(names: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    names.iter().partition(|name| {
+        matches!(roam_checks::Expectation::of(name), roam_checks::Expectation::Recovery { .. })
+    })
 }
 
 /// Stock wpa_supplicant is the baseline, not the software under test: one of its runs that does

@@ -13,6 +13,7 @@ pub mod init;
 pub mod laps;
 pub mod leftovers;
 pub mod logs;
+pub mod medium;
 pub mod paths;
 pub mod probe;
 pub mod process;

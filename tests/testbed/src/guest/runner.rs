@@ -294,6 +294,9 @@ fn measure(
     laps: &mut Laps,
 ) -> Result<()> {
     let scenario = &case.scenario;
+    // The testbed's medium carries the frames of the runs that shape the air, hwsim's own the
+    // others (it is faster).
+    topology.use_medium(scenario.needs_medium())?;
     let (bssid_before, serving) = prepare(topology, laps)?;
     report.bssid_before = Some(bssid_before);
 

@@ -14,6 +14,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
+use roam_proto::MacAddr;
 use roam_testbed::{
     scenario::{ChannelPlan, Security},
     stack::Stack,
@@ -24,7 +25,9 @@ use super::{
     attacker::Attacker,
     hwsim,
     laps::Laps,
-    leftovers, paths,
+    leftovers,
+    medium::{self, Medium},
+    paths,
     probe::{Echo, Probe},
     process,
     station::{self, Station},
@@ -54,6 +57,10 @@ pub struct Topology {
     pub station_phy: String,
     /// The third party's radio, when the key asks for one.
     pub attacker: Option<Attacker>,
+    /// Every radio's hwsim address (the medium's names for them).
+    radios: Vec<MacAddr>,
+    /// The testbed's own medium, while a scenario shapes the air.
+    medium: Option<Medium>,
     station: Option<Box<dyn Station>>,
     probe: Option<Probe>,
     echo: Option<Echo>,
@@ -76,6 +83,11 @@ impl Topology {
             probe: None,
             echo: None,
             attacker: others.get(1).map(Attacker::new).transpose()?,
+            radios: radios
+                .iter()
+                .map(|radio| medium::radio_address(&radio.mac))
+                .collect::<Result<_>>()?,
+            medium: None,
         };
         for (index, (radio, &channel)) in ap_radios.iter().zip(&key.channels).enumerate() {
             let mut ap =
@@ -193,6 +205,58 @@ impl Topology {
             ap.make_whole().with_context(|| format!("could not restore {}", ap.iface))?;
         }
         self.station().check_alive()
+    }
+
+    /// Runs the testbed's medium (or hwsim's own, when `on` is false) from now on. Its rules
+    /// start empty: a perfect air, as hwsim's own.
+    pub fn use_medium(&mut self, on: bool) -> Result<()> {
+        match (on, self.medium.is_some()) {
+            (true, false) => {
+                let medium =
+                    Medium::start(self.radios.clone()).context("starting the testbed's medium")?;
+                // What hwsim's own medium did by `group`, the testbed's does by its rules.
+                let isolated: Vec<MacAddr> = self
+                    .aps
+                    .iter()
+                    .filter(|ap| hwsim::group(&ap.phy).is_ok_and(|group| group == 0))
+                    .map(|ap| self.radio_of_ap(ap))
+                    .collect::<Result<_>>()?;
+                medium.update(|rules| rules.isolated.extend(isolated));
+                self.medium = Some(medium);
+            }
+            (false, true) => self.medium = None,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The running medium, for a step that shapes the air.
+    pub fn medium(&self) -> Result<&Medium> {
+        self.medium.as_ref().context("this step needs the testbed's medium, which is not running")
+    }
+
+    /// The medium's names for AP `index` and the station.
+    pub fn link_to_station(&self, index: usize) -> Result<(MacAddr, MacAddr)> {
+        Ok((self.radio_of_ap(&self.aps[index])?, medium::radio_address(&self.station_mac)?))
+    }
+
+    fn radio_of_ap(&self, ap: &AccessPoint) -> Result<MacAddr> {
+        medium::radio_address(&ap.bssid)
+    }
+
+    /// Mirrors `silence` into the medium, when it runs (hwsim's `group` is its own medium's).
+    pub fn isolate_in_medium(&self, index: usize, isolated: bool) -> Result<()> {
+        if let Some(medium) = &self.medium {
+            let radio = self.radio_of_ap(&self.aps[index])?;
+            medium.update(|rules| {
+                if isolated {
+                    rules.isolated.insert(radio);
+                } else {
+                    rules.isolated.remove(&radio);
+                }
+            });
+        }
+        Ok(())
     }
 
     /// Waits until the last probes were all answered.

@@ -5,7 +5,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use roam_testbed::scenario::{Step, Target};
 
-use super::topology::Topology;
+use roam_testbed::medium::air::Link;
+
+use super::{system, topology::Topology};
 
 /// How long a fault step waits for what it waits for (a connection, an agent event such as a
 /// re-attachment, which loads and verifies every program again: as long as a start).
@@ -29,11 +31,36 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             std::thread::sleep(Duration::from_millis(ms));
             return Ok(None);
         }
-        Step::Silence { .. } => {
-            topology.aps[ap(index)].set_silenced(true).map(|()| label("silence"))
+        Step::Silence { .. } => topology.aps[ap(index)]
+            .set_silenced(true)
+            .and_then(|()| topology.isolate_in_medium(ap(index), true))
+            .map(|()| label("silence")),
+        Step::Unsilence { .. } => topology.aps[ap(index)]
+            .set_silenced(false)
+            .and_then(|()| topology.isolate_in_medium(ap(index), false))
+            .map(|()| label("unsilence")),
+        Step::DropBeacons { ms, .. } => {
+            let (ap, sta) = topology.link_to_station(ap(index))?;
+            let until = system::monotonic_ns() + ms * 1_000_000;
+            topology.medium()?.update(|rules| {
+                rules.beacons_dropped.insert((ap, sta), until);
+            });
+            Ok(Some(format!("drop-beacons {iface} {ms} ms")))
         }
-        Step::Unsilence { .. } => {
-            topology.aps[ap(index)].set_silenced(false).map(|()| label("unsilence"))
+        Step::LinkLoss { percent, ms, .. } => {
+            let (ap, sta) = topology.link_to_station(ap(index))?;
+            let until = system::monotonic_ns() + ms * 1_000_000;
+            topology.medium()?.update(|rules| {
+                rules.loss.insert(Link::between(ap, sta), (f64::from(percent) / 100.0, until));
+            });
+            Ok(Some(format!("link-loss {iface} {percent}% {ms} ms")))
+        }
+        Step::Signal { dbm, .. } => {
+            let (ap, sta) = topology.link_to_station(ap(index))?;
+            topology.medium()?.update(|rules| {
+                rules.signal_dbm.insert((ap, sta), dbm);
+            });
+            Ok(Some(format!("signal {iface} {dbm} dBm")))
         }
         Step::Deauth { reason, .. } => topology.aps[ap(index)]
             .deauthenticate(&station, reason)

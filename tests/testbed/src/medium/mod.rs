@@ -1,0 +1,8 @@
+//! The testbed's own wireless medium for mac80211_hwsim: the guest registers with hwsim's
+//! generic netlink family and carries every frame of its radios itself, so a scenario can shape
+//! the air per link (drop one AP's beacons to the station, lose frames at random, set a
+//! signal). Pure parts here, tested on the host: [`wire`] (the family's messages) and [`air`]
+//! (what becomes of each transmission). The guest's `medium` module runs the socket.
+
+pub mod air;
+pub mod wire;
