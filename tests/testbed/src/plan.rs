@@ -103,6 +103,10 @@ pub struct RunOutcome {
     /// window over which the benchmark turns counter increases into rates.
     #[serde(default)]
     pub metrics_window_ms: Option<f64>,
+    /// Stacks with a roam agent: how often it woke up over the same window (voluntary context
+    /// switches of its threads, from /proc).
+    #[serde(default)]
+    pub agent_wakeups: Option<u64>,
     /// The longest time any vCPU of the guest stood still inside the run's traffic gap, in ms
     /// (see the testbed's `stalls`): the part of the gap the machine, not the stack, took.
     /// `None` where the watchers did not run.

@@ -176,6 +176,11 @@ pub enum Step {
         target: Target,
         dbm: i32,
     },
+    /// The station's probe traffic stops: an idle station (what roam costs with nothing to
+    /// carry its evidence).
+    PauseTraffic,
+    /// The probe traffic starts again.
+    ResumeTraffic,
 
     // Faults of the station side (tests/faults): what roam must survive.
     /// SIGKILL to the station's wpa_supplicant, then start it again, as a service manager
@@ -242,6 +247,8 @@ impl Step {
             | Step::Signal { target, .. }
             | Step::SpoofDeauth { target, .. } => Some(*target),
             Step::Wait { .. }
+            | Step::PauseTraffic
+            | Step::ResumeTraffic
             | Step::RestartSupplicant
             | Step::RemoveStation
             | Step::AddStation

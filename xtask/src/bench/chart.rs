@@ -68,10 +68,11 @@ pub fn all(report: &BenchReport) -> Result<Vec<(String, String)>> {
     run_sets(report)
         .into_iter()
         .map(|(name, channels)| {
-            let groups: Vec<&ScenarioFigures> = [Stack::WpaSupplicant, Stack::Iwd, Stack::Roam]
-                .into_iter()
-                .filter_map(|s| group(report, name, channels, s))
-                .collect();
+            let groups: Vec<&ScenarioFigures> =
+                [Stack::WpaSupplicant, Stack::Iwd, Stack::RoamNoMonitor, Stack::Roam]
+                    .into_iter()
+                    .filter_map(|s| group(report, name, channels, s))
+                    .collect();
             Ok((file_name(name, channels), draw(name, channels, &groups)?))
         })
         .collect()

@@ -1,8 +1,13 @@
 //! What roam costs the station, from the agent's own metrics scraped before each run's trigger
-//! and after its end (`metrics-before.txt`, `metrics.txt` in the run's logs): CPU time, peak
-//! memory, wake-ups by its kernel programs, and the programs' run time per run. Idle figures
-//! come from runs in which nothing happens (the idle window or healthy-ap); roaming figures
-//! from the runs with a disruption.
+//! and after its end (`metrics-before.txt`, `metrics.txt` in the run's logs) and from its
+//! wake-ups over the same window (the testbed counts its threads' voluntary context switches):
+//! CPU time, peak memory, wake-ups, the frames its liveness probes put on the air, events from
+//! its kernel programs, and the programs' run time per run.
+//!
+//! Three kinds of window: *idle* (connected, nothing happens to the APs, the testbed's probe
+//! traffic flowing: the idle window or healthy-ap), *idle station* (the same without any
+//! traffic: roam has nothing of the station's own to go on), and *roaming* (the runs with a
+//! disruption).
 
 use std::collections::BTreeMap;
 
@@ -64,8 +69,20 @@ pub struct Window {
     pub before: Scrape,
     pub after: Scrape,
     pub duration_ms: f64,
-    /// Nothing happened to the APs in this window.
-    pub quiet: bool,
+    /// The agent's wake-ups in the window, where counted.
+    pub wakeups: Option<f64>,
+    pub kind: WindowKind,
+}
+
+/// What happened in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// Nothing happened to the APs; the station carried the testbed's probe traffic.
+    Idle,
+    /// Nothing happened to the APs, and the station carried no traffic.
+    IdleStation,
+    /// A disruption and the roam after it.
+    Roaming,
 }
 
 impl Window {
@@ -81,6 +98,23 @@ impl Window {
 pub struct Costs {
     /// CPU time (user + system) per minute while connected and nothing happens.
     pub agent_cpu_ms_per_minute_idle: Option<f64>,
+    /// ... and the station carries no traffic.
+    #[serde(default)]
+    pub agent_cpu_ms_per_minute_idle_station: Option<f64>,
+    /// Times the agent woke up (its threads' voluntary context switches) per minute while
+    /// connected and nothing happens.
+    #[serde(default)]
+    pub agent_wakeups_per_minute_idle: Option<f64>,
+    /// ... and the station carries no traffic.
+    #[serde(default)]
+    pub agent_wakeups_per_minute_idle_station: Option<f64>,
+    /// Frames the agent's liveness probes put on the air per second while nothing happens and
+    /// the station carries traffic (which, acknowledged, makes most probes unnecessary).
+    #[serde(default)]
+    pub probe_frames_per_second_with_traffic: Option<f64>,
+    /// ... and while the station carries none.
+    #[serde(default)]
+    pub probe_frames_per_second_idle_station: Option<f64>,
     /// ... per minute of the runs with a disruption (the roam and the seconds around it).
     pub agent_cpu_ms_per_minute_roaming: Option<f64>,
     /// Highest resident set seen (VmHWM).
@@ -96,6 +130,8 @@ pub struct Costs {
     pub programs: Vec<ProgramCost>,
     /// How much was measured.
     pub idle_minutes: f64,
+    #[serde(default)]
+    pub idle_station_minutes: f64,
     pub roaming_minutes: f64,
     pub roaming_runs: u32,
 }
@@ -114,15 +150,32 @@ const EVENTS: &str = "roam_kernel_events_total";
 const EVENTS_LOST: &str = "roam_ringbuf_events_lost_total";
 const PROGRAM_RUNS: &str = "roam_ebpf_program_runs_total";
 const PROGRAM_TIME: &str = "roam_ebpf_program_run_time_seconds_total";
+/// Every probe put on the air, whatever its report (`result` = acked, not_acked, unreported).
+const PROBES: &str = "roam_liveness_probes_total";
 
 impl Costs {
     pub fn of(windows: &[Window]) -> Costs {
-        let (idle, roaming): (Vec<&Window>, Vec<&Window>) = windows.iter().partition(|w| w.quiet);
+        let of_kind =
+            |kind: WindowKind| windows.iter().filter(|w| w.kind == kind).collect::<Vec<_>>();
+        let (idle, idle_station, roaming) = (
+            of_kind(WindowKind::Idle),
+            of_kind(WindowKind::IdleStation),
+            of_kind(WindowKind::Roaming),
+        );
         let minutes = |ws: &[&Window]| ws.iter().map(|w| w.duration_ms).sum::<f64>() / 60_000.0;
         let total = |ws: &[&Window], name: &str| ws.iter().map(|w| w.increase(name)).sum::<f64>();
         let per_minute = |ws: &[&Window], name: &str, scale: f64| {
             let m = minutes(ws);
             (m > 0.0).then(|| total(ws, name) * scale / m)
+        };
+        let per_second = |ws: &[&Window], name: &str| per_minute(ws, name, 1.0 / 60.0);
+        // Only the windows whose wake-ups were counted (an agent restarted in the window has
+        // no count).
+        let wakeups_per_minute = |ws: &[&Window]| {
+            let counted: Vec<(f64, f64)> =
+                ws.iter().filter_map(|w| Some((w.wakeups?, w.duration_ms))).collect();
+            let m = counted.iter().map(|(_, ms)| ms).sum::<f64>() / 60_000.0;
+            (m > 0.0).then(|| counted.iter().map(|(n, _)| n).sum::<f64>() / m)
         };
         let mut programs: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         for w in windows {
@@ -144,6 +197,11 @@ impl Costs {
         }
         Costs {
             agent_cpu_ms_per_minute_idle: per_minute(&idle, CPU, 1e3),
+            agent_cpu_ms_per_minute_idle_station: per_minute(&idle_station, CPU, 1e3),
+            agent_wakeups_per_minute_idle: wakeups_per_minute(&idle),
+            agent_wakeups_per_minute_idle_station: wakeups_per_minute(&idle_station),
+            probe_frames_per_second_with_traffic: per_second(&idle, PROBES),
+            probe_frames_per_second_idle_station: per_second(&idle_station, PROBES),
             agent_cpu_ms_per_minute_roaming: per_minute(&roaming, CPU, 1e3),
             agent_peak_rss_bytes: windows
                 .iter()
@@ -165,6 +223,7 @@ impl Costs {
                 })
                 .collect(),
             idle_minutes: minutes(&idle),
+            idle_station_minutes: minutes(&idle_station),
             roaming_minutes: minutes(&roaming),
             roaming_runs: roaming.len() as u32,
         }
@@ -206,7 +265,8 @@ mod tests {
             before: scrape(1.0, &[("bss_new", 2)], 100, 0.001, 8_000_000),
             after: scrape(1.03, &[("bss_new", 2)], 700, 0.004, 8_000_000),
             duration_ms: 60_000.0,
-            quiet: true,
+            wakeups: Some(600.0),
+            kind: WindowKind::Idle,
         };
         let roam = Window {
             before: scrape(2.0, &[("bss_new", 2)], 0, 0.0, 9_000_000),
@@ -218,7 +278,8 @@ mod tests {
                 9_500_000,
             ),
             duration_ms: 30_000.0,
-            quiet: false,
+            wakeups: Some(5_000.0),
+            kind: WindowKind::Roaming,
         };
         let costs = Costs::of(&[idle, roam]);
         let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-6;
@@ -232,6 +293,38 @@ mod tests {
         assert_eq!((frames.runs, frames.run_time_ns), (1000, 5_000_000));
         assert!(close(frames.ns_per_run, 5_000.0));
         assert_eq!(costs.roaming_runs, 1);
+        assert!(close(costs.agent_wakeups_per_minute_idle, 600.0), "roaming wake-ups are not idle");
+        assert_eq!(costs.agent_wakeups_per_minute_idle_station, None);
+    }
+
+    fn with_probes(mut scrape: Scrape, acked: u32, not_acked: u32) -> Scrape {
+        for (result, n) in [("acked", acked), ("not_acked", not_acked)] {
+            scrape.0.insert(format!("{PROBES}{{result=\"{result}\"}}"), f64::from(n));
+        }
+        scrape
+    }
+
+    #[test]
+    fn probe_frames_and_wakeups_per_kind_of_idle() {
+        let window = |kind, probes: (u32, u32), wakeups| Window {
+            before: with_probes(scrape(1.0, &[], 0, 0.0, 0), 10, 0),
+            after: with_probes(scrape(1.0, &[], 0, 0.0, 0), 10 + probes.0, probes.1),
+            duration_ms: 10_000.0,
+            wakeups,
+            kind,
+        };
+        let costs = Costs::of(&[
+            window(WindowKind::Idle, (5, 0), Some(100.0)),
+            window(WindowKind::IdleStation, (60, 4), Some(900.0)),
+            // Restarted agent: its frames count, its wake-ups were not counted.
+            window(WindowKind::IdleStation, (36, 0), None),
+        ]);
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-6;
+        assert!(close(costs.probe_frames_per_second_with_traffic, 0.5));
+        assert!(close(costs.probe_frames_per_second_idle_station, 5.0), "every report counts");
+        assert!(close(costs.agent_wakeups_per_minute_idle, 600.0));
+        assert!(close(costs.agent_wakeups_per_minute_idle_station, 5_400.0));
+        assert!((costs.idle_station_minutes - 1.0 / 3.0).abs() < 1e-9);
     }
 
     #[test]

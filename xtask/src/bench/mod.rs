@@ -6,7 +6,7 @@
 //! `--out` (default `target/bench/<session>`).
 //!
 //! - [`figures`]: per-run milestones and roam's own account, from the run's timeline and logs;
-//! - [`costs`]: roam's CPU, memory, wake-ups and eBPF run time, from its metrics;
+//! - [`costs`]: roam's CPU, memory, wake-ups, probe frames and eBPF run time, per agent stack;
 //! - [`report`]: grouping runs into figures per scenario and stack, the JSON shape;
 //! - [`table`], [`chart`]: the two renderings.
 
@@ -40,7 +40,7 @@ const QUICK_REPEATS: u32 = 3;
 const QUICK_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
 /// The benchmark's command line, kept in its session directory.
 const COMMAND_FILE: &str = "bench-command.txt";
-const STACKS: [Stack; 3] = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
+const STACKS: [Stack; 4] = [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNoMonitor, Stack::Iwd];
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -51,7 +51,7 @@ pub struct BenchArgs {
     /// silent-ap-loss,ap-deauth with --quick].
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     scenarios: Vec<String>,
-    /// Stacks to compare [default: wpa_supplicant, roam and iwd].
+    /// Stacks to compare [default: wpa_supplicant, roam, roam-no-monitor and iwd].
     #[arg(long = "stack", value_name = "STACK")]
     stacks: Vec<Stack>,
     /// Also write the JSON report here.
@@ -124,7 +124,7 @@ fn assemble(
     date: String,
     command: String,
 ) -> BenchReport {
-    let (scenarios, costs) = report::build(plan, results, &SessionDir(session));
+    let (scenarios, stack_costs) = report::build(plan, results, &SessionDir(session));
     BenchReport {
         schema_version: SCHEMA_VERSION,
         command,
@@ -133,7 +133,8 @@ fn assemble(
         probe_interval_ms: plan.probe_interval_ms,
         session: session.display().to_string(),
         scenarios,
-        costs,
+        costs: report::roam_costs(&stack_costs),
+        stack_costs,
     }
 }
 
@@ -151,8 +152,8 @@ fn publish(report: &BenchReport, args: &BenchArgs, session: &Path) -> Result<()>
     print!("{}", table::gaps(report).text());
     cmd::step("roam's own account of its roams (medians; drop window against the probe)");
     print!("{}", table::roam_detail(report).text());
-    cmd::step("roam's costs");
-    print!("{}", table::costs(&report.costs).text());
+    cmd::step("roam's costs, per stack that runs the agent");
+    print!("{}", table::costs(report).text());
     cmd::step(format!("vCPU stalls of {:.0} ms or more inside a gap", table::NOTABLE_STALL_MS));
     print!("{}", stall_table_text(report));
     cmd::note(format!("report, tables and pictures: {}", out.display()));
@@ -229,7 +230,7 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         "### roam's account of its roams\n\n{}",
         table::roam_detail(report).markdown()
     );
-    let _ = writeln!(md, "### roam's costs\n\n{}", table::costs(&report.costs).markdown());
+    let _ = writeln!(md, "### roam's costs\n\n{}", table::costs(report).markdown());
     let stalls = table::stalls(report);
     let _ = writeln!(
         md,

@@ -14,7 +14,30 @@ const IDLE_SECONDS: u64 = 60;
 
 /// A scenario in which nothing happens to the APs: its runs measure what the stacks cost idle.
 pub fn is_quiet(scenario: &Scenario) -> bool {
-    scenario.trigger.iter().all(|step| matches!(step, Step::Wait { .. }))
+    scenario
+        .trigger
+        .iter()
+        .all(|step| matches!(step, Step::Wait { .. } | Step::PauseTraffic | Step::ResumeTraffic))
+}
+
+/// A quiet scenario whose station carries no traffic: what roam costs with nothing to go on.
+pub fn is_idle_station(scenario: &Scenario) -> bool {
+    is_quiet(scenario) && scenario.trigger.contains(&Step::PauseTraffic)
+}
+
+/// The window without traffic the benchmark adds for roam's costs: what an idle station sends
+/// and wakes for.
+pub fn idle_station_scenario() -> Scenario {
+    Scenario::from_toml(&format!(
+        "name = \"idle-station\"\n\
+         description = \"Connected, no traffic, nothing happens for {IDLE_SECONDS} s: the agent's costs with nothing to go on.\"\n\
+         channels = [\"same\"]\n\
+         [[trigger]]\naction = \"pause-traffic\"\n\
+         [[trigger]]\naction = \"wait\"\nms = {}\n\
+         [[trigger]]\naction = \"resume-traffic\"\n",
+        IDLE_SECONDS * 1000
+    ))
+    .expect("the built-in idle-station scenario is valid")
 }
 
 /// The idle window the benchmark adds for roam's costs (not a file of tests/scenarios: it has
@@ -32,8 +55,8 @@ pub fn idle_scenario() -> Scenario {
 
 /// One case per run: for each scenario and channel layout, round `r` runs every stack once
 /// (in `stacks` order) before round `r + 1` starts. Quiet scenarios run once per stack only
-/// (they measure costs, not gaps), and without one in `scenarios` the idle window is added for
-/// the stacks that run roam.
+/// (they measure costs, not gaps); without one in `scenarios` the idle window is added for the
+/// stacks that run roam, and without an idle station the window without traffic.
 pub fn interleaved(
     scenarios: &[Scenario],
     stacks: &[Stack],
@@ -64,9 +87,12 @@ pub fn interleaved(
         let rounds = if is_quiet(scenario) { 1 } else { repeats };
         push_rounds(scenario, stacks, rounds)?;
     }
+    let with_agent: Vec<Stack> = stacks.iter().copied().filter(|s| s.runs_roam()).collect();
     if !scenarios.iter().any(is_quiet) {
-        let with_agent: Vec<Stack> = stacks.iter().copied().filter(|s| s.runs_roam()).collect();
         push_rounds(&idle_scenario(), &with_agent, 1)?;
+    }
+    if !scenarios.iter().any(is_idle_station) {
+        push_rounds(&idle_station_scenario(), &with_agent, 1)?;
     }
     Ok(Plan { probe_interval_ms, cases, capture_frames: false })
 }
@@ -107,6 +133,7 @@ mod tests {
                 "a [1-6] roam #2",
                 "a [1-6] iwd #2",
                 "idle [1-1] roam #1",
+                "idle-station [1-1] roam #1",
             ]
         );
         assert!(plan.cases.iter().all(|c| c.repeats == 1));
@@ -121,7 +148,18 @@ mod tests {
         assert!(is_quiet(&quiet));
         let stacks = [Stack::WpaSupplicant, Stack::Roam];
         let plan = interleaved(&[quiet], &stacks, 5, 10).unwrap();
-        assert_eq!(titles(&plan), ["calm [1-1] wpa_supplicant #1", "calm [1-1] roam #1"]);
+        assert_eq!(
+            titles(&plan),
+            ["calm [1-1] wpa_supplicant #1", "calm [1-1] roam #1", "idle-station [1-1] roam #1"]
+        );
+        // An idle station of the selection's own replaces the built-in one.
+        let idle = idle_station_scenario();
+        assert!(is_quiet(&idle) && is_idle_station(&idle));
+        let plan = interleaved(&[idle], &stacks, 5, 10).unwrap();
+        assert_eq!(
+            titles(&plan),
+            ["idle-station [1-1] wpa_supplicant #1", "idle-station [1-1] roam #1"]
+        );
     }
 
     #[test]

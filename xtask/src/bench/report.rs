@@ -6,7 +6,7 @@
 //!  "scenarios":[{"name","channels","stack","runs":[{"gap_ms","lost_packets","recovered",...}],
 //!                "p50_gap_ms","p95_gap_ms","max_gap_ms","p50_lost_packets","recovered",
 //!                "ratio_to_stock","ratio_to_iwd"}],
-//!  "costs":{...}}
+//!  "costs":{...}, "stack_costs":[{"stack","costs":{...}}]}
 //! ```
 
 use std::path::Path;
@@ -20,9 +20,9 @@ use roam_testbed::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    costs::{Costs, Scrape, Window},
+    costs::{Costs, Scrape, Window, WindowKind},
     figures::{AgentAccount, Milestones},
-    plan::is_quiet,
+    plan::{is_idle_station, is_quiet},
 };
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +38,19 @@ pub struct BenchReport {
     /// The VM session directory with every run's logs.
     pub session: String,
     pub scenarios: Vec<ScenarioFigures>,
-    /// roam's costs (the agent's own metrics); null figures where nothing was measured.
+    /// The costs of the `roam` stack (the agent's own metrics, its wake-ups); null figures
+    /// where nothing was measured.
+    pub costs: Costs,
+    /// The costs of every stack that runs the agent (`roam`'s again, `roam-no-monitor`...),
+    /// in the plan's order.
+    #[serde(default)]
+    pub stack_costs: Vec<StackCosts>,
+}
+
+/// One stack's costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackCosts {
+    pub stack: Stack,
     pub costs: Costs,
 }
 
@@ -111,16 +123,22 @@ impl RunLogs for SessionDir<'_> {
 }
 
 /// Groups the plan's one-run cases by scenario, channels and stack (in plan order), computes
-/// each group's figures and ratios, and the agent's costs over every window it was scraped in.
+/// each group's figures and ratios, and each agent stack's costs over every window its agent
+/// was scraped in.
 pub fn build(
     plan: &Plan,
     results: &GuestResults,
     logs: &dyn RunLogs,
-) -> (Vec<ScenarioFigures>, Costs) {
+) -> (Vec<ScenarioFigures>, Vec<StackCosts>) {
     let mut groups: Vec<ScenarioFigures> = Vec::new();
-    let mut windows = Vec::new();
+    let mut windows: Vec<(Stack, Window)> = Vec::new();
     for (case, outcome) in plan.cases.iter().zip(&results.cases) {
         let quiet = is_quiet(&case.scenario);
+        let kind = match (quiet, is_idle_station(&case.scenario)) {
+            (true, true) => WindowKind::IdleStation,
+            (true, false) => WindowKind::Idle,
+            (false, _) => WindowKind::Roaming,
+        };
         let index = groups
             .iter()
             .position(|g| {
@@ -169,12 +187,16 @@ pub fn build(
                 run.metrics_window_ms,
             );
             if let (Some(before), Some(after), Some(duration_ms)) = scrapes {
-                windows.push(Window {
-                    before: Scrape::parse(&before),
-                    after: Scrape::parse(&after),
-                    duration_ms,
-                    quiet,
-                });
+                windows.push((
+                    case.stack,
+                    Window {
+                        before: Scrape::parse(&before),
+                        after: Scrape::parse(&after),
+                        duration_ms,
+                        wakeups: run.agent_wakeups.map(|n| n as f64),
+                        kind,
+                    },
+                ));
             }
         }
     }
@@ -207,7 +229,26 @@ pub fn build(
         group.ratio_to_stock = ratio(median_of(group, Stack::WpaSupplicant));
         group.ratio_to_iwd = ratio(median_of(group, Stack::Iwd));
     }
-    (groups, Costs::of(&windows))
+    let mut stacks: Vec<Stack> = Vec::new();
+    for (stack, _) in &windows {
+        if stack.runs_roam() && !stacks.contains(stack) {
+            stacks.push(*stack);
+        }
+    }
+    let costs = stacks
+        .into_iter()
+        .map(|stack| {
+            let own: Vec<Window> =
+                windows.iter().filter(|(s, _)| *s == stack).map(|(_, w)| w.clone()).collect();
+            StackCosts { stack, costs: Costs::of(&own) }
+        })
+        .collect();
+    (groups, costs)
+}
+
+/// The `roam` stack's costs among every stack's (none measured: all null).
+pub fn roam_costs(stack_costs: &[StackCosts]) -> Costs {
+    stack_costs.iter().find(|c| c.stack == Stack::Roam).map(|c| c.costs.clone()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -253,11 +294,12 @@ pub(crate) mod tests {
             roam_transitions: 0,
             kernel_text_patches: Some(0),
             metrics_window_ms: window,
+            agent_wakeups: window.map(|_| 600),
             guest_stall_ms: Some(0.0),
         }
     }
 
-    /// A two-round benchmark of one scenario with all three stacks, plus roam's idle window.
+    /// A two-round benchmark of one scenario with all three stacks, plus roam's idle windows.
     pub fn sample() -> (Plan, GuestResults, MemoryLogs) {
         let scenario = Scenario::from_toml(
             "name = \"ap-deauth\"\nchannels = [\"same\"]\ntrigger = [{ action = \"deauth\", reason = 3 }]",
@@ -265,7 +307,7 @@ pub(crate) mod tests {
         .unwrap();
         let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
         let plan = interleaved(&[scenario], &stacks, 2, 10).unwrap();
-        let gaps = [1000.0, 200.0, 400.0, 1100.0, 180.0, 500.0, 0.0];
+        let gaps = [1000.0, 200.0, 400.0, 1100.0, 180.0, 500.0, 0.0, 0.0];
         let mut logs = HashMap::new();
         let cases = plan
             .cases
@@ -296,11 +338,17 @@ pub(crate) mod tests {
     #[test]
     fn runs_are_grouped_per_stack_with_figures_and_ratios() {
         let (plan, results, logs) = sample();
-        let (groups, costs) = build(&plan, &results, &logs);
+        let (groups, stack_costs) = build(&plan, &results, &logs);
         let names: Vec<String> = groups.iter().map(|g| format!("{} {}", g.name, g.stack)).collect();
         assert_eq!(
             names,
-            ["ap-deauth wpa_supplicant", "ap-deauth roam", "ap-deauth iwd", "idle roam"]
+            [
+                "ap-deauth wpa_supplicant",
+                "ap-deauth roam",
+                "ap-deauth iwd",
+                "idle roam",
+                "idle-station roam"
+            ]
         );
         let roam = &groups[1];
         assert_eq!(roam.runs.len(), 2);
@@ -313,10 +361,51 @@ pub(crate) mod tests {
         assert!(groups[0].runs[0].agent.is_none());
         assert_eq!(groups[0].ratio_to_stock, Some(1.0));
         assert!(groups[3].quiet && !roam.quiet);
-        // Two roaming windows of 30 s (0.05 s CPU, 3 events each), one idle one.
+        // Two roaming windows of 30 s (0.05 s CPU, 3 events each), one idle one, one idle
+        // station; costs for the one stack with an agent.
+        assert_eq!(stack_costs.len(), 1);
+        let costs = roam_costs(&stack_costs);
+        assert_eq!(stack_costs[0].stack, Stack::Roam);
         assert_eq!(costs.roaming_runs, 2);
         assert!((costs.agent_cpu_ms_per_minute_roaming.unwrap() - 100.0).abs() < 1e-6);
         assert_eq!(costs.ringbuf_events_per_roaming_run, Some(3.0));
         assert!((costs.idle_minutes - 0.5).abs() < 1e-9);
+        assert!((costs.idle_station_minutes - 0.5).abs() < 1e-9);
+        assert_eq!(costs.agent_wakeups_per_minute_idle_station, Some(1200.0));
+    }
+
+    #[test]
+    fn each_agent_stack_has_its_own_costs() {
+        let scenario =
+            Scenario::from_toml("name = \"calm\"\ntrigger = [{ action = \"wait\", ms = 10 }]")
+                .unwrap();
+        let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNoMonitor];
+        let plan = interleaved(&[scenario], &stacks, 1, 10).unwrap();
+        let mut logs = HashMap::new();
+        let cases = plan
+            .cases
+            .iter()
+            .map(|case| {
+                let dir = format!("runs/{}", case.run_dir_name(case.first_run));
+                let cpu = if case.stack == Stack::RoamNoMonitor { 2.0 } else { 1.5 };
+                logs.insert(
+                    (dir.clone(), "metrics-before.txt".into()),
+                    "process_cpu_seconds_total 1\n".into(),
+                );
+                logs.insert(
+                    (dir.clone(), "metrics.txt".into()),
+                    format!("process_cpu_seconds_total {cpu}\n"),
+                );
+                let window = case.stack.runs_roam().then_some(60_000.0);
+                CaseOutcome { error: None, runs: vec![outcome(&dir, 10.0, 0, window)] }
+            })
+            .collect();
+        let results = GuestResults { cases, leftovers: Vec::new() };
+        let (_, stack_costs) = build(&plan, &results, &MemoryLogs(logs));
+        let cpu: Vec<(Stack, Option<f64>)> =
+            stack_costs.iter().map(|c| (c.stack, c.costs.agent_cpu_ms_per_minute_idle)).collect();
+        assert_eq!(cpu, [(Stack::Roam, Some(500.0)), (Stack::RoamNoMonitor, Some(1000.0))]);
+        assert_eq!(roam_costs(&stack_costs).agent_cpu_ms_per_minute_idle, Some(500.0));
+        assert_eq!(roam_costs(&[]), Costs::default());
     }
 }

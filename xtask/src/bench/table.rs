@@ -7,7 +7,7 @@ use roam_testbed::{report::percentile, scenario::channels_label, stack::Stack};
 
 use super::{
     costs::Costs,
-    report::{BenchReport, ScenarioFigures},
+    report::{BenchReport, ScenarioFigures, StackCosts},
 };
 
 /// Rows of cells under a header.
@@ -95,14 +95,17 @@ pub fn group<'a>(
     report.scenarios.iter().find(|g| g.name == name && g.channels == channels && g.stack == stack)
 }
 
-/// Gaps per scenario: each stack's p50 / p95, roam's ratios, and probes lost.
+/// Gaps per scenario: each stack's p50 / p95, each roam stack's ratio to stock (and roam's to
+/// iwd), and probes lost.
 pub fn gaps(report: &BenchReport) -> Table {
     let stacks = stacks_of(report);
+    let agents = agent_stacks(report);
     let mut header = vec!["scenario".to_owned(), "channels".to_owned()];
     for stack in &stacks {
         header.push(format!("{stack} p50/p95 ms"));
     }
-    header.extend(["roam/stock".into(), "roam/iwd".into(), "lost p50".into(), "recovered".into()]);
+    header.extend(agents.iter().map(|stack| format!("{stack}/stock")));
+    header.extend(["roam/iwd".into(), "lost p50".into(), "recovered".into()]);
     let rows = run_sets(report)
         .into_iter()
         .map(|(name, channels)| {
@@ -115,8 +118,12 @@ pub fn gaps(report: &BenchReport) -> Table {
                     |g| format!("{} / {}", ms(g.p50_gap_ms), ms(g.p95_gap_ms)),
                 ));
             }
+            for &stack in &agents {
+                row.push(ratio(
+                    group(report, name, channels, stack).and_then(|g| g.ratio_to_stock),
+                ));
+            }
             let roam = group(report, name, channels, Stack::Roam);
-            row.push(ratio(roam.and_then(|g| g.ratio_to_stock)));
             row.push(ratio(roam.and_then(|g| g.ratio_to_iwd)));
             let per_stack = |f: &dyn Fn(&ScenarioFigures) -> String| {
                 groups
@@ -133,18 +140,21 @@ pub fn gaps(report: &BenchReport) -> Table {
     Table { header, rows }
 }
 
-/// roam's view of its roams: detection latency, phase medians, and its drop-window count
-/// against the probe's.
+/// roam's view of its roams, per stack that runs the agent: detection latency, phase medians,
+/// and its drop-window count against the probe's.
 pub fn roam_detail(report: &BenchReport) -> Table {
     let phases = ["detect", "decide", "auth", "assoc", "handshake", "first_data"];
-    let mut header = vec!["scenario".to_owned(), "channels".to_owned()];
+    let mut header = vec!["scenario".to_owned(), "channels".to_owned(), "stack".to_owned()];
     header.extend(phases.iter().map(|p| format!("{p} ms")));
     header.extend(["window lost / probe lost".into(), "agree (±1)".into()]);
+    let agents = agent_stacks(report);
     let rows = run_sets(report)
         .into_iter()
-        .filter_map(|(name, channels)| group(report, name, channels, Stack::Roam))
+        .flat_map(|(name, channels)| {
+            agents.iter().filter_map(move |&stack| group(report, name, channels, stack))
+        })
         .map(|g| {
-            let mut row = vec![g.name.clone(), channels_label(&g.channels)];
+            let mut row = vec![g.name.clone(), channels_label(&g.channels), g.stack.to_string()];
             for phase in phases {
                 let values: Vec<f64> = g
                     .runs
@@ -204,45 +214,100 @@ pub fn stalls(report: &BenchReport) -> Table {
     Table { header: header.map(String::from).to_vec(), rows }
 }
 
-/// roam's costs, one line each.
-pub fn costs(costs: &Costs) -> Table {
+/// The costs of each stack that runs the agent, one line per cost and a column per stack.
+pub fn costs(report: &BenchReport) -> Table {
+    // A report from before per-stack costs has the roam stack's only.
+    let fallback = [StackCosts { stack: Stack::Roam, costs: report.costs.clone() }];
+    let columns: &[StackCosts] =
+        if report.stack_costs.is_empty() { &fallback } else { &report.stack_costs };
     let num =
         |v: Option<f64>, unit: &str| v.map_or_else(|| "-".into(), |v| format!("{v:.1} {unit}"));
-    let mut rows = vec![
-        vec!["agent CPU, idle".into(), num(costs.agent_cpu_ms_per_minute_idle, "ms/min")],
-        vec![
-            "agent CPU, runs with a roam".into(),
-            num(costs.agent_cpu_ms_per_minute_roaming, "ms/min"),
-        ],
-        vec![
-            "agent peak RSS".into(),
-            num(costs.agent_peak_rss_bytes.map(|b| b as f64 / (1024.0 * 1024.0)), "MiB"),
-        ],
-        vec!["ring-buffer events, idle".into(), num(costs.ringbuf_events_per_minute_idle, "/min")],
-        vec![
-            "ring-buffer events, run with a roam".into(),
-            num(costs.ringbuf_events_per_roaming_run, "/run"),
-        ],
-        vec!["ring-buffer events lost".into(), costs.ringbuf_events_lost.to_string()],
-        vec![
-            "measured".into(),
-            format!(
-                "{:.1} min idle, {} runs with a roam ({:.1} min)",
-                costs.idle_minutes, costs.roaming_runs, costs.roaming_minutes
-            ),
-        ],
+    let mib = |b: Option<u64>| b.map(|b| b as f64 / (1024.0 * 1024.0));
+    type Cell = dyn Fn(&Costs) -> String;
+    let lines: Vec<(&str, Box<Cell>)> = vec![
+        ("agent CPU, idle", Box::new(move |c| num(c.agent_cpu_ms_per_minute_idle, "ms/min"))),
+        (
+            "agent CPU, idle station",
+            Box::new(move |c| num(c.agent_cpu_ms_per_minute_idle_station, "ms/min")),
+        ),
+        (
+            "agent CPU, runs with a roam",
+            Box::new(move |c| num(c.agent_cpu_ms_per_minute_roaming, "ms/min")),
+        ),
+        ("agent wake-ups, idle", Box::new(move |c| num(c.agent_wakeups_per_minute_idle, "/min"))),
+        (
+            "agent wake-ups, idle station",
+            Box::new(move |c| num(c.agent_wakeups_per_minute_idle_station, "/min")),
+        ),
+        (
+            "probe frames on air, with traffic",
+            Box::new(move |c| num(c.probe_frames_per_second_with_traffic, "/s")),
+        ),
+        (
+            "probe frames on air, idle station",
+            Box::new(move |c| num(c.probe_frames_per_second_idle_station, "/s")),
+        ),
+        ("agent peak RSS", Box::new(move |c| num(mib(c.agent_peak_rss_bytes), "MiB"))),
+        (
+            "ring-buffer events, idle",
+            Box::new(move |c| num(c.ringbuf_events_per_minute_idle, "/min")),
+        ),
+        (
+            "ring-buffer events, run with a roam",
+            Box::new(move |c| num(c.ringbuf_events_per_roaming_run, "/run")),
+        ),
+        ("ring-buffer events lost", Box::new(|c| c.ringbuf_events_lost.to_string())),
+        (
+            "measured",
+            Box::new(|c| {
+                format!(
+                    "{:.1} min idle, {:.1} min idle station, {} runs with a roam ({:.1} min)",
+                    c.idle_minutes, c.idle_station_minutes, c.roaming_runs, c.roaming_minutes
+                )
+            }),
+        ),
     ];
-    for p in &costs.programs {
-        rows.push(vec![
-            format!("eBPF {}", p.name),
-            format!(
-                "{} runs, {} ns/run",
-                p.runs,
-                p.ns_per_run.map_or_else(|| "-".into(), |v| format!("{v:.0}"))
-            ),
-        ]);
+    let mut rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|(name, cell)| {
+            std::iter::once(name.to_string())
+                .chain(columns.iter().map(|c| cell(&c.costs)))
+                .collect()
+        })
+        .collect();
+    // eBPF programs, in the order of the first stack that ran each.
+    let mut programs: Vec<&str> = Vec::new();
+    for column in columns {
+        for p in &column.costs.programs {
+            if !programs.contains(&p.name.as_str()) {
+                programs.push(&p.name);
+            }
+        }
     }
-    Table { header: vec!["cost".into(), "value".into()], rows }
+    for name in programs {
+        let mut row = vec![format!("eBPF {name}")];
+        row.extend(columns.iter().map(|c| {
+            c.costs.programs.iter().find(|p| p.name == name).map_or_else(
+                || "-".into(),
+                |p| {
+                    format!(
+                        "{} runs, {} ns/run",
+                        p.runs,
+                        p.ns_per_run.map_or_else(|| "-".into(), |v| format!("{v:.0}"))
+                    )
+                },
+            )
+        }));
+        rows.push(row);
+    }
+    let mut header = vec!["cost".to_owned()];
+    header.extend(columns.iter().map(|c| c.stack.to_string()));
+    Table { header, rows }
+}
+
+/// The stacks in the report that run the agent, in the order of `Stack`.
+fn agent_stacks(report: &BenchReport) -> Vec<Stack> {
+    stacks_of(report).into_iter().filter(|s| s.runs_roam()).collect()
 }
 
 /// The stacks in the report, stock first (the order of `Stack`).
@@ -260,7 +325,7 @@ pub(crate) mod tests {
 
     pub fn sample_report() -> BenchReport {
         let (plan, results, logs) = sample();
-        let (scenarios, costs) = build(&plan, &results, &logs);
+        let (scenarios, stack_costs) = build(&plan, &results, &logs);
         BenchReport {
             schema_version: SCHEMA_VERSION,
             command: "cargo xtask bench --quick".into(),
@@ -269,7 +334,8 @@ pub(crate) mod tests {
             probe_interval_ms: 10,
             session: "target/vm/runs/x".into(),
             scenarios,
-            costs,
+            costs: crate::bench::report::roam_costs(&stack_costs),
+            stack_costs,
         }
     }
 
@@ -300,6 +366,7 @@ pub(crate) mod tests {
         let row = &table.rows[0];
         assert_eq!(row[0], "ap-deauth");
         assert_eq!(row[2], "1050 / 1095", "wpa_supplicant p50 / p95");
+        assert_eq!(table.header[5], "roam/stock");
         assert_eq!(row[5], "0.18", "roam / stock");
         assert_eq!(row[6], "0.42", "roam / iwd");
         assert_eq!(row[8], "2/2 / 2/2 / 2/2");
@@ -324,8 +391,32 @@ pub(crate) mod tests {
     #[test]
     fn roam_detail_counts_agreeing_runs() {
         let table = roam_detail(&sample_report());
-        assert_eq!(table.rows[0][2], "20", "detect p50");
-        assert_eq!(table.rows[0][8], "0 / 0");
-        assert_eq!(table.rows[0][9], "2/2");
+        assert_eq!(table.rows[0][2], "roam");
+        assert_eq!(table.rows[0][3], "20", "detect p50");
+        assert_eq!(table.rows[0][9], "0 / 0");
+        assert_eq!(table.rows[0][10], "2/2");
+    }
+
+    #[test]
+    fn costs_have_a_column_per_agent_stack() {
+        let mut report = sample_report();
+        let table = costs(&report);
+        assert_eq!(table.header, ["cost", "roam"]);
+        let row =
+            |table: &Table, name: &str| table.rows.iter().find(|r| r[0] == name).cloned().unwrap();
+        assert_eq!(row(&table, "agent wake-ups, idle station")[1], "1200.0 /min");
+        let mut blind = report.stack_costs[0].clone();
+        blind.stack = Stack::RoamNoMonitor;
+        blind.costs.agent_wakeups_per_minute_idle_station = Some(2400.0);
+        report.stack_costs.push(blind);
+        let table = costs(&report);
+        assert_eq!(table.header, ["cost", "roam", "roam-no-monitor"]);
+        assert_eq!(
+            row(&table, "agent wake-ups, idle station")[1..],
+            ["1200.0 /min", "2400.0 /min"]
+        );
+        // A report from before per-stack costs: roam's column from `costs`.
+        report.stack_costs.clear();
+        assert_eq!(costs(&report).header, ["cost", "roam"]);
     }
 }

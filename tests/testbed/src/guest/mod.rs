@@ -27,3 +27,4 @@ pub mod text_patching;
 pub mod topology;
 pub mod trace;
 pub mod trigger;
+pub mod wakeups;

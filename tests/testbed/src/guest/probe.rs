@@ -30,6 +30,8 @@ const POLL: Duration = Duration::from_millis(100);
 struct Shared {
     records: Mutex<Vec<ProbeRecord>>,
     stop: AtomicBool,
+    /// No probe goes out while set (an idle station).
+    paused: AtomicBool,
 }
 
 /// A running probe; dropping it stops it.
@@ -78,6 +80,11 @@ impl Probe {
                 .spawn(move || receive_loop(&receive_socket, &shared))?
         };
         Ok(Probe { shared, threads: vec![sender, receiver], interval })
+    }
+
+    /// Stops sending (the station goes idle) or starts again.
+    pub fn set_paused(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::Relaxed);
     }
 
     /// How many answered probes in a row count as steady (or recovered) traffic at this pace.
@@ -137,18 +144,26 @@ fn probe_socket(target: SocketAddr) -> Result<UdpSocket> {
 }
 
 fn send_loop(socket: &UdpSocket, shared: &Shared, interval: Duration) {
-    let start = monotonic_ns();
     let interval_ns = interval.as_nanos() as u64;
+    // Absolute deadlines: a late wake-up does not shift every later probe.
+    let mut deadline = monotonic_ns();
     for seq in 0u64.. {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        // Absolute deadlines: a late wake-up does not shift every later probe.
-        let deadline = start + seq * interval_ns;
+        while shared.paused.load(Ordering::Relaxed) {
+            thread::sleep(POLL.min(interval));
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            // Resumed: the schedule starts again from now.
+            deadline = monotonic_ns();
+        }
         let now = monotonic_ns();
         if deadline > now {
             thread::sleep(Duration::from_nanos(deadline - now));
         }
+        deadline += interval_ns;
         let sent_ns = monotonic_ns();
         shared.records.lock().expect("probe lock").push(ProbeRecord {
             seq,

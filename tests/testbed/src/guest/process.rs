@@ -201,6 +201,11 @@ impl Daemon {
         self
     }
 
+    /// The program's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|child| child.id())
+    }
+
     /// Sends `signal` to the program (it must still run).
     pub fn signal(&mut self, signal: i32) -> Result<()> {
         let Some(child) = &self.child else { bail!("{} is not running", self.name) };

@@ -21,7 +21,7 @@ use super::{
     system::{self, monotonic_ns, progress, realtime_us},
     text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
-    trace, trigger,
+    trace, trigger, wakeups,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -242,6 +242,7 @@ fn run_once(
         roam_transitions,
         kernel_text_patches: extras.kernel_text_patches,
         metrics_window_ms: extras.metrics_window_ms,
+        agent_wakeups: extras.agent_wakeups,
         guest_stall_ms: extras.guest_stall_ms,
     }
 }
@@ -253,6 +254,8 @@ struct RunExtras {
     roam_window: Option<(u64, u32)>,
     /// Time between the stack's metrics scrapes before the trigger and after the run.
     metrics_window_ms: Option<f64>,
+    /// The agent's wake-ups over that window.
+    agent_wakeups: Option<u64>,
     /// The longest vCPU stall inside the traffic gap.
     guest_stall_ms: Option<f64>,
     /// Batches of live kernel-code patches from the trigger to the end of the measurement.
@@ -303,6 +306,7 @@ fn measure(
     // The stack's counters as the trigger finds them (the agent's CPU time, its wake-ups, its
     // programs' run time), so the run's costs are the difference with the scrape at its end.
     let metrics_before = topology.station().metrics().map(|scrape| (scrape, monotonic_ns()));
+    let wakeups_before = topology.station().agent_wakeups();
     let station_logs = topology.station().logs();
     let station_marks: Vec<LogMark> = station_logs.iter().map(|l| LogMark::now(&l.path)).collect();
     let ap_marks: Vec<LogMark> =
@@ -400,10 +404,18 @@ fn measure(
     if let Some((before, before_ns)) = metrics_before {
         let before = before.context("the stack's metrics endpoint, before the trigger")?;
         fs::write(dir.join("metrics-before.txt"), before)?;
+        // Between the two scrapes, which wake the agent too; a restarted agent (a fault
+        // scenario) has new threads, and so counts from zero.
+        let wakeups_after = topology.station().agent_wakeups();
         if let Some(after) = topology.station().metrics() {
             let after_ns = monotonic_ns();
             fs::write(dir.join("metrics.txt"), after.context("the stack's metrics endpoint")?)?;
             extras.metrics_window_ms = Some((after_ns - before_ns) as f64 / 1e6);
+            if let (Some(before), Some(after)) = (wakeups_before, wakeups_after) {
+                let (total, per_thread) = wakeups::between(&before, &after);
+                fs::write(dir.join("agent-wakeups.txt"), per_thread)?;
+                extras.agent_wakeups = Some(total);
+            }
         }
     }
 

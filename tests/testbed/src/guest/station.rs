@@ -17,6 +17,7 @@ use super::{
     ctrl::{self, Ctrl, Events},
     paths,
     process::{self, Daemon},
+    wakeups,
 };
 
 mod iwd;
@@ -55,6 +56,11 @@ pub trait Station {
     fn logs(&self) -> Vec<LogSource>;
     /// The stack's Prometheus metrics, if it exports any.
     fn metrics(&mut self) -> Option<Result<String>> {
+        None
+    }
+    /// The roam agent's threads and their wake-ups so far (see `wakeups`), if the stack runs
+    /// one.
+    fn agent_wakeups(&self) -> Option<Vec<wakeups::Thread>> {
         None
     }
 
@@ -479,6 +485,10 @@ impl Station for RoamAgent {
     fn metrics(&mut self) -> Option<Result<String>> {
         Some(scrape_agent())
     }
+
+    fn agent_wakeups(&self) -> Option<Vec<wakeups::Thread>> {
+        wakeups::per_thread(self.agent.pid()?).ok()
+    }
 }
 
 fn as_strs(args: &[String]) -> Vec<&str> {
@@ -625,6 +635,10 @@ impl Station for RoamOnNl80211 {
 
     fn metrics(&mut self) -> Option<Result<String>> {
         Some(scrape_agent())
+    }
+
+    fn agent_wakeups(&self) -> Option<Vec<wakeups::Thread>> {
+        wakeups::per_thread(self.agent.pid()?).ok()
     }
 }
 

@@ -27,6 +27,14 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
     let station = topology.station_mac.clone();
     let label = |what: &str| Some(format!("{what} {iface}"));
     let result = match *step {
+        Step::PauseTraffic => {
+            topology.probe().set_paused(true);
+            Ok(Some("pause traffic".into()))
+        }
+        Step::ResumeTraffic => {
+            topology.probe().set_paused(false);
+            Ok(Some("resume traffic".into()))
+        }
         Step::Wait { ms } => {
             std::thread::sleep(Duration::from_millis(ms));
             return Ok(None);
