@@ -2,6 +2,7 @@
 
 pub mod ack_probe;
 pub mod agent;
+pub mod alarm;
 pub mod carrier;
 pub mod config;
 pub mod control;

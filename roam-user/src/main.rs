@@ -10,14 +10,15 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(cli.verbose);
-    let runtime =
-        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("roam: cannot start the async runtime: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    // One thread: the agent's work is short steps between waits, and each wake-up of an idle
+    // agent is then one thread waking, not a worker waking a sibling to look for work.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("roam: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {

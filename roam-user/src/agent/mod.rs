@@ -26,7 +26,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use roam_common::{
     event::{Event, EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
     maps::{FilterConfig, WindowCounters},
@@ -56,6 +56,7 @@ use self::{
     transition::{reasons_since, window_report, Transition},
 };
 use crate::{
+    alarm::Alarm,
     carrier::LinkEvents,
     config::{BackendChoice, Config},
     ebpf::report::CarrierSource,
@@ -81,6 +82,9 @@ const OPEN_NETWORK_SETTLE: Duration = Duration::from_millis(25);
 const SCAN_AWAY_MAX: Duration = Duration::from_secs(10);
 /// How long before a transition's start a neighbour flush still counts as its own.
 const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
+/// The agent looks at the manager's state and refreshes its candidates this often at least
+/// (`candidates.refresh_min_interval_s` when longer).
+const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Runs the agent until SIGINT/SIGTERM; everything attached is detached on return. When the
 /// station interface goes (its radio removed), the agent detaches, waits for it to come back
@@ -193,11 +197,16 @@ struct Agent {
     liveness: LivenessWatch,
     /// Whether the monitor hears the AP (none without a monitor).
     monitor_check: Option<MonitorCheck>,
-    roam_deadline: Option<tokio::time::Instant>,
-    first_data_deadline: Option<tokio::time::Instant>,
-    refresh_at: tokio::time::Instant,
+    // Deadlines, CLOCK_MONOTONIC ns, all served by `alarm`.
+    /// A roam roam started must have ended by then.
+    roam_deadline: Option<u64>,
+    /// The end of a transition's wait for the first data frame.
+    first_data_deadline: Option<u64>,
+    /// The next look at the manager's state and the candidates.
+    refresh_at: u64,
     /// A loss held without a manager that reconnects by itself: try again then.
-    retry_at: Option<tokio::time::Instant>,
+    retry_at: Option<u64>,
+    alarm: Alarm,
     /// The wait before looking again when no candidate is known (doubles up to a bound).
     no_candidate_wait: Duration,
 }
@@ -282,8 +291,9 @@ impl Agent {
             metrics,
             roam_deadline: None,
             first_data_deadline: None,
-            refresh_at: tokio::time::Instant::now() + Duration::from_secs(5),
+            refresh_at: after(REFRESH_INTERVAL),
             retry_at: None,
+            alarm: Alarm::new().context("creating the agent's timer")?,
             no_candidate_wait: NO_CANDIDATE_RETRY,
         })
     }
@@ -344,19 +354,19 @@ impl Agent {
                     self.publish_status();
                     let _ = reply.send(());
                 }
-                _ = sleep_until(deadline) => self.on_deadline().await,
+                woke = self.alarm.until(deadline) => {
+                    woke.context("the agent's timer")?;
+                    self.on_deadline().await;
+                }
             }
             self.parts.observer.flush_logs();
         }
     }
 
-    fn next_deadline(&self) -> Option<tokio::time::Instant> {
-        let at = |ns: u64| {
-            tokio::time::Instant::now() + Duration::from_nanos(ns.saturating_sub(monotonic_ns()))
-        };
+    fn next_deadline(&self) -> Option<u64> {
         [
-            self.liveness.next_wakeup_ns().map(at),
-            self.monitor_check.and_then(|check| check.due_ns()).map(at),
+            self.liveness.next_wakeup_ns(),
+            self.monitor_check.and_then(|check| check.due_ns()),
             self.roam_deadline,
             self.first_data_deadline,
             self.retry_at,
@@ -497,7 +507,7 @@ impl Agent {
                 if let Some(t) = &mut self.transition {
                     t.to = Some(bssid);
                     t.mark(TransitionStep::Connected, now);
-                    self.first_data_deadline = Some(tokio::time::Instant::now() + FIRST_DATA_WAIT);
+                    self.first_data_deadline = Some(after(FIRST_DATA_WAIT));
                 }
                 let step = self.machine.handle(Input::Connected { bssid }, now);
                 self.apply(step).await;
@@ -682,15 +692,14 @@ impl Agent {
         if self.link.reconnects_by_itself() || self.config().act.observe_only {
             return;
         }
-        let wait = match until_ns {
-            Some(t) => Duration::from_nanos(t.saturating_sub(monotonic_ns())),
+        self.retry_at = Some(match until_ns {
+            Some(t) => t,
             None => {
                 let wait = self.no_candidate_wait;
                 self.no_candidate_wait = (wait * 2).min(NO_CANDIDATE_RETRY_MAX);
-                wait
+                after(wait)
             }
-        };
-        self.retry_at = Some(tokio::time::Instant::now() + wait);
+        });
     }
 
     fn start_transition(&mut self, trigger: Option<Trigger>, lost_ns: u64) {
@@ -748,7 +757,7 @@ impl Agent {
             t.to = Some(target.bssid);
         }
         self.pinned |= request.disconnected;
-        self.roam_deadline = Some(tokio::time::Instant::now() + self.config().act.roam_timeout());
+        self.roam_deadline = Some(after(self.config().act.roam_timeout()));
         self.emitter.emit(AgentEvent::RoamStarted {
             trigger: trigger.kind(),
             target: target.bssid,
@@ -941,32 +950,30 @@ impl Agent {
     // ---- timers ----
 
     async fn on_deadline(&mut self) {
-        let now = tokio::time::Instant::now();
-        if self.roam_deadline.is_some_and(|d| d <= now) {
+        let due = |deadline: Option<u64>| deadline.is_some_and(|at| at <= monotonic_ns());
+        if due(self.roam_deadline) {
             self.roam_deadline = None;
             let step = self.machine.handle(Input::RoamTimeout, monotonic_ns());
             self.apply(step).await;
         }
-        if self.first_data_deadline.is_some_and(|d| d <= now) {
+        if due(self.first_data_deadline) {
             self.finish_transition().await;
         }
-        if self
-            .monitor_check
-            .and_then(|check| check.due_ns())
-            .is_some_and(|at| at <= monotonic_ns())
-        {
+        if due(self.monitor_check.and_then(|check| check.due_ns())) {
             self.judge_monitor();
         }
-        if self.liveness.next_wakeup_ns().is_some_and(|at| at <= monotonic_ns()) {
+        if due(self.liveness.next_wakeup_ns()) {
             let change = self.liveness.wake(monotonic_ns(), &self.parts.observer);
             self.on_liveness(change).await;
         }
-        if self.retry_at.is_some_and(|d| d <= now) {
+        if due(self.retry_at) {
             self.retry_held_loss().await;
         }
-        if self.refresh_at <= now {
-            self.refresh_at =
-                now + Duration::from_secs(self.config().candidates.refresh_min_interval_s.max(5));
+        if due(Some(self.refresh_at)) {
+            self.refresh_at = after(
+                REFRESH_INTERVAL
+                    .max(Duration::from_secs(self.config().candidates.refresh_min_interval_s)),
+            );
             self.catch_up_with_link().await;
             self.refresh_candidates().await;
         }
@@ -1188,11 +1195,9 @@ impl Agent {
     }
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
+/// CLOCK_MONOTONIC ns, `wait` from now.
+fn after(wait: Duration) -> u64 {
+    monotonic_ns() + wait.as_nanos() as u64
 }
 
 /// The next carrier change from rtnetlink, or never where the fentry hooks report carrier.
