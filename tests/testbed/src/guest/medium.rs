@@ -33,7 +33,7 @@ use roam_testbed::medium::{
     wire::{HwsimCmd, HwsimMessage, Transmitted, FAMILY},
 };
 
-use super::system;
+use super::{random::XorShift, system};
 
 /// The medium's receive buffer: a burst of frames must not overflow it (hwsim then drops them).
 const RECEIVE_BUFFER: usize = 4 << 20;
@@ -257,21 +257,4 @@ fn set_receive_timeout(socket: &Socket, timeout: Duration) -> Result<()> {
         bail!("setting the medium's receive timeout: {}", std::io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// Loss draws: fast and good enough for a coin (xorshift64*).
-struct XorShift(u64);
-
-impl XorShift {
-    fn seeded() -> Self {
-        XorShift(system::monotonic_ns() | 1)
-    }
-
-    /// A number in [0, 1).
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
 }

@@ -17,6 +17,7 @@ pub mod medium;
 pub mod paths;
 pub mod probe;
 pub mod process;
+pub mod random;
 pub mod refusals;
 pub mod results;
 pub mod runner;

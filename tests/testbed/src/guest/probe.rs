@@ -87,6 +87,11 @@ impl Probe {
         self.shared.paused.store(paused, Ordering::Relaxed);
     }
 
+    /// The time between two probes.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// How many answered probes in a row count as steady (or recovered) traffic at this pace.
     pub fn settled_streak(&self) -> usize {
         roam_testbed::traffic::settled_streak(self.interval.as_nanos() as u64)

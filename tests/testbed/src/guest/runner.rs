@@ -17,7 +17,9 @@ use super::{
     laps::Laps,
     leftovers,
     logs::LogMark,
-    paths, refusals, results, stalls,
+    paths,
+    random::XorShift,
+    refusals, results, stalls,
     system::{self, monotonic_ns, progress, realtime_us},
     text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
@@ -320,6 +322,10 @@ fn measure(
         false => None,
     };
 
+    // An outage comes at any time: where the station's traffic is sparse (--interval-ms 1000),
+    // a trigger right after the steady streak's last answer would always find the stack's
+    // evidence of the AP equally fresh. A random part of one probe interval first.
+    std::thread::sleep(topology.probe().interval().mul_f64(XorShift::seeded().next()));
     laps.lap("marks");
     // From here on, while the traffic is measured. (Before, the agent's restart patches the
     // entries of netif_carrier_off/on for its fentry hooks: code that runs only when a carrier
