@@ -1,5 +1,6 @@
-//! The kernel programs' events, awaited on the ring buffer's descriptor: the kernel wakes the
-//! agent when an event is submitted, so an idle agent sleeps.
+//! The kernel programs' events, awaited on the ring buffer's descriptor (the kernel wakes the
+//! agent when an event is submitted, so an idle agent sleeps) and decoded there, once, into
+//! [`KernelEvent`]s.
 //!
 //! A task of its own drains the ring ([`pump`]), so an event that must be acted on within a
 //! millisecond (the port opening: neighbours go back) is not queued behind the agent loop's
@@ -8,7 +9,7 @@
 use std::os::fd::{AsFd as _, AsRawFd as _, RawFd};
 
 use anyhow::Result;
-use roam_common::event::{Event, EventKind};
+use roam_common::event::{KernelEvent, Stamped};
 use tokio::{io::unix::AsyncFd, sync::mpsc};
 
 use crate::{ebpf::events::EventReader, neighbours::PortOpened};
@@ -39,15 +40,15 @@ impl KernelEvents {
 
     /// The next event; waits while the ring is empty. Cancel-safe: an event is only taken from
     /// the ring when it is returned.
-    pub async fn next(&mut self) -> Result<Event> {
+    pub async fn next(&mut self) -> Result<Stamped> {
         loop {
-            if let Some(event) = self.reader.try_next() {
+            if let Some(event) = next_known(&mut self.reader) {
                 return Ok(event);
             }
             let mut guard = self.ready.readable().await?;
             // Re-check under the guard: an event submitted between the empty read and the
             // readiness registration must not be missed.
-            if let Some(event) = self.reader.try_next() {
+            if let Some(event) = next_known(&mut self.reader) {
                 return Ok(event);
             }
             guard.clear_ready();
@@ -55,11 +56,22 @@ impl KernelEvents {
     }
 }
 
+/// The next queued record this build knows, decoded; the others are skipped.
+fn next_known(reader: &mut EventReader) -> Option<Stamped> {
+    while let Some(record) = reader.try_next() {
+        match record.decode() {
+            Some(event) => return Some(event),
+            None => tracing::debug!(kind = record.kind, "skipping a kernel event of unknown kind"),
+        }
+    }
+    None
+}
+
 /// Moves events from the ring to `to_agent`; a port opening also goes to `port_opened` first.
 /// Ends when the agent stops listening, or after forwarding a read error.
 pub fn pump(
     mut kernel: KernelEvents,
-    to_agent: mpsc::Sender<Result<Event>>,
+    to_agent: mpsc::Sender<Result<Stamped>>,
     port_opened: Option<mpsc::UnboundedSender<PortOpened>>,
 ) {
     tokio::spawn(async move {
@@ -70,10 +82,12 @@ pub fn pump(
                 event = kernel.next() => event,
                 () = to_agent.closed() => return,
             };
-            if let (Ok(ev), Some(tx)) = (&event, &port_opened) {
-                if ev.kind == EventKind::PortAuthorized as u32 {
-                    let _ = tx.send(PortOpened { bssid: ev.bssid, at_ns: ev.ts_ns });
-                }
+            if let (
+                Ok(Stamped { at_ns, event: KernelEvent::PortAuthorized { peer }, .. }),
+                Some(tx),
+            ) = (&event, &port_opened)
+            {
+                let _ = tx.send(PortOpened { bssid: *peer, at_ns: *at_ns });
             }
             let failed = event.is_err();
             if to_agent.send(event).await.is_err() || failed {

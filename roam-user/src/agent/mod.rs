@@ -28,7 +28,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use roam_common::{
-    event::{Event, EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
+    event::{KernelEvent, LeaveKind, Stamped},
     maps::{FilterConfig, WindowCounters},
     policy::{
         self, Action, Candidate, Hold, Input, Machine, MonitorCheck, MonitorHealth, Outcome, State,
@@ -162,7 +162,7 @@ struct Agent {
     opts: RunOptions,
     parts: setup::Parts,
     /// Events of the kernel programs, drained from the ring by [`kernel_events::pump`].
-    kernel: mpsc::Receiver<Result<Event>>,
+    kernel: mpsc::Receiver<Result<Stamped>>,
     /// Carrier through rtnetlink, where the fentry hooks could not attach.
     links: Option<LinkEvents>,
     /// What the neighbour task puts back at the next port opening (none outside a transition).
@@ -379,68 +379,74 @@ impl Agent {
 
     // ---- kernel events ----
 
-    async fn on_kernel(&mut self, ev: Event) {
-        let Some(kind) = ev.kind() else { return };
-        self.metrics.kernel_event(kind.name());
+    async fn on_kernel(&mut self, Stamped { at_ns, event, .. }: Stamped) {
+        self.metrics.kernel_event(event.kind().name());
         let current = self.machine.current_bss();
-        match kind {
-            EventKind::BssNew => {
-                self.book.heard(ev.bssid, ev.ssid_hash);
-                debug!(bssid = %ev.bssid, freq = ev.freq_mhz, "new BSS heard");
+        match event {
+            KernelEvent::BssNew { bssid, ssid_hash, freq_mhz, .. } => {
+                self.book.heard(bssid, ssid_hash);
+                debug!(%bssid, freq = freq_mhz, "new BSS heard");
             }
             // The monitor stopped hearing the AP, or the station sends into silence: only a
             // reason to ask the AP (a monitor may hear nothing of a healthy AP: many chips
             // filter its beacons in firmware).
-            EventKind::BssSilent if Some(ev.bssid) == current && self.monitor_hears() => {
+            KernelEvent::BssSilent { bssid, .. }
+                if Some(bssid) == current && self.monitor_hears() =>
+            {
                 self.ask_the_ap().await
             }
-            EventKind::TxUnanswered => self.ask_the_ap().await,
-            EventKind::BssHeard if Some(ev.bssid) == current => {
-                let change = self.liveness.heard(ev.ts_ns);
+            KernelEvent::TxUnanswered { .. } => self.ask_the_ap().await,
+            KernelEvent::BssHeard { bssid } if Some(bssid) == current => {
+                let change = self.liveness.heard(at_ns);
                 self.on_liveness(change).await;
-                let step = self.machine.handle(Input::ApHeard { bssid: ev.bssid }, monotonic_ns());
+                let step = self.machine.handle(Input::ApHeard { bssid }, monotonic_ns());
                 self.apply(step).await;
             }
-            EventKind::Deauth | EventKind::Disassoc => {
-                let from_ap = ev.flags & EVENT_FLAG_FROM_AP != 0;
-                if !from_ap || Some(ev.bssid) != current || ev.addr2 == self.station_mac {
+            KernelEvent::Leave(leave) => {
+                if !leave.from_ap
+                    || Some(leave.bssid) != current
+                    || leave.transmitter == self.station_mac
+                {
                     return;
                 }
-                let reason = if ev.flags & EVENT_FLAG_PROTECTED != 0 { 0 } else { ev.reason };
-                let trigger = if kind == EventKind::Deauth {
-                    Trigger::Deauth { reason }
-                } else {
-                    Trigger::Disassoc { reason }
+                // Under PMF the reason is encrypted: what the air shows of it means nothing.
+                let reason = if leave.protected { 0 } else { leave.reason };
+                let trigger = match leave.kind {
+                    LeaveKind::Deauth => Trigger::Deauth { reason },
+                    LeaveKind::Disassoc => Trigger::Disassoc { reason },
                 };
                 // The supplicant is about to process it: act once it has (ROAM would race it).
-                self.ap_ended = Some((trigger, ev.ts_ns));
+                self.ap_ended = Some((trigger, at_ns));
             }
-            EventKind::CarrierOff => self.on_carrier(false, ev.ts_ns),
-            EventKind::CarrierOn => self.on_carrier(true, ev.ts_ns),
+            KernelEvent::Carrier { up } => self.on_carrier(up, at_ns),
             // mac80211's beacon loss (and a driver's) is mac80211 starting to probe the AP, not
             // its verdict: beacons can stop reaching the host while the AP is fine (firmware
             // filters, a noisy spell). roam asks the AP too, and acts only on its silence.
-            EventKind::BeaconLoss => {
+            KernelEvent::BeaconLoss => {
                 self.metrics.beacon_loss_detected(LossSource::Mac80211.name());
                 self.ask_the_ap().await;
             }
             // The verdict: mac80211 (or the firmware) gave up on the AP.
-            EventKind::ConnectionLoss => {
+            KernelEvent::ConnectionLoss => {
                 if let Some(bssid) = current {
-                    let lost = self.last_heard(&bssid).unwrap_or(ev.ts_ns);
-                    self.on_loss(Trigger::BeaconLoss, lost, ev.ts_ns, LossSource::Mac80211).await;
+                    let lost = self.last_heard(&bssid).unwrap_or(at_ns);
+                    self.on_loss(Trigger::BeaconLoss, lost, at_ns, LossSource::Mac80211).await;
                 }
             }
-            EventKind::PortAuthorized => self.on_port_authorized(ev.ts_ns),
-            EventKind::FirstData => {
+            KernelEvent::PortAuthorized { .. } => self.on_port_authorized(at_ns),
+            KernelEvent::FirstData { .. } => {
                 if let Some(t) = &mut self.transition {
                     if t.marks.connected != 0 {
-                        t.mark(TransitionStep::FirstData, ev.ts_ns);
+                        t.mark(TransitionStep::FirstData, at_ns);
                         self.finish_transition().await;
                     }
                 }
             }
-            _ => {}
+            KernelEvent::BssSilent { .. }
+            | KernelEvent::BssHeard { .. }
+            | KernelEvent::Mlme { .. }
+            | KernelEvent::CqmRssi { .. }
+            | KernelEvent::NeighResolved => {}
         }
     }
 
