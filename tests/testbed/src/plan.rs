@@ -103,15 +103,31 @@ pub struct RunOutcome {
     /// window over which the benchmark turns counter increases into rates.
     #[serde(default)]
     pub metrics_window_ms: Option<f64>,
-    /// Stacks with a roam agent: how often it woke up over the same window (voluntary context
-    /// switches of its threads, from /proc).
+    /// The stack's daemons over the run, from the trigger to the end of the measurement: how
+    /// often each woke up and its memory.
     #[serde(default)]
-    pub agent_wakeups: Option<u64>,
+    pub processes: Vec<ProcessWindow>,
     /// The longest time any vCPU of the guest stood still inside the run's traffic gap, in ms
     /// (see the testbed's `stalls`): the part of the gap the machine, not the stack, took.
     /// `None` where the watchers did not run.
     #[serde(default)]
     pub guest_stall_ms: Option<f64>,
+}
+
+/// One daemon of the stack over a run's window (from /proc).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessWindow {
+    /// Its role in the stack: `wpa_supplicant`, `roam`, `iwd`.
+    pub process: String,
+    /// How long the window lasted.
+    pub window_ms: f64,
+    /// Voluntary context switches of its threads in the window (a wake-up each); `None` when
+    /// it was restarted inside the window.
+    pub wakeups: Option<u64>,
+    /// Resident memory at the end of the window (VmRSS).
+    pub rss_bytes: u64,
+    /// The most it was ever resident (VmHWM).
+    pub peak_rss_bytes: u64,
 }
 
 impl RunOutcome {

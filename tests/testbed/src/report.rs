@@ -166,7 +166,7 @@ mod tests {
             roam_transitions: 0,
             kernel_text_patches: None,
             metrics_window_ms: None,
-            agent_wakeups: None,
+            processes: Vec::new(),
             guest_stall_ms: None,
         }
     }

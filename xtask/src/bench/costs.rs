@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use roam_testbed::{plan::ProcessWindow, stack::Stack};
 use serde::{Deserialize, Serialize};
 
 /// One scrape: series (name with labels, as exposed) -> value.
@@ -71,6 +72,8 @@ pub struct Window {
     pub duration_ms: f64,
     /// The agent's wake-ups in the window, where counted.
     pub wakeups: Option<f64>,
+    /// The agent's resident set at the window's end, where read.
+    pub rss_bytes: Option<u64>,
     pub kind: WindowKind,
 }
 
@@ -119,6 +122,9 @@ pub struct Costs {
     pub agent_cpu_ms_per_minute_roaming: Option<f64>,
     /// Highest resident set seen (VmHWM).
     pub agent_peak_rss_bytes: Option<u64>,
+    /// Resident set once running (VmRSS at the end of each run, median over the runs).
+    #[serde(default)]
+    pub agent_rss_bytes: Option<u64>,
     /// Events taken from the ring buffer per minute idle: each is a wake-up, and beacons must
     /// not cause any.
     pub ringbuf_events_per_minute_idle: Option<f64>,
@@ -134,6 +140,52 @@ pub struct Costs {
     pub idle_station_minutes: f64,
     pub roaming_minutes: f64,
     pub roaming_runs: u32,
+}
+
+/// The median of some byte counts, if there are any.
+fn median_u64(values: impl Iterator<Item = u64>) -> Option<u64> {
+    let mut values: Vec<u64> = values.collect();
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+/// One daemon of one stack (wpa_supplicant, the roam agent, iwd) over the benchmark's runs,
+/// from /proc: what the same measure says of each stack's programs, side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaemonCosts {
+    pub stack: Stack,
+    pub process: String,
+    /// VmRSS at the end of each run, median over the runs.
+    pub rss_bytes: Option<u64>,
+    /// The highest VmHWM of any run.
+    pub peak_rss_bytes: Option<u64>,
+    /// Wake-ups (voluntary context switches) per minute in the idle windows...
+    pub wakeups_per_minute_idle: Option<f64>,
+    /// ... and in the idle station's.
+    pub wakeups_per_minute_idle_station: Option<f64>,
+}
+
+impl DaemonCosts {
+    /// `stack`'s `process` over its windows, each with the kind of run it came from.
+    pub fn of(stack: Stack, process: &str, windows: &[(WindowKind, &ProcessWindow)]) -> Self {
+        let per_minute = |kind: WindowKind| {
+            let counted: Vec<(f64, f64)> = windows
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .filter_map(|(_, w)| Some((w.wakeups? as f64, w.window_ms)))
+                .collect();
+            let minutes = counted.iter().map(|(_, ms)| ms).sum::<f64>() / 60_000.0;
+            (minutes > 0.0).then(|| counted.iter().map(|(n, _)| n).sum::<f64>() / minutes)
+        };
+        DaemonCosts {
+            stack,
+            process: process.to_owned(),
+            rss_bytes: median_u64(windows.iter().map(|(_, w)| w.rss_bytes)),
+            peak_rss_bytes: windows.iter().map(|(_, w)| w.peak_rss_bytes).max(),
+            wakeups_per_minute_idle: per_minute(WindowKind::Idle),
+            wakeups_per_minute_idle_station: per_minute(WindowKind::IdleStation),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +260,7 @@ impl Costs {
                 .filter_map(|w| w.after.value(PEAK_RSS))
                 .map(|b| b as u64)
                 .max(),
+            agent_rss_bytes: median_u64(windows.iter().filter_map(|w| w.rss_bytes)),
             ringbuf_events_per_minute_idle: per_minute(&idle, EVENTS, 1.0),
             ringbuf_events_per_roaming_run: (!roaming.is_empty())
                 .then(|| total(&roaming, EVENTS) / roaming.len() as f64),
@@ -266,6 +319,7 @@ mod tests {
             after: scrape(1.03, &[("bss_new", 2)], 700, 0.004, 8_000_000),
             duration_ms: 60_000.0,
             wakeups: Some(600.0),
+            rss_bytes: Some(12_000_000),
             kind: WindowKind::Idle,
         };
         let roam = Window {
@@ -279,6 +333,7 @@ mod tests {
             ),
             duration_ms: 30_000.0,
             wakeups: Some(5_000.0),
+            rss_bytes: Some(13_000_000),
             kind: WindowKind::Roaming,
         };
         let costs = Costs::of(&[idle, roam]);
@@ -294,6 +349,7 @@ mod tests {
         assert!(close(frames.ns_per_run, 5_000.0));
         assert_eq!(costs.roaming_runs, 1);
         assert!(close(costs.agent_wakeups_per_minute_idle, 600.0), "roaming wake-ups are not idle");
+        assert_eq!(costs.agent_rss_bytes, Some(13_000_000), "the upper median of two");
         assert_eq!(costs.agent_wakeups_per_minute_idle_station, None);
     }
 
@@ -311,6 +367,7 @@ mod tests {
             after: with_probes(scrape(1.0, &[], 0, 0.0, 0), 10 + probes.0, probes.1),
             duration_ms: 10_000.0,
             wakeups,
+            rss_bytes: None,
             kind,
         };
         let costs = Costs::of(&[
@@ -325,6 +382,41 @@ mod tests {
         assert!(close(costs.agent_wakeups_per_minute_idle, 600.0));
         assert!(close(costs.agent_wakeups_per_minute_idle_station, 5_400.0));
         assert!((costs.idle_station_minutes - 1.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn daemon_costs_take_memory_from_every_run_and_wakeups_from_idle_ones() {
+        let window = |wakeups, rss_mib: u64, peak_mib: u64| ProcessWindow {
+            process: "wpa_supplicant".into(),
+            window_ms: 30_000.0,
+            wakeups,
+            rss_bytes: rss_mib << 20,
+            peak_rss_bytes: peak_mib << 20,
+        };
+        let (a, b, c, d) = (
+            window(Some(30), 5, 6),
+            window(Some(90), 6, 6),
+            window(Some(5000), 7, 9),
+            window(None, 5, 6),
+        );
+        let costs = DaemonCosts::of(
+            Stack::WpaSupplicant,
+            "wpa_supplicant",
+            &[
+                (WindowKind::Idle, &a),
+                (WindowKind::IdleStation, &b),
+                (WindowKind::Roaming, &c),
+                (WindowKind::IdleStation, &d),
+            ],
+        );
+        assert_eq!(costs.rss_bytes, Some(6 << 20));
+        assert_eq!(costs.peak_rss_bytes, Some(9 << 20));
+        assert_eq!(costs.wakeups_per_minute_idle, Some(60.0));
+        assert_eq!(
+            costs.wakeups_per_minute_idle_station,
+            Some(180.0),
+            "uncounted windows left out"
+        );
     }
 
     #[test]

@@ -124,7 +124,8 @@ fn assemble(
     date: String,
     command: String,
 ) -> BenchReport {
-    let (scenarios, stack_costs) = report::build(plan, results, &SessionDir(session));
+    let report::Built { scenarios, stack_costs, daemons } =
+        report::build(plan, results, &SessionDir(session));
     BenchReport {
         schema_version: SCHEMA_VERSION,
         command,
@@ -135,6 +136,7 @@ fn assemble(
         scenarios,
         costs: report::roam_costs(&stack_costs),
         stack_costs,
+        daemons,
     }
 }
 
@@ -154,6 +156,8 @@ fn publish(report: &BenchReport, args: &BenchArgs, session: &Path) -> Result<()>
     print!("{}", table::roam_detail(report).text());
     cmd::step("roam's costs, per stack that runs the agent");
     print!("{}", table::costs(report).text());
+    cmd::step("Every stack's daemons (from /proc)");
+    print!("{}", table::daemons(report).text());
     cmd::step(format!("vCPU stalls of {:.0} ms or more inside a gap", table::NOTABLE_STALL_MS));
     print!("{}", stall_table_text(report));
     cmd::note(format!("report, tables and pictures: {}", out.display()));
@@ -231,6 +235,12 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         table::roam_detail(report).markdown()
     );
     let _ = writeln!(md, "### roam's costs\n\n{}", table::costs(report).markdown());
+    let _ = writeln!(
+        md,
+        "### Every stack's daemons\n\nResident memory at the end of each run (median) and its \
+         peak, and wake-ups per minute in the idle windows, from /proc.\n\n{}",
+        table::daemons(report).markdown()
+    );
     let stalls = table::stalls(report);
     let _ = writeln!(
         md,

@@ -25,8 +25,8 @@ pub fn is_idle_station(scenario: &Scenario) -> bool {
     is_quiet(scenario) && scenario.trigger.contains(&Step::PauseTraffic)
 }
 
-/// The window without traffic the benchmark adds for roam's costs: what an idle station sends
-/// and wakes for.
+/// The window without traffic the benchmark adds for the stacks' costs: what an idle station
+/// sends and wakes for.
 pub fn idle_station_scenario() -> Scenario {
     Scenario::from_toml(&format!(
         "name = \"idle-station\"\n\
@@ -40,8 +40,8 @@ pub fn idle_station_scenario() -> Scenario {
     .expect("the built-in idle-station scenario is valid")
 }
 
-/// The idle window the benchmark adds for roam's costs (not a file of tests/scenarios: it has
-/// no traffic gap to compare, and the VM suite has healthy-ap for false positives).
+/// The idle window the benchmark adds for the stacks' costs (not a file of tests/scenarios: it
+/// has no traffic gap to compare, and the VM suite has healthy-ap for false positives).
 pub fn idle_scenario() -> Scenario {
     Scenario::from_toml(&format!(
         "name = \"idle\"\n\
@@ -55,8 +55,8 @@ pub fn idle_scenario() -> Scenario {
 
 /// One case per run: for each scenario and channel layout, round `r` runs every stack once
 /// (in `stacks` order) before round `r + 1` starts. Quiet scenarios run once per stack only
-/// (they measure costs, not gaps); without one in `scenarios` the idle window is added for the
-/// stacks that run roam, and without an idle station the window without traffic.
+/// (they measure costs, not gaps); without one in `scenarios` the idle window is added, and
+/// without an idle station the window without traffic.
 pub fn interleaved(
     scenarios: &[Scenario],
     stacks: &[Stack],
@@ -87,12 +87,11 @@ pub fn interleaved(
         let rounds = if is_quiet(scenario) { 1 } else { repeats };
         push_rounds(scenario, stacks, rounds)?;
     }
-    let with_agent: Vec<Stack> = stacks.iter().copied().filter(|s| s.runs_roam()).collect();
     if !scenarios.iter().any(is_quiet) {
-        push_rounds(&idle_scenario(), &with_agent, 1)?;
+        push_rounds(&idle_scenario(), stacks, 1)?;
     }
     if !scenarios.iter().any(is_idle_station) {
-        push_rounds(&idle_station_scenario(), &with_agent, 1)?;
+        push_rounds(&idle_station_scenario(), stacks, 1)?;
     }
     Ok(Plan { probe_interval_ms, cases, capture_frames: false })
 }
@@ -132,8 +131,12 @@ mod tests {
                 "a [1-6] wpa_supplicant #2",
                 "a [1-6] roam #2",
                 "a [1-6] iwd #2",
+                "idle [1-1] wpa_supplicant #1",
                 "idle [1-1] roam #1",
+                "idle [1-1] iwd #1",
+                "idle-station [1-1] wpa_supplicant #1",
                 "idle-station [1-1] roam #1",
+                "idle-station [1-1] iwd #1",
             ]
         );
         assert!(plan.cases.iter().all(|c| c.repeats == 1));
@@ -150,7 +153,12 @@ mod tests {
         let plan = interleaved(&[quiet], &stacks, 5, 10).unwrap();
         assert_eq!(
             titles(&plan),
-            ["calm [1-1] wpa_supplicant #1", "calm [1-1] roam #1", "idle-station [1-1] roam #1"]
+            [
+                "calm [1-1] wpa_supplicant #1",
+                "calm [1-1] roam #1",
+                "idle-station [1-1] wpa_supplicant #1",
+                "idle-station [1-1] roam #1"
+            ]
         );
         // An idle station of the selection's own replaces the built-in one.
         let idle = idle_station_scenario();
@@ -163,10 +171,17 @@ mod tests {
     }
 
     #[test]
-    fn without_the_agent_no_idle_window_is_added() {
+    fn every_stack_gets_the_idle_windows() {
         let kill = scenario("a", "[\"same\"]", "{ action = \"kill\" }");
         let plan = interleaved(&[kill], &[Stack::WpaSupplicant], 1, 10).unwrap();
-        assert_eq!(titles(&plan), ["a [1-1] wpa_supplicant #1"]);
-        assert!(is_quiet(&idle_scenario()));
+        assert_eq!(
+            titles(&plan),
+            [
+                "a [1-1] wpa_supplicant #1",
+                "idle [1-1] wpa_supplicant #1",
+                "idle-station [1-1] wpa_supplicant #1"
+            ]
+        );
+        assert!(is_quiet(&idle_scenario()) && !is_idle_station(&idle_scenario()));
     }
 }

@@ -6,13 +6,14 @@
 //!  "scenarios":[{"name","channels","stack","runs":[{"gap_ms","lost_packets","recovered",...}],
 //!                "p50_gap_ms","p95_gap_ms","max_gap_ms","p50_lost_packets","recovered",
 //!                "ratio_to_stock","ratio_to_iwd"}],
-//!  "costs":{...}, "stack_costs":[{"stack","costs":{...}}]}
+//!  "costs":{...}, "stack_costs":[{"stack","costs":{...}}],
+//!  "daemons":[{"stack","process","rss_bytes","peak_rss_bytes",...}]}
 //! ```
 
 use std::path::Path;
 
 use roam_testbed::{
-    plan::{GuestResults, Plan},
+    plan::{GuestResults, Plan, ProcessWindow},
     report::{median_u64, percentile},
     stack::Stack,
     timeline::TimelineEvent,
@@ -20,7 +21,7 @@ use roam_testbed::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    costs::{Costs, Scrape, Window, WindowKind},
+    costs::{Costs, DaemonCosts, Scrape, Window, WindowKind},
     figures::{AgentAccount, Milestones},
     plan::{is_idle_station, is_quiet},
 };
@@ -45,6 +46,9 @@ pub struct BenchReport {
     /// in the plan's order.
     #[serde(default)]
     pub stack_costs: Vec<StackCosts>,
+    /// Every stack's daemons side by side (memory and wake-ups, from /proc).
+    #[serde(default)]
+    pub daemons: Vec<DaemonCosts>,
 }
 
 /// One stack's costs.
@@ -122,16 +126,20 @@ impl RunLogs for SessionDir<'_> {
     }
 }
 
+/// What [`build`] makes of a benchmark's runs.
+pub struct Built {
+    pub scenarios: Vec<ScenarioFigures>,
+    pub stack_costs: Vec<StackCosts>,
+    pub daemons: Vec<DaemonCosts>,
+}
+
 /// Groups the plan's one-run cases by scenario, channels and stack (in plan order), computes
-/// each group's figures and ratios, and each agent stack's costs over every window its agent
-/// was scraped in.
-pub fn build(
-    plan: &Plan,
-    results: &GuestResults,
-    logs: &dyn RunLogs,
-) -> (Vec<ScenarioFigures>, Vec<StackCosts>) {
+/// each group's figures and ratios, each agent stack's costs over every window its agent was
+/// scraped in, and every stack's daemons' memory and wake-ups.
+pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
     let mut groups: Vec<ScenarioFigures> = Vec::new();
     let mut windows: Vec<(Stack, Window)> = Vec::new();
+    let mut daemon_windows: Vec<(Stack, WindowKind, &ProcessWindow)> = Vec::new();
     for (case, outcome) in plan.cases.iter().zip(&results.cases) {
         let quiet = is_quiet(&case.scenario);
         let kind = match (quiet, is_idle_station(&case.scenario)) {
@@ -181,6 +189,8 @@ pub fn build(
                 timeline: report.timeline.clone(),
                 guest_stall_ms: run.guest_stall_ms,
             });
+            daemon_windows.extend(run.processes.iter().map(|p| (case.stack, kind, p)));
+            let agent = run.processes.iter().find(|p| p.process == AGENT_PROCESS);
             let scrapes = (
                 logs.read(&run.log_dir, "metrics-before.txt"),
                 logs.read(&run.log_dir, "metrics.txt"),
@@ -193,7 +203,8 @@ pub fn build(
                         before: Scrape::parse(&before),
                         after: Scrape::parse(&after),
                         duration_ms,
-                        wakeups: run.agent_wakeups.map(|n| n as f64),
+                        wakeups: agent.and_then(|p| p.wakeups).map(|n| n as f64),
+                        rss_bytes: agent.map(|p| p.rss_bytes),
                         kind,
                     },
                 ));
@@ -243,8 +254,28 @@ pub fn build(
             StackCosts { stack, costs: Costs::of(&own) }
         })
         .collect();
-    (groups, costs)
+    let mut daemons: Vec<(Stack, &str)> = Vec::new();
+    for (stack, _, window) in &daemon_windows {
+        if !daemons.contains(&(*stack, window.process.as_str())) {
+            daemons.push((*stack, &window.process));
+        }
+    }
+    let daemons = daemons
+        .into_iter()
+        .map(|(stack, process)| {
+            let own: Vec<(WindowKind, &ProcessWindow)> = daemon_windows
+                .iter()
+                .filter(|(s, _, w)| *s == stack && w.process == process)
+                .map(|(_, kind, w)| (*kind, *w))
+                .collect();
+            DaemonCosts::of(stack, process, &own)
+        })
+        .collect();
+    Built { scenarios: groups, stack_costs: costs, daemons }
 }
+
+/// The agent's name among a stack's daemons (see the testbed's `proc_stats`).
+const AGENT_PROCESS: &str = "roam";
 
 /// The `roam` stack's costs among every stack's (none measured: all null).
 pub fn roam_costs(stack_costs: &[StackCosts]) -> Costs {
@@ -294,7 +325,16 @@ pub(crate) mod tests {
             roam_transitions: 0,
             kernel_text_patches: Some(0),
             metrics_window_ms: window,
-            agent_wakeups: window.map(|_| 600),
+            processes: window
+                .map(|window_ms| ProcessWindow {
+                    process: "roam".into(),
+                    window_ms,
+                    wakeups: Some(600),
+                    rss_bytes: 12 << 20,
+                    peak_rss_bytes: 20 << 20,
+                })
+                .into_iter()
+                .collect(),
             guest_stall_ms: Some(0.0),
         }
     }
@@ -307,7 +347,7 @@ pub(crate) mod tests {
         .unwrap();
         let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
         let plan = interleaved(&[scenario], &stacks, 2, 10).unwrap();
-        let gaps = [1000.0, 200.0, 400.0, 1100.0, 180.0, 500.0, 0.0, 0.0];
+        let gaps = [1000.0, 200.0, 400.0, 1100.0, 180.0, 500.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
         let mut logs = HashMap::new();
         let cases = plan
             .cases
@@ -329,7 +369,17 @@ pub(crate) mod tests {
                         r#"{"event":"transition_finished","t_us":1,"phases":{"detect":20.0},"window":{"lost":0,"sent":4,"held":4,"dropped":0}}"#.into(),
                     );
                 }
-                CaseOutcome { error: None, runs: vec![outcome(&dir, gap, 0, window)] }
+                let mut run = outcome(&dir, gap, 0, window);
+                if case.stack.runs_wpa_supplicant() {
+                    run.processes.push(ProcessWindow {
+                        process: "wpa_supplicant".into(),
+                        window_ms: 30_000.0,
+                        wakeups: Some(30),
+                        rss_bytes: 5 << 20,
+                        peak_rss_bytes: 6 << 20,
+                    });
+                }
+                CaseOutcome { error: None, runs: vec![run] }
             })
             .collect();
         (plan, GuestResults { cases, leftovers: Vec::new() }, MemoryLogs(logs))
@@ -338,7 +388,7 @@ pub(crate) mod tests {
     #[test]
     fn runs_are_grouped_per_stack_with_figures_and_ratios() {
         let (plan, results, logs) = sample();
-        let (groups, stack_costs) = build(&plan, &results, &logs);
+        let Built { scenarios: groups, stack_costs, daemons } = build(&plan, &results, &logs);
         let names: Vec<String> = groups.iter().map(|g| format!("{} {}", g.name, g.stack)).collect();
         assert_eq!(
             names,
@@ -346,8 +396,12 @@ pub(crate) mod tests {
                 "ap-deauth wpa_supplicant",
                 "ap-deauth roam",
                 "ap-deauth iwd",
+                "idle wpa_supplicant",
                 "idle roam",
-                "idle-station roam"
+                "idle iwd",
+                "idle-station wpa_supplicant",
+                "idle-station roam",
+                "idle-station iwd",
             ]
         );
         let roam = &groups[1];
@@ -360,7 +414,14 @@ pub(crate) mod tests {
         assert_eq!(roam.runs[0].agent.as_ref().unwrap().detection_ms, Some(20.0));
         assert!(groups[0].runs[0].agent.is_none());
         assert_eq!(groups[0].ratio_to_stock, Some(1.0));
-        assert!(groups[3].quiet && !roam.quiet);
+        assert!(groups[3].quiet && groups[4].quiet && !roam.quiet);
+        // Every stack's daemons, in order of appearance; wake-ups from the idle windows.
+        let names: Vec<String> =
+            daemons.iter().map(|d| format!("{} {}", d.stack, d.process)).collect();
+        assert_eq!(names, ["wpa_supplicant wpa_supplicant", "roam roam", "roam wpa_supplicant"]);
+        assert_eq!(daemons[0].rss_bytes, Some(5 << 20));
+        assert_eq!(daemons[0].wakeups_per_minute_idle, Some(60.0));
+        assert_eq!(daemons[1].peak_rss_bytes, Some(20 << 20));
         // Two roaming windows of 30 s (0.05 s CPU, 3 events each), one idle one, one idle
         // station; costs for the one stack with an agent.
         assert_eq!(stack_costs.len(), 1);
@@ -401,7 +462,7 @@ pub(crate) mod tests {
             })
             .collect();
         let results = GuestResults { cases, leftovers: Vec::new() };
-        let (_, stack_costs) = build(&plan, &results, &MemoryLogs(logs));
+        let stack_costs = build(&plan, &results, &MemoryLogs(logs)).stack_costs;
         let cpu: Vec<(Stack, Option<f64>)> =
             stack_costs.iter().map(|c| (c.stack, c.costs.agent_cpu_ms_per_minute_idle)).collect();
         assert_eq!(cpu, [(Stack::Roam, Some(500.0)), (Stack::RoamNoMonitor, Some(1000.0))]);

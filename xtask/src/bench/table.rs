@@ -247,6 +247,7 @@ pub fn costs(report: &BenchReport) -> Table {
             "probe frames on air, idle station",
             Box::new(move |c| num(c.probe_frames_per_second_idle_station, "/s")),
         ),
+        ("agent RSS, running", Box::new(move |c| num(mib(c.agent_rss_bytes), "MiB"))),
         ("agent peak RSS", Box::new(move |c| num(mib(c.agent_peak_rss_bytes), "MiB"))),
         (
             "ring-buffer events, idle",
@@ -305,6 +306,37 @@ pub fn costs(report: &BenchReport) -> Table {
     Table { header, rows }
 }
 
+/// Every stack's daemons, one row each: memory and wake-ups side by side.
+pub fn daemons(report: &BenchReport) -> Table {
+    let mib = |b: Option<u64>| {
+        b.map_or_else(|| "-".into(), |b| format!("{:.1}", b as f64 / (1024.0 * 1024.0)))
+    };
+    let rate = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.0}"));
+    let header = [
+        "stack",
+        "daemon",
+        "RSS MiB",
+        "peak RSS MiB",
+        "wake-ups/min, idle",
+        "wake-ups/min, idle station",
+    ];
+    let rows = report
+        .daemons
+        .iter()
+        .map(|d| {
+            vec![
+                d.stack.to_string(),
+                d.process.clone(),
+                mib(d.rss_bytes),
+                mib(d.peak_rss_bytes),
+                rate(d.wakeups_per_minute_idle),
+                rate(d.wakeups_per_minute_idle_station),
+            ]
+        })
+        .collect();
+    Table { header: header.map(String::from).to_vec(), rows }
+}
+
 /// The stacks in the report that run the agent, in the order of `Stack`.
 fn agent_stacks(report: &BenchReport) -> Vec<Stack> {
     stacks_of(report).into_iter().filter(|s| s.runs_roam()).collect()
@@ -321,11 +353,11 @@ fn stacks_of(report: &BenchReport) -> Vec<Stack> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::bench::report::{build, tests::sample, Machine, SCHEMA_VERSION};
+    use crate::bench::report::{build, tests::sample, Built, Machine, SCHEMA_VERSION};
 
     pub fn sample_report() -> BenchReport {
         let (plan, results, logs) = sample();
-        let (scenarios, stack_costs) = build(&plan, &results, &logs);
+        let Built { scenarios, stack_costs, daemons } = build(&plan, &results, &logs);
         BenchReport {
             schema_version: SCHEMA_VERSION,
             command: "cargo xtask bench --quick".into(),
@@ -336,6 +368,7 @@ pub(crate) mod tests {
             scenarios,
             costs: crate::bench::report::roam_costs(&stack_costs),
             stack_costs,
+            daemons,
         }
     }
 
@@ -395,6 +428,14 @@ pub(crate) mod tests {
         assert_eq!(table.rows[0][3], "20", "detect p50");
         assert_eq!(table.rows[0][9], "0 / 0");
         assert_eq!(table.rows[0][10], "2/2");
+    }
+
+    #[test]
+    fn every_daemon_has_a_row() {
+        let table = daemons(&sample_report());
+        assert_eq!(table.rows.len(), 3);
+        assert_eq!(table.rows[0], ["wpa_supplicant", "wpa_supplicant", "5.0", "6.0", "60", "60"]);
+        assert_eq!(table.rows[1][..4], ["roam", "roam", "12.0", "20.0"]);
     }
 
     #[test]

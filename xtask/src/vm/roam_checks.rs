@@ -250,7 +250,7 @@ mod tests {
             roam_transitions: 1,
             kernel_text_patches: None,
             metrics_window_ms: None,
-            agent_wakeups: None,
+            processes: Vec::new(),
             guest_stall_ms: None,
         }
     }

@@ -4,7 +4,7 @@ use std::{fmt::Write as _, fs, path::Path, time::Duration};
 
 use anyhow::{Context as _, Result};
 use roam_testbed::{
-    plan::{Case, CaseOutcome, GuestResults, Plan, RunOutcome, RESULTS_FILE},
+    plan::{Case, CaseOutcome, GuestResults, Plan, ProcessWindow, RunOutcome, RESULTS_FILE},
     report::RunReport,
     timeline::{self, TimelineEvent},
     traffic::{self, ProbeRecord},
@@ -17,13 +17,13 @@ use super::{
     laps::Laps,
     leftovers,
     logs::LogMark,
-    paths,
+    paths, proc_stats,
     random::XorShift,
     refusals, results, stalls,
     system::{self, monotonic_ns, progress, realtime_us},
     text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
-    trace, trigger, wakeups,
+    trace, trigger,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -244,7 +244,7 @@ fn run_once(
         roam_transitions,
         kernel_text_patches: extras.kernel_text_patches,
         metrics_window_ms: extras.metrics_window_ms,
-        agent_wakeups: extras.agent_wakeups,
+        processes: extras.processes,
         guest_stall_ms: extras.guest_stall_ms,
     }
 }
@@ -256,8 +256,8 @@ struct RunExtras {
     roam_window: Option<(u64, u32)>,
     /// Time between the stack's metrics scrapes before the trigger and after the run.
     metrics_window_ms: Option<f64>,
-    /// The agent's wake-ups over that window.
-    agent_wakeups: Option<u64>,
+    /// The stack's daemons over the run (wake-ups, memory).
+    processes: Vec<ProcessWindow>,
     /// The longest vCPU stall inside the traffic gap.
     guest_stall_ms: Option<f64>,
     /// Batches of live kernel-code patches from the trigger to the end of the measurement.
@@ -308,7 +308,8 @@ fn measure(
     // The stack's counters as the trigger finds them (the agent's CPU time, its wake-ups, its
     // programs' run time), so the run's costs are the difference with the scrape at its end.
     let metrics_before = topology.station().metrics().map(|scrape| (scrape, monotonic_ns()));
-    let wakeups_before = topology.station().agent_wakeups();
+    let daemons_before = sample_daemons(topology);
+    let daemons_since_ns = monotonic_ns();
     let station_logs = topology.station().logs();
     let station_marks: Vec<LogMark> = station_logs.iter().map(|l| LogMark::now(&l.path)).collect();
     let ap_marks: Vec<LogMark> =
@@ -407,21 +408,19 @@ fn measure(
     fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
     fs::write(dir.join("probe.csv"), probe_csv(&records, t0))?;
     fs::write(dir.join("report.json"), serde_json::to_vec_pretty(report)?)?;
+    // Before the scrape below, which wakes the agent too.
+    let window_ms = (monotonic_ns() - daemons_since_ns) as f64 / 1e6;
+    let (processes, per_thread) =
+        proc_stats::between(&daemons_before, &sample_daemons(topology), window_ms);
+    fs::write(dir.join("wakeups.txt"), per_thread)?;
+    extras.processes = processes;
     if let Some((before, before_ns)) = metrics_before {
         let before = before.context("the stack's metrics endpoint, before the trigger")?;
         fs::write(dir.join("metrics-before.txt"), before)?;
-        // Between the two scrapes, which wake the agent too; a restarted agent (a fault
-        // scenario) has new threads, and so counts from zero.
-        let wakeups_after = topology.station().agent_wakeups();
         if let Some(after) = topology.station().metrics() {
             let after_ns = monotonic_ns();
             fs::write(dir.join("metrics.txt"), after.context("the stack's metrics endpoint")?)?;
             extras.metrics_window_ms = Some((after_ns - before_ns) as f64 / 1e6);
-            if let (Some(before), Some(after)) = (wakeups_before, wakeups_after) {
-                let (total, per_thread) = wakeups::between(&before, &after);
-                fs::write(dir.join("agent-wakeups.txt"), per_thread)?;
-                extras.agent_wakeups = Some(total);
-            }
         }
     }
 
@@ -512,6 +511,16 @@ fn keep_setup_logs(dir: &Path) {
         }
     }
     let _ = fs::write(dir.join("dmesg.txt"), system::kernel_log());
+}
+
+/// The stack's daemons now; one that cannot be read (it just exited) is left out.
+fn sample_daemons(topology: &mut Topology) -> Vec<proc_stats::Sample> {
+    topology
+        .station()
+        .daemons()
+        .into_iter()
+        .filter_map(|(process, pid)| proc_stats::sample(process, pid).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use super::{
     ctrl::{self, Ctrl, Events},
     paths,
     process::{self, Daemon},
-    wakeups,
 };
 
 mod iwd;
@@ -58,11 +57,8 @@ pub trait Station {
     fn metrics(&mut self) -> Option<Result<String>> {
         None
     }
-    /// The roam agent's threads and their wake-ups so far (see `wakeups`), if the stack runs
-    /// one.
-    fn agent_wakeups(&self) -> Option<Vec<wakeups::Thread>> {
-        None
-    }
+    /// The stack's daemons running now: (role, pid), for `proc_stats`.
+    fn daemons(&self) -> Vec<(&'static str, u32)>;
 
     // Faults (tests/faults). A stack without the part named fails the step.
 
@@ -238,6 +234,10 @@ impl Station for WpaSupplicant {
 
     fn start_supplicant(&mut self) -> Result<()> {
         self.relaunch()
+    }
+
+    fn daemons(&self) -> Vec<(&'static str, u32)> {
+        self.daemon.pid().map(|pid| ("wpa_supplicant", pid)).into_iter().collect()
     }
 
     fn logs(&self) -> Vec<LogSource> {
@@ -486,8 +486,10 @@ impl Station for RoamAgent {
         Some(scrape_agent())
     }
 
-    fn agent_wakeups(&self) -> Option<Vec<wakeups::Thread>> {
-        wakeups::per_thread(self.agent.pid()?).ok()
+    fn daemons(&self) -> Vec<(&'static str, u32)> {
+        let mut daemons = self.supplicant.daemons();
+        daemons.extend(self.agent.pid().map(|pid| ("roam", pid)));
+        daemons
     }
 }
 
@@ -637,8 +639,8 @@ impl Station for RoamOnNl80211 {
         Some(scrape_agent())
     }
 
-    fn agent_wakeups(&self) -> Option<Vec<wakeups::Thread>> {
-        wakeups::per_thread(self.agent.pid()?).ok()
+    fn daemons(&self) -> Vec<(&'static str, u32)> {
+        self.agent.pid().map(|pid| ("roam", pid)).into_iter().collect()
     }
 }
 

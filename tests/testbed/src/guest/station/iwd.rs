@@ -270,6 +270,10 @@ impl Station for Iwd {
         self.bus.check_running()
     }
 
+    fn daemons(&self) -> Vec<(&'static str, u32)> {
+        self.iwd.pid().map(|pid| ("iwd", pid)).into_iter().collect()
+    }
+
     fn logs(&self) -> Vec<LogSource> {
         vec![
             LogSource {
