@@ -1,6 +1,8 @@
 //! How often roam may act: exponential backoff after failures, and a cap on roams per minute so
 //! a flapping AP cannot make the station ping-pong.
 
+use super::Backoff;
+
 /// Limits, in nanoseconds of CLOCK_MONOTONIC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LimiterConfig {
@@ -37,7 +39,7 @@ pub enum Refusal {
 #[derive(Clone, Debug)]
 pub struct Limiter {
     config: LimiterConfig,
-    consecutive_failures: u32,
+    backoff: Backoff,
     not_before_ns: u64,
     /// Start times of recent roams (a ring; the cap bounds how many matter).
     starts: [u64; MAX_CAP],
@@ -47,7 +49,13 @@ pub struct Limiter {
 impl Limiter {
     pub fn new(mut config: LimiterConfig) -> Self {
         config.max_roams_per_minute = config.max_roams_per_minute.min(MAX_CAP as u32);
-        Limiter { config, consecutive_failures: 0, not_before_ns: 0, starts: [0; MAX_CAP], next: 0 }
+        Limiter {
+            config,
+            backoff: Backoff::new(config.backoff_initial_ns, config.backoff_max_ns),
+            not_before_ns: 0,
+            starts: [0; MAX_CAP],
+            next: 0,
+        }
     }
 
     pub fn config(&self) -> &LimiterConfig {
@@ -78,23 +86,16 @@ impl Limiter {
     }
 
     pub fn succeeded(&mut self) {
-        self.consecutive_failures = 0;
+        self.backoff.reset();
         self.not_before_ns = 0;
     }
 
     /// Records a failure at `now_ns`: the next roam waits initial x 2^(failures-1), capped.
     pub fn failed(&mut self, now_ns: u64) {
-        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        let shift = (self.consecutive_failures - 1).min(32);
-        let wait = self
-            .config
-            .backoff_initial_ns
-            .saturating_mul(1u64 << shift)
-            .min(self.config.backoff_max_ns);
-        self.not_before_ns = now_ns + wait;
+        self.not_before_ns = now_ns + self.backoff.failed();
     }
 
     pub fn consecutive_failures(&self) -> u32 {
-        self.consecutive_failures
+        self.backoff.failures()
     }
 }

@@ -3,11 +3,13 @@
 //! - [`state`]: the station's state, modelled on the 802.11 MLME states plus roam's own;
 //! - [`trigger`]: why roam thinks the link is lost;
 //! - [`candidate`]: which BSS of the same network to move to;
-//! - [`limiter`]: exponential backoff after failures and a cap on roams per minute;
+//! - [`backoff`]: exponential backoff, for anything that waits longer after each failure;
+//! - [`limiter`]: backoff after failed roams and a cap on roams per minute;
 //! - [`liveness`]: whether the AP is still there, from 802.11 acknowledgements and frames heard;
 //! - [`monitor`]: whether the monitor interface hears the AP at all (many chips filter it);
 //! - [`machine`]: the state machine that turns events into at most one action at a time.
 
+pub mod backoff;
 pub mod candidate;
 pub mod limiter;
 pub mod liveness;
@@ -21,6 +23,7 @@ mod liveness_tests;
 #[cfg(test)]
 mod tests;
 
+pub use backoff::Backoff;
 pub use candidate::{best_candidate, Candidate, CandidateSource};
 pub use limiter::{Limiter, LimiterConfig};
 pub use liveness::{AckReports, Liveness, LivenessConfig, Verdict};

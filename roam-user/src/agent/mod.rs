@@ -31,8 +31,8 @@ use roam_common::{
     event::{KernelEvent, LeaveKind, Stamped},
     maps::{FilterConfig, WindowCounters},
     policy::{
-        self, Action, Candidate, Hold, Input, Machine, MonitorCheck, MonitorHealth, Outcome, State,
-        Step, Trigger,
+        self, Action, Backoff, Candidate, Hold, Input, Machine, MonitorCheck, MonitorHealth,
+        Outcome, State, Step, Trigger,
     },
     MacAddr,
 };
@@ -208,7 +208,7 @@ struct Agent {
     retry_at: Option<u64>,
     alarm: Alarm,
     /// The wait before looking again when no candidate is known (doubles up to a bound).
-    no_candidate_wait: Duration,
+    no_candidate: Backoff,
 }
 
 impl Agent {
@@ -294,7 +294,7 @@ impl Agent {
             refresh_at: after(REFRESH_INTERVAL),
             retry_at: None,
             alarm: Alarm::new().context("creating the agent's timer")?,
-            no_candidate_wait: NO_CANDIDATE_RETRY,
+            no_candidate: no_candidate_backoff(),
         })
     }
 
@@ -508,7 +508,7 @@ impl Agent {
         match event {
             LinkEvent::Connected { bssid } => {
                 self.retry_at = None;
-                self.no_candidate_wait = NO_CANDIDATE_RETRY;
+                self.no_candidate.reset();
                 self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
                 if let Some(t) = &mut self.transition {
                     t.to = Some(bssid);
@@ -700,11 +700,7 @@ impl Agent {
         }
         self.retry_at = Some(match until_ns {
             Some(t) => t,
-            None => {
-                let wait = self.no_candidate_wait;
-                self.no_candidate_wait = (wait * 2).min(NO_CANDIDATE_RETRY_MAX);
-                after(wait)
-            }
+            None => after(Duration::from_nanos(self.no_candidate.failed())),
         });
     }
 
@@ -1199,6 +1195,10 @@ impl Agent {
         self.unpin().await;
         self.emitter.emit(AgentEvent::Stopped);
     }
+}
+
+fn no_candidate_backoff() -> Backoff {
+    Backoff::new(NO_CANDIDATE_RETRY.as_nanos() as u64, NO_CANDIDATE_RETRY_MAX.as_nanos() as u64)
 }
 
 /// CLOCK_MONOTONIC ns, `wait` from now.
