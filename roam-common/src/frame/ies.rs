@@ -21,9 +21,14 @@ pub struct Elements {
 pub const FNV_OFFSET: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
 
-/// FNV-1a over a byte string: the SSID hash both sides agree on.
+/// FNV-1a (32 bits) over a byte string.
+pub fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(FNV_OFFSET, |h, &b| (h ^ b as u32).wrapping_mul(FNV_PRIME))
+}
+
+/// The SSID hash both sides agree on: FNV-1a.
 pub fn ssid_hash(ssid: &[u8]) -> u32 {
-    ssid.iter().fold(FNV_OFFSET, |h, &b| (h ^ b as u32).wrapping_mul(FNV_PRIME))
+    fnv1a(ssid)
 }
 
 /// Reads the SSID (always the first element of a beacon or probe response body, 802.11-2020

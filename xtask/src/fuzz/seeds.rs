@@ -10,6 +10,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
+use roam_common::frame::{ies::fnv1a, Bytes};
 use roam_testbed::stack::Stack;
 
 use crate::{
@@ -99,9 +100,8 @@ pub fn distinct_frames(frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     let mut per_class: BTreeMap<(u8, usize), usize> = BTreeMap::new();
     let mut kept = Vec::new();
     for frame in frames {
-        // The radiotap header's length is at byte 2; the frame control byte follows it.
-        let radiotap_len = frame.get(2..4).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
-        let class = (frame.get(radiotap_len).copied().unwrap_or(0), frame.len());
+        let frame_control = without_radiotap(&frame).and_then(|f| f.first().copied());
+        let class = (frame_control.unwrap_or(0), frame.len());
         let seen = per_class.entry(class).or_default();
         if *seen < FRAMES_PER_CLASS && !kept.contains(&frame) {
             *seen += 1;
@@ -122,8 +122,7 @@ pub fn nl80211_event(radiotap_frame: &[u8]) -> Option<Vec<u8>> {
     const ATTR_WIPHY: u16 = 1;
     const ATTR_IFINDEX: u16 = 3;
     const ATTR_FRAME: u16 = 51;
-    let radiotap_len = u16::from_le_bytes(radiotap_frame.get(2..4)?.try_into().ok()?) as usize;
-    let frame = radiotap_frame.get(radiotap_len..)?;
+    let frame = without_radiotap(radiotap_frame)?;
     let command = match frame.first()? {
         0xb0 => AUTHENTICATE,
         0x10 | 0x30 => ASSOCIATE,
@@ -157,15 +156,15 @@ pub fn control_event(line: &str) -> Option<String> {
 fn write_seeds<'a>(dir: &Path, seeds: impl Iterator<Item = &'a [u8]>) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for seed in seeds {
-        fs::write(dir.join(format!("{:016x}", fnv1a(seed))), seed)?;
+        fs::write(dir.join(format!("{:08x}", fnv1a(seed))), seed)?;
     }
     Ok(())
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ b as u64).wrapping_mul(0x100_0000_01b3))
+/// The 802.11 frame behind a captured frame's radiotap header, read as the frame filter reads it.
+fn without_radiotap(captured: &[u8]) -> Option<&[u8]> {
+    let radiotap = roam_common::frame::radiotap::parse(&Bytes::new(captured)).ok()?;
+    captured.get(radiotap.len as usize..)
 }
 
 #[cfg(test)]
@@ -202,26 +201,33 @@ mod tests {
 
     #[test]
     fn only_a_few_frames_of_a_class_are_kept() {
-        let beacon = |n: u8| vec![0, 0, 4, 0, 0x80, n];
+        // An 8-byte radiotap header (no fields), then the frame.
+        let frame = |fc: u8, n: u8| vec![0, 0, 8, 0, 0, 0, 0, 0, fc, n];
         let frames = distinct_frames(vec![
-            beacon(1),
-            beacon(2),
-            beacon(3),
-            beacon(1),
-            vec![0, 0, 4, 0, 0xc0],
+            frame(0x80, 1),
+            frame(0x80, 2),
+            frame(0x80, 3),
+            frame(0x80, 1),
+            frame(0xc0, 1),
         ]);
-        assert_eq!(frames, vec![beacon(1), beacon(2), vec![0, 0, 4, 0, 0xc0]]);
+        assert_eq!(frames, vec![frame(0x80, 1), frame(0x80, 2), frame(0xc0, 1)]);
     }
 
     #[test]
     fn received_deauths_become_nl80211_events() {
-        let deauth = [&[0u8, 0, 4, 0][..], &[0xc0, 0, 0, 0], &[0; 20], &[3, 0]].concat();
+        let deauth =
+            [&[0u8, 0, 8, 0, 0, 0, 0, 0][..], &[0xc0, 0, 0, 0], &[0; 20], &[3, 0]].concat();
         let event = nl80211_event(&deauth).unwrap();
         assert_eq!(event[0], 39);
         // wiphy (8 bytes), ifindex (8 bytes), then the frame attribute: 4 + 26 bytes, padded.
         assert_eq!(&event[17..21], &[30, 0, 51, 0]);
         assert_eq!(event.len(), 1 + 8 + 8 + 32);
-        assert_eq!(nl80211_event(&[0, 0, 4, 0, 0x80, 0]), None, "a beacon makes no MLME event");
+        assert_eq!(
+            nl80211_event(&[0, 0, 8, 0, 0, 0, 0, 0, 0x80, 0]),
+            None,
+            "a beacon makes no MLME event"
+        );
+        assert_eq!(nl80211_event(&[0, 0, 4, 0, 0xc0, 0]), None, "no frame behind a bad header");
     }
 
     #[test]
