@@ -11,6 +11,7 @@ pub mod leftovers;
 pub mod metrics;
 pub mod neighbours;
 pub mod netif;
+pub mod netlink_answer;
 pub mod nl80211;
 pub mod presence;
 pub mod rtnl;

@@ -38,6 +38,7 @@ use netlink_packet_route::{
     AddressFamily, RouteNetlinkMessage,
 };
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use nix::errno::Errno;
 use roam_common::MacAddr;
 use tokio::{
     sync::{mpsc, watch},
@@ -51,6 +52,7 @@ pub use self::{
 };
 use crate::{
     netif::monotonic_ns,
+    netlink_answer::{answer, Answer},
     rtnl::{self, Subscription},
 };
 
@@ -451,17 +453,14 @@ fn serialize(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
 fn check_ack(reply: &[u8]) -> Result<()> {
     let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(reply)
         .context("decoding the kernel's answer")?;
-    match msg.payload {
-        NetlinkPayload::Error(e) if e.code.is_some() => {
-            let err = e.to_io();
-            if err.raw_os_error() == Some(libc::EPERM) {
-                bail!("{err} (re-adding neighbour entries needs CAP_NET_ADMIN)");
-            }
-            Err(err.into())
+    match answer(&msg.payload) {
+        Answer::Done => Ok(()),
+        Answer::Failed(Errno::EPERM) => {
+            bail!("{} (re-adding neighbour entries needs CAP_NET_ADMIN)", Errno::EPERM)
         }
-        NetlinkPayload::Error(_) => Ok(()),
-        other => {
-            warn!(?other, "unexpected answer to RTM_NEWNEIGH");
+        Answer::Failed(errno) => Err(std::io::Error::from(errno).into()),
+        Answer::Other => {
+            warn!(payload = ?msg.payload, "unexpected answer to RTM_NEWNEIGH");
             Ok(())
         }
     }

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use netlink_sys::protocols::NETLINK_GENERIC;
 use netlink_sys::{Socket, SocketAddr};
 use nix::errno::Errno;
-use wl_nl80211::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST};
+use wl_nl80211::packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_REQUEST};
 use wl_nl80211::packet_generic::GenlMessage;
 use wl_nl80211::Nl80211Message;
 
 use super::transport::{nl80211_request, Failure};
+use crate::netlink_answer::{answer, Answer};
 
 /// The request as bytes on the wire, with its sequence number.
 pub(crate) fn encode(family_id: u16, sequence: u32, message: Nl80211Message) -> Vec<u8> {
@@ -36,11 +37,10 @@ pub(crate) fn find_ack(datagram: &[u8], sequence: u32) -> Option<Result<(), Errn
             NetlinkMessage::<GenlMessage<Nl80211Message>>::deserialize(&datagram[offset..]).ok()?;
         let length = message.header.length as usize;
         if message.header.sequence_number == sequence {
-            if let NetlinkPayload::Error(error) = message.payload {
-                return Some(match error.code {
-                    None => Ok(()),
-                    Some(code) => Err(Errno::from_raw(code.get().abs())),
-                });
+            match answer(&message.payload) {
+                Answer::Done => return Some(Ok(())),
+                Answer::Failed(errno) => return Some(Err(errno)),
+                Answer::Other => {}
             }
         }
         if length == 0 {
@@ -107,7 +107,7 @@ pub(crate) fn request_ack(
 mod tests {
     use std::num::NonZeroI32;
 
-    use wl_nl80211::packet_core::{ErrorMessage, NetlinkHeader, NLMSG_ERROR};
+    use wl_nl80211::packet_core::{ErrorMessage, NetlinkHeader, NetlinkPayload, NLMSG_ERROR};
     use wl_nl80211::{Nl80211Attr, Nl80211Command};
 
     use super::super::messages;

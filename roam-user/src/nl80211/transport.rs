@@ -21,6 +21,7 @@ use wl_nl80211::packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 use wl_nl80211::{Nl80211Handle, Nl80211Message};
 
 use super::error::{Nl80211Error, Op};
+use crate::netlink_answer::{self, Answer};
 
 /// How long a single request may take. nl80211 answers in microseconds; a
 /// missing answer means a wedged driver, and the agent must not hang on it.
@@ -149,19 +150,11 @@ where
         if message.header.flags & NLM_F_DUMP_INTR != 0 {
             replies.interrupted = true;
         }
-        match message.payload {
-            NetlinkPayload::InnerMessage(genl) => replies.messages.push(genl.payload),
-            NetlinkPayload::Error(error) => {
-                if let Some(code) = error.code {
-                    return Err(Failure::Errno(Errno::from_raw(code.get().abs())));
-                }
-                // code None is the ACK that ends a non-dump request.
-            }
-            NetlinkPayload::Done(done) if done.code < 0 => {
-                return Err(Failure::Errno(Errno::from_raw(-done.code)));
-            }
-            NetlinkPayload::Done(_) | NetlinkPayload::Noop | NetlinkPayload::Overrun(_) => {}
-            _ => {}
+        if let Answer::Failed(errno) = netlink_answer::answer(&message.payload) {
+            return Err(Failure::Errno(errno));
+        }
+        if let NetlinkPayload::InnerMessage(genl) = message.payload {
+            replies.messages.push(genl.payload);
         }
     }
     Ok(replies)
