@@ -1,5 +1,5 @@
 //! Carrier changes through rtnetlink: the agent's path where kprobes on netif_carrier_off/on are
-//! not available ([`LinkEvents`]), and the tests' way to wait for a carrier ([`LinkWatcher`]).
+//! not available ([`CarrierEvents`]), and the tests' way to wait for a carrier ([`LinkWatcher`]).
 //!
 //! Notifications arrive after linkwatch has processed the change: a carrier loss can be up to a
 //! second late, so a drop window opened from here opens later than with the kprobes. What it
@@ -26,7 +26,7 @@ pub fn carrier_now(iface: &str) -> Option<bool> {
 }
 
 /// The agent's carrier events: up/down transitions of one interface, awaited on the socket.
-pub struct LinkEvents {
+pub struct CarrierEvents {
     links: Subscription,
     iface: String,
     ifindex: u32,
@@ -35,11 +35,11 @@ pub struct LinkEvents {
     carrier: Option<bool>,
 }
 
-impl LinkEvents {
+impl CarrierEvents {
     /// Subscribes first and reads the current state after, so no change falls in between.
     pub fn new(iface: &str, ifindex: u32) -> Result<Self> {
         let links = Subscription::new(&[rtnl::GROUP_LINK])?;
-        Ok(LinkEvents { links, iface: iface.to_owned(), ifindex, carrier: carrier_now(iface) })
+        Ok(CarrierEvents { links, iface: iface.to_owned(), ifindex, carrier: carrier_now(iface) })
     }
 
     /// The next change of carrier: `true` when it came up. Cancel-safe.

@@ -10,8 +10,8 @@
 mod candidates;
 mod emit;
 mod kernel_events;
-mod link;
 mod liveness;
+mod manager;
 mod nl_backend;
 mod services;
 mod setup;
@@ -51,13 +51,13 @@ use self::{
     candidates::{CandidateBook, Network},
     emit::Emitter,
     kernel_events::KernelEvents,
-    link::{Link, LinkEvent, RoamRequest},
     liveness::{Change, LivenessWatch},
+    manager::{Manager, ManagerEvent, RoamRequest},
     transition::{reasons_since, window_report, Transition},
 };
 use crate::{
     alarm::Alarm,
-    carrier::LinkEvents,
+    carrier::CarrierEvents,
     config::{BackendChoice, Config},
     ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
@@ -111,7 +111,7 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
         let mut agent = Agent::new(opts.clone(), parts, services).await?;
         // Attaching again uses the manager chosen now: a supplicant that is not back yet is
         // waited for, not replaced by bare nl80211.
-        opts.config.act.backend = match agent.link.backend() {
+        opts.config.act.backend = match agent.manager.backend() {
             Backend::WpaSupplicant => BackendChoice::WpaSupplicant,
             Backend::Nl80211 => BackendChoice::Nl80211,
         };
@@ -164,12 +164,12 @@ struct Agent {
     /// Events of the kernel programs, drained from the ring by [`kernel_events::pump`].
     kernel: mpsc::Receiver<Result<Stamped>>,
     /// Carrier through rtnetlink, where the fentry hooks could not attach.
-    links: Option<LinkEvents>,
+    carrier: Option<CarrierEvents>,
     /// What the neighbour task puts back at the next port opening (none outside a transition).
     put_back: watch::Sender<Option<PutBackPlan>>,
     /// What the neighbour task put back at a port opening.
     restored_rx: mpsc::UnboundedReceiver<Restored>,
-    link: Link,
+    manager: Manager,
     machine: Machine,
     book: CandidateBook,
     network: Option<Network>,
@@ -230,13 +230,13 @@ impl Agent {
             kernel_tx,
             port_opened,
         );
-        let links = match parts.observer.report().carrier_source {
+        let carrier = match parts.observer.report().carrier_source {
             CarrierSource::Kernel => None,
             CarrierSource::Rtnetlink => {
-                Some(LinkEvents::new(&opts.iface, netif::ifindex(&opts.iface)?)?)
+                Some(CarrierEvents::new(&opts.iface, netif::ifindex(&opts.iface)?)?)
             }
         };
-        let link = parts.link.take().expect("setup chooses the connection manager");
+        let manager = parts.manager.take().expect("setup chooses the connection manager");
         let machine = Machine::new(
             policy::MachineConfig {
                 observe_only: opts.config.act.observe_only,
@@ -266,10 +266,10 @@ impl Agent {
             opts,
             parts,
             kernel,
-            links,
+            carrier,
             put_back,
             restored_rx,
-            link,
+            manager,
             machine,
             book: CandidateBook::default(),
             network: None,
@@ -317,7 +317,7 @@ impl Agent {
         let attached = Attached {
             iface: self.opts.iface.clone(),
             observe_only: self.config().act.observe_only,
-            backend: self.link.backend(),
+            backend: self.manager.backend(),
             hooks: self.parts.observer.report().attached().count(),
         };
         self.emitter.emit(if first_attachment {
@@ -337,9 +337,9 @@ impl Agent {
                     Some(event) => self.on_kernel(event?).await,
                     None => bail!("the kernel event reader stopped"),
                 },
-                up = next_link_change(&mut self.links) => self.on_carrier(up?, monotonic_ns()),
+                up = next_carrier_change(&mut self.carrier) => self.on_carrier(up?, monotonic_ns()),
                 Some(restored) = self.restored_rx.recv() => self.on_neighbours_restored(restored),
-                event = self.link.next() => self.on_link(event?).await,
+                event = self.manager.next() => self.on_manager(event?).await,
                 Some(done) = self.action_rx.recv() => self.on_action_done(done).await,
                 report = self.liveness.next_report() => match report {
                     Ok(report) => {
@@ -503,10 +503,10 @@ impl Agent {
 
     // ---- connection manager events ----
 
-    async fn on_link(&mut self, event: LinkEvent) {
+    async fn on_manager(&mut self, event: ManagerEvent) {
         let now = monotonic_ns();
         match event {
-            LinkEvent::Connected { bssid } => {
+            ManagerEvent::Connected { bssid } => {
                 self.retry_at = None;
                 self.no_candidate.reset();
                 self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
@@ -521,13 +521,13 @@ impl Agent {
                 self.count_monitor_beacons(bssid);
                 self.arm_filter();
             }
-            LinkEvent::ConnectFailed => {
+            ManagerEvent::ConnectFailed => {
                 if self.machine.state() == State::Roaming {
                     let step = self.machine.handle(Input::ActionFailed, now);
                     self.apply(step).await;
                 }
             }
-            LinkEvent::Disconnected { bssid, reason, by_ap } => {
+            ManagerEvent::Disconnected { bssid, reason, by_ap } => {
                 self.liveness.disassociated();
                 let was = self.machine.current_bss();
                 if let Some(t) = &mut self.transition {
@@ -539,40 +539,40 @@ impl Agent {
                     self.on_ap_ended(reason, now).await;
                 }
             }
-            LinkEvent::Authenticating => {
+            ManagerEvent::Authenticating => {
                 self.mark_or_start(TransitionStep::Auth, now);
                 let step =
                     self.machine.handle(Input::Authenticating { bssid: MacAddr::UNSET }, now);
                 self.apply(step).await;
             }
-            LinkEvent::Associating => {
+            ManagerEvent::Associating => {
                 self.mark_or_start(TransitionStep::Assoc, now);
                 let step = self.machine.handle(Input::Associating { bssid: MacAddr::UNSET }, now);
                 self.apply(step).await;
             }
-            LinkEvent::Associated { bssid } => {
+            ManagerEvent::Associated { bssid } => {
                 self.mark_or_start(TransitionStep::Associated, now);
                 let step = self.machine.handle(Input::Associated { bssid }, now);
                 self.apply(step).await;
             }
-            LinkEvent::ScanStarted => {
+            ManagerEvent::ScanStarted => {
                 self.liveness.away(now, now + SCAN_AWAY_MAX.as_nanos() as u64);
                 let step = self.machine.handle(Input::Scanning, now);
                 self.apply(step).await;
             }
-            LinkEvent::ScanResults => {
+            ManagerEvent::ScanResults => {
                 self.liveness.back(now);
                 self.refresh_scan_entries().await;
             }
-            LinkEvent::Resync => self.resync().await,
-            LinkEvent::ManagerRestarted => {
-                self.emitter.emit(AgentEvent::ManagerRestarted { backend: self.link.backend() });
+            ManagerEvent::Resync => self.resync().await,
+            ManagerEvent::ManagerRestarted => {
+                self.emitter.emit(AgentEvent::ManagerRestarted { backend: self.manager.backend() });
                 self.resync().await;
             }
-            LinkEvent::BssAdded { bssid } => self.read_scan_entry(bssid).await,
-            LinkEvent::BssRemoved { bssid } => self.book.forget_scanned(&bssid),
-            LinkEvent::BeaconLoss => self.metrics.beacon_loss_detected("supplicant"),
-            LinkEvent::Other => {}
+            ManagerEvent::BssAdded { bssid } => self.read_scan_entry(bssid).await,
+            ManagerEvent::BssRemoved { bssid } => self.book.forget_scanned(&bssid),
+            ManagerEvent::BeaconLoss => self.metrics.beacon_loss_detected("supplicant"),
+            ManagerEvent::Other => {}
         }
     }
 
@@ -681,7 +681,7 @@ impl Agent {
         let (best, _) = self.best_candidate(&network, lost);
         if best.is_none() {
             // Nowhere known to go: look on every channel, then decide again.
-            let actor = self.link.actor();
+            let actor = self.manager.actor();
             let ssid = network.ssid.clone();
             tokio::spawn(async move {
                 if let Err(err) = actor.scan_all(&ssid).await {
@@ -695,7 +695,7 @@ impl Agent {
 
     /// After an outcome that leaves a loss held: when to try again, if roam must.
     fn schedule_retry(&mut self, until_ns: Option<u64>) {
-        if self.link.reconnects_by_itself() || self.config().act.observe_only {
+        if self.manager.reconnects_by_itself() || self.config().act.observe_only {
             return;
         }
         self.retry_at = Some(match until_ns {
@@ -737,7 +737,7 @@ impl Agent {
         let Action::Roam { trigger, target, scan_first } = action;
         let now = monotonic_ns();
         let entry = self.book.scan_entry(&target.bssid);
-        let scan_first = if self.link.reads_table_whole() {
+        let scan_first = if self.manager.reads_table_whole() {
             // cfg80211 connects only to a BSS in its table: scan when the entry is missing or
             // about to expire.
             entry.is_none_or(|e| e.age_ms(Instant::now()) > policy::candidate::SCAN_ENTRY_USABLE_MS)
@@ -766,9 +766,9 @@ impl Agent {
             freq_mhz: target.freq_mhz,
             scan_first: request.scan_first,
             reconnect: request.disconnected,
-            backend: self.link.backend(),
+            backend: self.manager.backend(),
         });
-        let actor = self.link.actor();
+        let actor = self.manager.actor();
         let done = self.action_tx.clone();
         tokio::spawn(async move {
             let result = actor.roam(request).await;
@@ -821,7 +821,7 @@ impl Agent {
             }
         };
         self.roam_deadline = None;
-        self.metrics.roam_attempt(trigger.kind(), self.link.backend(), result);
+        self.metrics.roam_attempt(trigger.kind(), self.manager.backend(), result);
         if result == RoamResult::Success {
             self.counters.roams += 1;
         } else {
@@ -836,7 +836,7 @@ impl Agent {
     async fn unpin(&mut self) {
         if std::mem::take(&mut self.pinned) {
             if let Some(id) = self.network_id {
-                if let Err(err) = self.link.actor().unpin(id).await {
+                if let Err(err) = self.manager.actor().unpin(id).await {
                     warn!("could not remove roam's BSSID pin from network {id}: {err:#}");
                 }
             }
@@ -921,7 +921,7 @@ impl Agent {
             from: t.from,
             to: t.to,
             acted,
-            backend: self.link.backend(),
+            backend: self.manager.backend(),
             result,
             duration_ms,
             timeline: t
@@ -985,7 +985,7 @@ impl Agent {
     /// its monitors lags behind): a connection it reports that the machine missed is taken as
     /// if its event had come, or roam would sit in ASSOC, blind to every later loss.
     async fn catch_up_with_link(&mut self) {
-        let Ok(Some(status)) = self.link.status().await else { return };
+        let Ok(Some(status)) = self.manager.status().await else { return };
         if !self.machine.missed_connection(status.bssid, monotonic_ns()) {
             return;
         }
@@ -994,7 +994,7 @@ impl Agent {
             state = self.machine.state().name(),
             "missed the connection manager's connection event: catching up with its state"
         );
-        self.on_link(LinkEvent::Connected { bssid: status.bssid }).await;
+        self.on_manager(ManagerEvent::Connected { bssid: status.bssid }).await;
     }
 
     /// Whether the monitor's silence means anything: it hears the AP (or has not been judged yet).
@@ -1078,7 +1078,7 @@ impl Agent {
         let stale_after_ms = policy::candidate::SCAN_ENTRY_USABLE_MS - 5_000;
         if best.scan_age_ms.is_some_and(|age| age > stale_after_ms) {
             debug!(bssid = %best.bssid, freq = best.freq_mhz, "refreshing the candidate's scan entry");
-            let actor = self.link.actor();
+            let actor = self.manager.actor();
             let freq = best.freq_mhz;
             let ssid = network.ssid.clone();
             tokio::spawn(async move {
@@ -1093,7 +1093,7 @@ impl Agent {
 
     /// The current BSS, network and its id; points the kernel filter at the BSS.
     async fn follow_link_status(&mut self) -> Result<()> {
-        let Some(status) = self.link.status().await? else { return Ok(()) };
+        let Some(status) = self.manager.status().await? else { return Ok(()) };
         self.network = Some(Network::new(&status.ssid, status.protected));
         self.network_id = status.network_id;
         self.current_freq = status.freq_mhz;
@@ -1133,12 +1133,12 @@ impl Agent {
 
     /// Reads the manager's whole scan table (at start, and after lost events).
     async fn load_scan_table(&mut self) {
-        let table = self.link.scan_table().await;
+        let table = self.manager.scan_table().await;
         self.book.rescanned(table, Instant::now());
     }
 
     async fn read_scan_entry(&mut self, bssid: MacAddr) {
-        if let Some(bss) = self.link.scan_entry(bssid).await {
+        if let Some(bss) = self.manager.scan_entry(bssid).await {
             self.book.scanned(bss, Instant::now());
         }
     }
@@ -1146,7 +1146,7 @@ impl Agent {
     /// After a scan: re-read the entries of the station's network (their ages changed), or
     /// the whole table where it is read whole (and a held loss may now have somewhere to go).
     async fn refresh_scan_entries(&mut self) {
-        if self.link.reads_table_whole() {
+        if self.manager.reads_table_whole() {
             self.load_scan_table().await;
             // A held loss goes on at once if the scan found somewhere to go; otherwise its
             // timer stands (retrying here would start the next full scan right away).
@@ -1207,7 +1207,7 @@ fn after(wait: Duration) -> u64 {
 }
 
 /// The next carrier change from rtnetlink, or never where the fentry hooks report carrier.
-async fn next_link_change(links: &mut Option<LinkEvents>) -> Result<bool> {
+async fn next_carrier_change(links: &mut Option<CarrierEvents>) -> Result<bool> {
     match links {
         Some(links) => links.next().await,
         None => std::future::pending().await,

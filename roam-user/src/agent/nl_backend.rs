@@ -18,7 +18,7 @@ use tracing::debug;
 
 use super::{
     candidates::ScannedBss,
-    link::{associated, LinkStatus, RoamRequest},
+    manager::{associated, ManagerStatus, RoamRequest},
 };
 use crate::nl80211::{Nl80211, Nl80211Error};
 
@@ -39,12 +39,12 @@ impl NlBackend {
         NlBackend { nl, ifindex }
     }
 
-    pub async fn status(&self) -> Result<Option<LinkStatus>> {
+    pub async fn status(&self) -> Result<Option<ManagerStatus>> {
         let iface = self.nl.interface(self.ifindex).await?;
         let Some(ssid) = iface.ssid else { return Ok(None) };
         let table = self.nl.scan_results(self.ifindex).await?;
         let Some(bss) = associated(&table) else { return Ok(None) };
-        Ok(Some(LinkStatus {
+        Ok(Some(ManagerStatus {
             bssid: bss.bssid,
             ssid,
             freq_mhz: iface.freq_mhz.unwrap_or(bss.freq_mhz),

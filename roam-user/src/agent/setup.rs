@@ -15,7 +15,7 @@ use anyhow::{bail, Context as _, Result};
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 
-use super::link::Link;
+use super::manager::Manager;
 use crate::{
     ack_probe::AckProber,
     config::{BackendChoice, Config},
@@ -59,7 +59,7 @@ pub struct Parts {
     /// not be opened: entries then go back unconfirmed).
     pub neighbours: Option<(NeighbourFollower, Option<ArpProber>)>,
     /// The connection manager roam follows and acts through (taken by the agent).
-    pub link: Option<Link>,
+    pub manager: Option<Manager>,
     pub drop_reason_names: HashMap<u32, String>,
     pub station_mac: MacAddr,
     /// What this run changed, for the next start should this one not exit cleanly; dropped
@@ -162,14 +162,14 @@ impl Parts {
             BackendChoice::Nl80211 => false,
             BackendChoice::Auto => supplicant_answers,
         };
-        let link = if use_supplicant {
-            Link::wpa(&config.paths.wpa_ctrl_dir, iface, broadcast::channel(256).0).await?
+        let manager = if use_supplicant {
+            Manager::wpa(&config.paths.wpa_ctrl_dir, iface, broadcast::channel(256).0).await?
         } else {
             if supplicant_answers {
                 warn!("wpa_supplicant runs for {iface}, but act.backend = \"nl80211\": roam and the supplicant will both manage the connection");
             }
             info!("no wpa_supplicant for {iface}: acting through bare nl80211 (open networks)");
-            Link::nl80211(nl80211.clone(), wireless.ifindex)
+            Manager::nl80211(nl80211.clone(), wireless.ifindex)
                 .context("subscribing to nl80211's scan and MLME events")?
         };
 
@@ -182,7 +182,7 @@ impl Parts {
             ack_prober,
             _bpf_stats: bpf_stats,
             neighbours,
-            link: Some(link),
+            manager: Some(manager),
             drop_reason_names,
             station_mac: wireless.mac,
             _record: record,

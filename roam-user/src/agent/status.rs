@@ -50,7 +50,7 @@ pub(super) fn build(agent: &Agent) -> Status {
         state: agent.machine.state(),
         state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
         observe_only: agent.config().act.observe_only,
-        backend: agent.link.backend(),
+        backend: agent.manager.backend(),
         bss,
         candidates,
         last_roam: agent.last_roam.clone(),

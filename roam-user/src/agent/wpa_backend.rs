@@ -17,7 +17,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use tokio::sync::broadcast;
 use tracing::debug;
 
-use super::link::RoamRequest;
+use super::manager::RoamRequest;
 use roam_common::MacAddr;
 
 use crate::wpa::{command, WpaCtrl, WpaEvent};
@@ -40,7 +40,8 @@ pub struct WpaBackend {
 
 impl WpaBackend {
     pub async fn new(ctrl: Arc<WpaCtrl>, events: broadcast::Sender<WpaEvent>) -> Self {
-        let configured = ctrl.request("GET scan_res_valid_for_connect").await.ok();
+        let configured =
+            ctrl.request(&command::get(command::SCAN_RESULTS_VALID_FOR_CONNECT)).await.ok();
         let results_valid_secs = configured
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
@@ -63,7 +64,7 @@ impl WpaBackend {
             self.reconnect_to(target, req.network_id).await
         } else {
             self.ctrl
-                .expect(&command::roam(target), "OK")
+                .request_expecting(&command::roam(target), "OK")
                 .await
                 .with_context(|| format!("wpa_supplicant refused ROAM {target}"))
         }
@@ -97,13 +98,15 @@ impl WpaBackend {
 
     async fn reconnect_to(&self, target: MacAddr, network_id: Option<u32>) -> Result<()> {
         let id = network_id.context("no network id to pin the target BSS to")?;
-        self.ctrl.expect(&format!("BSSID {id} {target}"), "OK").await?;
-        let valid = format!("SET scan_res_valid_for_connect {RESULTS_VALID_SECS}");
-        let extended = self.ctrl.expect(&valid, "OK").await.is_ok();
-        let result = self.ctrl.expect("REASSOCIATE", "OK").await;
+        self.ctrl.request_expecting(&command::network_bssid(id, target), "OK").await?;
+        let valid =
+            command::set(command::SCAN_RESULTS_VALID_FOR_CONNECT, &RESULTS_VALID_SECS.to_string());
+        let extended = self.ctrl.request_expecting(&valid, "OK").await.is_ok();
+        let result = self.ctrl.request_expecting(command::REASSOCIATE, "OK").await;
         if extended {
-            let restore = format!("SET scan_res_valid_for_connect {}", self.results_valid_secs);
-            if let Err(err) = self.ctrl.expect(&restore, "OK").await {
+            let restore =
+                command::set(command::SCAN_RESULTS_VALID_FOR_CONNECT, &self.results_valid_secs);
+            if let Err(err) = self.ctrl.request_expecting(&restore, "OK").await {
                 debug!(%err, "could not restore scan_res_valid_for_connect");
             }
         }
@@ -112,7 +115,9 @@ impl WpaBackend {
 
     /// Removes roam's BSSID pin from the network (after a reconnection ends, and at exit).
     pub async fn unpin(&self, network_id: u32) -> Result<()> {
-        self.ctrl.expect(&format!("BSSID {network_id} 00:00:00:00:00:00"), "OK").await?;
+        self.ctrl
+            .request_expecting(&command::network_bssid(network_id, MacAddr::UNSET), "OK")
+            .await?;
         Ok(())
     }
 }

@@ -9,6 +9,25 @@ pub const PING: &str = "PING";
 pub const STATUS: &str = "STATUS";
 pub const ATTACH: &str = "ATTACH";
 pub const DETACH: &str = "DETACH";
+/// Connect again, with the network's current configuration (its BSSID pin, if any).
+pub const REASSOCIATE: &str = "REASSOCIATE";
+/// How long wpa_supplicant's last scan results may be used to connect without a new scan.
+pub const SCAN_RESULTS_VALID_FOR_CONNECT: &str = "scan_res_valid_for_connect";
+
+/// `BSSID <network id> <bssid>`: pins the network to one BSS (00:00:00:00:00:00 unpins).
+pub fn network_bssid(network_id: u32, bssid: MacAddr) -> String {
+    format!("BSSID {network_id} {bssid}")
+}
+
+/// `SET <name> <value>`: a global parameter.
+pub fn set(name: &str, value: &str) -> String {
+    format!("SET {name} {value}")
+}
+
+/// `GET <name>`: a global parameter's value.
+pub fn get(name: &str) -> String {
+    format!("GET {name}")
+}
 
 /// `ROAM <bssid>`: reassociate to another BSS of the current ESS. The target
 /// must already be in wpa_supplicant's scan table.
@@ -50,6 +69,15 @@ mod tests {
     use super::*;
 
     const BSSID: MacAddr = MacAddr([0x02, 0, 0, 0, 0x02, 0]);
+
+    #[test]
+    fn pin_and_parameters() {
+        let ap: MacAddr = "02:00:00:00:01:00".parse().unwrap();
+        assert_eq!(network_bssid(3, ap), "BSSID 3 02:00:00:00:01:00");
+        assert_eq!(network_bssid(3, MacAddr::UNSET), "BSSID 3 00:00:00:00:00:00");
+        assert_eq!(set(SCAN_RESULTS_VALID_FOR_CONNECT, "5"), "SET scan_res_valid_for_connect 5");
+        assert_eq!(get(SCAN_RESULTS_VALID_FOR_CONNECT), "GET scan_res_valid_for_connect");
+    }
 
     #[test]
     fn roam_and_bss_use_canonical_bssid() {

@@ -113,7 +113,7 @@ impl WpaCtrl {
     /// `PING`, expecting `PONG`: proves wpa_supplicant is alive and
     /// answering on this interface.
     pub async fn ping(&self) -> Result<()> {
-        self.expect(command::PING, "PONG").await
+        self.request_expecting(command::PING, "PONG").await
     }
 
     /// `STATUS`, parsed.
@@ -128,7 +128,7 @@ impl WpaCtrl {
 
     /// Sends `cmd` and requires the one-line reply `expected` (`OK`,
     /// `PONG`), e.g. for `ROAM` or `SCAN`.
-    pub async fn expect(&self, cmd: &str, expected: &str) -> Result<()> {
+    pub async fn request_expecting(&self, cmd: &str, expected: &str) -> Result<()> {
         let reply = self.request(cmd).await?;
         if reply.trim_end() == expected {
             Ok(())

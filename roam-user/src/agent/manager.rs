@@ -1,6 +1,6 @@
 //! The connection manager roam works with, behind one interface: wpa_supplicant through its
 //! control socket, or, where no supplicant runs (open networks), cfg80211's own SME through
-//! nl80211. The agent reads [`LinkEvent`]s and [`LinkStatus`] and acts through a [`LinkActor`]
+//! nl80211. The agent reads [`ManagerEvent`]s and [`ManagerStatus`] and acts through a [`ManagerActor`]
 //! (cheap to clone, so actions run on tasks of their own).
 
 use std::{
@@ -22,7 +22,7 @@ use crate::{
 
 /// What the connection manager reports, in the agent's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LinkEvent {
+pub enum ManagerEvent {
     Authenticating,
     Associating,
     Associated {
@@ -54,14 +54,14 @@ pub enum LinkEvent {
     /// Events were lost: re-read the status and the scan table.
     Resync,
     /// A new manager process took over (wpa_supplicant restarted): what it did before roam
-    /// attached is read whole, as after [`LinkEvent::Resync`].
+    /// attached is read whole, as after [`ManagerEvent::Resync`].
     ManagerRestarted,
     Other,
 }
 
 /// The station's connection, as the manager reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkStatus {
+pub struct ManagerStatus {
     pub bssid: MacAddr,
     pub ssid: Vec<u8>,
     pub freq_mhz: u32,
@@ -85,13 +85,13 @@ pub struct RoamRequest {
 }
 
 /// Where events and state come from.
-pub enum Link {
+pub enum Manager {
     Wpa {
         events: WpaEvents,
         actor: WpaBackend,
         tx: broadcast::Sender<WpaEvent>,
         /// A restarted supplicant: events are attached to it afresh (requests reconnect by
-        /// themselves, in [`WpaCtrl`]). Boxed: its inotify buffer would make every `Link` large.
+        /// themselves, in [`WpaCtrl`]). Boxed: its inotify buffer would make every `Manager` large.
         restarts: Box<SocketWatch>,
         ctrl_dir: PathBuf,
         iface: String,
@@ -109,18 +109,18 @@ const ATTACH_ATTEMPTS: u32 = 3;
 
 /// What performs actions; clones share the connection.
 #[derive(Clone)]
-pub enum LinkActor {
+pub enum ManagerActor {
     Wpa(WpaBackend),
     Nl80211(NlBackend),
 }
 
-impl Link {
+impl Manager {
     /// Follows the supplicant at `ctrl_dir/iface`, through this one and every later one.
     pub async fn wpa(
         ctrl_dir: &Path,
         iface: &str,
         tx: broadcast::Sender<WpaEvent>,
-    ) -> Result<Link> {
+    ) -> Result<Manager> {
         // Watching first: a restart between attaching and watching would go unnoticed.
         let restarts = Box::new(SocketWatch::new(ctrl_dir, iface).with_context(|| {
             format!("watching {} for a restarted wpa_supplicant", ctrl_dir.display())
@@ -128,7 +128,7 @@ impl Link {
         let ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
         let events = WpaEvents::attach(ctrl_dir, iface).await?;
         let actor = WpaBackend::new(ctrl, tx.clone()).await;
-        Ok(Link::Wpa {
+        Ok(Manager::Wpa {
             events,
             actor,
             tx,
@@ -138,40 +138,40 @@ impl Link {
         })
     }
 
-    pub fn nl80211(nl: Nl80211, ifindex: u32) -> Result<Link> {
+    pub fn nl80211(nl: Nl80211, ifindex: u32) -> Result<Manager> {
         let events = nl.mlme_events(ifindex)?;
-        Ok(Link::Nl80211 { events, actor: NlBackend::new(nl, ifindex) })
+        Ok(Manager::Nl80211 { events, actor: NlBackend::new(nl, ifindex) })
     }
 
     pub fn backend(&self) -> Backend {
         match self {
-            Link::Wpa { .. } => Backend::WpaSupplicant,
-            Link::Nl80211 { .. } => Backend::Nl80211,
+            Manager::Wpa { .. } => Backend::WpaSupplicant,
+            Manager::Nl80211 { .. } => Backend::Nl80211,
         }
     }
 
     /// Whether the manager reconnects after a loss by itself (wpa_supplicant does; cfg80211's
     /// SME does not, so roam retries while it holds a loss).
     pub fn reconnects_by_itself(&self) -> bool {
-        matches!(self, Link::Wpa { .. })
+        matches!(self, Manager::Wpa { .. })
     }
 
     /// Whether the manager's table is read whole after a scan (no per-BSS events).
     pub fn reads_table_whole(&self) -> bool {
-        matches!(self, Link::Nl80211 { .. })
+        matches!(self, Manager::Nl80211 { .. })
     }
 
-    pub fn actor(&self) -> LinkActor {
+    pub fn actor(&self) -> ManagerActor {
         match self {
-            Link::Wpa { actor, .. } => LinkActor::Wpa(actor.clone()),
-            Link::Nl80211 { actor, .. } => LinkActor::Nl80211(actor.clone()),
+            Manager::Wpa { actor, .. } => ManagerActor::Wpa(actor.clone()),
+            Manager::Nl80211 { actor, .. } => ManagerActor::Nl80211(actor.clone()),
         }
     }
 
     /// The next event. Cancel-safe (both sources are).
-    pub async fn next(&mut self) -> Result<LinkEvent> {
+    pub async fn next(&mut self) -> Result<ManagerEvent> {
         match self {
-            Link::Wpa { events, tx, restarts, ctrl_dir, iface, .. } => {
+            Manager::Wpa { events, tx, restarts, ctrl_dir, iface, .. } => {
                 tokio::select! {
                     event = events.next() => {
                         let event = event?;
@@ -188,15 +188,15 @@ impl Link {
                             Err(err) => {
                                 // Gone again, or not a supplicant: the next one is awaited.
                                 warn!("{err:#}");
-                                return Ok(LinkEvent::Other);
+                                return Ok(ManagerEvent::Other);
                             }
                         }
                         info!("wpa_supplicant for {iface} started again: following it");
-                        Ok(LinkEvent::ManagerRestarted)
+                        Ok(ManagerEvent::ManagerRestarted)
                     }
                 }
             }
-            Link::Nl80211 { events, .. } => match events.next_event().await {
+            Manager::Nl80211 { events, .. } => match events.next_event().await {
                 Some(event) => Ok(from_nl80211(event)),
                 None => bail!("the nl80211 event socket closed"),
             },
@@ -204,9 +204,9 @@ impl Link {
     }
 
     /// The current connection, `None` when not connected.
-    pub async fn status(&self) -> Result<Option<LinkStatus>> {
+    pub async fn status(&self) -> Result<Option<ManagerStatus>> {
         match self {
-            Link::Wpa { actor, .. } => {
+            Manager::Wpa { actor, .. } => {
                 let status = actor.ctrl().status().await?;
                 if !status.wpa_state.is_connected() {
                     return Ok(None);
@@ -214,7 +214,7 @@ impl Link {
                 let (Some(bssid), Some(ssid)) = (status.bssid, status.ssid) else {
                     return Ok(None);
                 };
-                Ok(Some(LinkStatus {
+                Ok(Some(ManagerStatus {
                     bssid,
                     ssid: ssid.into_bytes(),
                     freq_mhz: status.freq_mhz.unwrap_or(0),
@@ -223,14 +223,14 @@ impl Link {
                     address: status.address,
                 }))
             }
-            Link::Nl80211 { actor, .. } => actor.status().await,
+            Manager::Nl80211 { actor, .. } => actor.status().await,
         }
     }
 
     /// The whole scan table.
     pub async fn scan_table(&self) -> Vec<ScannedBss> {
         match self {
-            Link::Wpa { actor, .. } => {
+            Manager::Wpa { actor, .. } => {
                 let mut out = Vec::new();
                 let mut request = "BSS FIRST".to_owned();
                 for _ in 0..256 {
@@ -242,38 +242,38 @@ impl Link {
                 }
                 out
             }
-            Link::Nl80211 { actor, .. } => actor.scan_table().await.unwrap_or_default(),
+            Manager::Nl80211 { actor, .. } => actor.scan_table().await.unwrap_or_default(),
         }
     }
 
     /// One entry of the scan table.
     pub async fn scan_entry(&self, bssid: MacAddr) -> Option<ScannedBss> {
         match self {
-            Link::Wpa { actor, .. } => {
+            Manager::Wpa { actor, .. } => {
                 actor.ctrl().bss(bssid).await.ok().flatten().map(|b| (&b).into())
             }
-            Link::Nl80211 { actor, .. } => {
+            Manager::Nl80211 { actor, .. } => {
                 actor.scan_table().await.ok()?.into_iter().find(|b| b.bssid == bssid)
             }
         }
     }
 }
 
-impl LinkActor {
+impl ManagerActor {
     /// Starts the roam; returns once the manager accepted it (the connection follows as
     /// events).
     pub async fn roam(&self, req: RoamRequest) -> Result<()> {
         match self {
-            LinkActor::Wpa(wpa) => wpa.roam(req).await,
-            LinkActor::Nl80211(nl) => nl.roam(req).await,
+            ManagerActor::Wpa(wpa) => wpa.roam(req).await,
+            ManagerActor::Nl80211(nl) => nl.roam(req).await,
         }
     }
 
     /// A scan of one channel, awaited.
     pub async fn scan_one_channel(&self, freq_mhz: u32, ssid: &[u8]) -> Result<()> {
         match self {
-            LinkActor::Wpa(wpa) => wpa.scan_one_channel(freq_mhz).await,
-            LinkActor::Nl80211(nl) => nl.scan(&[freq_mhz], ssid).await,
+            ManagerActor::Wpa(wpa) => wpa.scan_one_channel(freq_mhz).await,
+            ManagerActor::Nl80211(nl) => nl.scan(&[freq_mhz], ssid).await,
         }
     }
 
@@ -281,16 +281,16 @@ impl LinkActor {
     /// heard of; wpa_supplicant scans by itself).
     pub async fn scan_all(&self, ssid: &[u8]) -> Result<()> {
         match self {
-            LinkActor::Wpa(_) => Ok(()),
-            LinkActor::Nl80211(nl) => nl.scan(&[], ssid).await,
+            ManagerActor::Wpa(_) => Ok(()),
+            ManagerActor::Nl80211(nl) => nl.scan(&[], ssid).await,
         }
     }
 
     /// Removes roam's BSSID pin (wpa_supplicant only: cfg80211 keeps no network list).
     pub async fn unpin(&self, network_id: u32) -> Result<()> {
         match self {
-            LinkActor::Wpa(wpa) => wpa.unpin(network_id).await,
-            LinkActor::Nl80211(_) => Ok(()),
+            ManagerActor::Wpa(wpa) => wpa.unpin(network_id).await,
+            ManagerActor::Nl80211(_) => Ok(()),
         }
     }
 }
@@ -317,40 +317,40 @@ async fn attach_to_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
 }
 
 /// wpa_supplicant's events, as the agent needs them.
-pub fn from_wpa(event: WpaEvent) -> LinkEvent {
+pub fn from_wpa(event: WpaEvent) -> ManagerEvent {
     match event {
-        WpaEvent::Connected { bssid } => LinkEvent::Connected { bssid },
+        WpaEvent::Connected { bssid } => ManagerEvent::Connected { bssid },
         WpaEvent::Disconnected { reason, locally_generated, bssid } => {
-            LinkEvent::Disconnected { bssid: Some(bssid), reason, by_ap: !locally_generated }
+            ManagerEvent::Disconnected { bssid: Some(bssid), reason, by_ap: !locally_generated }
         }
-        WpaEvent::Authenticating { .. } => LinkEvent::Authenticating,
-        WpaEvent::Associating { .. } => LinkEvent::Associating,
-        WpaEvent::Associated { bssid } => LinkEvent::Associated { bssid },
-        WpaEvent::ScanStarted => LinkEvent::ScanStarted,
-        WpaEvent::ScanResults => LinkEvent::ScanResults,
-        WpaEvent::BssAdded { bssid, .. } => LinkEvent::BssAdded { bssid },
-        WpaEvent::BssRemoved { bssid, .. } => LinkEvent::BssRemoved { bssid },
-        WpaEvent::BeaconLoss => LinkEvent::BeaconLoss,
-        _ => LinkEvent::Other,
+        WpaEvent::Authenticating { .. } => ManagerEvent::Authenticating,
+        WpaEvent::Associating { .. } => ManagerEvent::Associating,
+        WpaEvent::Associated { bssid } => ManagerEvent::Associated { bssid },
+        WpaEvent::ScanStarted => ManagerEvent::ScanStarted,
+        WpaEvent::ScanResults => ManagerEvent::ScanResults,
+        WpaEvent::BssAdded { bssid, .. } => ManagerEvent::BssAdded { bssid },
+        WpaEvent::BssRemoved { bssid, .. } => ManagerEvent::BssRemoved { bssid },
+        WpaEvent::BeaconLoss => ManagerEvent::BeaconLoss,
+        _ => ManagerEvent::Other,
     }
 }
 
 /// cfg80211's events, as the agent needs them. Deauth/disassoc frames come from the kernel
 /// programs (with direction and protection); the disconnect that follows says who ended it.
-pub fn from_nl80211(event: MlmeEvent) -> LinkEvent {
+pub fn from_nl80211(event: MlmeEvent) -> ManagerEvent {
     match event {
         MlmeEvent::Connect { bssid: Some(bssid), status_code: 0, timed_out: false } => {
-            LinkEvent::Connected { bssid }
+            ManagerEvent::Connected { bssid }
         }
-        MlmeEvent::Connect { .. } => LinkEvent::ConnectFailed,
-        MlmeEvent::Roamed { bssid: Some(bssid) } => LinkEvent::Connected { bssid },
+        MlmeEvent::Connect { .. } => ManagerEvent::ConnectFailed,
+        MlmeEvent::Roamed { bssid: Some(bssid) } => ManagerEvent::Connected { bssid },
         MlmeEvent::Disconnect { reason, by_ap } => {
-            LinkEvent::Disconnected { bssid: None, reason: reason.unwrap_or(0), by_ap }
+            ManagerEvent::Disconnected { bssid: None, reason: reason.unwrap_or(0), by_ap }
         }
-        MlmeEvent::ScanStarted => LinkEvent::ScanStarted,
-        MlmeEvent::NewScanResults => LinkEvent::ScanResults,
-        MlmeEvent::EventsLost => LinkEvent::Resync,
-        _ => LinkEvent::Other,
+        MlmeEvent::ScanStarted => ManagerEvent::ScanStarted,
+        MlmeEvent::NewScanResults => ManagerEvent::ScanResults,
+        MlmeEvent::EventsLost => ManagerEvent::Resync,
+        _ => ManagerEvent::Other,
     }
 }
 
@@ -368,11 +368,11 @@ mod tests {
     #[test]
     fn cfg80211_connect_results_are_connections_or_failures() {
         let ok = MlmeEvent::Connect { bssid: Some(AP), status_code: 0, timed_out: false };
-        assert_eq!(from_nl80211(ok), LinkEvent::Connected { bssid: AP });
+        assert_eq!(from_nl80211(ok), ManagerEvent::Connected { bssid: AP });
         let refused = MlmeEvent::Connect { bssid: Some(AP), status_code: 17, timed_out: false };
-        assert_eq!(from_nl80211(refused), LinkEvent::ConnectFailed);
+        assert_eq!(from_nl80211(refused), ManagerEvent::ConnectFailed);
         let timed_out = MlmeEvent::Connect { bssid: None, status_code: 1, timed_out: true };
-        assert_eq!(from_nl80211(timed_out), LinkEvent::ConnectFailed);
+        assert_eq!(from_nl80211(timed_out), ManagerEvent::ConnectFailed);
     }
 
     #[test]
@@ -380,12 +380,12 @@ mod tests {
         let by_ap = MlmeEvent::Disconnect { reason: Some(3), by_ap: true };
         assert_eq!(
             from_nl80211(by_ap),
-            LinkEvent::Disconnected { bssid: None, reason: 3, by_ap: true }
+            ManagerEvent::Disconnected { bssid: None, reason: 3, by_ap: true }
         );
         let wpa = WpaEvent::Disconnected { reason: 3, locally_generated: true, bssid: AP };
         assert_eq!(
             from_wpa(wpa),
-            LinkEvent::Disconnected { bssid: Some(AP), reason: 3, by_ap: false }
+            ManagerEvent::Disconnected { bssid: Some(AP), reason: 3, by_ap: false }
         );
     }
 }
