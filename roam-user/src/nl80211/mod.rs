@@ -30,7 +30,6 @@ mod scan;
 mod subscription;
 mod task;
 mod transport;
-mod wireless;
 
 pub use bss::{BssStatus, ScanBss};
 pub use client::Nl80211;
@@ -40,4 +39,3 @@ pub use iface::{IfType, WirelessIface};
 pub use monitor::MonitorIface;
 pub use scan::PendingScan;
 pub use subscription::MlmeEvents;
-pub use wireless::Wireless;
