@@ -7,7 +7,6 @@
 //!   → [`ScanBss`]), supplicant-less connections to open networks
 //!   ([`Nl80211::connect`], [`Nl80211::disconnect`]) and events
 //!   ([`Nl80211::mlme_events`] → [`MlmeEvents`] of [`MlmeEvent`]).
-//! - [`Wireless`]: the trait the agent uses, so it can be tested with a fake.
 //! - Pure parts, tested without a radio: request building ([`messages`]),
 //!   information elements ([`ies`]), scan entries ([`ScanBss::from_bss_info`]),
 //!   events ([`events::decode_event`]), errno mapping ([`Nl80211Error`]).
