@@ -4,7 +4,8 @@
 //! `Nl80211Event`: that one drops the ifindex and the BSSID (the agent needs
 //! both), and its full message parser rejects a whole event when any one
 //! attribute looks wrong to it, while we need to see every disconnect. We
-//! read only the handful of attributes below and skip the rest.
+//! read only the handful of attributes below and skip the rest (the change request:
+//! docs/upstream/wl-nl80211.md).
 
 use roam_common::MacAddr;
 use wl_nl80211::packet_core::NlasIterator;

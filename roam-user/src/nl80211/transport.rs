@@ -6,7 +6,8 @@
 //! handle inside wl-nl80211's [`Nl80211Handle`], with the family id it
 //! resolved once ([`super::family`]). That keeps the errno of every failure
 //! (the agent acts on EBUSY/ENOENT) and lets a dump skip one bad entry
-//! instead of losing the whole scan list.
+//! instead of losing the whole scan list. The change requests that would make this
+//! unnecessary are in docs/upstream/wl-nl80211.md.
 
 use std::fmt::Debug;
 use std::io;
