@@ -10,7 +10,8 @@ use roam_common::bss::{MAX_SILENCE_INTERVALS, MIN_SILENCE_INTERVALS};
 use serde::Deserialize;
 
 /// A value roam cannot use: its key, what is wrong and what to use instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
 pub struct Invalid {
     /// Dotted path of the key, `detect.silence_intervals`.
     pub key: &'static str,
@@ -22,14 +23,6 @@ impl Invalid {
         Invalid { key, problem: problem.into() }
     }
 }
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.problem)
-    }
-}
-
-impl std::error::Error for Invalid {}
 
 /// 1-based line and column of byte `offset` in `text`.
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {

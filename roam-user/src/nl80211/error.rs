@@ -1,11 +1,10 @@
 //! Errors of roam's nl80211 client, and how kernel errnos become them.
 //!
-//! A hand-written enum rather than `anyhow`, because the agent acts on the
-//! kind: `ScanBusy` means "wait and retry", `BssNotFound` means "scan that
+//! An enum rather than `anyhow`, because the agent acts on the kind:
+//! `ScanBusy` means "wait and retry", `BssNotFound` means "scan that
 //! frequency first", `PermissionDenied` means "tell the user to use sudo".
 //! Every message names the problem and, where there is one, the fix.
 
-use std::fmt;
 use std::io;
 use std::time::Duration;
 
@@ -15,52 +14,88 @@ use roam_common::MacAddr;
 
 pub type Result<T, E = Nl80211Error> = std::result::Result<T, E>;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Nl80211Error {
     /// The generic netlink controller does not know "nl80211": the kernel
     /// has no cfg80211 (module not loaded, or no Wi-Fi support at all).
+    #[error(
+        "nl80211 family not found: is cfg80211 loaded? (`modprobe cfg80211`; a kernel \
+         without Wi-Fi support has no nl80211)"
+    )]
     FamilyNotFound,
     /// The kernel refused for lack of privilege (EPERM/EACCES).
+    #[error(
+        "{op} on {iface} was refused: needs CAP_NET_ADMIN: run roam with sudo{}",
+        owner_hint(op)
+    )]
     PermissionDenied { op: &'static str, iface: String },
     /// No network interface with this name or index in our namespace.
+    #[error("interface {iface} does not exist in this network namespace (see `ip link`)")]
     NoSuchInterface { iface: String },
     /// The interface exists but cfg80211 does not manage it.
+    #[error("interface {iface} is not a wireless interface (see `iw dev`)")]
     NotWireless { iface: String },
     /// The operation needs the interface up (ENETDOWN).
+    #[error("interface {iface} is down: bring it up with `ip link set {iface} up`")]
     InterfaceDown { iface: String },
     /// The monitor name we were asked to use belongs to an interface that is
     /// not our leftover; `holder` says what it is.
+    #[error(
+        "cannot create monitor interface {name}: the name is taken by {holder}; choose \
+         another name or delete that interface"
+    )]
     NameTaken { name: String, holder: String },
     /// Refused before asking the kernel: the kernel would reject it anyway
     /// with a bare EINVAL.
+    #[error("invalid nl80211 request: {0}")]
     InvalidArgument(String),
     /// TRIGGER_SCAN returned EBUSY: another scan (ours, the kernel's
     /// connect logic, or a supplicant's) is running on this radio.
+    #[error(
+        "a scan is already running on {iface}'s radio (EBUSY): wait for it to finish and retry"
+    )]
     ScanBusy { iface: String },
     /// The scan ended with NL80211_CMD_SCAN_ABORTED (e.g. the interface went
     /// down, or a connection attempt needed the radio).
+    #[error("the scan on {iface} was aborted by the kernel before it finished")]
     ScanAborted { iface: String },
     /// CONNECT/AUTHENTICATE returned ENOENT: cfg80211 has no scan entry for
     /// this BSS, so it cannot build the authentication request.
+    #[error(
+        "cfg80211 has no scan entry for BSS {bssid} on {freq_mhz} MHz (ENOENT from connect on \
+         {iface}): scan that frequency first"
+    )]
     BssNotFound { iface: String, bssid: MacAddr, freq_mhz: u32 },
     /// No answer (reply or event) within the deadline.
+    #[error("{what}: no answer within {} ms (timeout)", after.as_millis())]
     Timeout { what: String, after: Duration },
     /// Any other errno from the kernel, with a hint when we know one.
-    Kernel { op: &'static str, iface: String, errno: Errno },
+    #[error("{} on {iface} failed: {errno}{}", op.label(), hint(*op, *errno).map_or_else(String::new, |h| format!(" ({h})")))]
+    Kernel { op: Op, iface: String, errno: Errno },
     /// A local socket operation failed; `context` says which.
+    #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
     /// The kernel answered something we cannot use (undecodable message,
     /// missing attribute, closed connection).
+    #[error("unexpected nl80211 answer while {context}: {detail}")]
     Protocol { context: String, detail: String },
 }
 
-const CONNECT_LABEL: &str = "NL80211_CMD_CONNECT";
+/// nl80211_disconnect() also answers EPERM to root when the connection is owned
+/// (NL80211_ATTR_SOCKET_OWNER) by another socket, as iwd does.
+fn owner_hint(op: &str) -> &'static str {
+    if op == Op::Disconnect.label() {
+        " (if it already runs as root: another program, such as iwd, owns this connection)"
+    } else {
+        ""
+    }
+}
 
 /// What we were asking the kernel when it answered with an errno: names the
 /// request in messages and decides how an errno is read (ENOENT means "no
 /// such family" for one request and "no such BSS" for another).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
+pub enum Op {
     ResolveFamily,
     JoinGroup,
     GetInterface,
@@ -77,7 +112,7 @@ pub(crate) enum Op {
 impl Op {
     /// The kernel's name for the request, as `iw --debug` and the kernel
     /// sources call it, so messages can be searched for.
-    pub(crate) fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Op::ResolveFamily => "CTRL_CMD_GETFAMILY(nl80211)",
             Op::JoinGroup => "NETLINK_ADD_MEMBERSHIP",
@@ -88,7 +123,7 @@ impl Op {
             Op::LinkUp => "RTM_NEWLINK (set up)",
             Op::TriggerScan => "NL80211_CMD_TRIGGER_SCAN",
             Op::GetScan => "NL80211_CMD_GET_SCAN",
-            Op::Connect { .. } => CONNECT_LABEL,
+            Op::Connect { .. } => "NL80211_CMD_CONNECT",
             Op::Disconnect => "NL80211_CMD_DISCONNECT",
         }
     }
@@ -120,15 +155,15 @@ pub(crate) fn from_errno(op: Op, iface: &str, errno: Errno) -> Nl80211Error {
         (Op::Connect { bssid, freq_mhz }, Errno::ENOENT) => {
             Nl80211Error::BssNotFound { iface, bssid, freq_mhz }
         }
-        _ => Nl80211Error::Kernel { op: op.label(), iface, errno },
+        _ => Nl80211Error::Kernel { op, iface, errno },
     }
 }
 
 /// A hint for errnos whose bare text ("Device or resource busy") does not
 /// say what to do.
-fn hint(op: &str, errno: Errno) -> Option<&'static str> {
-    let is = |o: Op| o.label() == op;
-    let connect = op == CONNECT_LABEL;
+fn hint(op: Op, errno: Errno) -> Option<&'static str> {
+    let is = |o: Op| o == op;
+    let connect = matches!(op, Op::Connect { .. });
     Some(match errno {
         Errno::EOPNOTSUPP if is(Op::NewInterface) => {
             "the driver cannot create an interface of this type (no monitor mode?)"
@@ -156,81 +191,6 @@ fn hint(op: &str, errno: Errno) -> Option<&'static str> {
         Errno::ENOLINK | Errno::ENOTCONN => "the interface is not connected",
         _ => return None,
     })
-}
-
-impl fmt::Display for Nl80211Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Nl80211Error::FamilyNotFound => write!(
-                f,
-                "nl80211 family not found: is cfg80211 loaded? (`modprobe cfg80211`; a kernel \
-                 without Wi-Fi support has no nl80211)"
-            ),
-            Nl80211Error::PermissionDenied { op, iface } => {
-                write!(f, "{op} on {iface} was refused: needs CAP_NET_ADMIN: run roam with sudo")?;
-                if *op == Op::Disconnect.label() {
-                    // nl80211_disconnect() also answers EPERM to root when the
-                    // connection is owned (NL80211_ATTR_SOCKET_OWNER) by
-                    // another socket, as iwd does.
-                    write!(f, " (if it already runs as root: another program, such as iwd, owns this connection)")?;
-                }
-                Ok(())
-            }
-            Nl80211Error::NoSuchInterface { iface } => write!(
-                f,
-                "interface {iface} does not exist in this network namespace (see `ip link`)"
-            ),
-            Nl80211Error::NotWireless { iface } => {
-                write!(f, "interface {iface} is not a wireless interface (see `iw dev`)")
-            }
-            Nl80211Error::InterfaceDown { iface } => {
-                write!(f, "interface {iface} is down: bring it up with `ip link set {iface} up`")
-            }
-            Nl80211Error::NameTaken { name, holder } => write!(
-                f,
-                "cannot create monitor interface {name}: the name is taken by {holder}; choose \
-                 another name or delete that interface"
-            ),
-            Nl80211Error::InvalidArgument(why) => write!(f, "invalid nl80211 request: {why}"),
-            Nl80211Error::ScanBusy { iface } => write!(
-                f,
-                "a scan is already running on {iface}'s radio (EBUSY): wait for it to finish \
-                 and retry"
-            ),
-            Nl80211Error::ScanAborted { iface } => {
-                write!(f, "the scan on {iface} was aborted by the kernel before it finished")
-            }
-            Nl80211Error::BssNotFound { iface, bssid, freq_mhz } => write!(
-                f,
-                "cfg80211 has no scan entry for BSS {} on {freq_mhz} MHz (ENOENT from connect on \
-                 {iface}): scan that frequency first",
-                *bssid
-            ),
-            Nl80211Error::Timeout { what, after } => {
-                write!(f, "{what}: no answer within {} ms (timeout)", after.as_millis())
-            }
-            Nl80211Error::Kernel { op, iface, errno } => {
-                write!(f, "{op} on {iface} failed: {errno}")?;
-                if let Some(hint) = hint(op, *errno) {
-                    write!(f, " ({hint})")?;
-                }
-                Ok(())
-            }
-            Nl80211Error::Io { context, source } => write!(f, "{context}: {source}"),
-            Nl80211Error::Protocol { context, detail } => {
-                write!(f, "unexpected nl80211 answer while {context}: {detail}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for Nl80211Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Nl80211Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
 }
 
 impl Nl80211Error {

@@ -97,24 +97,13 @@ impl CapabilityAudit {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProcStatusError {
+    #[error("no {0}: line")]
     MissingField(&'static str),
+    #[error("cannot parse {field}: line {line:?}")]
     Malformed { field: &'static str, line: String },
 }
-
-impl fmt::Display for ProcStatusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProcStatusError::MissingField(field) => write!(f, "no {field}: line"),
-            ProcStatusError::Malformed { field, line } => {
-                write!(f, "cannot parse {field}: line {line:?}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ProcStatusError {}
 
 /// Parses the `Uid:` (real, effective, saved, fs) and `CapEff:` lines.
 pub fn parse_proc_status(text: &str) -> Result<Credentials, ProcStatusError> {
