@@ -11,11 +11,13 @@
 
 use std::{
     io,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
+    mem::MaybeUninit,
+    os::fd::{AsFd as _, AsRawFd as _, BorrowedFd},
 };
 
 use anyhow::{Context as _, Result};
 use roam_common::MacAddr;
+use socket2::{MaybeUninitSlice, MsgHdrMut, Socket, Type};
 use tokio::io::{unix::AsyncFd, Interest};
 
 use crate::netif;
@@ -29,7 +31,7 @@ const ETH_HEADER: usize = 14;
 const PAYLOAD: usize = MAGIC.len() + 8;
 /// `SO_PRIORITY` of the probes: 802.1d priority 6 (256 + n selects priority n directly), the
 /// voice access category, so a probe does not queue behind the station's bulk traffic.
-const VOICE_PRIORITY: libc::c_int = 256 + 6;
+const VOICE_PRIORITY: u32 = 256 + 6;
 
 /// The report of one probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub struct AckReport {
 
 /// The probe socket of one station interface.
 pub struct AckProber {
-    socket: AsyncFd<OwnedFd>,
+    socket: AsyncFd<Socket>,
     ifindex: u32,
 }
 
@@ -48,24 +50,12 @@ impl AckProber {
     /// Opens the probe socket on `ifindex` (`iface` names it in errors). Needs CAP_NET_RAW.
     pub fn new(ifindex: u32, iface: &str) -> Result<Self> {
         // Protocol 0: the socket receives nothing; it only sends, and reads its error queue.
-        // SAFETY: plain socket(2); the result is checked and owned right away.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error())
-                .context("opening the acknowledgement probe socket (needs CAP_NET_RAW)");
-        }
-        // SAFETY: the descriptor was just returned by socket(2) and nothing else owns it.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        set_int_option(&socket, libc::SOL_SOCKET, libc::SO_WIFI_STATUS, 1)
+        let socket = netif::packet_socket(Type::DGRAM)
+            .context("opening the acknowledgement probe socket (needs CAP_NET_RAW)")?;
+        ask_for_wifi_status(socket.as_fd())
             .with_context(|| format!("asking for 802.11 acknowledgement reports on {iface}"))?;
         // Best effort: without it probes share the best-effort queue, which only delays them.
-        let _ = set_int_option(&socket, libc::SOL_SOCKET, libc::SO_PRIORITY, VOICE_PRIORITY);
+        let _ = socket.set_priority(VOICE_PRIORITY);
         // Reports only raise EPOLLERR: wait on that, not on readability.
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
         let socket = unsafe { AsyncFd::register_with_interest(socket, Interest::ERROR) }
@@ -77,22 +67,7 @@ impl AckProber {
     /// Sends probe `id` to `ap`.
     pub fn send(&self, ap: MacAddr, id: u64) -> io::Result<()> {
         let to = netif::link_address(self.ifindex, PROBE_ETHERTYPE, ap);
-        let payload = payload(id);
-        // SAFETY: payload and address are valid for the lengths given; the socket is open.
-        let sent = unsafe {
-            libc::sendto(
-                self.socket.get_ref().as_raw_fd(),
-                payload.as_ptr().cast(),
-                payload.len(),
-                0,
-                (&to as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        self.socket.get_ref().send_to(&payload(id), &to).map(drop)
     }
 
     /// The next report. Cancel-safe: a report is taken from the queue only when returned.
@@ -111,30 +86,50 @@ impl AckProber {
 
     /// One entry of the error queue, if it is a report of a probe of ours.
     fn try_report(&self) -> io::Result<Option<AckReport>> {
-        let mut frame = [0u8; ETH_HEADER + PAYLOAD];
+        let mut frame = [MaybeUninit::<u8>::uninit(); ETH_HEADER + PAYLOAD];
         // Room for the two control messages: SCM_WIFI_STATUS (an int) and the extended error.
-        let mut control = [0u64; 16];
-        let mut iov = libc::iovec { iov_base: frame.as_mut_ptr().cast(), iov_len: frame.len() };
-        // SAFETY: msghdr is plain data; zero is a valid starting point.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control);
-        // SAFETY: msg points at buffers valid for the lengths it declares.
-        let len = unsafe {
-            libc::recvmsg(
-                self.socket.get_ref().as_raw_fd(),
-                &mut msg,
-                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
-            )
-        };
-        if len < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let status = wifi_status(&msg);
-        Ok(parse_report(&frame[..(len as usize).min(frame.len())], status))
+        let mut control = [MaybeUninit::<u8>::uninit(); 128];
+        let mut buffers = [MaybeUninitSlice::new(&mut frame)];
+        let mut msg = MsgHdrMut::new().with_buffers(&mut buffers).with_control(&mut control);
+        let len =
+            self.socket.get_ref().recvmsg(&mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)?;
+        let control_len = msg.control_len();
+        // SAFETY: recvmsg initialised the first `len` bytes of the frame (at most its size)
+        // and the first `control_len` bytes of the control buffer.
+        let (frame, control) =
+            unsafe { (initialised(&frame, len), initialised(&control, control_len)) };
+        Ok(parse_report(frame, wifi_status(control)))
     }
+}
+
+/// The first `len` bytes of `buffer`, which the caller knows are initialised.
+///
+/// # Safety
+/// `buffer[..len.min(buffer.len())]` must be initialised.
+unsafe fn initialised(buffer: &[MaybeUninit<u8>], len: usize) -> &[u8] {
+    let len = len.min(buffer.len());
+    // SAFETY: the caller guarantees these bytes are initialised; MaybeUninit<u8> has u8's layout.
+    unsafe { std::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), len) }
+}
+
+/// `SO_WIFI_STATUS`: mac80211 reports each frame's acknowledgement on the error queue. (Not
+/// among socket2's options.)
+fn ask_for_wifi_status(socket: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is an int, valid for the length passed; the descriptor is open.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_WIFI_STATUS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The probe's payload: the magic, then its id.
@@ -158,44 +153,26 @@ fn parse_report(frame: &[u8], wifi_status: Option<libc::c_int>) -> Option<AckRep
     Some(AckReport { id, acked })
 }
 
-/// The `SOL_SOCKET/SCM_WIFI_STATUS` value among a message's control messages.
-fn wifi_status(msg: &libc::msghdr) -> Option<libc::c_int> {
-    // SAFETY: msg's control buffer was filled by recvmsg, which set msg_controllen; the CMSG
-    // macros walk within it.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_WIFI_STATUS
-            {
-                let data = libc::CMSG_DATA(cmsg) as *const libc::c_int;
-                return Some(data.read_unaligned());
-            }
-            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+/// The `SOL_SOCKET/SCM_WIFI_STATUS` value among a message's control messages (`cmsghdr`s, each
+/// `cmsg_len`, `cmsg_level`, `cmsg_type`, then its data, aligned to `usize`). Pure.
+fn wifi_status(control: &[u8]) -> Option<libc::c_int> {
+    const WORD: usize = std::mem::size_of::<usize>();
+    const HEADER: usize = WORD + 2 * std::mem::size_of::<libc::c_int>();
+    let int = |bytes: &[u8]| Some(libc::c_int::from_ne_bytes(bytes.try_into().ok()?));
+    let mut at = 0;
+    while at + HEADER <= control.len() {
+        let len = usize::from_ne_bytes(control[at..at + WORD].try_into().ok()?);
+        let level = int(&control[at + WORD..at + WORD + 4])?;
+        let kind = int(&control[at + WORD + 4..at + HEADER])?;
+        if len < HEADER {
+            return None;
         }
+        if level == libc::SOL_SOCKET && kind == libc::SCM_WIFI_STATUS {
+            return int(control.get(at + HEADER..at + HEADER + 4)?);
+        }
+        at += len.next_multiple_of(WORD);
     }
     None
-}
-
-fn set_int_option(
-    socket: &OwnedFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: value is an int, valid for the length passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as u32,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -221,6 +198,32 @@ mod tests {
             parse_report(&frame, Some(0)),
             Some(AckReport { id: 0x0102_0304_0506_0708, acked: false })
         );
+    }
+
+    /// A control message as the kernel lays it out.
+    fn cmsg(level: libc::c_int, kind: libc::c_int, data: &[u8]) -> Vec<u8> {
+        let header = std::mem::size_of::<usize>() + 8;
+        let mut out = (header + data.len()).to_ne_bytes().to_vec();
+        out.extend(level.to_ne_bytes());
+        out.extend(kind.to_ne_bytes());
+        out.extend(data);
+        out.resize(out.len().next_multiple_of(std::mem::size_of::<usize>()), 0);
+        out
+    }
+
+    #[test]
+    fn the_wifi_status_is_found_among_the_control_messages() {
+        let extended_error = cmsg(libc::SOL_PACKET, libc::PACKET_TX_TIMESTAMP, &[0; 16]);
+        let status = cmsg(libc::SOL_SOCKET, libc::SCM_WIFI_STATUS, &1i32.to_ne_bytes());
+        assert_eq!(wifi_status(&[extended_error.clone(), status].concat()), Some(1));
+        let not_acked = cmsg(libc::SOL_SOCKET, libc::SCM_WIFI_STATUS, &0i32.to_ne_bytes());
+        assert_eq!(wifi_status(&not_acked), Some(0));
+        assert_eq!(wifi_status(&extended_error), None);
+        assert_eq!(wifi_status(&[]), None);
+        // A header claiming less than itself ends the walk.
+        let mut broken = not_acked;
+        broken[..std::mem::size_of::<usize>()].copy_from_slice(&1usize.to_ne_bytes());
+        assert_eq!(wifi_status(&broken), None);
     }
 
     #[test]

@@ -1,12 +1,11 @@
-//! Network interface facts the agent needs: index, namespace.
+//! Network interface facts the agent needs (index, namespace, the clock of its timestamps)
+//! and the packet sockets it opens on them.
 
-use roam_common::MacAddr;
-use std::{
-    io,
-    os::{fd::AsRawFd, unix::fs::MetadataExt},
-};
+use std::{io, os::unix::fs::MetadataExt};
 
 use anyhow::{Context as _, Result};
+use roam_common::MacAddr;
+use socket2::{Domain, SockAddr, SockAddrStorage, Socket, Type};
 
 /// The index of `name` in the calling thread's network namespace.
 pub fn ifindex(name: &str) -> Result<u32> {
@@ -30,31 +29,32 @@ pub fn monotonic_ns() -> u64 {
     ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
 }
 
-/// A `sockaddr_ll` for `ifindex` and `protocol` (host order), addressed to `destination`.
-pub fn link_address(ifindex: u32, protocol: u16, destination: MacAddr) -> libc::sockaddr_ll {
-    // SAFETY: sockaddr_ll is plain data; zero is a valid starting point.
-    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = protocol.to_be();
-    addr.sll_ifindex = ifindex as i32;
-    addr.sll_halen = 6;
-    addr.sll_addr[..6].copy_from_slice(&destination.0);
-    addr
+/// An AF_PACKET socket of type `ty` (`Type::DGRAM`: the kernel writes the link header;
+/// `Type::RAW`: the caller does), protocol 0 so that it hears nothing until bound,
+/// non-blocking and close-on-exec. Needs CAP_NET_RAW.
+pub fn packet_socket(ty: Type) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::PACKET, ty, None)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// The link-layer address of `destination` on `ifindex`, for `protocol` (host order).
+pub fn link_address(ifindex: u32, protocol: u16, destination: MacAddr) -> SockAddr {
+    let mut storage = SockAddrStorage::zeroed();
+    // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_ll, and all zeroes is
+    // a valid one to start from.
+    let address = unsafe { storage.view_as::<libc::sockaddr_ll>() };
+    address.sll_family = libc::AF_PACKET as u16;
+    address.sll_protocol = protocol.to_be();
+    address.sll_ifindex = ifindex as i32;
+    address.sll_halen = 6;
+    address.sll_addr[..6].copy_from_slice(&destination.0);
+    let length = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: the storage holds a sockaddr_ll (family AF_PACKET) of that length.
+    unsafe { SockAddr::new(storage, length) }
 }
 
 /// Binds an AF_PACKET socket to `ifindex`, receiving `protocol` (host order).
-pub fn bind_packet_socket(socket: &impl AsRawFd, ifindex: u32, protocol: u16) -> io::Result<()> {
-    let addr = link_address(ifindex, protocol, MacAddr::UNSET);
-    // SAFETY: addr is a valid sockaddr_ll of the size passed.
-    let rc = unsafe {
-        libc::bind(
-            socket.as_raw_fd(),
-            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+pub fn bind_packet_socket(socket: &Socket, ifindex: u32, protocol: u16) -> io::Result<()> {
+    socket.bind(&link_address(ifindex, protocol, MacAddr::UNSET))
 }

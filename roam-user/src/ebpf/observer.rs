@@ -1,7 +1,7 @@
 //! Loads roam's kernel programs, attaches every hook the running kernel offers, and gives typed
 //! access to their maps. Dropping the [`Observer`] detaches everything it attached.
 
-use std::{collections::HashMap, os::fd::OwnedFd, process::Command};
+use std::{collections::HashMap, process::Command};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -45,7 +45,7 @@ pub struct Observer {
     report: AttachReport,
     station: StationIface,
     /// Holds the frame filter: closing it detaches the program.
-    _packet_socket: Option<OwnedFd>,
+    _packet_socket: Option<socket2::Socket>,
     /// The clsact qdisc roam added (pre-tcx kernels) and removes again on drop.
     clsact_added_on: Option<String>,
     /// The programs' aya-log channel; records go to `log`, which tracing-subscriber bridges.

@@ -10,13 +10,13 @@
 //! the INCOMPLETE entry holding the queue, which releases it by itself.
 
 use std::{
-    io,
+    io::{self, Read as _},
     net::Ipv4Addr,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
 };
 
 use anyhow::{Context as _, Result};
 use roam_common::MacAddr;
+use socket2::{SockFilter, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
 use crate::netif;
@@ -100,7 +100,7 @@ pub fn source_for(own: &[(Ipv4Addr, u8)], target: Ipv4Addr) -> Option<Ipv4Addr> 
 /// it hears only the rare replies to the kernel's own requests, which nobody reads (they are
 /// dropped when a port opening starts the asking, [`ArpProber::open`]).
 pub struct ArpProber {
-    socket: AsyncFd<OwnedFd>,
+    socket: AsyncFd<Socket>,
     ifindex: u32,
     iface: String,
     mac: MacAddr,
@@ -109,36 +109,10 @@ pub struct ArpProber {
 impl ArpProber {
     pub fn new(ifindex: u32, iface: &str, mac: MacAddr) -> Result<Self> {
         // Protocol 0: the socket hears nothing until filtered and bound to the interface.
-        // SAFETY: plain socket(2); the result is checked and owned right away.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                0,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error())
-                .context("opening an ARP packet socket (needs CAP_NET_RAW)");
-        }
-        // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        let filter = replies_to(mac);
-        let program =
-            libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr().cast_mut() };
-        // SAFETY: program points at `filter`, alive for the call; the kernel copies it.
-        let rc = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&program as *const libc::sock_fprog).cast(),
-                std::mem::size_of::<libc::sock_fprog>() as u32,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error()).context("filtering the ARP socket");
-        }
+        let socket = netif::packet_socket(Type::DGRAM)
+            .context("opening an ARP packet socket (needs CAP_NET_RAW)")?;
+        let filter = replies_to(mac).map(|op| SockFilter::new(op.code, op.jt, op.jf, op.k));
+        socket.attach_filter(&filter).context("filtering the ARP socket")?;
         netif::bind_packet_socket(&socket, ifindex, ETH_P_ARP)
             .with_context(|| format!("binding the ARP socket to {iface}"))?;
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
@@ -151,9 +125,7 @@ impl ArpProber {
     /// Starts asking: what the socket heard before proves nothing about the new path.
     pub fn open(&self) -> ArpExchange<'_> {
         let mut buf = [0u8; 64];
-        let fd = self.socket.get_ref().as_raw_fd();
-        // SAFETY: buf is valid for writes of its length; the socket is non-blocking.
-        while unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) } >= 0 {}
+        while self.socket.get_ref().read(&mut buf).is_ok() {}
         ArpExchange { prober: self }
     }
 
@@ -187,21 +159,10 @@ impl ArpExchange<'_> {
         let p = self.prober;
         let packet = request(p.mac, source, target);
         let to = netif::link_address(p.ifindex, ETH_P_ARP, MacAddr::BROADCAST);
-        // SAFETY: packet and to are valid for the sizes passed.
-        let rc = unsafe {
-            libc::sendto(
-                p.socket.get_ref().as_raw_fd(),
-                packet.as_ptr().cast(),
-                packet.len(),
-                0,
-                &to as *const libc::sockaddr_ll as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error())
-                .with_context(|| format!("sending an ARP request for {target} on {}", p.iface));
-        }
+        p.socket
+            .get_ref()
+            .send_to(&packet, &to)
+            .with_context(|| format!("sending an ARP request for {target} on {}", p.iface))?;
         Ok(())
     }
 
@@ -211,19 +172,15 @@ impl ArpExchange<'_> {
         let mut buf = [0u8; 64];
         loop {
             let mut ready = socket.readable().await.context("waiting on the ARP socket")?;
-            // SAFETY: buf is valid for writes of its length.
-            let n = unsafe {
-                libc::recv(socket.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::WouldBlock {
+            let n = match socket.get_ref().read(&mut buf) {
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     ready.clear_ready();
                     continue;
                 }
-                return Err(err).context("reading the ARP socket");
-            }
-            if let Some(reply) = reply_sender(&buf[..n as usize]) {
+                Err(err) => return Err(err).context("reading the ARP socket"),
+            };
+            if let Some(reply) = reply_sender(&buf[..n]) {
                 return Ok(reply);
             }
         }

@@ -2,13 +2,9 @@
 //! station receives shows its AP alive (TC ingress notes when), and what it sends into silence
 //! wakes the agent to ask the AP, once per quiet spell (TC egress).
 
-use std::{
-    net::UdpSocket,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
-    time::Duration,
-};
+use std::{net::UdpSocket, time::Duration};
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context as _, Result};
 use integration_test::{in_netns, ip, veth_pair};
 use roam_common::{
     event::EventKind,
@@ -118,24 +114,8 @@ fn wait_for(observer: &Observer, done: impl Fn(&LinkActivity) -> bool) -> Result
 
 /// One Ethernet frame onto the peer's end of the pair, addressed to the station.
 fn inject_from_peer(station: &MacAddr) -> Result<()> {
-    // SAFETY: plain socket(2); the result is checked and owned right away.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    ensure!(fd >= 0, "packet socket: {}", std::io::Error::last_os_error());
-    // SAFETY: the descriptor was just returned by socket(2) and nothing else owns it.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let socket = netif::packet_socket(socket2::Type::DGRAM).context("packet socket")?;
     let to = netif::link_address(netif::ifindex(PEER)?, 0x88b5, *station);
-    let payload = [0u8; 16];
-    // SAFETY: payload and address are valid for the lengths given.
-    let sent = unsafe {
-        libc::sendto(
-            socket.as_raw_fd(),
-            payload.as_ptr().cast(),
-            payload.len(),
-            0,
-            (&to as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    ensure!(sent >= 0, "sending from the peer: {}", std::io::Error::last_os_error());
+    socket.send_to(&[0u8; 16], &to).context("sending from the peer")?;
     Ok(())
 }
