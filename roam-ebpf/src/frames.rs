@@ -124,10 +124,8 @@ fn report_leave(obs: &Observation) {
 /// so this happens once per arming.
 #[inline(always)]
 fn report_first_data(obs: &Observation) {
-    if let Some(cfg) = FILTER_CONFIG.get_ptr_mut(0) {
-        // SAFETY: array map value, valid for this run. Two CPUs racing may both report: the
-        // agent takes the first.
-        unsafe { (*cfg).watch_data = 0 };
+    if !link::take_first_data_watch() {
+        return;
     }
     let mut ev = events::new(EventKind::FirstData);
     ev.bssid = obs.bssid;

@@ -119,8 +119,11 @@ fn window_accounting(runs: &[&RunOutcome]) -> Option<String> {
     let mut differences = Vec::new();
     for run in runs {
         match run.roam_window_lost {
-            Some(agent) => differences.push(agent.abs_diff(run.report.lost_packets)),
-            None => return Some(format!("{}: no drop window from the agent", run.log_dir)),
+            // A transition the agent never finished (no first data seen) reported no window.
+            Some(agent) if run.roam_transitions > 0 => {
+                differences.push(agent.abs_diff(run.report.lost_packets))
+            }
+            _ => return Some(format!("{}: no drop window from the agent", run.log_dir)),
         }
     }
     differences.sort_unstable();
@@ -263,6 +266,11 @@ mod tests {
         let problem = window_accounting(&[&a, &d, &c]).expect("two of three off");
         assert!(problem.contains("by 5 packets"), "{problem}");
         assert!(window_accounting(&[&run(None, 2)]).unwrap().contains("no drop window"));
+        let unfinished = RunOutcome { roam_transitions: 0, ..run(Some(0), 2) };
+        assert!(
+            window_accounting(&[&unfinished]).unwrap().contains("no drop window"),
+            "a run whose transition never finished has no window, not an empty one"
+        );
     }
 
     #[test]
