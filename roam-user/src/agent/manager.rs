@@ -6,12 +6,13 @@
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
+    time::Duration,
 };
 
 use anyhow::{bail, Context as _, Result};
 use roam_common::MacAddr;
 use roam_proto::Backend;
-use tokio::sync::broadcast;
+use tokio::{sync::broadcast, task::JoinHandle};
 use tracing::{info, warn};
 
 use super::{candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend};
@@ -93,6 +94,11 @@ pub enum Manager {
         /// A restarted supplicant: events are attached to it afresh (requests reconnect by
         /// themselves, in [`WpaCtrl`]). Boxed: its inotify buffer would make every `Manager` large.
         restarts: Box<SocketWatch>,
+        /// Attaching to a restarted supplicant, on a task of its own: [`Manager::next`] is
+        /// cancelled whenever another of the agent's sources fires, and an attach in its body
+        /// would be cancelled with it (the socket's creation already consumed, the new
+        /// supplicant would never be followed).
+        reattach: Option<Reattach>,
         ctrl_dir: PathBuf,
         iface: String,
     },
@@ -133,6 +139,7 @@ impl Manager {
             actor,
             tx,
             restarts,
+            reattach: None,
             ctrl_dir: ctrl_dir.to_owned(),
             iface: iface.to_owned(),
         })
@@ -168,10 +175,18 @@ impl Manager {
         }
     }
 
-    /// The next event. Cancel-safe (both sources are).
+    /// The next event. Cancel-safe: both sources are, and an attach to a restarted supplicant
+    /// runs on its own task, which a cancelled call leaves running for the next.
     pub async fn next(&mut self) -> Result<ManagerEvent> {
         match self {
-            Manager::Wpa { events, tx, restarts, ctrl_dir, iface, .. } => {
+            Manager::Wpa { events, tx, restarts, reattach, ctrl_dir, iface, .. } => loop {
+                if let Some(attaching) = reattach {
+                    let attached = attaching.finished().await;
+                    *reattach = None;
+                    *events = attached?;
+                    info!("wpa_supplicant for {iface} started again: following it");
+                    return Ok(ManagerEvent::ManagerRestarted);
+                }
                 tokio::select! {
                     event = events.next() => {
                         let event = event?;
@@ -179,23 +194,14 @@ impl Manager {
                         if event == WpaEvent::Terminating {
                             warn!("wpa_supplicant for {iface} stopped; roam waits for it to start again");
                         }
-                        Ok(from_wpa(event))
+                        return Ok(from_wpa(event));
                     }
                     created = restarts.created() => {
                         created.context("watching for a restarted wpa_supplicant")?;
-                        match attach_to_new(ctrl_dir, iface).await {
-                            Ok(attached) => *events = attached,
-                            Err(err) => {
-                                // Gone again, or not a supplicant: the next one is awaited.
-                                warn!("{err:#}");
-                                return Ok(ManagerEvent::Other);
-                            }
-                        }
-                        info!("wpa_supplicant for {iface} started again: following it");
-                        Ok(ManagerEvent::ManagerRestarted)
+                        *reattach = Some(Reattach::start(ctrl_dir.clone(), iface.clone()));
                     }
                 }
-            }
+            },
             Manager::Nl80211 { events, .. } => match events.next_event().await {
                 Some(event) => Ok(from_nl80211(event)),
                 None => bail!("the nl80211 event socket closed"),
@@ -295,6 +301,48 @@ impl ManagerActor {
     }
 }
 
+/// Attaching to a supplicant whose socket appeared. The task is aborted with its handle.
+pub struct Reattach(JoinHandle<Result<WpaEvents>>);
+
+impl Reattach {
+    fn start(ctrl_dir: PathBuf, iface: String) -> Reattach {
+        Reattach(tokio::spawn(async move { follow_new(&ctrl_dir, &iface).await }))
+    }
+
+    /// The new supplicant's events. Cancel-safe: the task runs on.
+    async fn finished(&mut self) -> Result<WpaEvents> {
+        (&mut self.0).await.context("the task attaching to wpa_supplicant ended")?
+    }
+}
+
+impl Drop for Reattach {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How long to wait before trying again a supplicant that answers but refused `ATTACH`.
+const ATTACH_RETRY: Duration = Duration::from_secs(2);
+
+/// Waits until the supplicant whose socket appeared answers, and attaches to it. A socket that
+/// appears can belong to a supplicant still starting (it answers only once its initialisation
+/// reaches the event loop) or one that dies at once (the next one is awaited): this ends only
+/// attached, or on an error of the watch itself.
+async fn follow_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
+    loop {
+        wpa::wait_until_answering(ctrl_dir, iface)
+            .await
+            .context("waiting for the restarted wpa_supplicant")?;
+        match attach_to_new(ctrl_dir, iface).await {
+            Ok(events) => return Ok(events),
+            Err(err) => {
+                warn!("{err:#}; trying again in {ATTACH_RETRY:?}");
+                tokio::time::sleep(ATTACH_RETRY).await;
+            }
+        }
+    }
+}
+
 /// `ATTACH` to a supplicant whose socket just appeared.
 async fn attach_to_new(ctrl_dir: &Path, iface: &str) -> Result<WpaEvents> {
     let mut attempt = 1;
@@ -361,6 +409,10 @@ pub fn associated(table: &[crate::nl80211::ScanBss]) -> Option<&crate::nl80211::
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tokio::{net::UnixDatagram, time::Instant};
+
     use super::*;
 
     const AP: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
@@ -387,5 +439,58 @@ mod tests {
             from_wpa(wpa),
             ManagerEvent::Disconnected { bssid: Some(AP), reason: 3, by_ap: false }
         );
+    }
+
+    /// A fake wpa_supplicant on `socket`: after `delay` (a daemon busy starting), `PONG` to
+    /// `PING`, `OK` to `ATTACH`, `FAIL` to anything else.
+    async fn supplicant(socket: UnixDatagram, delay: Duration) {
+        let mut buf = [0u8; 256];
+        loop {
+            let (len, peer) = socket.recv_from(&mut buf).await.unwrap();
+            tokio::time::sleep(delay).await;
+            let reply: &[u8] = match &buf[..len] {
+                b"PING" => b"PONG\n",
+                b"ATTACH" => b"OK\n",
+                _ => b"FAIL\n",
+            };
+            let Some(peer) = peer.as_pathname() else { continue };
+            let _ = socket.send_to(reply, peer).await;
+        }
+    }
+
+    /// The agent polls `next` among other sources and drops it whenever one of them fires: a
+    /// supplicant that restarts and answers slowly must be followed all the same.
+    #[tokio::test]
+    async fn a_restarted_supplicant_is_followed_though_every_wait_is_cancelled() {
+        let dir = std::env::temp_dir().join(format!("roam-manager-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wlan0");
+        let first = tokio::spawn(supplicant(UnixDatagram::bind(&path).unwrap(), Duration::ZERO));
+        let mut manager = Manager::wpa(&dir, "wlan0", broadcast::channel(8).0).await.unwrap();
+
+        // Killed (its socket file stays); the next one replaces the file and answers slowly.
+        first.abort();
+        let _ = first.await;
+        std::fs::remove_file(&path).unwrap();
+        let _second = tokio::spawn(supplicant(
+            UnixDatagram::bind(&path).unwrap(),
+            Duration::from_millis(150),
+        ));
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout(Duration::from_millis(40), manager.next()).await {
+                Ok(event) => {
+                    assert_eq!(event.unwrap(), ManagerEvent::ManagerRestarted);
+                    break;
+                }
+                Err(_) => assert!(
+                    Instant::now() < deadline,
+                    "the restarted supplicant was never followed"
+                ),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
