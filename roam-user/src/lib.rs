@@ -8,6 +8,7 @@ pub mod config;
 pub mod control;
 pub mod ebpf;
 pub mod leftovers;
+pub mod memory;
 pub mod metrics;
 pub mod neighbours;
 pub mod netif;

@@ -2,6 +2,7 @@
 
 pub mod btf;
 pub mod events;
+pub mod fentry_btf;
 pub mod hooks;
 pub mod layouts;
 pub mod observer;

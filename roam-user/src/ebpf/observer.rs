@@ -23,6 +23,7 @@ use tracing::{debug, warn};
 use super::{
     btf::KernelBtf,
     events::EventReader,
+    fentry_btf,
     hooks::{Attach, Hook, HOOKS},
     layouts::KernelLayouts,
     packet,
@@ -63,8 +64,15 @@ impl Observer {
         let station = StationIface::new(station_ifindex, netif::netns_inode()?, &opts.station)
             .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
 
-        // Parsed once (megabytes of type data: about a second under qemu TCG) for the struct
-        // offsets and the drop reasons' names.
+        // aya's loader parses the kernel's whole BTF as it is made (10-20 MB at once: the
+        // agent's peak memory) for CO-RE relocations, which roam's object does not have (its
+        // programs read the offsets resolved below). Made first and told to drop that parse,
+        // so that nothing else is in memory beside it (docs/upstream/aya.md).
+        let mut loader = EbpfLoader::new();
+        loader.btf(None);
+        crate::memory::release_freed();
+
+        // Read in place once, for the struct offsets and the drop reasons' names.
         let kernel_btf = KernelBtf::load();
         let layouts = KernelLayouts::resolve(kernel_btf.as_ref());
         let drop_reason_names = kernel_btf
@@ -73,8 +81,8 @@ impl Observer {
             .and_then(|btf| btf.enum_values("skb_drop_reason", "SKB_DROP_REASON_").ok())
             .map(|values| values.into_iter().map(|(v, n)| (v as u32, n)).collect())
             .unwrap_or_default();
+        let fentry_functions = kernel_btf.as_ref().map(fentry_functions).unwrap_or_default();
         drop(kernel_btf);
-        let mut loader = EbpfLoader::new();
         layouts.apply(&mut loader);
         let mut ebpf = loader.load(OBJECT).map_err(|e| {
             anyhow!(e).context(
@@ -104,12 +112,12 @@ impl Observer {
             Some(name) => Some(netif::ifindex(name)?),
             None => None,
         };
-        // fentry programs are loaded against vmlinux's BTF as aya reads it (read once, only if
-        // one of them gets that far).
-        let mut fentry_btf: Option<Result<Btf, String>> = None;
+        // fentry programs are loaded against a BTF that names their functions (built once,
+        // only if one of them gets that far).
+        let mut fentry = FEntryTargets { functions: fentry_functions, btf: None };
         for hook in HOOKS {
             let status =
-                observer.attach(hook, &layouts, &mut fentry_btf, &opts.station, monitor_ifindex);
+                observer.attach(hook, &layouts, &mut fentry, &opts.station, monitor_ifindex);
             match &status {
                 HookStatus::Attached => debug!(program = hook.program, "attached"),
                 HookStatus::Skipped(why) => debug!(program = hook.program, "skipped: {why}"),
@@ -127,6 +135,8 @@ impl Observer {
         {
             observer.report.carrier_source = CarrierSource::Kernel;
         }
+        drop(fentry);
+        crate::memory::release_freed();
         Ok(observer)
     }
 
@@ -134,7 +144,7 @@ impl Observer {
         &mut self,
         hook: &Hook,
         layouts: &KernelLayouts,
-        fentry_btf: &mut Option<Result<Btf, String>>,
+        fentry: &mut FEntryTargets,
         station: &str,
         monitor_ifindex: Option<u32>,
     ) -> HookStatus {
@@ -162,13 +172,7 @@ impl Observer {
             Attach::StationIngress => self.attach_tc(hook.program, station, TcAttachType::Ingress),
             Attach::RawTracepoint { name, .. } => self.attach_raw_tracepoint(hook.program, name),
             Attach::FEntry { function } => {
-                let btf = fentry_btf
-                    .get_or_insert_with(|| Btf::from_sys_fs().map_err(|e| format!("{e:#}")));
-                let attached = match btf {
-                    Ok(btf) => self.attach_fentry(hook.program, function, btf),
-                    Err(why) => Err(anyhow!("reading the kernel's BTF: {why}")),
-                };
-                match attached {
+                match self.attach_fentry(hook.program, function, fentry.btf()) {
                     Ok(()) => Ok(()),
                     // The fallback (rtnetlink) is always there, so this is a skip, not a failure.
                     Err(e) => {
@@ -459,4 +463,36 @@ fn map_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map>
 /// Whether a kernel module is loaded (built-in ones show there too).
 fn module_loaded(module: &str) -> bool {
     std::path::Path::new("/sys/module").join(module).exists()
+}
+
+/// The kernel functions roam's fentry programs attach to, with their BTF type ids (those the
+/// kernel's BTF lacks are left out: their programs are then skipped with aya's reason).
+fn fentry_functions(btf: &KernelBtf) -> Vec<(&'static str, u32)> {
+    HOOKS
+        .iter()
+        .filter_map(|hook| match hook.attach {
+            Attach::FEntry { function } => Some(function),
+            _ => None,
+        })
+        .filter_map(|function| match btf.function_id(function) {
+            Ok(id) => Some((function, id)),
+            Err(err) => {
+                debug!("fentry on {function}: {err:#}");
+                None
+            }
+        })
+        .collect()
+}
+
+/// What the fentry programs are loaded against.
+struct FEntryTargets {
+    functions: Vec<(&'static str, u32)>,
+    /// Built at the first fentry program that gets as far as loading.
+    btf: Option<Btf>,
+}
+
+impl FEntryTargets {
+    fn btf(&mut self) -> &Btf {
+        self.btf.get_or_insert_with(|| fentry_btf::naming(&self.functions))
+    }
 }
