@@ -12,6 +12,10 @@ use crate::{
 pub const NS_PER_TU: u64 = 1_024_000;
 /// Interval assumed for a BSS heard only through non-beacon frames so far.
 pub const DEFAULT_BEACON_INTERVAL_TU: u16 = 100;
+/// The beacon intervals roam takes from a frame. 802.11 allows 1 to 65535 TU; APs use 100, a
+/// few 40 to 1000. Beacons are not authenticated, so anyone can send one in an AP's name: one
+/// with an interval of 1 TU would make the AP's silence threshold a few milliseconds.
+pub const PLAUSIBLE_BEACON_INTERVAL_TU: core::ops::RangeInclusive<u16> = 10..=1000;
 /// Bounds for the agent-configured silence threshold, in beacon intervals.
 pub const MIN_SILENCE_INTERVALS: u32 = 2;
 pub const MAX_SILENCE_INTERVALS: u32 = 20;
@@ -89,7 +93,9 @@ pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
             rec.beacon_count += 1;
         }
         rec.last_beacon_ns = now_ns;
-        if obs.beacon_interval_tu != 0 {
+        // Taken once, from the first plausible frame: a later one (maybe forged) cannot change
+        // it. The associated BSS's interval comes from the association (`check_silence`).
+        if rec.beacon_interval_tu == 0 && is_plausible_interval(obs.beacon_interval_tu) {
             rec.beacon_interval_tu = obs.beacon_interval_tu;
         }
         rec.capability = obs.capability;
@@ -118,6 +124,12 @@ pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
     was_silent
 }
 
+/// Whether a beacon interval is one roam takes from a frame ([`PLAUSIBLE_BEACON_INTERVAL_TU`]).
+#[inline(always)]
+pub fn is_plausible_interval(tu: u16) -> bool {
+    PLAUSIBLE_BEACON_INTERVAL_TU.contains(&tu)
+}
+
 /// The beacon interval in nanoseconds (the default for a BSS not heard beaconing yet).
 #[inline(always)]
 pub fn beacon_interval_ns(rec: &BssRecord) -> u64 {
@@ -127,6 +139,17 @@ pub fn beacon_interval_ns(rec: &BssRecord) -> u64 {
         rec.beacon_interval_tu
     };
     tu as u64 * NS_PER_TU
+}
+
+/// The associated BSS's beacon interval in nanoseconds: the one its association gave
+/// (`assoc_interval_tu`, as the connection manager reports it; 0 if unknown), else its row's.
+#[inline(always)]
+pub fn associated_interval_ns(rec: &BssRecord, assoc_interval_tu: u32) -> u64 {
+    if assoc_interval_tu <= u16::MAX as u32 && is_plausible_interval(assoc_interval_tu as u16) {
+        assoc_interval_tu as u64 * NS_PER_TU
+    } else {
+        beacon_interval_ns(rec)
+    }
 }
 
 /// The silence threshold clamped to the supported range (a zeroed config means the default 3).
@@ -139,15 +162,22 @@ pub fn clamp_silence_intervals(n: u32) -> u32 {
     }
 }
 
-/// How long the BSS has been unheard, if that is more than `intervals` beacon intervals and it has
-/// not been reported yet. Marks it reported, so one silence yields one event.
+/// How long the associated BSS has been unheard, if that is more than `intervals` of its beacon
+/// intervals (see [`associated_interval_ns`]) and it has not been reported yet. Marks it
+/// reported, so one silence yields one event.
 #[inline(always)]
-pub fn check_silence(rec: &mut BssRecord, now_ns: u64, intervals: u32) -> Option<u64> {
+pub fn check_silence(
+    rec: &mut BssRecord,
+    now_ns: u64,
+    intervals: u32,
+    assoc_interval_tu: u32,
+) -> Option<u64> {
     if rec.flags & BSS_FLAG_SILENT_REPORTED != 0 || now_ns <= rec.last_seen_ns {
         return None;
     }
     let unheard = now_ns - rec.last_seen_ns;
-    if unheard <= clamp_silence_intervals(intervals) as u64 * beacon_interval_ns(rec) {
+    let interval_ns = associated_interval_ns(rec, assoc_interval_tu);
+    if unheard <= clamp_silence_intervals(intervals) as u64 * interval_ns {
         return None;
     }
     rec.flags |= BSS_FLAG_SILENT_REPORTED;
@@ -261,12 +291,16 @@ mod tests {
     #[test]
     fn silence_is_reported_once_after_n_intervals() {
         let mut rec = new_record(&beacon(-40), 0);
-        assert_eq!(check_silence(&mut rec, 3 * BI, 3), None, "exactly N intervals is not silence");
-        assert_eq!(check_silence(&mut rec, 3 * BI + 1, 3), Some(3 * BI + 1));
-        assert_eq!(check_silence(&mut rec, 10 * BI, 3), None, "reported once");
+        assert_eq!(
+            check_silence(&mut rec, 3 * BI, 3, 0),
+            None,
+            "exactly N intervals is not silence"
+        );
+        assert_eq!(check_silence(&mut rec, 3 * BI + 1, 3, 0), Some(3 * BI + 1));
+        assert_eq!(check_silence(&mut rec, 10 * BI, 3, 0), None, "reported once");
         assert!(update(&mut rec, &beacon(-40), 11 * BI), "heard again");
-        assert_eq!(check_silence(&mut rec, 13 * BI, 3), None);
-        assert!(check_silence(&mut rec, 14 * BI + 1, 3).is_some(), "a second silence");
+        assert_eq!(check_silence(&mut rec, 13 * BI, 3, 0), None);
+        assert!(check_silence(&mut rec, 14 * BI + 1, 3, 0).is_some(), "a second silence");
     }
 
     #[test]
@@ -275,20 +309,55 @@ mod tests {
         assert_eq!(clamp_silence_intervals(1), MIN_SILENCE_INTERVALS);
         assert_eq!(clamp_silence_intervals(500), MAX_SILENCE_INTERVALS);
         let mut rec = new_record(&beacon(-40), 0);
-        assert_eq!(check_silence(&mut rec, 2 * BI + 1, 1), Some(2 * BI + 1));
+        assert_eq!(check_silence(&mut rec, 2 * BI + 1, 1, 0), Some(2 * BI + 1));
     }
 
     #[test]
     fn clock_going_backwards_is_not_silence() {
         let mut rec = new_record(&beacon(-40), 5 * BI);
-        assert_eq!(check_silence(&mut rec, BI, 3), None);
+        assert_eq!(check_silence(&mut rec, BI, 3, 0), None);
     }
 
     #[test]
     fn long_beacon_intervals_scale_the_threshold() {
         let slow = Observation { beacon_interval_tu: 1000, ..beacon(-40) };
         let mut rec = new_record(&slow, 0);
-        assert_eq!(check_silence(&mut rec, 5 * BI, 3), None);
-        assert!(check_silence(&mut rec, 30 * BI + 1, 3).is_some());
+        assert_eq!(check_silence(&mut rec, 5 * BI, 3, 0), None);
+        assert!(check_silence(&mut rec, 30 * BI + 1, 3, 0).is_some());
+    }
+
+    #[test]
+    fn a_beacon_cannot_shorten_the_interval_it_was_first_heard_with() {
+        let mut rec = new_record(&beacon(-40), 0);
+        // In the AP's name, 1 TU: the silence threshold would be 3 ms.
+        let forged = Observation { beacon_interval_tu: 1, ..beacon(-40) };
+        update(&mut rec, &forged, BI);
+        assert_eq!(rec.beacon_interval_tu, 100);
+        // Nor lengthen it, once known.
+        let slow = Observation { beacon_interval_tu: 1000, ..beacon(-40) };
+        update(&mut rec, &slow, 2 * BI);
+        assert_eq!(rec.beacon_interval_tu, 100);
+        assert_eq!(check_silence(&mut rec, 2 * BI + 4 * NS_PER_TU, 3, 0), None);
+    }
+
+    #[test]
+    fn an_implausible_first_interval_is_not_taken() {
+        for tu in [0, 1, 9, 1001, u16::MAX] {
+            let rec = new_record(&Observation { beacon_interval_tu: tu, ..beacon(-40) }, 0);
+            assert_eq!(rec.beacon_interval_tu, 0, "{tu} TU");
+            assert_eq!(beacon_interval_ns(&rec), BI, "the default for {tu} TU");
+        }
+    }
+
+    #[test]
+    fn the_associations_interval_decides_the_associated_bss_silence() {
+        // First heard through a forged (plausible) 10 TU beacon; the association says 100.
+        let mut rec = new_record(&Observation { beacon_interval_tu: 10, ..beacon(-40) }, 0);
+        assert_eq!(check_silence(&mut rec, BI, 3, 100), None, "one interval is not silence");
+        assert!(check_silence(&mut rec, 3 * BI + 1, 3, 100).is_some());
+        // An implausible association value (or none) falls back to the row's.
+        let mut rec = new_record(&beacon(-40), 0);
+        assert!(check_silence(&mut rec, 3 * BI + 1, 3, 70_000).is_some());
+        assert_eq!(associated_interval_ns(&rec, 1), BI);
     }
 }

@@ -68,6 +68,9 @@ pub struct FilterConfig {
     ///
     /// [`EventKind::FirstData`]: crate::event::EventKind::FirstData
     pub watch_data: u32,
+    /// The associated BSS's beacon interval (TU) as its association gave it, which the silence
+    /// test uses rather than what a beacon in its name (maybe forged) says; 0: not known.
+    pub assoc_beacon_interval_tu: u32,
 }
 
 /// What the agent tells the station's link programs (array map, one entry, written by the

@@ -217,7 +217,12 @@ fn check_associated(cfg: &FilterConfig, now: u64) {
         Way::Hit(_) => w1,
         Way::Miss { .. } => return,
     };
-    if let Some(unheard_ns) = bss::check_silence(&mut slot.record, now, cfg.silence_intervals) {
+    if let Some(unheard_ns) = bss::check_silence(
+        &mut slot.record,
+        now,
+        cfg.silence_intervals,
+        cfg.assoc_beacon_interval_tu,
+    ) {
         let mut ev = events::new(EventKind::BssSilent);
         ev.bssid = cfg.assoc_bssid;
         ev.freq_mhz = slot.record.freq_mhz;

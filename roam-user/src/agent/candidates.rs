@@ -48,6 +48,8 @@ pub struct ScannedBss {
     /// STATUS, which names the network, so the two compare).
     pub ssid: Vec<u8>,
     pub protected: bool,
+    /// In TU, if the manager knows it.
+    pub beacon_interval_tu: Option<u16>,
 }
 
 impl From<&wpa::Bss> for ScannedBss {
@@ -64,6 +66,7 @@ impl From<&wpa::Bss> for ScannedBss {
             age_ms: u64::from(bss.age_secs) * 1_000,
             ssid: bss.ssid.as_bytes().to_vec(),
             protected,
+            beacon_interval_tu: bss.beacon_interval_tu,
         }
     }
 }
@@ -77,6 +80,7 @@ impl From<&ScanBss> for ScannedBss {
             age_ms: bss.seen_ms_ago.map_or(0, u64::from),
             ssid: bss.ssid.clone().unwrap_or_default(),
             protected: bss.has_rsn || bss.capability & CAPABILITY_PRIVACY != 0,
+            beacon_interval_tu: (bss.beacon_interval_tu != 0).then_some(bss.beacon_interval_tu),
         }
     }
 }
@@ -199,6 +203,7 @@ mod tests {
             freq_mhz: 2437,
             level_dbm: -50,
             age_secs: age,
+            beacon_interval_tu: Some(100),
             ssid: ssid.to_owned(),
             flags: flags.iter().map(|f| f.to_string()).collect(),
         })

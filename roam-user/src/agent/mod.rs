@@ -1013,16 +1013,14 @@ impl Agent {
     }
 
     fn judge_monitor(&mut self) {
-        let (Some(check), Some(bssid)) = (&mut self.monitor_check, self.machine.current_bss())
-        else {
-            return;
-        };
+        let Some(bssid) = self.machine.current_bss() else { return };
         let row = self.parts.observer.bss_record(&bssid).ok().flatten();
-        let health = check.finish(
-            monotonic_ns(),
-            row.map_or(0, |r| r.beacon_count),
-            row.map_or(0, |r| r.beacon_interval_tu),
-        );
+        let interval_tu = self
+            .assoc_beacon_interval_tu(&bssid)
+            .or_else(|| row.map(|r| r.beacon_interval_tu))
+            .unwrap_or(0);
+        let Some(check) = &mut self.monitor_check else { return };
+        let health = check.finish(monotonic_ns(), row.map_or(0, |r| r.beacon_count), interval_tu);
         match health {
             MonitorHealth::Deaf { heard, expected } => warn!(
                 "the monitor heard {heard} of the {expected} beacons {bssid} sent: this driver \
@@ -1033,6 +1031,13 @@ impl Agent {
             }
             MonitorHealth::Unknown => {}
         }
+    }
+
+    /// The beacon interval the connection manager associated with, which the kernel's silence
+    /// test and the monitor's check use rather than a beacon's (anyone can send one in the
+    /// AP's name).
+    fn assoc_beacon_interval_tu(&self, bssid: &MacAddr) -> Option<u16> {
+        self.book.scan_entry(bssid)?.bss.beacon_interval_tu
     }
 
     fn row(&self, bssid: &MacAddr) -> Option<roam_common::maps::BssRecord> {
@@ -1125,6 +1130,7 @@ impl Agent {
             station: self.station_mac,
             silence_intervals: self.config().detect.silence_intervals,
             watch_data: watch_data as u32,
+            assoc_beacon_interval_tu: self.assoc_beacon_interval_tu(&bssid).map_or(0, u32::from),
         };
         if let Err(err) = self.parts.observer.set_filter_config(&cfg) {
             warn!("configuring the frame filter: {err:#}");

@@ -117,6 +117,8 @@ pub struct Bss {
     pub level_dbm: i32,
     /// Seconds since the BSS was last seen in a scan.
     pub age_secs: u32,
+    /// In TU, as its beacons or probe responses said (`beacon_int`, absent before 2.x).
+    pub beacon_interval_tu: Option<u16>,
     /// As printed by wpa_supplicant (non-printable bytes escaped).
     pub ssid: String,
     /// `[WPA2-PSK-CCMP][ESS]` split into `["WPA2-PSK-CCMP", "ESS"]`.
@@ -136,6 +138,7 @@ pub fn parse_bss(reply: &str) -> Result<Option<Bss>> {
         freq_mhz: fields.required("freq")?,
         level_dbm: fields.required("level")?,
         age_secs: fields.required("age")?,
+        beacon_interval_tu: fields.parsed("beacon_int")?,
         ssid: fields.text("ssid").unwrap_or_default(),
         flags: split_flags(fields.text("flags").as_deref().unwrap_or("")),
     }))
@@ -317,6 +320,7 @@ mod tests {
                 freq_mhz: 2412,
                 level_dbm: -30,
                 age_secs: 2,
+                beacon_interval_tu: Some(100),
                 ssid: "roam-test".into(),
                 flags: vec!["WPA2-PSK-CCMP".into(), "ESS".into()],
             }

@@ -85,6 +85,15 @@ impl Tun {
         Ok(Self { file, name: name.to_owned() })
     }
 
+    /// roam's programs started with this device as both the station and its monitor: the frame
+    /// filter sees what is injected.
+    pub fn observer(&self) -> Result<roam_user::ebpf::Observer> {
+        roam_user::ebpf::Observer::start(&roam_user::ebpf::ObserverOptions {
+            station: self.name.clone(),
+            monitor: Some(self.name.clone()),
+        })
+    }
+
     /// Injects one frame as if received on the device.
     pub fn inject(&mut self, frame: &[u8]) -> Result<()> {
         // struct tun_pi { flags: u16, proto: be16 }; the protocol is irrelevant to packet sockets.

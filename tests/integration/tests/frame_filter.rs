@@ -15,7 +15,7 @@ use roam_common::{
     maps::FilterConfig,
     MacAddr,
 };
-use roam_user::ebpf::{events::EventReader, Observer, ObserverOptions};
+use roam_user::ebpf::events::EventReader;
 
 const AP_B: MacAddr = MacAddr([0x02, 0x00, 0x00, 0x00, 0x01, 0x00]);
 /// Short beacon intervals keep the test fast; the policy scales with the interval.
@@ -37,10 +37,7 @@ fn next_of(events: &mut EventReader, kind: EventKind) -> Result<Event> {
 fn per_bss_table_and_events_from_real_frames() -> Result<()> {
     in_netns(|| {
         let mut tun = Tun::create("roammon0")?;
-        let mut observer = Observer::start(&ObserverOptions {
-            station: tun.name.clone(),
-            monitor: Some(tun.name.clone()),
-        })?;
+        let mut observer = tun.observer()?;
         ensure!(observer.report().is_attached("roam_frames"), "{}", observer.report());
         let mut events = observer.take_events()?;
         observer.set_filter_config(&FilterConfig {
@@ -128,14 +125,54 @@ fn per_bss_table_and_events_from_real_frames() -> Result<()> {
     })
 }
 
+/// A beacon in the serving AP's name (anyone can send one) that claims a 1 TU interval must not
+/// make its silence threshold 3 ms: the interval is taken once, from the first plausible
+/// beacon, and the association's interval overrides it.
+#[test]
+fn a_forged_beacon_interval_does_not_shorten_the_silence_threshold() -> Result<()> {
+    in_netns(|| {
+        let mut tun = Tun::create("roammon2")?;
+        let mut observer = tun.observer()?;
+        let mut events = observer.take_events()?;
+        let rt = hwsim_radiotap(2412, -40, 0);
+        let threshold_ns = SILENCE_INTERVALS as u64 * INTERVAL_TU as u64 * NS_PER_TU;
+        for assoc_beacon_interval_tu in [0, INTERVAL_TU as u32] {
+            observer.set_filter_config(&FilterConfig {
+                assoc_bssid: AP,
+                station: STA,
+                silence_intervals: SILENCE_INTERVALS,
+                assoc_beacon_interval_tu,
+                ..Default::default()
+            })?;
+            tun.inject(&beacon_every(&rt, AP, b"roam-test", 1, INTERVAL_TU))?;
+            tun.inject(&beacon_every(&rt, AP, b"roam-test", 1, 1))?;
+            let silent_since = Instant::now();
+            // Other frames tick the clock every millisecond while the AP is silent.
+            let silent = loop {
+                tun.inject(&beacon_every(&rt, AP_B, b"roam-test", 1, INTERVAL_TU))?;
+                if let Some(ev) = events.next_timeout(Duration::from_millis(1))? {
+                    if ev.kind() == Some(EventKind::BssSilent) {
+                        break ev;
+                    }
+                }
+                ensure!(silent_since.elapsed() < WAIT, "no silence event within {WAIT:?}");
+            };
+            ensure!(
+                silent.value > threshold_ns,
+                "assoc interval {assoc_beacon_interval_tu}: silent after {} ns, before the \
+                 threshold of {threshold_ns} ns",
+                silent.value
+            );
+        }
+        Ok(())
+    })
+}
+
 #[test]
 fn short_and_malformed_frames_are_counted_not_read_past() -> Result<()> {
     in_netns(|| {
         let mut tun = Tun::create("roammon1")?;
-        let mut observer = Observer::start(&ObserverOptions {
-            station: tun.name.clone(),
-            monitor: Some(tun.name.clone()),
-        })?;
+        let mut observer = tun.observer()?;
         let mut events = observer.take_events()?;
         let frame = beacon_every(&hwsim_radiotap(2412, -40, 0), AP, b"roam-test", 1, 100);
         // Every prefix of a real beacon (TUN refuses empty writes), then garbage radiotap.
@@ -178,10 +215,7 @@ const VERIFIED_INSTRUCTIONS_MAX: u32 = 200_000;
 fn the_frame_filter_keeps_a_margin_under_the_verifiers_budget() -> Result<()> {
     in_netns(|| {
         let tun = Tun::create("roammon0")?;
-        let observer = Observer::start(&ObserverOptions {
-            station: tun.name.clone(),
-            monitor: Some(tun.name.clone()),
-        })?;
+        let observer = tun.observer()?;
         ensure!(observer.report().is_attached("roam_frames"), "{}", observer.report());
         let verified = aya::programs::loaded_programs()
             .filter_map(Result::ok)

@@ -9,7 +9,7 @@ use roam_common::{
     maps::FilterConfig,
     MacAddr,
 };
-use roam_user::ebpf::{stats, Observer, ObserverOptions};
+use roam_user::ebpf::{stats, Observer};
 
 const FRAMES: u64 = 20_000;
 
@@ -17,10 +17,7 @@ const FRAMES: u64 = 20_000;
 fn frame_filter_cost_per_frame() -> Result<()> {
     in_netns(|| {
         let mut tun = Tun::create("roammon9")?;
-        let mut observer = Observer::start(&ObserverOptions {
-            station: tun.name.clone(),
-            monitor: Some(tun.name.clone()),
-        })?;
+        let mut observer = tun.observer()?;
         observer.set_filter_config(&FilterConfig {
             assoc_bssid: AP,
             silence_intervals: 3,
