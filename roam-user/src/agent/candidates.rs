@@ -36,6 +36,15 @@ impl Network {
     }
 }
 
+/// An SSID for people (`roam status`, metric labels): the text when it is UTF-8, else every
+/// byte outside printable ASCII escaped (`G\xe4ste`).
+pub fn printable_ssid(ssid: &[u8]) -> String {
+    match std::str::from_utf8(ssid) {
+        Ok(text) => text.to_owned(),
+        Err(_) => ssid.escape_ascii().to_string(),
+    }
+}
+
 /// A BSS of a scan table, whichever manager keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScannedBss {
@@ -44,8 +53,7 @@ pub struct ScannedBss {
     pub signal_dbm: Option<i32>,
     /// Age of the entry when it was read.
     pub age_ms: u64,
-    /// As the manager reports it (wpa_supplicant escapes non-printable bytes; so does its
-    /// STATUS, which names the network, so the two compare).
+    /// The bytes on the air (wpa_supplicant's escaped text decoded), as the kernel hashes them.
     pub ssid: Vec<u8>,
     pub protected: bool,
     /// In TU, if the manager knows it.
@@ -64,7 +72,7 @@ impl From<&wpa::Bss> for ScannedBss {
             signal_dbm: Some(bss.level_dbm),
             // wpa_supplicant reports whole seconds.
             age_ms: u64::from(bss.age_secs) * 1_000,
-            ssid: bss.ssid.as_bytes().to_vec(),
+            ssid: wpa::ssid_bytes(&bss.ssid),
             protected,
             beacon_interval_tu: bss.beacon_interval_tu,
         }
@@ -207,6 +215,26 @@ mod tests {
             ssid: ssid.to_owned(),
             flags: flags.iter().map(|f| f.to_string()).collect(),
         })
+    }
+
+    /// wpa_supplicant prints `G\xe4ste "wifi"` for these bytes; the kernel hashes the bytes.
+    #[test]
+    fn an_escaped_ssid_matches_the_kernels_rows_and_the_scan_table() {
+        let printed = r#"G\xe4ste \"wifi\""#;
+        let on_air = b"G\xe4ste \"wifi\"";
+        let net = Network::new(&wpa::ssid_bytes(printed), true);
+        assert_eq!(net.ssid, on_air);
+        assert_eq!(net.ssid_hash, roam_common::frame::ies::ssid_hash(on_air));
+        let now = Instant::now();
+        let mut book = CandidateBook::default();
+        book.scanned(bss(MacAddr([2, 0, 0, 0, 1, 0]), printed, &["WPA2-PSK-CCMP"], 1), now);
+        assert_eq!(book.candidates(&net, &[], 0, now).len(), 1);
+    }
+
+    #[test]
+    fn ssids_are_printed_as_text_or_escaped() {
+        assert_eq!(printable_ssid("café".as_bytes()), "café");
+        assert_eq!(printable_ssid(b"G\xe4ste"), r"G\xe4ste");
     }
 
     #[test]

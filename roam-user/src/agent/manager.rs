@@ -222,7 +222,7 @@ impl Manager {
                 };
                 Ok(Some(ManagerStatus {
                     bssid,
-                    ssid: ssid.into_bytes(),
+                    ssid: wpa::ssid_bytes(&ssid),
                     freq_mhz: status.freq_mhz.unwrap_or(0),
                     protected: status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"),
                     network_id: status.network_id,

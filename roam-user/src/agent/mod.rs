@@ -1114,7 +1114,7 @@ impl Agent {
             self.liveness.associated(status.bssid, monotonic_ns(), &mut self.parts.observer);
             self.count_monitor_beacons(status.bssid);
         }
-        let ssid = String::from_utf8_lossy(&status.ssid).into_owned();
+        let ssid = candidates::printable_ssid(&status.ssid);
         self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
         self.arm_filter();
         Ok(())

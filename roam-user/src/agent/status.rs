@@ -32,7 +32,7 @@ pub(super) fn build(agent: &Agent) -> Status {
             ssid: agent
                 .network
                 .as_ref()
-                .map(|n| String::from_utf8_lossy(&n.ssid).into_owned())
+                .map(|n| super::candidates::printable_ssid(&n.ssid))
                 .unwrap_or_default(),
             freq_mhz: agent.current_freq,
             signal_dbm: rec
