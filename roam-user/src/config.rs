@@ -223,6 +223,25 @@ impl Default for Candidates {
     }
 }
 
+impl Candidates {
+    /// The shortest time between two refreshes of the candidates.
+    pub fn refresh_min_interval(&self) -> Duration {
+        Duration::from_secs(self.refresh_min_interval_s)
+    }
+}
+
+/// The longest values of the keys that become waits. Beyond them a value means nothing a
+/// station could use (a roam that may take a minute is no longer fast), and near the integer's
+/// maximum it would overflow the agent's clock arithmetic.
+const LONGEST: [(&str, u64, &str); 4] = [
+    ("act.backoff_max_ms", 3_600_000, "ms (an hour)"),
+    ("act.roam_timeout_ms", 60_000, "ms"),
+    ("candidates.max_heard_age_ms", 600_000, "ms (ten minutes)"),
+    ("candidates.refresh_min_interval_s", 86_400, "s (a day)"),
+];
+/// Hysteresis beyond this would never let a weaker AP be left.
+const MAX_HYSTERESIS_DB: i32 = 30;
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DropWindow {
@@ -366,11 +385,11 @@ impl Config {
                 ));
             }
         }
-        if self.detect.signal_hysteresis_db < 0 {
+        if !(0..=MAX_HYSTERESIS_DB).contains(&self.detect.signal_hysteresis_db) {
             return Err(Invalid::new(
                 "detect.signal_hysteresis_db",
                 format!(
-                    "{} must not be negative: use 0 or more dB",
+                    "{} is out of range: use 0 to {MAX_HYSTERESIS_DB} dB",
                     self.detect.signal_hysteresis_db
                 ),
             ));
@@ -398,6 +417,20 @@ impl Config {
                     self.act.roam_timeout_ms
                 ),
             ));
+        }
+        let values = [
+            self.act.backoff_max_ms,
+            self.act.roam_timeout_ms,
+            self.candidates.max_heard_age_ms,
+            self.candidates.refresh_min_interval_s,
+        ];
+        for ((key, longest, unit), value) in LONGEST.into_iter().zip(values) {
+            if value > longest {
+                return Err(Invalid::new(
+                    key,
+                    format!("{value} is too long: use at most {longest} {unit}"),
+                ));
+            }
         }
         let cap = roam_common::policy::limiter::MAX_CAP;
         if self.act.max_roams_per_minute as usize > cap {
@@ -517,6 +550,51 @@ mod tests {
         assert_eq!((rule.probe_interval_ns, rule.failures), (300_000_000, 4));
         assert_eq!(Config::default().detect.unanswered_ns(), 40_000_000);
         assert!(!Config::parse("[detect]\nmonitor = false\n", "x").unwrap().detect.monitor);
+    }
+
+    /// Every numeric key at its largest value (TOML's integers are i64) is refused with its
+    /// name, or loads into a configuration whose derived waits do not overflow the clock.
+    #[test]
+    fn extreme_values_are_refused_or_harmless() {
+        let keys = [
+            ("detect", "silence_intervals", u32::MAX as u64),
+            ("detect", "probe_interval_ms", i64::MAX as u64),
+            ("detect", "probe_failures", u32::MAX as u64),
+            ("detect", "unanswered_ms", i64::MAX as u64),
+            ("act", "max_roams_per_minute", u32::MAX as u64),
+            ("act", "backoff_initial_ms", i64::MAX as u64),
+            ("act", "backoff_max_ms", i64::MAX as u64),
+            ("act", "roam_timeout_ms", i64::MAX as u64),
+            ("candidates", "max_heard_age_ms", i64::MAX as u64),
+            ("candidates", "refresh_min_interval_s", i64::MAX as u64),
+        ];
+        for (section, key, value) in keys {
+            let text = format!("[{section}]\n{key} = {value}\n");
+            match Config::parse(&text, "roam.toml") {
+                Ok(config) => assert_derived_waits_fit(&config),
+                Err(e) => assert!(format!("{e:#}").contains(key), "{key}: {e:#}"),
+            }
+        }
+        for text in [
+            "[detect]\nsignal_hysteresis_db = 2147483647\n",
+            "[detect]\nsignal_hysteresis_db = -1\n",
+        ] {
+            assert!(Config::parse(text, "x").is_err(), "{text}");
+        }
+        let longest = "[act]\nbackoff_initial_ms = 3600000\nbackoff_max_ms = 3600000\nroam_timeout_ms = 60000\n\
+                       [candidates]\nmax_heard_age_ms = 600000\nrefresh_min_interval_s = 86400\n";
+        assert_derived_waits_fit(&Config::parse(longest, "x").unwrap());
+    }
+
+    fn assert_derived_waits_fit(config: &Config) {
+        let limits = config.limiter();
+        assert!(limits.backoff_max_ns >= limits.backoff_initial_ns);
+        let _ = (config.detect.liveness(), config.detect.unanswered_ns());
+        let now = std::time::Instant::now();
+        for wait in [config.act.roam_timeout(), config.candidates.refresh_min_interval()] {
+            assert!(now.checked_add(wait).is_some(), "{wait:?}");
+            assert!(wait.as_nanos() < u64::MAX as u128 / 2, "{wait:?} overflows a ns clock");
+        }
     }
 
     /// Values from the command line are checked the same way, without a file to point into.

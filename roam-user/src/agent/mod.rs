@@ -972,10 +972,8 @@ impl Agent {
             self.retry_held_loss().await;
         }
         if due(Some(self.refresh_at)) {
-            self.refresh_at = after(
-                REFRESH_INTERVAL
-                    .max(Duration::from_secs(self.config().candidates.refresh_min_interval_s)),
-            );
+            self.refresh_at =
+                after(REFRESH_INTERVAL.max(self.config().candidates.refresh_min_interval()));
             self.catch_up_with_link().await;
             self.refresh_candidates().await;
         }
