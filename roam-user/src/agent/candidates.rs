@@ -5,10 +5,13 @@
 //! Kept current from events (the kernel's BssNew, the supplicant's BSS-ADDED/REMOVED and scan
 //! results), so deciding at a loss reads only the rows of known candidates, never a whole table.
 
-use std::{collections::HashMap, time::Instant};
+use std::{
+    collections::{HashMap, VecDeque},
+    time::Instant,
+};
 
 use roam_common::{
-    maps::{BssRecord, BSS_FLAG_HAS_SIGNAL},
+    maps::{BssRecord, BSS_FLAG_HAS_SIGNAL, BSS_TABLE_SLOTS},
     policy::Candidate,
     MacAddr,
 };
@@ -109,14 +112,29 @@ impl ScanEntry {
 
 #[derive(Default)]
 pub struct CandidateBook {
-    /// BSSes the kernel announced (BssNew), with their SSID hash.
+    /// BSSes the kernel announced (BssNew), with their SSID hash: no more than its table holds,
+    /// the oldest announcements forgotten first, so that a flood of invented BSSIDs cannot
+    /// grow the agent.
     heard: HashMap<MacAddr, u32>,
+    heard_order: VecDeque<MacAddr>,
     scanned: HashMap<MacAddr, ScanEntry>,
 }
 
+/// The most BSSes the kernel's table holds: an announcement older than that many others is
+/// of a row the kernel has most likely reused.
+const MAX_HEARD: usize = BSS_TABLE_SLOTS as usize;
+
 impl CandidateBook {
     pub fn heard(&mut self, bssid: MacAddr, ssid_hash: u32) {
-        self.heard.insert(bssid, ssid_hash);
+        if self.heard.insert(bssid, ssid_hash).is_some() {
+            return;
+        }
+        self.heard_order.push_back(bssid);
+        if self.heard_order.len() > MAX_HEARD {
+            if let Some(oldest) = self.heard_order.pop_front() {
+                self.heard.remove(&oldest);
+            }
+        }
     }
 
     pub fn scanned(&mut self, bss: ScannedBss, read_at: Instant) {
@@ -229,6 +247,22 @@ mod tests {
         let mut book = CandidateBook::default();
         book.scanned(bss(MacAddr([2, 0, 0, 0, 1, 0]), printed, &["WPA2-PSK-CCMP"], 1), now);
         assert_eq!(book.candidates(&net, &[], 0, now).len(), 1);
+    }
+
+    #[test]
+    fn the_heard_bsses_are_bounded_by_the_kernels_table() {
+        let net = Network::new(b"roam", true);
+        let mut book = CandidateBook::default();
+        let bssid = |i: usize| MacAddr([2, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        for i in 0..MAX_HEARD + 10 {
+            book.heard(bssid(i), net.ssid_hash);
+        }
+        book.heard(bssid(MAX_HEARD + 9), net.ssid_hash);
+        assert_eq!((book.heard.len(), book.heard_order.len()), (MAX_HEARD, MAX_HEARD));
+        let rows = book.rows_in(&net, |_| Some(BssRecord::default()));
+        assert_eq!(rows.len(), MAX_HEARD);
+        assert!(!rows.iter().any(|(b, _)| *b == bssid(9)), "the oldest were forgotten");
+        assert!(rows.iter().any(|(b, _)| *b == bssid(MAX_HEARD + 9)));
     }
 
     #[test]
