@@ -21,7 +21,7 @@ use crate::{
     config::{BackendChoice, Config},
     control,
     ebpf::{stats, Observer, ObserverOptions},
-    leftovers::{self, MonitorRecord, Previous, RecordFile, RunRecord},
+    leftovers::{self, MonitorRecord, Previous, RecordFile, RunLock, RunRecord},
     neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
     system,
@@ -199,6 +199,17 @@ async fn claim_run_record(
     nl80211: &nl80211::Nl80211,
 ) -> Result<RecordFile> {
     let path = leftovers::record_path(control_socket);
+    if let Some(dir) = path.parent() {
+        leftovers::ensure_private_dir(dir)?;
+    }
+    let lock = RunLock::try_acquire(&path)
+        .with_context(|| format!("taking the lock beside {}", path.display()))?
+        .with_context(|| {
+            format!(
+                "another roam runs on {iface} (it holds {}); fix: stop it first (systemctl stop roam@{iface})",
+                path.with_extension("lock").display()
+            )
+        })?;
     let previous = Previous::read(&path)
         .with_context(|| format!("reading the run record {}", path.display()))?;
     match previous {
@@ -225,7 +236,7 @@ async fn claim_run_record(
         monitor: None,
         clsact_added: false,
     };
-    RecordFile::create(&path, record).with_context(|| {
+    RecordFile::create(&path, record, lock).with_context(|| {
         format!("writing the run record {}: is its directory writable?", path.display())
     })
 }

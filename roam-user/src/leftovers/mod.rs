@@ -14,4 +14,6 @@ mod cleanup;
 mod record;
 
 pub use cleanup::undo;
-pub use record::{record_path, MonitorRecord, Previous, RecordFile, RunRecord};
+pub use record::{
+    ensure_private_dir, record_path, MonitorRecord, Previous, RecordFile, RunLock, RunRecord,
+};

@@ -1,9 +1,13 @@
 //! The run record: what this run changed in the system, on disk for as long as it runs.
 
 use std::{
-    fs, io,
+    fs::{self, File},
+    io,
     io::Write as _,
-    os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _},
+    os::{
+        fd::AsRawFd as _,
+        unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _},
+    },
     path::{Path, PathBuf},
 };
 
@@ -83,20 +87,86 @@ pub fn record_path(control_socket: &Path) -> PathBuf {
     control_socket.with_extension("state")
 }
 
+/// Makes the run directory (`/run/roam`, 0700) if it is missing, and refuses one that is not a
+/// real directory of this user that nobody else may write: root writes and deletes files
+/// there, which another user could otherwise replace or turn into links.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let meta = fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let problem = if !meta.file_type().is_dir() {
+        Some("is not a directory (a link?)".to_owned())
+    } else if meta.uid() != euid {
+        Some(format!("belongs to uid {}, not to roam's ({euid})", meta.uid()))
+    } else if meta.mode() & 0o022 != 0 {
+        Some(format!("is writable by others (mode {:o})", meta.mode() & 0o7777))
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} {problem}; fix: remove it, or point paths.control_socket at a directory only \
+                 roam's user can write",
+                dir.display()
+            ),
+        )),
+    }
+}
+
+/// The interface's lock (`wlan0.lock` beside the record), held for the agent's life: two
+/// agents started together on one interface cannot both take it, where the record's pid alone
+/// could not tell them apart. The kernel releases it with the process, however it ends.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// The lock of the run whose record is at `record_path`; `None` if another process holds it.
+    pub fn try_acquire(record_path: &Path) -> io::Result<Option<RunLock>> {
+        let path = record_path.with_extension("lock");
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)?;
+        // SAFETY: flock on a descriptor this function owns; no memory is passed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let err = io::Error::last_os_error();
+            return match err.raw_os_error() {
+                Some(libc::EWOULDBLOCK) => Ok(None),
+                _ => Err(err),
+            };
+        }
+        Ok(Some(RunLock { _file: file, path }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// This run's record on disk; removed when dropped, i.e. when the agent exits cleanly.
 #[derive(Debug)]
 pub struct RecordFile {
     path: PathBuf,
     record: RunRecord,
+    /// Held as long as the record is this run's.
+    _lock: RunLock,
 }
 
 impl RecordFile {
-    /// Writes `record` to `path` (its directory created 0700 if needed, the file 0600).
-    pub fn create(path: &Path, record: RunRecord) -> io::Result<Self> {
-        if let Some(dir) = path.parent() {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        }
-        let file = RecordFile { path: path.to_owned(), record };
+    /// Writes `record` to `path` (the file 0600; its directory checked by
+    /// [`ensure_private_dir`] and locked by `lock`).
+    pub fn create(path: &Path, record: RunRecord, lock: RunLock) -> io::Result<Self> {
+        let file = RecordFile { path: path.to_owned(), record, _lock: lock };
         file.write()?;
         Ok(file)
     }
@@ -112,14 +182,21 @@ impl RecordFile {
     }
 
     /// Write then rename: a crash mid-write leaves the old record or the new one, never half.
+    /// The temporary file is made anew, never opened through a link.
     fn write(&self) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(&self.record).map_err(io::Error::other)?;
         let temporary = self.path.with_extension("state.new");
+        // A leftover of a crash mid-write (or anything planted there: removing a link removes
+        // the link).
+        match fs::remove_file(&temporary) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
         let mut file = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&temporary)?;
         file.write_all(&json)?;
         file.sync_all()?;
@@ -187,11 +264,64 @@ mod tests {
         );
     }
 
+    fn private_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("roam-record-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let run = dir.join("run");
+        ensure_private_dir(&run).unwrap();
+        run
+    }
+
+    fn claim(path: &Path, pid: u32) -> RecordFile {
+        let lock = RunLock::try_acquire(path).unwrap().expect("the lock is free");
+        RecordFile::create(path, record(pid), lock).unwrap()
+    }
+
+    #[test]
+    fn a_second_run_on_the_interface_cannot_take_its_lock() {
+        let run = private_dir("lock");
+        let path = run.join("wlan0.state");
+        let first = claim(&path, 42);
+        assert!(RunLock::try_acquire(&path).unwrap().is_none(), "taken while the first runs");
+        assert!(RunLock::try_acquire(&run.join("wlan1.state")).unwrap().is_some());
+        drop(first);
+        assert!(RunLock::try_acquire(&path).unwrap().is_some(), "free once it ended");
+        fs::remove_dir_all(run.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_link_planted_where_the_record_is_written_is_not_followed() {
+        let run = private_dir("link");
+        let victim = run.parent().unwrap().join("victim");
+        fs::write(&victim, "untouched").unwrap();
+        let path = run.join("wlan0.state");
+        std::os::unix::fs::symlink(&victim, path.with_extension("state.new")).unwrap();
+        let _file = claim(&path, 42);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
+        assert!(fs::read_to_string(&path).unwrap().contains("\"pid\": 42"));
+        fs::remove_dir_all(run.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_run_directory_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let run = private_dir("mode");
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = ensure_private_dir(&run).unwrap_err().to_string();
+        assert!(err.contains("writable by others (mode 777)") && err.contains("fix:"), "{err}");
+        let link = run.parent().unwrap().join("link");
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::symlink(&run, &link).unwrap();
+        assert!(ensure_private_dir(&link).unwrap_err().to_string().contains("not a directory"));
+        fs::remove_dir_all(run.parent().unwrap()).unwrap();
+    }
+
     #[test]
     fn the_file_holds_the_record_while_it_lives_and_goes_with_it() {
-        let dir = std::env::temp_dir().join(format!("roam-record-{}", std::process::id()));
-        let path = dir.join("run/wlan0.state");
-        let mut file = RecordFile::create(&path, record(std::process::id() + 1)).unwrap();
+        let run = private_dir("holds");
+        let dir = run.parent().unwrap().to_owned();
+        let path = run.join("wlan0.state");
+        let mut file = claim(&path, std::process::id() + 1);
         file.update(|record| record.clsact_added = false).unwrap();
         let on_disk: RunRecord = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(&on_disk, file.record());
