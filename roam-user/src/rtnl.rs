@@ -3,11 +3,18 @@
 
 use std::io;
 
-use anyhow::{Context as _, Result};
-use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::RouteNetlinkMessage;
+use anyhow::{bail, Context as _, Result};
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+};
+use netlink_packet_route::{
+    tc::{TcAttribute, TcHandle, TcMessage},
+    RouteNetlinkMessage,
+};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use tokio::io::unix::AsyncFd;
+
+use crate::netlink_answer::{answer, Answer};
 
 /// RTNLGRP_LINK: link changes (carrier among them).
 pub const GROUP_LINK: u32 = 1;
@@ -87,4 +94,65 @@ pub fn messages(mut buf: &[u8]) -> Vec<RouteNetlinkMessage> {
         buf = &buf[len.next_multiple_of(4).min(buf.len())..];
     }
     out
+}
+
+/// One rtnetlink message, ready to send.
+pub fn serialize(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
+    msg.finalize();
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    buf
+}
+
+/// `RTM_DELQDISC` of the clsact qdisc of interface `ifindex` (and with it every filter on it),
+/// as `tc qdisc del dev IFACE clsact` sends it: parent `ffff:fff1`, handle `ffff:0`.
+pub fn delete_clsact_request(ifindex: u32, seq: u32) -> Vec<u8> {
+    let mut msg = TcMessage::default();
+    msg.header.index = ifindex as i32;
+    msg.header.parent = TcHandle::CLSACT;
+    msg.header.handle = TcHandle { major: u16::MAX, minor: 0 };
+    msg.attributes.push(TcAttribute::Kind("clsact".into()));
+    serialize(RouteNetlinkMessage::DelQueueDiscipline(msg), NLM_F_REQUEST | NLM_F_ACK, seq)
+}
+
+/// Deletes the clsact qdisc of `ifindex`. Blocking (it runs as the agent exits); the kernel
+/// answers within the send.
+pub fn delete_clsact(ifindex: u32) -> Result<()> {
+    let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
+    socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+    socket.send(&delete_clsact_request(ifindex, 1), 0).context("sending RTM_DELQDISC")?;
+    let (reply, _) = socket.recv_from_full().context("reading the RTM_DELQDISC answer")?;
+    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply)
+        .context("decoding the kernel's answer")?;
+    match answer(&msg.payload) {
+        Answer::Done => Ok(()),
+        Answer::Failed(errno) => bail!("RTM_DELQDISC: {}", io::Error::from(errno)),
+        Answer::Other => bail!("RTM_DELQDISC: unexpected answer {:?}", msg.payload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use netlink_packet_route::tc::TcAttribute;
+
+    use super::*;
+
+    #[test]
+    fn the_clsact_deletion_is_what_tc_sends() {
+        let request = delete_clsact_request(7, 3);
+        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&request).unwrap();
+        assert_eq!(msg.header.flags, NLM_F_REQUEST | NLM_F_ACK);
+        let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelQueueDiscipline(tc)) = msg.payload
+        else {
+            panic!("not RTM_DELQDISC: {:?}", msg.payload)
+        };
+        assert_eq!(tc.header.index, 7);
+        assert_eq!((tc.header.parent.major, tc.header.parent.minor), (0xffff, 0xfff1));
+        assert_eq!((tc.header.handle.major, tc.header.handle.minor), (0xffff, 0));
+        assert_eq!(tc.attributes, vec![TcAttribute::Kind("clsact".into())]);
+    }
 }

@@ -1,7 +1,7 @@
 //! Loads roam's kernel programs, attaches every hook the running kernel offers, and gives typed
 //! access to their maps. Dropping the [`Observer`] detaches everything it attached.
 
-use std::{collections::HashMap, process::Command};
+use std::collections::HashMap;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -425,21 +425,13 @@ impl Drop for Observer {
         // roam added needs undoing by hand.
         if let Some(iface) = self.clsact_added_on.take() {
             // An interface that is gone took its qdisc with it.
-            if netif::ifindex(&iface).is_ok() && !delete_clsact(&iface) {
-                warn!("could not remove the clsact qdisc roam added on {iface}: `tc qdisc del dev {iface} clsact`");
+            if let Ok(ifindex) = netif::ifindex(&iface) {
+                if let Err(err) = crate::rtnl::delete_clsact(ifindex) {
+                    warn!("could not remove the clsact qdisc roam added on {iface} ({err:#}): `tc qdisc del dev {iface} clsact`");
+                }
             }
         }
     }
-}
-
-/// Deletes the clsact qdisc of `iface` (and every filter on it); true when it is gone. aya has
-/// no call for it, so iproute2 does it.
-pub fn delete_clsact(iface: &str) -> bool {
-    Command::new("tc")
-        .args(["qdisc", "del", "dev", iface, "clsact"])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
 }
 
 /// The interface already has a clsact qdisc (netlink answered EEXIST).

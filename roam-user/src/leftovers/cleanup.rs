@@ -4,12 +4,10 @@ use aya::programs::tc::{self, TcAttachType, TcError};
 
 use super::RunRecord;
 use crate::{
-    ebpf::{
-        hooks::{EGRESS_PROGRAM, INGRESS_PROGRAM},
-        observer::delete_clsact,
-    },
+    ebpf::hooks::{EGRESS_PROGRAM, INGRESS_PROGRAM},
     netif,
     nl80211::Nl80211,
+    rtnl,
 };
 
 /// Undoes what `record` lists and says what it found, one entry per thing removed, for the log.
@@ -28,14 +26,17 @@ pub async fn undo(record: &RunRecord, nl80211: &Nl80211) -> Vec<String> {
         }
     }
     let station = &record.station;
-    if netif::ifindex(station).is_err() {
+    let Ok(ifindex) = netif::ifindex(station) else {
         // The interface went (its radio was removed), and its qdisc and filters with it.
         return undone;
-    }
+    };
     if record.clsact_added {
         // Its filters, roam's among them, go with it.
-        if delete_clsact(station) {
-            undone.push(format!("deleted the clsact qdisc roam added on {station}"));
+        match rtnl::delete_clsact(ifindex) {
+            Ok(()) => undone.push(format!("deleted the clsact qdisc roam added on {station}")),
+            Err(err) => undone.push(format!(
+                "left the clsact qdisc roam added on {station}: {err:#} (delete it with `tc qdisc del dev {station} clsact`)"
+            )),
         }
         return undone;
     }

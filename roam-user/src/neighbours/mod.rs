@@ -29,8 +29,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::{
     neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
@@ -53,7 +52,7 @@ pub use self::{
 use crate::{
     netif::monotonic_ns,
     netlink_answer::{answer, Answer},
-    rtnl::{self, Subscription},
+    rtnl::{self, serialize, Subscription},
 };
 
 /// How often to ask again while the neighbour does not answer through the new AP yet.
@@ -437,17 +436,6 @@ fn put_back_request(ifindex: u32, n: &Neighbour, seq: u32) -> Vec<u8> {
     }));
     msg.attributes.push(NeighbourAttribute::LinkLayerAddress(n.lladdr.clone()));
     serialize(RouteNetlinkMessage::NewNeighbour(msg), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, seq)
-}
-
-fn serialize(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
-    let mut header = NetlinkHeader::default();
-    header.flags = flags;
-    header.sequence_number = seq;
-    let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(inner));
-    msg.finalize();
-    let mut buf = vec![0; msg.buffer_len()];
-    msg.serialize(&mut buf);
-    buf
 }
 
 fn check_ack(reply: &[u8]) -> Result<()> {

@@ -42,3 +42,20 @@ fn programs_are_gone_when_the_roam_binary_exits() -> Result<()> {
         Ok(())
     })
 }
+
+/// Kernels without tcx (before 6.6) need a clsact qdisc, which roam adds if missing and deletes
+/// as it exits, over rtnetlink as `tc qdisc del` would.
+#[test]
+fn the_clsact_qdisc_roam_added_is_deleted_over_rtnetlink() -> Result<()> {
+    in_netns(|| {
+        veth_pair("roamsta3", "10.80.0.1/24", "roamap3")?;
+        let ifindex = roam_user::netif::ifindex("roamsta3")?;
+        aya::programs::tc::qdisc_add_clsact("roamsta3")?;
+        roam_user::rtnl::delete_clsact(ifindex)?;
+        // Gone: it can be added again, and a second deletion finds nothing.
+        aya::programs::tc::qdisc_add_clsact("roamsta3")?;
+        roam_user::rtnl::delete_clsact(ifindex)?;
+        ensure!(roam_user::rtnl::delete_clsact(ifindex).is_err(), "deleted a qdisc that was gone");
+        Ok(())
+    })
+}
