@@ -92,6 +92,9 @@ impl ControlServer {
             tokio::select! {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) if !peer_may_connect(&stream) => {
+                        warn!("control socket: refused a client of another user");
+                    }
                     Ok((stream, _)) => {
                         let connection = serve_connection(
                             stream,
@@ -119,6 +122,19 @@ impl ControlServer {
         debug!("control socket closed");
         Ok(())
     }
+}
+
+/// Whether the process at the other end may use the socket: root, or the agent's own user.
+/// The socket's mode (0600, in a 0700 directory) already keeps others out; this holds even if
+/// its directory is not roam's own.
+fn peer_may_connect(stream: &UnixStream) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let own = unsafe { libc::geteuid() };
+    stream.peer_cred().is_ok_and(|peer| uid_may_connect(peer.uid(), own))
+}
+
+pub(super) fn uid_may_connect(peer: u32, own: u32) -> bool {
+    peer == 0 || peer == own
 }
 
 /// Removes the socket file at `path` if nobody listens on it any more (its agent crashed).

@@ -353,3 +353,13 @@ fn permission_denied_says_use_sudo() {
         "permission denied on /run/roam/wlan0.sock: the control socket is root-only, use sudo"
     );
 }
+
+#[test]
+fn only_root_and_the_agents_own_user_may_connect() {
+    use super::server::uid_may_connect;
+    assert!(uid_may_connect(0, 0));
+    assert!(uid_may_connect(0, 1000), "root may talk to an agent of another user");
+    assert!(uid_may_connect(1000, 1000));
+    assert!(!uid_may_connect(1000, 0));
+    assert!(!uid_may_connect(1001, 1000));
+}
