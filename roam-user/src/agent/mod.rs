@@ -593,11 +593,11 @@ impl Agent {
         };
         match trigger {
             Trigger::Disassoc { reason } => {
-                self.metrics.disassoc_received(reason);
+                self.metrics.disassoc_received(Some(reason));
                 self.counters.disassocs += 1;
             }
             Trigger::Deauth { reason } => {
-                self.metrics.deauth_received(reason);
+                self.metrics.deauth_received(Some(reason));
                 self.counters.deauths += 1;
             }
             _ => {}

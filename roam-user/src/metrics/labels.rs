@@ -30,10 +30,23 @@ pub(crate) struct SourceLabels {
     pub source: String,
 }
 
-/// IEEE 802.11 reason code; integers encode as their decimal string.
+/// IEEE 802.11 reason code: the decimal code when it is one roam knows, `other` for any other
+/// and `protected` when it could not be read. Anyone can send deauths with any of 65536
+/// codes: the label stays a small set.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct ReasonCodeLabels {
-    pub reason: u16,
+    pub reason: String,
+}
+
+impl ReasonCodeLabels {
+    pub fn of(reason: Option<u16>) -> Self {
+        let reason = match reason {
+            None => "protected".to_owned(),
+            Some(code) if roam_common::reason::reason_name(code) != "other" => code.to_string(),
+            Some(_) => "other".to_owned(),
+        };
+        ReasonCodeLabels { reason }
+    }
 }
 
 /// Kernel drop reason name (`enum skb_drop_reason` without its `SKB_DROP_REASON_` prefix).

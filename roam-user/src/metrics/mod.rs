@@ -115,14 +115,15 @@ impl Metrics {
         self.f.beacon_losses.get_or_create_owned(&SourceLabels { source: source.into() }).inc();
     }
 
-    /// A deauthentication frame with IEEE 802.11 reason code `reason` was received.
-    pub fn deauth_received(&self, reason: u16) {
-        self.f.deauth.get_or_create(&ReasonCodeLabels { reason }).inc();
+    /// The AP ended the association with a deauthentication of reason code `reason` (`None`:
+    /// unreadable).
+    pub fn deauth_received(&self, reason: Option<u16>) {
+        self.f.deauth.get_or_create_owned(&ReasonCodeLabels::of(reason)).inc();
     }
 
-    /// A disassociation frame with IEEE 802.11 reason code `reason` was received.
-    pub fn disassoc_received(&self, reason: u16) {
-        self.f.disassoc.get_or_create(&ReasonCodeLabels { reason }).inc();
+    /// The AP ended the association with a disassociation of reason code `reason`.
+    pub fn disassoc_received(&self, reason: Option<u16>) {
+        self.f.disassoc.get_or_create_owned(&ReasonCodeLabels::of(reason)).inc();
     }
 
     /// A roam attempt ended.

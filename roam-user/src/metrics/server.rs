@@ -153,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn serves_openmetrics_and_shuts_down() {
         let metrics = Arc::new(Metrics::new());
-        metrics.deauth_received(7);
+        metrics.deauth_received(Some(7));
         let (addr, stop, server) = start(metrics, None).await;
 
         let r = get(addr, "/metrics").await;

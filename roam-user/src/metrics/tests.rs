@@ -34,8 +34,8 @@ fn event_metrics_have_their_names_types_and_labels() {
     let m = Metrics::new();
     m.beacon_loss_detected("mac80211");
     m.beacon_loss_detected("mac80211");
-    m.deauth_received(3);
-    m.disassoc_received(8);
+    m.deauth_received(Some(3));
+    m.disassoc_received(Some(8));
     m.roam_attempt(TriggerKind::Silence, Backend::Nl80211, RoamResult::Success);
     m.roam_completed(
         Duration::from_millis(180),
@@ -225,8 +225,8 @@ fn metrics_are_shareable_across_threads() {
 fn exposed_series_names() -> std::collections::BTreeSet<String> {
     let m = Metrics::new();
     m.beacon_loss_detected("silence");
-    m.deauth_received(3);
-    m.disassoc_received(8);
+    m.deauth_received(Some(3));
+    m.disassoc_received(Some(8));
     m.roam_attempt(TriggerKind::Silence, Backend::WpaSupplicant, RoamResult::Success);
     m.roam_completed(Duration::from_millis(200), &[(Phase::Detect, Duration::from_millis(40))]);
     m.detection_latency(TriggerKind::Silence, Duration::from_millis(300));
@@ -339,4 +339,17 @@ fn liveness_sources_and_probe_totals_are_exported() {
         "totals, not sums: {text}"
     );
     assert!(text.contains("roam_liveness_probes_total{result=\"not_acked\"} 1"), "{text}");
+}
+
+#[test]
+fn reason_labels_are_a_small_set_whatever_the_air_sends() {
+    let m = Metrics::new();
+    for code in [3, 3, 999, 65535] {
+        m.deauth_received(Some(code));
+    }
+    m.deauth_received(None);
+    let text = m.encode();
+    assert_has(&text, "roam_deauth_received_total{reason=\"3\"} 2");
+    assert_has(&text, "roam_deauth_received_total{reason=\"other\"} 2");
+    assert_has(&text, "roam_deauth_received_total{reason=\"protected\"} 1");
 }
