@@ -2,15 +2,31 @@
 //!
 //! Before encoding, a scrape asks the agent to refresh the kernel snapshot, since the agent owns
 //! the kernel maps. The agent gets [`REFRESH_TIMEOUT`] to answer; after that, or if it is gone,
-//! the last snapshot is served: a scrape must never hang on a busy or stuck agent.
+//! the last snapshot is served: a scrape must never hang on a busy or stuck agent. Scrapes
+//! closer together than [`SNAPSHOT_MAX_AGE`] share one refresh, so no client can make the
+//! agent work at its own pace.
+//!
+//! The endpoint may listen beyond the host: connections are few ([`MAX_CONNECTIONS`]), must send
+//! their request head within [`HEADER_TIMEOUT`] and last at most [`CONNECTION_LIFETIME`].
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context as _, Result};
 use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
 use tokio::{
-    net::TcpListener,
-    sync::{mpsc, oneshot},
+    net::{TcpListener, TcpStream},
+    sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
 };
 
 use super::Metrics;
@@ -20,6 +36,22 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// How long a scrape waits for the agent to refresh the kernel snapshot.
 pub const REFRESH_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// A scrape this soon after the last refresh is served the snapshot that refresh made.
+pub const SNAPSHOT_MAX_AGE: Duration = Duration::from_millis(250);
+
+/// Connections served at once: Prometheus needs one; a client opening more waits its turn at
+/// the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 8;
+
+/// How long a client has to send its request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a connection lasts, keep-alive included: Prometheus reconnects at no cost.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Pause after a failed accept(): errors such as EMFILE persist, and retrying at once would spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Sent to the agent to ask for a refresh; the agent calls
 /// [`Metrics::set_kernel_snapshot`] and then sends `()` back (or drops it).
@@ -48,10 +80,24 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
 struct AppState {
     metrics: Arc<Metrics>,
     refresh: Option<RefreshSender>,
+    /// When the last scrape asked the agent for a refresh.
+    last_refresh: Arc<Mutex<Option<Instant>>>,
 }
 
-/// Serves the endpoint on `listener` until `shutdown` completes, then finishes the requests
-/// in flight and returns.
+impl AppState {
+    /// Whether this scrape should ask for a refresh (and, if so, counts it as asked).
+    fn refresh_due(&self, now: Instant) -> bool {
+        let mut last = self.last_refresh.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let due = last.is_none_or(|at| now.duration_since(at) >= SNAPSHOT_MAX_AGE);
+        if due {
+            *last = Some(now);
+        }
+        due
+    }
+}
+
+/// Serves the endpoint on `listener` until `shutdown` completes, then closes every connection
+/// and returns (a scrape cut short is retried by Prometheus; an agent held up is not).
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
@@ -60,17 +106,54 @@ pub async fn serve(
 ) -> Result<()> {
     let local = listener.local_addr().context("reading the metrics listener's address")?;
     tracing::info!("serving metrics on http://{local}/metrics");
-    axum::serve(listener, router(metrics, refresh))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .with_context(|| format!("serving metrics on {local}"))
+    let app = router(metrics, refresh);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        // A free slot first: beyond the limit, clients wait in the listen backlog.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => slot.context("the connection limit closed")?,
+        };
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_connection(stream, app.clone(), slot));
+                }
+                Err(e) => {
+                    tracing::warn!("metrics: accept failed: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+        }
+        // Reap the finished ones, so the set does not grow with every scrape.
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// One client's connection, bounded in time; its slot is freed when it ends.
+async fn serve_connection(stream: TcpStream, app: Router, _slot: OwnedSemaphorePermit) {
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+        Ok(Err(e)) => tracing::debug!("metrics: connection ended: {e}"),
+        Err(_) => tracing::debug!("metrics: connection closed after {CONNECTION_LIFETIME:?}"),
+        Ok(Ok(())) => {}
+    }
 }
 
 fn router(metrics: Arc<Metrics>, refresh: Option<RefreshSender>) -> Router {
-    Router::new()
-        .route("/", get(root))
-        .route("/metrics", get(scrape))
-        .with_state(AppState { metrics, refresh })
+    Router::new().route("/", get(root)).route("/metrics", get(scrape)).with_state(AppState {
+        metrics,
+        refresh,
+        last_refresh: Arc::default(),
+    })
 }
 
 async fn root() -> &'static str {
@@ -79,7 +162,9 @@ async fn root() -> &'static str {
 
 async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(refresh) = &state.refresh {
-        refresh_snapshot(refresh).await;
+        if state.refresh_due(Instant::now()) {
+            refresh_snapshot(refresh).await;
+        }
     }
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], state.metrics.encode())
 }
@@ -204,6 +289,37 @@ mod tests {
         let (addr, _stop, _server) = start(metrics, Some(tx)).await;
         let r = get(addr, "/metrics").await;
         assert!(r.body.contains("roam_frames_observed_total 1234\n"), "{}", r.body);
+    }
+
+    #[tokio::test]
+    async fn scrapes_close_together_share_one_refresh() {
+        let metrics = Arc::new(Metrics::new());
+        let (tx, mut rx) = mpsc::channel::<RefreshRequest>(4);
+        let asked = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = asked.clone();
+        tokio::spawn(async move {
+            while let Some(reply) = rx.recv().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = reply.send(());
+            }
+        });
+        let (addr, _stop, _server) = start(metrics, Some(tx)).await;
+        for _ in 0..3 {
+            assert_eq!(get(addr, "/metrics").await.status, 200);
+        }
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A client that connects and sends nothing is cut off, and its slot freed.
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_disconnected_after_the_header_timeout() {
+        let (addr, _stop, _server) = start(Arc::new(Metrics::new()), None).await;
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(HEADER_TIMEOUT * 2, silent.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "still connected after {:?}", HEADER_TIMEOUT * 2);
+        assert!(started.elapsed() >= HEADER_TIMEOUT, "cut off after {:?}", started.elapsed());
     }
 
     #[tokio::test]
