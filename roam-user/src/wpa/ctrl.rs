@@ -82,26 +82,29 @@ impl WpaCtrl {
     /// Sends `cmd` and returns wpa_supplicant's reply verbatim (usually
     /// newline-terminated). Replies such as `FAIL\n` are returned, not
     /// turned into errors: what counts as failure depends on the command.
+    ///
+    /// The whole request, from waiting for the socket to the reply, ends
+    /// within the timeout: a supplicant that hangs stops reading, its queue
+    /// fills, and a send would otherwise wait for ever, holding the socket.
     pub async fn request(&self, cmd: &str) -> Result<String> {
-        let mut socket = self.socket.lock().await;
+        let deadline = Instant::now() + self.timeout;
+        let timed_out = || WpaError::Timeout { cmd: cmd.to_owned(), after: self.timeout };
+        let mut socket = timeout_at(deadline, self.socket.lock()).await.map_err(|_| timed_out())?;
         let stale = socket.discard_pending();
         if stale > 0 {
             tracing::debug!(stale, "discarded late wpa_supplicant replies");
         }
-        match socket.send(cmd).await {
+        match timeout_at(deadline, socket.send(cmd)).await.map_err(|_| timed_out())? {
             Err(WpaError::StaleSocket { .. }) => {
                 // wpa_supplicant was restarted: its socket is a new one under the same name.
                 *socket = CtrlSocket::connect(&self.ctrl_dir, &self.iface)?;
                 tracing::info!("reconnected to a restarted wpa_supplicant for {}", self.iface);
-                socket.send(cmd).await?;
+                timeout_at(deadline, socket.send(cmd)).await.map_err(|_| timed_out())??;
             }
             sent => sent?,
         }
-        let deadline = Instant::now() + self.timeout;
         loop {
-            let msg = timeout_at(deadline, socket.recv())
-                .await
-                .map_err(|_| WpaError::Timeout { cmd: cmd.to_owned(), after: self.timeout })??;
+            let msg = timeout_at(deadline, socket.recv()).await.map_err(|_| timed_out())??;
             if is_unsolicited(&msg) {
                 tracing::trace!(%msg, "skipping event on request socket");
                 continue;

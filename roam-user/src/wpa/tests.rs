@@ -134,6 +134,23 @@ async fn silent_server_times_out_and_its_late_reply_is_discarded() {
     assert_eq!(reply.unwrap(), "PONG\n");
 }
 
+/// A hung supplicant reads nothing: its queue fills (net.unix.max_dgram_qlen, 10 by default)
+/// and a send then blocks. Every request must still end at its deadline.
+#[tokio::test]
+async fn a_supplicant_that_reads_nothing_cannot_hold_a_request_past_its_deadline() {
+    let hung = FakeSupplicant::start();
+    let ctrl = WpaCtrl::open(hung.ctrl_dir(), "wlan0")
+        .await
+        .unwrap()
+        .with_timeout(Duration::from_millis(20));
+    for n in 0..30 {
+        let result = tokio::time::timeout(Duration::from_secs(1), ctrl.request("PING"))
+            .await
+            .unwrap_or_else(|_| panic!("request {n} outlived its deadline"));
+        assert!(matches!(result, Err(WpaError::Timeout { .. })), "request {n}: {result:?}");
+    }
+}
+
 #[tokio::test]
 async fn concurrent_requests_each_get_their_own_reply() {
     let server = FakeSupplicant::start();
