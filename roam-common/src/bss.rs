@@ -124,6 +124,13 @@ pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
     was_silent
 }
 
+/// Whether a BSS heard for the first time is worth waking the agent for: it is of the
+/// station's network (`own_ssid_hash`, 0 before a connection: any). Pure.
+#[inline(always)]
+pub fn wakes_agent(ssid_hash: u32, own_ssid_hash: u32) -> bool {
+    own_ssid_hash == 0 || ssid_hash == own_ssid_hash
+}
+
 /// Whether a beacon interval is one roam takes from a frame ([`PLAUSIBLE_BEACON_INTERVAL_TU`]).
 #[inline(always)]
 pub fn is_plausible_interval(tu: u16) -> bool {
@@ -277,6 +284,14 @@ mod tests {
         assert_eq!((rec.last_seen_ns, rec.last_beacon_ns), (2_000, 1_000));
         assert_eq!((rec.beacon_count, rec.frame_count), (1, 2));
         assert_eq!(rec.signal_avg_x16, -40 * 16 - 16, "one eighth of the way to -48");
+    }
+
+    #[test]
+    fn only_bsses_of_the_stations_network_wake_the_agent() {
+        assert!(wakes_agent(42, 42));
+        assert!(!wakes_agent(7, 42), "another network's BSS");
+        assert!(!wakes_agent(0, 42), "a hidden SSID's beacon");
+        assert!(wakes_agent(7, 0), "not connected: every BSS");
     }
 
     #[test]

@@ -71,6 +71,11 @@ pub struct FilterConfig {
     /// The associated BSS's beacon interval (TU) as its association gave it, which the silence
     /// test uses rather than what a beacon in its name (maybe forged) says; 0: not known.
     pub assoc_beacon_interval_tu: u32,
+    /// The station's network (the hash of its SSID, as [`crate::frame::ies::ssid_hash`]): a
+    /// BSS first heard wakes the agent only if it is of this network (beacons of every other
+    /// network around, or a flood of invented ones, are counted in the table, not reported);
+    /// 0: every one (not connected yet).
+    pub own_ssid_hash: u32,
 }
 
 /// What the agent tells the station's link programs (array map, one entry, written by the

@@ -181,6 +181,9 @@ fn track_bss(
             if evicts {
                 stats.evictions += 1;
             }
+            if !bss::wakes_agent(obs.ssid_hash, cfg.own_ssid_hash) {
+                return;
+            }
             let mut ev = events::new(EventKind::BssNew);
             ev.bssid = obs.bssid;
             ev.freq_mhz = obs.freq_mhz;

@@ -187,6 +187,13 @@ impl Machine {
         &self.config
     }
 
+    /// Holds every loss from now on as observe-only (`true`), or acts again (`false`): the
+    /// configuration's `act.observe_only`, or a backend that cannot act on the network the
+    /// station is on (bare nl80211 on a protected one).
+    pub fn set_observe_only(&mut self, observe_only: bool) {
+        self.config.observe_only = observe_only;
+    }
+
     pub fn handle(&mut self, input: Input<'_>, now_ns: u64) -> Step {
         let mut step = Step::default();
         match input {

@@ -111,6 +111,22 @@ fn a_target_unknown_to_the_connection_layer_is_scanned_first() {
 }
 
 #[test]
+fn a_machine_told_to_observe_holds_and_acts_again_once_allowed() {
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    let loss = Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: Some(&target) };
+    let mut m = machine(false);
+    m.set_observe_only(true);
+    let step = m.handle(loss, S);
+    assert_eq!(step.action, None);
+    assert!(matches!(step.outcome, Some(Outcome::Held { hold: Hold::ObserveOnly, .. })));
+
+    let mut m = machine(false);
+    m.set_observe_only(true);
+    m.set_observe_only(false);
+    assert!(matches!(m.handle(loss, S).action, Some(Action::Roam { .. })));
+}
+
+#[test]
 fn observe_only_and_no_candidate_hold_in_suspect() {
     let target = cand(AP2, -45, Some(50), Some(3_000));
     let mut m = machine(true);

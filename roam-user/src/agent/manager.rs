@@ -15,7 +15,9 @@ use roam_proto::Backend;
 use tokio::{sync::broadcast, task::JoinHandle};
 use tracing::{info, warn};
 
-use super::{candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend};
+use super::{
+    candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend, wpa_changes::RecordLink,
+};
 use crate::{
     nl80211::{BssStatus, MlmeEvent, MlmeEvents, Nl80211},
     wpa::{self, SocketWatch, WpaCtrl, WpaEvent, WpaEvents},
@@ -33,8 +35,11 @@ pub enum ManagerEvent {
     Connected {
         bssid: MacAddr,
     },
-    /// A connection attempt failed (refused, timed out, target not found).
-    ConnectFailed,
+    /// A connection attempt failed (refused, timed out, target not found), to `bssid` where
+    /// the manager says.
+    ConnectFailed {
+        bssid: Option<MacAddr>,
+    },
     /// The connection ended. `by_ap`: the AP (or its loss) ended it, not a local request.
     Disconnected {
         bssid: Option<MacAddr>,
@@ -83,6 +88,8 @@ pub struct RoamRequest {
     /// The station is disconnected (the AP ended the association, or a roam failed).
     pub disconnected: bool,
     pub network_id: Option<u32>,
+    /// Which roam this is: its end undoes its changes, not a newer roam's.
+    pub generation: u64,
 }
 
 /// Where events and state come from.
@@ -121,11 +128,13 @@ pub enum ManagerActor {
 }
 
 impl Manager {
-    /// Follows the supplicant at `ctrl_dir/iface`, through this one and every later one.
+    /// Follows the supplicant at `ctrl_dir/iface`, through this one and every later one; what
+    /// roam changes in it is written to `record` first.
     pub async fn wpa(
         ctrl_dir: &Path,
         iface: &str,
         tx: broadcast::Sender<WpaEvent>,
+        record: RecordLink,
     ) -> Result<Manager> {
         // Watching first: a restart between attaching and watching would go unnoticed.
         let restarts = Box::new(SocketWatch::new(ctrl_dir, iface).with_context(|| {
@@ -133,7 +142,7 @@ impl Manager {
         })?);
         let ctrl = Arc::new(WpaCtrl::open(ctrl_dir, iface).await?);
         let events = WpaEvents::attach(ctrl_dir, iface).await?;
-        let actor = WpaBackend::new(ctrl, tx.clone()).await;
+        let actor = WpaBackend::new(ctrl, tx.clone(), record).await;
         Ok(Manager::Wpa {
             events,
             actor,
@@ -292,10 +301,19 @@ impl ManagerActor {
         }
     }
 
-    /// Removes roam's BSSID pin (wpa_supplicant only: cfg80211 keeps no network list).
-    pub async fn unpin(&self, network_id: u32) -> Result<()> {
+    /// Roam `generation` ended: what it changed in the manager is put back (wpa_supplicant
+    /// only: cfg80211 keeps no settings of roam's).
+    pub async fn end_roam(&self, generation: u64) -> Result<()> {
         match self {
-            ManagerActor::Wpa(wpa) => wpa.unpin(network_id).await,
+            ManagerActor::Wpa(wpa) => wpa.end_roam(generation).await,
+            ManagerActor::Nl80211(_) => Ok(()),
+        }
+    }
+
+    /// Puts back everything roam changed in the manager (at exit).
+    pub async fn put_back(&self) -> Result<()> {
+        match self {
+            ManagerActor::Wpa(wpa) => wpa.put_back().await,
             ManagerActor::Nl80211(_) => Ok(()),
         }
     }
@@ -379,6 +397,13 @@ pub fn from_wpa(event: WpaEvent) -> ManagerEvent {
         WpaEvent::BssAdded { bssid, .. } => ManagerEvent::BssAdded { bssid },
         WpaEvent::BssRemoved { bssid, .. } => ManagerEvent::BssRemoved { bssid },
         WpaEvent::BeaconLoss => ManagerEvent::BeaconLoss,
+        // A refusal ends the attempt at once: waiting out roam's timeout, pinned to a BSS that
+        // said no, would keep the station off the air.
+        WpaEvent::AssocRejected { bssid, .. } => ManagerEvent::ConnectFailed { bssid },
+        WpaEvent::AuthRejected { bssid, .. } => ManagerEvent::ConnectFailed { bssid: Some(bssid) },
+        WpaEvent::NetworkNotFound | WpaEvent::SsidTempDisabled { .. } => {
+            ManagerEvent::ConnectFailed { bssid: None }
+        }
         _ => ManagerEvent::Other,
     }
 }
@@ -390,7 +415,7 @@ pub fn from_nl80211(event: MlmeEvent) -> ManagerEvent {
         MlmeEvent::Connect { bssid: Some(bssid), status_code: 0, timed_out: false } => {
             ManagerEvent::Connected { bssid }
         }
-        MlmeEvent::Connect { .. } => ManagerEvent::ConnectFailed,
+        MlmeEvent::Connect { bssid, .. } => ManagerEvent::ConnectFailed { bssid },
         MlmeEvent::Roamed { bssid: Some(bssid) } => ManagerEvent::Connected { bssid },
         MlmeEvent::Disconnect { reason, by_ap } => {
             ManagerEvent::Disconnected { bssid: None, reason: reason.unwrap_or(0), by_ap }
@@ -422,9 +447,21 @@ mod tests {
         let ok = MlmeEvent::Connect { bssid: Some(AP), status_code: 0, timed_out: false };
         assert_eq!(from_nl80211(ok), ManagerEvent::Connected { bssid: AP });
         let refused = MlmeEvent::Connect { bssid: Some(AP), status_code: 17, timed_out: false };
-        assert_eq!(from_nl80211(refused), ManagerEvent::ConnectFailed);
+        assert_eq!(from_nl80211(refused), ManagerEvent::ConnectFailed { bssid: Some(AP) });
         let timed_out = MlmeEvent::Connect { bssid: None, status_code: 1, timed_out: true };
-        assert_eq!(from_nl80211(timed_out), ManagerEvent::ConnectFailed);
+        assert_eq!(from_nl80211(timed_out), ManagerEvent::ConnectFailed { bssid: None });
+    }
+
+    #[test]
+    fn a_supplicants_refusals_end_a_connection_attempt() {
+        let assoc = WpaEvent::AssocRejected { bssid: Some(AP), status_code: 17 };
+        assert_eq!(from_wpa(assoc), ManagerEvent::ConnectFailed { bssid: Some(AP) });
+        let auth = WpaEvent::AuthRejected { bssid: AP, status_code: 1 };
+        assert_eq!(from_wpa(auth), ManagerEvent::ConnectFailed { bssid: Some(AP) });
+        assert_eq!(
+            from_wpa(WpaEvent::NetworkNotFound),
+            ManagerEvent::ConnectFailed { bssid: None }
+        );
     }
 
     #[test]
@@ -467,7 +504,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("wlan0");
         let first = tokio::spawn(supplicant(UnixDatagram::bind(&path).unwrap(), Duration::ZERO));
-        let mut manager = Manager::wpa(&dir, "wlan0", broadcast::channel(8).0).await.unwrap();
+        let mut manager =
+            Manager::wpa(&dir, "wlan0", broadcast::channel(8).0, RecordLink::default())
+                .await
+                .unwrap();
 
         // Killed (its socket file stays); the next one replaces the file and answers slowly.
         first.abort();

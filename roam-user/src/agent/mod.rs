@@ -7,11 +7,13 @@
 //! - [`link`]: the connection manager behind one interface ([`wpa_backend`], [`nl_backend`]);
 //! - this module: the event loop and the glue between events and the machine.
 
+mod backend_choice;
 mod candidates;
 mod emit;
 mod kernel_events;
 mod liveness;
 mod manager;
+mod monitor_watch;
 mod nl_backend;
 mod services;
 mod setup;
@@ -19,6 +21,7 @@ mod signals;
 mod status;
 mod transition;
 mod wpa_backend;
+mod wpa_changes;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -66,6 +69,7 @@ use crate::{
     presence::Presence,
     wpa,
 };
+use monitor_watch::MonitorWatch;
 
 /// After the connection completes, the transition ends at the first data frame from the AP, or
 /// after this long if none comes (an idle station).
@@ -85,6 +89,9 @@ const NEIGHBOUR_FLUSH_SLACK: Duration = Duration::from_secs(1);
 /// The agent looks at the manager's state and refreshes its candidates this often at least
 /// (`candidates.refresh_min_interval_s` when longer).
 const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the exit waits for the supplicant to take back roam's changes: a stop is honoured
+/// within a second, and what is left stays in the run record for the next start.
+const SHUTDOWN_PUT_BACK: Duration = Duration::from_millis(800);
 
 /// Runs the agent until SIGINT/SIGTERM; everything attached is detached on return. When the
 /// station interface goes (its radio removed), the agent detaches, waits for it to come back
@@ -111,11 +118,21 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
         let mut agent = Agent::new(opts.clone(), parts, services).await?;
         // Attaching again uses the manager chosen now: a supplicant that is not back yet is
         // waited for, not replaced by bare nl80211.
+        // (Observing beside another manager is decided again: it may be gone by then.)
         opts.config.act.backend = match agent.manager.backend() {
             Backend::WpaSupplicant => BackendChoice::WpaSupplicant,
+            Backend::Nl80211 if agent.parts.observe_only_because.is_some() => BackendChoice::Auto,
             Backend::Nl80211 => BackendChoice::Nl80211,
         };
-        let exit = agent.run(&mut presence, &mut stop, services).await;
+        // A stop request ends the agent's loop wherever it is, even inside a step that waits on
+        // the outside world (a hung supplicant's reply waits up to its deadline).
+        let exit = tokio::select! {
+            exit = agent.run(&mut presence, services) => exit,
+            signal = stop.next() => {
+                info!("{signal}: stopping");
+                Ok(Exit::Stopped)
+            }
+        };
         if !matches!(exit, Ok(Exit::StationGone)) {
             crate::sd_notify::stopping();
             agent.shutdown().await;
@@ -155,6 +172,8 @@ enum Exit {
 
 /// The outcome of a backend action, reported back to the loop.
 struct ActionDone {
+    /// The roam it belongs to.
+    generation: u64,
     result: Result<()>,
 }
 
@@ -180,8 +199,11 @@ struct Agent {
     station_ifindex: u32,
     /// A deauth/disassoc the kernel saw, waiting for the supplicant to process it.
     ap_ended: Option<(Trigger, u64)>,
-    /// The network is pinned to a BSSID by roam (removed when the roam ends).
-    pinned: bool,
+    /// The latest roam's number: a late report of an older one is not taken for it.
+    roam_generation: u64,
+    /// The roam whose changes to the manager (the BSSID pin) may be in place, put back when
+    /// it ends.
+    changed_by: Option<u64>,
     transition: Option<Transition>,
     last_roam: Option<RoamRecord>,
     counters: Counters,
@@ -197,6 +219,8 @@ struct Agent {
     liveness: LivenessWatch,
     /// Whether the monitor hears the AP (none without a monitor).
     monitor_check: Option<MonitorCheck>,
+    /// Whether the monitor interface is deleted under roam (none without one).
+    monitor_watch: Option<MonitorWatch>,
     // Deadlines, CLOCK_MONOTONIC ns, all served by `alarm`.
     /// A roam roam started must have ended by then.
     roam_deadline: Option<u64>,
@@ -237,9 +261,14 @@ impl Agent {
             }
         };
         let manager = parts.manager.take().expect("setup chooses the connection manager");
+        let monitor_watch = parts.monitor.as_ref().and_then(|monitor| {
+            MonitorWatch::new(monitor.name(), monitor.ifindex())
+                .inspect_err(|err| warn!("{err:#}: a deleted monitor interface goes unnoticed"))
+                .ok()
+        });
         let machine = Machine::new(
             policy::MachineConfig {
-                observe_only: opts.config.act.observe_only,
+                observe_only: opts.config.act.observe_only || parts.observe_only_because.is_some(),
                 limiter: opts.config.limiter(),
             },
             monotonic_ns(),
@@ -262,6 +291,7 @@ impl Agent {
         Ok(Agent {
             liveness,
             monitor_check: None,
+            monitor_watch,
             station_ifindex,
             opts,
             parts,
@@ -277,7 +307,8 @@ impl Agent {
             current_freq: 0,
             station_mac,
             ap_ended: None,
-            pinned: false,
+            roam_generation: 0,
+            changed_by: None,
             transition: None,
             last_roam: None,
             counters: Counters::default(),
@@ -302,12 +333,7 @@ impl Agent {
         &self.opts.config
     }
 
-    async fn run(
-        &mut self,
-        presence: &mut Presence,
-        stop: &mut StopSignals,
-        services: &mut Services,
-    ) -> Result<Exit> {
+    async fn run(&mut self, presence: &mut Presence, services: &mut Services) -> Result<Exit> {
         self.load_scan_table().await;
         self.follow_link_status().await?;
         self.publish_status();
@@ -316,7 +342,7 @@ impl Agent {
         crate::sd_notify::ready();
         let attached = Attached {
             iface: self.opts.iface.clone(),
-            observe_only: self.config().act.observe_only,
+            observe_only: self.machine.config().observe_only,
             backend: self.manager.backend(),
             hooks: self.parts.observer.report().attached().count(),
         };
@@ -328,7 +354,6 @@ impl Agent {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                signal = stop.next() => { info!("{signal}: stopping"); return Ok(Exit::Stopped) }
                 removed = presence.removed(self.station_ifindex) => {
                     removed?;
                     return Ok(Exit::StationGone);
@@ -338,6 +363,10 @@ impl Agent {
                     None => bail!("the kernel event reader stopped"),
                 },
                 up = next_carrier_change(&mut self.carrier) => self.on_carrier(up?, monotonic_ns()),
+                removed = monitor_removed(&mut self.monitor_watch) => {
+                    removed?;
+                    self.on_monitor_removed().await;
+                }
                 Some(restored) = self.restored_rx.recv() => self.on_neighbours_restored(restored),
                 event = self.manager.next() => self.on_manager(event?).await,
                 Some(done) = self.action_rx.recv() => self.on_action_done(done).await,
@@ -521,8 +550,10 @@ impl Agent {
                 self.count_monitor_beacons(bssid);
                 self.arm_filter();
             }
-            ManagerEvent::ConnectFailed => {
-                if self.machine.state() == State::Roaming {
+            ManagerEvent::ConnectFailed { bssid } => {
+                // A refusal by another BSS than roam's target is not the roam's.
+                let ours = bssid.is_none_or(|b| Some(b) == self.machine.roam_target());
+                if self.machine.state() == State::Roaming && ours {
                     let step = self.machine.handle(Input::ActionFailed, now);
                     self.apply(step).await;
                 }
@@ -695,7 +726,7 @@ impl Agent {
 
     /// After an outcome that leaves a loss held: when to try again, if roam must.
     fn schedule_retry(&mut self, until_ns: Option<u64>) {
-        if self.manager.reconnects_by_itself() || self.config().act.observe_only {
+        if self.manager.reconnects_by_itself() || self.machine.config().observe_only {
             return;
         }
         self.retry_at = Some(match until_ns {
@@ -746,7 +777,10 @@ impl Agent {
             // a target missing from wpa_supplicant's own table.
             scan_first && entry.is_none()
         };
+        self.roam_generation += 1;
+        let generation = self.roam_generation;
         let request = RoamRequest {
+            generation,
             target: target.bssid,
             freq_mhz: target.freq_mhz,
             ssid: self.network.as_ref().map(|n| n.ssid.clone()).unwrap_or_default(),
@@ -758,7 +792,9 @@ impl Agent {
             t.mark(TransitionStep::Acted, now);
             t.to = Some(target.bssid);
         }
-        self.pinned |= request.disconnected;
+        if request.disconnected {
+            self.changed_by = Some(generation);
+        }
         self.roam_deadline = Some(after(self.config().act.roam_timeout()));
         self.emitter.emit(AgentEvent::RoamStarted {
             trigger: trigger.kind(),
@@ -772,11 +808,15 @@ impl Agent {
         let done = self.action_tx.clone();
         tokio::spawn(async move {
             let result = actor.roam(request).await;
-            let _ = done.send(ActionDone { result }).await;
+            let _ = done.send(ActionDone { generation, result }).await;
         });
     }
 
     async fn on_action_done(&mut self, done: ActionDone) {
+        if done.generation != self.roam_generation {
+            debug!(generation = done.generation, "a late report of an earlier roam: ignored");
+            return;
+        }
         if let Err(err) = done.result {
             warn!("roam action failed: {err:#}");
             self.emitter.emit(AgentEvent::RoamActionFailed { error: format!("{err:#}") });
@@ -829,17 +869,20 @@ impl Agent {
             // The backoff the failure started is checked by the retry itself.
             self.schedule_retry(Some(monotonic_ns()));
         }
-        self.unpin().await;
+        self.end_roam_changes();
         self.emitter.emit(AgentEvent::RoamResult { trigger: trigger.kind(), result });
     }
 
-    async fn unpin(&mut self) {
-        if std::mem::take(&mut self.pinned) {
-            if let Some(id) = self.network_id {
-                if let Err(err) = self.manager.actor().unpin(id).await {
-                    warn!("could not remove roam's BSSID pin from network {id}: {err:#}");
+    /// Puts back what the roam changed in the manager, on a task (retries take time; the
+    /// manager side keeps the order of pin and unpin by the roam's number).
+    fn end_roam_changes(&mut self) {
+        if let Some(generation) = self.changed_by.take() {
+            let actor = self.manager.actor();
+            tokio::spawn(async move {
+                if let Err(err) = actor.end_roam(generation).await {
+                    warn!("{err:#}; it is put back at exit, or at the next start");
                 }
-            }
+            });
         }
     }
 
@@ -1001,6 +1044,42 @@ impl Agent {
             .is_some_and(|check| !matches!(check.health(), MonitorHealth::Deaf { .. }))
     }
 
+    /// The monitor interface was deleted under roam: its silence means nothing until it is
+    /// back. It is created again and the frame filter bound to it; if that fails, or the radio
+    /// keeps deleting it, roam goes on without it.
+    async fn on_monitor_removed(&mut self) {
+        self.monitor_check = None;
+        let (Some(watch), Some(monitor)) = (&mut self.monitor_watch, &mut self.parts.monitor)
+        else {
+            return;
+        };
+        let name = monitor.name().to_owned();
+        warn!("the monitor interface {name} was deleted (a driver reset?): its silence is ignored until it is back");
+        let recreated = if watch.may_recreate(monotonic_ns()) {
+            match monitor.recreate().await {
+                Ok(()) => self.parts.observer.rebind_frames(monitor.ifindex()),
+                Err(err) => Err(err.into()),
+            }
+        } else {
+            Err(anyhow::anyhow!("it was deleted too often"))
+        };
+        match recreated {
+            Ok(()) => {
+                watch.follow(monitor.ifindex());
+                info!(monitor = %name, ifindex = monitor.ifindex(), "monitor interface created again");
+                if let Some(bssid) = self.machine.current_bss() {
+                    self.count_monitor_beacons(bssid);
+                }
+            }
+            Err(err) => {
+                warn!("{name} is not created again ({err:#}): roam watches the AP through acknowledgements alone");
+                self.parts.monitor_absent =
+                    Some(format!("the monitor interface was deleted: {err:#}"));
+                self.monitor_watch = None;
+            }
+        }
+    }
+
     /// Starts counting the beacons the monitor hears of the AP just associated with.
     fn count_monitor_beacons(&mut self, bssid: MacAddr) {
         if self.parts.monitor_absent.is_some() {
@@ -1094,10 +1173,27 @@ impl Agent {
 
     // ---- the connection manager's view ----
 
+    /// roam acts unless told to observe, another manager owns Wi-Fi, or the network is one its
+    /// backend cannot connect to (bare nl80211 on a protected network).
+    fn decide_whether_to_act(&mut self, protected: bool) {
+        let backend_cannot = self.manager.backend() == Backend::Nl80211
+            && !backend_choice::nl80211_can_act(protected);
+        let observe = self.config().act.observe_only
+            || self.parts.observe_only_because.is_some()
+            || backend_cannot;
+        if observe != self.machine.config().observe_only && backend_cannot {
+            warn!("the network is protected and no wpa_supplicant answers: bare nl80211 cannot connect to it, so roam observes and does not act");
+        }
+        self.machine.set_observe_only(observe);
+    }
+
     /// The current BSS, network and its id; points the kernel filter at the BSS.
     async fn follow_link_status(&mut self) -> Result<()> {
         let Some(status) = self.manager.status().await? else { return Ok(()) };
-        self.network = Some(Network::new(&status.ssid, status.protected));
+        let network = Network::new(&status.ssid, status.protected);
+        let network_changed = self.network.as_ref().is_none_or(|n| n.ssid != network.ssid);
+        self.network = Some(network);
+        self.decide_whether_to_act(status.protected);
         self.network_id = status.network_id;
         self.current_freq = status.freq_mhz;
         if let Some(addr) = status.address {
@@ -1115,7 +1211,23 @@ impl Agent {
         let ssid = candidates::printable_ssid(&status.ssid);
         self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
         self.arm_filter();
+        if network_changed {
+            self.hear_rows_of_the_network();
+        }
         Ok(())
+    }
+
+    /// Takes the kernel's rows of the station's network for heard: the kernel reports a new
+    /// BSS only if it is of the network the station was on at the time (see `arm_filter`).
+    fn hear_rows_of_the_network(&mut self) {
+        let Some(own) = self.network.as_ref().map(|n| n.ssid_hash) else { return };
+        match self.parts.observer.bss_table() {
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|(_, row)| row.ssid_hash == own)
+                .for_each(|(bssid, row)| self.book.heard(bssid, row.ssid_hash)),
+            Err(err) => warn!("reading the kernel's BSS table: {err:#}"),
+        }
     }
 
     /// Points the socket filter at the current BSS and, during a transition, asks it for the
@@ -1129,6 +1241,7 @@ impl Agent {
             silence_intervals: self.config().detect.silence_intervals,
             watch_data: watch_data as u32,
             assoc_beacon_interval_tu: self.assoc_beacon_interval_tu(&bssid).map_or(0, u32::from),
+            own_ssid_hash: self.network.as_ref().map_or(0, |n| n.ssid_hash),
         };
         if let Err(err) = self.parts.observer.set_filter_config(&cfg) {
             warn!("configuring the frame filter: {err:#}");
@@ -1196,7 +1309,14 @@ impl Agent {
     }
 
     async fn shutdown(&mut self) {
-        self.unpin().await;
+        self.changed_by = None;
+        match tokio::time::timeout(SHUTDOWN_PUT_BACK, self.manager.actor().put_back()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => warn!("{err:#}; the next start puts it back"),
+            Err(_) => warn!(
+                "the supplicant did not answer within {SHUTDOWN_PUT_BACK:?}; the next start puts back what roam changed"
+            ),
+        }
         self.emitter.emit(AgentEvent::Stopped);
     }
 }
@@ -1208,6 +1328,14 @@ fn no_candidate_backoff() -> Backoff {
 /// CLOCK_MONOTONIC ns, `wait` from now.
 fn after(wait: Duration) -> u64 {
     monotonic_ns() + wait.as_nanos() as u64
+}
+
+/// Resolves when the monitor interface is deleted; never without one (or once given up).
+async fn monitor_removed(watch: &mut Option<MonitorWatch>) -> Result<()> {
+    match watch {
+        Some(watch) => watch.removed().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The next carrier change from rtnetlink, or never where the fentry hooks report carrier.

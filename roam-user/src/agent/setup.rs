@@ -9,19 +9,24 @@ use std::{
     collections::HashMap,
     os::fd::OwnedFd,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
 };
 
 use anyhow::{bail, Context as _, Result};
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 
-use super::manager::Manager;
+use super::{
+    backend_choice::{self, Plan},
+    manager::Manager,
+    wpa_changes::RecordLink,
+};
 use crate::{
     ack_probe::AckProber,
-    config::{BackendChoice, Config},
+    config::Config,
     control,
     ebpf::{stats, Observer, ObserverOptions},
-    leftovers::{self, MonitorRecord, Previous, RecordFile, RunLock, RunRecord},
+    leftovers::{self, MonitorRecord, Previous, RecordFile, RunLock, RunRecord, SupplicantChanges},
     neighbours::{ArpProber, NeighbourFollower},
     nl80211::{self, MonitorIface},
     system,
@@ -48,9 +53,11 @@ pub struct Parts {
     pub observer: Observer,
     /// The monitor interface on the station's phy (none with `detect.monitor = false`, or where
     /// the driver refuses one).
-    _monitor: Option<MonitorIface>,
+    pub monitor: Option<MonitorIface>,
     /// Why there is no monitor interface, for status and logs.
     pub monitor_absent: Option<String>,
+    /// Why roam only observes whatever the configuration says (another manager owns Wi-Fi).
+    pub observe_only_because: Option<String>,
     /// The socket that asks the AP for acknowledgements (none without CAP_NET_RAW).
     pub ack_prober: Option<AckProber>,
     _bpf_stats: Option<OwnedFd>,
@@ -63,8 +70,9 @@ pub struct Parts {
     pub drop_reason_names: HashMap<u32, String>,
     pub station_mac: MacAddr,
     /// What this run changed, for the next start should this one not exit cleanly; dropped
-    /// last, once everything it lists is undone.
-    _record: RecordFile,
+    /// last, once everything it lists is undone. Shared with the supplicant's backend, which
+    /// records its changes there (through a weak link: they end with the run).
+    _record: Arc<Mutex<RecordFile>>,
 }
 
 impl Parts {
@@ -72,13 +80,18 @@ impl Parts {
         let iface = opts.iface.as_str();
         let config = &opts.config;
         let report = system::check_all(iface, &config.paths.wpa_ctrl_dir).await;
-        let supplicant_answers =
-            report.get(system::WPA_SUPPLICANT).is_some_and(|check| check.passed());
-        if config.act.backend == BackendChoice::WpaSupplicant && !supplicant_answers {
-            let why =
-                report.get(system::WPA_SUPPLICANT).map(|c| c.detail.clone()).unwrap_or_default();
-            bail!("act.backend = \"wpa_supplicant\", but {why}; fix: start wpa_supplicant for {iface}, or use --backend nl80211 (open networks without a supplicant)");
-        }
+        let supplicant_problem = match report.get(system::WPA_SUPPLICANT) {
+            Some(check) if check.passed() => None,
+            Some(check) => Some(check.detail.clone()),
+            None => Some("no wpa_supplicant was looked for".to_owned()),
+        };
+        let managers = backend_choice::running_wifi_managers();
+        let plan = backend_choice::plan(
+            config.act.backend,
+            supplicant_problem.as_deref(),
+            &managers,
+            iface,
+        )?;
         if let Some(blocker) = report.blocker_line() {
             debug!("checks:\n{report}");
             bail!("cannot run on {iface}: {blocker}");
@@ -90,14 +103,16 @@ impl Parts {
             .await
             .with_context(|| format!("reading {iface} from nl80211"))?;
         let monitor_name = format!("roammon{}", wireless.ifindex);
-        let mut record = claim_run_record(&opts.control_socket(), iface, &nl80211).await?;
+        let record =
+            Arc::new(Mutex::new(claim_run_record(&opts.control_socket(), iface, &nl80211).await?));
+        let update_record = |change: &dyn Fn(&mut RunRecord)| {
+            record.lock().expect("not poisoned").update(change).context("updating the run record")
+        };
         let (monitor, monitor_absent) = if config.detect.monitor {
-            record
-                .update(|record| {
-                    record.monitor =
-                        Some(MonitorRecord { name: monitor_name.clone(), wiphy: wireless.wiphy })
-                })
-                .context("updating the run record")?;
+            update_record(&|record| {
+                record.monitor =
+                    Some(MonitorRecord { name: monitor_name.clone(), wiphy: wireless.wiphy })
+            })?;
             match nl80211.create_monitor(wireless.wiphy, &monitor_name).await {
                 Ok(monitor) => {
                     info!(monitor = %monitor_name, wiphy = wireless.wiphy, "monitor interface up");
@@ -119,9 +134,7 @@ impl Parts {
             station: iface.to_owned(),
             monitor: monitor.as_ref().map(|_| monitor_name.clone()),
         })?;
-        record
-            .update(|record| record.clsact_added = observer.added_clsact())
-            .context("updating the run record")?;
+        update_record(&|record| record.clsact_added = observer.added_clsact())?;
         let report = observer.report();
         for failed in report.failed() {
             warn!(program = failed.program, "kernel hook failed: {:?}", failed.status);
@@ -157,18 +170,23 @@ impl Parts {
             None
         };
 
-        let use_supplicant = match config.act.backend {
-            BackendChoice::WpaSupplicant => true,
-            BackendChoice::Nl80211 => false,
-            BackendChoice::Auto => supplicant_answers,
+        let observe_only_because = match &plan {
+            Plan::ObserveOnly { why } => {
+                warn!("{why}");
+                Some(why.clone())
+            }
+            Plan::Wpa | Plan::Nl80211 => None,
         };
-        let manager = if use_supplicant {
-            Manager::wpa(&config.paths.wpa_ctrl_dir, iface, broadcast::channel(256).0).await?
+        let manager = if plan == Plan::Wpa {
+            let link = RecordLink::new(&record);
+            Manager::wpa(&config.paths.wpa_ctrl_dir, iface, broadcast::channel(256).0, link).await?
         } else {
-            if supplicant_answers {
+            if supplicant_problem.is_none() {
                 warn!("wpa_supplicant runs for {iface}, but act.backend = \"nl80211\": roam and the supplicant will both manage the connection");
             }
-            info!("no wpa_supplicant for {iface}: acting through bare nl80211 (open networks)");
+            if observe_only_because.is_none() {
+                info!("no wpa_supplicant for {iface}: acting through bare nl80211 (open networks)");
+            }
             Manager::nl80211(nl80211.clone(), wireless.ifindex)
                 .context("subscribing to nl80211's scan and MLME events")?
         };
@@ -177,8 +195,9 @@ impl Parts {
 
         Ok(Parts {
             observer,
-            _monitor: monitor,
+            monitor,
             monitor_absent,
+            observe_only_because,
             ack_prober,
             _bpf_stats: bpf_stats,
             neighbours,
@@ -212,12 +231,15 @@ async fn claim_run_record(
         })?;
     let previous = Previous::read(&path)
         .with_context(|| format!("reading the run record {}", path.display()))?;
+    // What the supplicant's backend undoes once it is attached to the supplicant.
+    let mut left_in_supplicant = SupplicantChanges::default();
     match previous {
         Previous::None => {}
         Previous::Running(pid) => bail!(
             "another roam (pid {pid}) runs on {iface}; fix: stop it first (systemctl stop roam@{iface}, or kill {pid})"
         ),
         Previous::Stale(stale) => {
+            left_in_supplicant = stale.supplicant.clone();
             let undone = leftovers::undo(&stale, nl80211).await;
             warn!(
                 "roam (pid {}) did not exit cleanly on {}; undone: {}",
@@ -235,6 +257,7 @@ async fn claim_run_record(
         station: iface.to_owned(),
         monitor: None,
         clsact_added: false,
+        supplicant: left_in_supplicant,
     };
     RecordFile::create(&path, record, lock).with_context(|| {
         format!("writing the run record {}: is its directory writable?", path.display())

@@ -49,7 +49,7 @@ pub(super) fn build(agent: &Agent) -> Status {
         iface: agent.opts.iface.clone(),
         state: agent.machine.state(),
         state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
-        observe_only: agent.config().act.observe_only,
+        observe_only: agent.machine.config().observe_only,
         backend: agent.manager.backend(),
         bss,
         candidates,

@@ -9,15 +9,19 @@
 //!   target (`BSSID <id> <bssid>`) and asks for `REASSOCIATE` with its last scan results
 //!   declared valid (`scan_res_valid_for_connect`, restored right after): it connects with no
 //!   scan when the target is in those results, and scans only the target's channel otherwise.
-//!   The pin is removed when the roam ends.
+//!   The pin is removed when the roam ends; both changes are recorded before they are made
+//!   ([`super::wpa_changes`]).
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use tokio::sync::broadcast;
-use tracing::debug;
+use tracing::{debug, warn};
 
-use super::manager::RoamRequest;
+use super::{
+    manager::RoamRequest,
+    wpa_changes::{RecordLink, WpaChanges},
+};
 use roam_common::MacAddr;
 
 use crate::wpa::{command, WpaCtrl, WpaEvent};
@@ -27,26 +31,25 @@ const SCAN_TIMEOUT: Duration = Duration::from_secs(3);
 /// Seconds of `scan_res_valid_for_connect` while roam asks for a reconnection: anything longer
 /// than the life of a cfg80211 entry (30 s) that roam checked.
 const RESULTS_VALID_SECS: u32 = 3_600;
-/// wpa_supplicant's default (DEFAULT_SCAN_RES_VALID_FOR_CONNECT).
-const DEFAULT_RESULTS_VALID_SECS: &str = "5";
 
 #[derive(Clone)]
 pub struct WpaBackend {
     ctrl: Arc<WpaCtrl>,
     events: broadcast::Sender<WpaEvent>,
-    /// The operator's `scan_res_valid_for_connect`, put back after each reconnection.
-    results_valid_secs: String,
+    /// The pin and the results' validity, recorded and put back.
+    changes: Arc<WpaChanges<Arc<WpaCtrl>, RecordLink>>,
 }
 
 impl WpaBackend {
-    pub async fn new(ctrl: Arc<WpaCtrl>, events: broadcast::Sender<WpaEvent>) -> Self {
-        let configured =
-            ctrl.request(&command::get(command::SCAN_RESULTS_VALID_FOR_CONNECT)).await.ok();
-        let results_valid_secs = configured
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .unwrap_or_else(|| DEFAULT_RESULTS_VALID_SECS.to_owned());
-        WpaBackend { ctrl, events, results_valid_secs }
+    /// The backend; what an earlier run left changed in the supplicant is put back first.
+    pub async fn new(
+        ctrl: Arc<WpaCtrl>,
+        events: broadcast::Sender<WpaEvent>,
+        record: RecordLink,
+    ) -> Self {
+        let changes = Arc::new(WpaChanges::new(ctrl.clone(), record));
+        changes.undo_left().await;
+        WpaBackend { ctrl, events, changes }
     }
 
     pub fn ctrl(&self) -> &WpaCtrl {
@@ -61,7 +64,7 @@ impl WpaBackend {
         }
         let target = req.target;
         if req.disconnected {
-            self.reconnect_to(target, req.network_id).await
+            self.reconnect_to(target, req.network_id, req.generation).await
         } else {
             self.ctrl
                 .request_expecting(&command::roam(target), "OK")
@@ -96,28 +99,38 @@ impl WpaBackend {
         .map_err(|_| anyhow!("the scan of {freq_mhz} MHz did not finish in {SCAN_TIMEOUT:?}"))?
     }
 
-    async fn reconnect_to(&self, target: MacAddr, network_id: Option<u32>) -> Result<()> {
+    async fn reconnect_to(
+        &self,
+        target: MacAddr,
+        network_id: Option<u32>,
+        generation: u64,
+    ) -> Result<()> {
         let id = network_id.context("no network id to pin the target BSS to")?;
-        self.ctrl.request_expecting(&command::network_bssid(id, target), "OK").await?;
-        let valid =
-            command::set(command::SCAN_RESULTS_VALID_FOR_CONNECT, &RESULTS_VALID_SECS.to_string());
-        let extended = self.ctrl.request_expecting(&valid, "OK").await.is_ok();
+        self.changes.pin(generation, id, target).await?;
+        let extended = match self.changes.extend_results_valid(RESULTS_VALID_SECS).await {
+            Ok(()) => true,
+            Err(err) => {
+                // The reconnection scans first: slower, never wrong.
+                debug!("scan_res_valid_for_connect not extended: {err:#}");
+                false
+            }
+        };
         let result = self.ctrl.request_expecting(command::REASSOCIATE, "OK").await;
         if extended {
-            let restore =
-                command::set(command::SCAN_RESULTS_VALID_FOR_CONNECT, &self.results_valid_secs);
-            if let Err(err) = self.ctrl.request_expecting(&restore, "OK").await {
-                debug!(%err, "could not restore scan_res_valid_for_connect");
+            if let Err(err) = self.changes.restore_results_valid().await {
+                warn!("{err:#}");
             }
         }
         result.context("wpa_supplicant refused REASSOCIATE")
     }
 
-    /// Removes roam's BSSID pin from the network (after a reconnection ends, and at exit).
-    pub async fn unpin(&self, network_id: u32) -> Result<()> {
-        self.ctrl
-            .request_expecting(&command::network_bssid(network_id, MacAddr::UNSET), "OK")
-            .await?;
-        Ok(())
+    /// Roam `generation` ended: its BSSID pin goes (a newer roam's stays).
+    pub async fn end_roam(&self, generation: u64) -> Result<()> {
+        self.changes.end_roam(generation).await
+    }
+
+    /// Puts back everything roam changed in the supplicant (at exit).
+    pub async fn put_back(&self) -> Result<()> {
+        self.changes.put_back().await
     }
 }

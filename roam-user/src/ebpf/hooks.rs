@@ -47,12 +47,13 @@ const CFG80211: Option<&str> = Some("cfg80211");
 const MAC80211: Option<&str> = Some("mac80211");
 
 /// The classifiers' names, as TC lists their filters (finding them after a crash needs them).
+pub const FRAMES_PROGRAM: &str = "roam_frames";
 pub const EGRESS_PROGRAM: &str = "roam_egress";
 pub const INGRESS_PROGRAM: &str = "roam_ingress";
 
 pub const HOOKS: &[Hook] = &[
     Hook {
-        program: "roam_frames",
+        program: FRAMES_PROGRAM,
         attach: Attach::MonitorSocket,
         purpose: "802.11 frames on the monitor interface: per-BSS table, silence, deauth/disassoc",
         needs: Needs::Nothing,

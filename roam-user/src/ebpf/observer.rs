@@ -24,7 +24,7 @@ use super::{
     btf::KernelBtf,
     events::EventReader,
     fentry_btf,
-    hooks::{Attach, Hook, HOOKS},
+    hooks::{Attach, Hook, FRAMES_PROGRAM, HOOKS},
     layouts::KernelLayouts,
     packet,
     report::{AttachReport, CarrierSource, HookReport, HookStatus},
@@ -204,6 +204,14 @@ impl Observer {
     fn attach_frames(&mut self, name: &str, ifindex: u32) -> Result<()> {
         let program: &mut SocketFilter = self.program_mut(name)?;
         program.load().context("verifier")?;
+        self._packet_socket = Some(packet::attach_to_interface(program, ifindex)?);
+        Ok(())
+    }
+
+    /// Binds the frame filter, already loaded, to a new monitor interface (the one it ran on
+    /// was deleted and created again). The old socket goes with its interface.
+    pub fn rebind_frames(&mut self, ifindex: u32) -> Result<()> {
+        let program: &mut SocketFilter = self.program_mut(FRAMES_PROGRAM)?;
         self._packet_socket = Some(packet::attach_to_interface(program, ifindex)?);
         Ok(())
     }

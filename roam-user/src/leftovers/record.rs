@@ -11,6 +11,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use roam_common::MacAddr;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
@@ -27,6 +28,45 @@ pub struct RunRecord {
     /// roam added the station's clsact qdisc (kernels without tcx): undoing deletes it.
     #[serde(default)]
     pub clsact_added: bool,
+    /// What roam changed in wpa_supplicant's settings and has not put back yet.
+    #[serde(default, skip_serializing_if = "SupplicantChanges::is_empty")]
+    pub supplicant: SupplicantChanges,
+}
+
+/// roam's changes to wpa_supplicant, each written here before it is made and removed once it is
+/// undone: a run killed in between leaves them for the next start to undo.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplicantChanges {
+    /// A network block pinned to the target of a reconnection (`BSSID <id> <bssid>`).
+    pub pin: Option<PinRecord>,
+    /// `scan_res_valid_for_connect`, extended for a reconnection.
+    pub results_valid: Option<SettingRecord>,
+}
+
+impl SupplicantChanges {
+    pub fn is_empty(&self) -> bool {
+        self.pin.is_none() && self.results_valid.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinRecord {
+    pub network_id: u32,
+    /// The BSSID roam wrote: the pin is undone only while the block still holds it (a
+    /// restarted supplicant, or someone else's change since, is left alone).
+    pub pinned: MacAddr,
+    /// The block's `bssid` before roam's pin (`None`: unset, any BSS).
+    pub previous: Option<MacAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingRecord {
+    /// The value roam wrote: put back only while it still reads so.
+    pub set_to: String,
+    pub previous: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,10 +246,42 @@ impl RecordFile {
 
 impl Drop for RecordFile {
     fn drop(&mut self) {
+        // Everything else is undone by now; the supplicant's settings are, unless it did not
+        // answer: then the record stays, with them alone, for the next start to put back.
+        let supplicant = std::mem::take(&mut self.record.supplicant);
+        if !supplicant.is_empty() {
+            warn!("{}", left_in_supplicant(&self.record.station, &supplicant));
+            self.record.monitor = None;
+            self.record.clsact_added = false;
+            self.record.supplicant = supplicant;
+            match self.write() {
+                Ok(()) => return,
+                Err(err) => warn!("could not keep the run record {}: {err}", self.path.display()),
+            }
+        }
         if let Err(err) = fs::remove_file(&self.path) {
             warn!("could not remove the run record {}: {err}", self.path.display());
         }
     }
+}
+
+/// One line on what roam could not put back in the supplicant, with the commands that do.
+fn left_in_supplicant(station: &str, changes: &SupplicantChanges) -> String {
+    let mut fixes = Vec::new();
+    if let Some(pin) = &changes.pin {
+        let previous = pin.previous.map_or("any".to_owned(), |b| b.to_string());
+        fixes.push(format!("wpa_cli -i {station} set_network {} bssid {previous}", pin.network_id));
+    }
+    if let Some(setting) = &changes.results_valid {
+        fixes.push(format!(
+            "wpa_cli -i {station} set scan_res_valid_for_connect {}",
+            setting.previous
+        ));
+    }
+    format!(
+        "wpa_supplicant did not take back roam's changes; the next start of roam puts them back, or fix: {}",
+        fixes.join("; ")
+    )
 }
 
 #[cfg(test)]
@@ -222,6 +294,14 @@ mod tests {
             station: "wlan0".into(),
             monitor: Some(MonitorRecord { name: "roammon3".into(), wiphy: 0 }),
             clsact_added: true,
+            supplicant: SupplicantChanges {
+                pin: Some(PinRecord {
+                    network_id: 0,
+                    pinned: "02:00:00:00:01:00".parse().unwrap(),
+                    previous: None,
+                }),
+                results_valid: None,
+            },
         }
     }
 
@@ -248,6 +328,15 @@ mod tests {
     fn our_own_pid_in_an_old_record_is_not_us() {
         // After a reboot or in a container, the new agent can get the old one's pid.
         assert_eq!(Previous::judge(Some(&text(7)), |_| true, 7), Previous::Stale(record(7)));
+    }
+
+    #[test]
+    fn a_record_of_an_older_roam_without_supplicant_changes_is_read() {
+        let old = r#"{"pid":42,"station":"wlan0","monitor":null,"clsact_added":false}"#;
+        let Previous::Stale(record) = Previous::judge(Some(old), |_| false, 1) else {
+            panic!("not read as stale")
+        };
+        assert!(record.supplicant.is_empty());
     }
 
     #[test]
@@ -322,7 +411,11 @@ mod tests {
         let dir = run.parent().unwrap().to_owned();
         let path = run.join("wlan0.state");
         let mut file = claim(&path, std::process::id() + 1);
-        file.update(|record| record.clsact_added = false).unwrap();
+        file.update(|record| {
+            record.clsact_added = false;
+            record.supplicant = SupplicantChanges::default();
+        })
+        .unwrap();
         let on_disk: RunRecord = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(&on_disk, file.record());
         assert!(!on_disk.clsact_added);
@@ -335,5 +428,19 @@ mod tests {
         drop(file);
         assert!(!path.exists(), "a clean exit removes the record");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn supplicant_changes_not_put_back_keep_the_record_for_the_next_start() {
+        let run = private_dir("kept");
+        let path = run.join("wlan0.state");
+        let file = claim(&path, 42);
+        let pin = file.record().supplicant.pin.clone();
+        assert!(pin.is_some());
+        drop(file);
+        let kept: RunRecord = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!((kept.supplicant.pin, kept.monitor, kept.clsact_added), (pin, None, false));
+        assert!(matches!(Previous::read(&path).unwrap(), Previous::Stale(_)));
+        fs::remove_dir_all(run.parent().unwrap()).unwrap();
     }
 }

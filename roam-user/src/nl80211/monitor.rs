@@ -46,6 +46,14 @@ impl MonitorIface {
         &self.iface
     }
 
+    /// Creates the interface again, same name on the same radio, after it was deleted from
+    /// outside (a driver reset, an administrator's `iw dev NAME del`).
+    pub async fn recreate(&mut self) -> Result<()> {
+        let new = self.nl.create_monitor(self.iface.wiphy, &self.iface.name).await?;
+        self.iface = new.keep();
+        Ok(())
+    }
+
     /// Deletes the interface now.
     pub async fn remove(mut self) -> Result<()> {
         self.armed = false;

@@ -19,6 +19,11 @@ pub fn network_bssid(network_id: u32, bssid: MacAddr) -> String {
     format!("BSSID {network_id} {bssid}")
 }
 
+/// `GET_NETWORK <network id> <name>`: a network block's variable (FAIL when it is unset).
+pub fn get_network(network_id: u32, name: &str) -> String {
+    format!("GET_NETWORK {network_id} {name}")
+}
+
 /// `SET <name> <value>`: a global parameter.
 pub fn set(name: &str, value: &str) -> String {
     format!("SET {name} {value}")

@@ -79,6 +79,21 @@ pub enum WpaEvent {
         duration_secs: u32,
         reason: String,
     },
+    /// `CTRL-EVENT-ASSOC-REJECT`: the AP refused the association (or it timed out).
+    AssocRejected {
+        /// Absent when wpa_supplicant did not know it (an association that timed out early).
+        bssid: Option<MacAddr>,
+        /// The IEEE 802.11 status code (0 with a timeout).
+        status_code: u16,
+    },
+    /// `CTRL-EVENT-AUTH-REJECT <bssid> ...`: the AP refused the authentication.
+    AuthRejected {
+        bssid: MacAddr,
+        status_code: u16,
+    },
+    /// `CTRL-EVENT-NETWORK-NOT-FOUND`: a scan found no BSS the network may use (a pinned
+    /// BSS that is gone).
+    NetworkNotFound,
     /// `CTRL-EVENT-TERMINATING`: wpa_supplicant is exiting; no more
     /// events will come on this socket.
     Terminating,
@@ -145,6 +160,21 @@ fn parse_body(body: &str) -> Option<WpaEvent> {
                 WpaEvent::BssRemoved { id, bssid }
             }
         }
+        "CTRL-EVENT-ASSOC-REJECT" => {
+            let fields = Fields::new(args);
+            WpaEvent::AssocRejected {
+                bssid: fields.get("bssid").and_then(mac).filter(|b| !b.is_unset()),
+                status_code: fields.get("status_code")?.parse().ok()?,
+            }
+        }
+        "CTRL-EVENT-AUTH-REJECT" => {
+            let (bssid, rest) = args.trim().split_once(' ')?;
+            WpaEvent::AuthRejected {
+                bssid: mac(bssid)?,
+                status_code: Fields::new(rest).get("status_code")?.parse().ok()?,
+            }
+        }
+        "CTRL-EVENT-NETWORK-NOT-FOUND" => WpaEvent::NetworkNotFound,
         "CTRL-EVENT-SSID-TEMP-DISABLED" => {
             let fields = Fields::new(args);
             WpaEvent::SsidTempDisabled {
@@ -389,6 +419,28 @@ mod tests {
                 reason: "WRONG_KEY".into(),
             }
         );
+    }
+
+    #[test]
+    fn rejections_and_a_network_not_found_are_events_of_their_own() {
+        // As wpa_supplicant 2.10 prints them (events.c, sme.c).
+        assert_eq!(
+            parse_event("<3>CTRL-EVENT-ASSOC-REJECT bssid=02:00:00:00:01:00 status_code=17"),
+            WpaEvent::AssocRejected { bssid: Some(bssid("02:00:00:00:01:00")), status_code: 17 }
+        );
+        assert_eq!(
+            parse_event(
+                "<3>CTRL-EVENT-ASSOC-REJECT bssid=00:00:00:00:00:00 status_code=1 timeout=1"
+            ),
+            WpaEvent::AssocRejected { bssid: None, status_code: 1 }
+        );
+        assert_eq!(
+            parse_event(
+                "<3>CTRL-EVENT-AUTH-REJECT 02:00:00:00:01:00 auth_type=0 auth_transaction=2 status_code=1"
+            ),
+            WpaEvent::AuthRejected { bssid: bssid("02:00:00:00:01:00"), status_code: 1 }
+        );
+        assert_eq!(parse_event("<3>CTRL-EVENT-NETWORK-NOT-FOUND "), WpaEvent::NetworkNotFound);
     }
 
     #[test]

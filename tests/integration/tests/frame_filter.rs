@@ -231,3 +231,35 @@ fn the_frame_filter_keeps_a_margin_under_the_verifiers_budget() -> Result<()> {
         Ok(())
     })
 }
+
+/// Beacons of every other network around (or a flood of invented BSSes) are counted in the
+/// table but wake the agent only for BSSes of the station's own network.
+#[test]
+fn only_bsses_of_the_stations_network_are_announced() -> Result<()> {
+    in_netns(|| {
+        let mut tun = Tun::create("roammon4")?;
+        let mut observer = tun.observer()?;
+        let mut events = observer.take_events()?;
+        observer.set_filter_config(&FilterConfig {
+            assoc_bssid: AP,
+            station: STA,
+            silence_intervals: SILENCE_INTERVALS,
+            own_ssid_hash: ssid_hash(b"roam-test"),
+            ..Default::default()
+        })?;
+        let rt = hwsim_radiotap(2412, -50, 0);
+        for i in 0..16u8 {
+            tun.inject(&beacon_every(&rt, MacAddr([2, 0, 0, 9, i, 0]), b"elsewhere", 1, 100))?;
+        }
+        tun.inject(&beacon_every(&rt, AP_B, b"roam-test", 1, 100))?;
+        let new = next_of(&mut events, EventKind::BssNew)?;
+        assert_eq!(new.bssid, AP_B, "the first BSS announced is the network's own");
+        let rest = events.drain();
+        assert!(rest.is_empty(), "other networks' BSSes were announced: {rest:?}");
+        let table = observer.bss_table()?;
+        let others = table.iter().filter(|(_, row)| row.ssid_hash == ssid_hash(b"elsewhere"));
+        let evicted = observer.filter_stats()?.evictions;
+        assert_eq!(others.count() as u64 + evicted, 16, "the others have their rows all the same");
+        Ok(())
+    })
+}

@@ -192,8 +192,21 @@ pub enum Step {
     /// The station interface is created again (same name and address) and its wpa_supplicant
     /// started on it.
     AddStation,
+    /// SIGSTOP to the station's wpa_supplicant: it hangs, its socket still there, answering
+    /// nobody.
+    PauseSupplicant,
+    /// SIGCONT to the station's wpa_supplicant.
+    ResumeSupplicant,
+    /// roam's monitor interface (`roammon<N>`) is deleted under the agent, as a driver reset
+    /// or an administrator would.
+    RemoveMonitor,
     /// SIGKILL to the roam agent: no chance to clean up.
     KillAgent,
+    /// SIGTERM to the roam agent; fails unless it has exited within `within_ms` (it is then
+    /// killed).
+    StopAgent { within_ms: u64 },
+    /// `roam status` must answer within `within_ms`.
+    ExpectStatus { within_ms: u64 },
     /// Start the roam agent again, and wait until it is attached.
     StartAgent,
     /// SIGSTOP to the roam agent: its kernel programs go on, nobody drains their events.
@@ -204,6 +217,12 @@ pub enum Step {
     WaitConnected,
     /// Wait until the roam agent reports this event (`roam events`), e.g. `roam_started`.
     WaitAgentEvent { event: String },
+    /// Wait until the station's wpa_supplicant network is pinned to a BSSID it did not start
+    /// with (roam's pin for a reconnection); fails if it is not within the fault timeout.
+    ExpectPinned,
+    /// wpa_supplicant still runs, and the settings roam changes for a reconnection (the
+    /// network's `bssid`, `scan_res_valid_for_connect`) read as it started with them.
+    ExpectSettingsRestored,
     /// A radio of nobody's (a third party in range), tuned to the target AP's channel, sends
     /// `count` unprotected deauthentication frames to the station in the target AP's name,
     /// one every `interval_ms` (0: as fast as it can). With `every_ap`, in the name of each AP
@@ -252,12 +271,19 @@ impl Step {
             | Step::RestartSupplicant
             | Step::RemoveStation
             | Step::AddStation
+            | Step::PauseSupplicant
+            | Step::ResumeSupplicant
+            | Step::RemoveMonitor
             | Step::KillAgent
+            | Step::StopAgent { .. }
+            | Step::ExpectStatus { .. }
             | Step::StartAgent
             | Step::PauseAgent
             | Step::ResumeAgent
             | Step::WaitConnected
-            | Step::WaitAgentEvent { .. } => None,
+            | Step::WaitAgentEvent { .. }
+            | Step::ExpectPinned
+            | Step::ExpectSettingsRestored => None,
         }
     }
 
@@ -276,10 +302,14 @@ impl Step {
         matches!(
             self,
             Step::KillAgent
+                | Step::RemoveMonitor
+                | Step::StopAgent { .. }
+                | Step::ExpectStatus { .. }
                 | Step::StartAgent
                 | Step::PauseAgent
                 | Step::ResumeAgent
                 | Step::WaitAgentEvent { .. }
+                | Step::ExpectPinned
         )
     }
 }

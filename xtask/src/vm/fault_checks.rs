@@ -20,6 +20,15 @@ pub enum Fault {
     StationRemoved,
     /// roam killed mid-roam and started again: the new agent undid what the killed one left.
     AgentKilled,
+    /// roam killed while wpa_supplicant's network is pinned: the new agent removed the pin
+    /// (the scenario itself reads the network back as it started).
+    AgentKilledPinned,
+    /// wpa_supplicant hung for 10 s: roam answered and stopped in time (the scenario's own
+    /// steps), and the station reconnected once it resumed.
+    SupplicantHung,
+    /// The monitor deleted under roam: created again, no roam for it, and a roam at the
+    /// silence after it.
+    MonitorRemoved,
     /// Five minutes of flapping: within the cap (checked with the other capped scenarios) and
     /// no memory growth.
     LongFlapping,
@@ -36,8 +45,11 @@ impl Fault {
     pub fn of(scenario: &str) -> Option<Fault> {
         match scenario {
             "supplicant-restart" => Some(Fault::SupplicantRestart),
+            "supplicant-hung" => Some(Fault::SupplicantHung),
+            "monitor-removed" => Some(Fault::MonitorRemoved),
             "station-removed" => Some(Fault::StationRemoved),
             "agent-killed" => Some(Fault::AgentKilled),
+            "agent-killed-pinned" => Some(Fault::AgentKilledPinned),
             "ap-flapping-long" => Some(Fault::LongFlapping),
             "spoofed-deauth-pmf" => Some(Fault::SpoofedUnderPmf),
             "spoofed-deauth" => Some(Fault::SpoofedWithoutPmf),
@@ -60,6 +72,9 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             Fault::SupplicantRestart
             | Fault::StationRemoved
             | Fault::AgentKilled
+            | Fault::AgentKilledPinned
+            | Fault::SupplicantHung
+            | Fault::MonitorRemoved
             | Fault::RingOverflow
                 if !run.report.recovered =>
             {
@@ -75,11 +90,15 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             )
             .err(),
             Fault::AgentKilled => leftovers_undone(&read("roam.log")).err(),
+            Fault::AgentKilledPinned => pin_removed(&read("roam.log")).err(),
             Fault::LongFlapping => {
                 memory_flat(&read("metrics-before.txt"), &read("metrics.txt")).err()
             }
             Fault::SpoofedUnderPmf => stayed_put(run, &read("roam-events.jsonl")).err(),
-            Fault::SpoofedWithoutPmf => None,
+            Fault::SpoofedWithoutPmf | Fault::SupplicantHung => None,
+            Fault::MonitorRemoved => monitor_recreated(&read("roam.log"))
+                .and_then(|()| one_roam(&read("roam-events.jsonl")))
+                .err(),
             // The agent, having lost events, must act on the next loss and follow the
             // transition to its end. Its request's result is not judged: wpa_supplicant has the
             // storm's 12000 unprotected-deauth notifications to work through, and its
@@ -189,6 +208,40 @@ pub fn leftovers_undone(log: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The agent started after the kill removed the killed one's pin from wpa_supplicant.
+pub fn pin_removed(log: &str) -> Result<(), String> {
+    let found = log.lines().find(|line| line.contains("did not exit cleanly"));
+    if found.is_none() {
+        return Err("the restarted agent found no run record of the killed one".into());
+    }
+    if !log.contains("removed roam's pin of network") {
+        return Err("the restarted agent did not remove the killed one's pin".into());
+    }
+    Ok(())
+}
+
+/// The agent noticed its monitor's deletion and created it again.
+pub fn monitor_recreated(log: &str) -> Result<(), String> {
+    if !log.contains("was deleted") {
+        return Err("the agent did not notice its monitor interface's deletion".into());
+    }
+    if !log.contains("monitor interface created again") {
+        return Err("the agent did not create its monitor interface again".into());
+    }
+    Ok(())
+}
+
+/// roam acted once (at the AP's silence), and that roam succeeded: none for the monitor.
+pub fn one_roam(events: &str) -> Result<(), String> {
+    let acted = EventLine::parse_all(events)
+        .filter(|line| matches!(line.event, AgentEvent::RoamStarted { .. }))
+        .count();
+    if acted != 1 {
+        return Err(format!("roam acted {acted} times; once was expected, at the AP's silence"));
+    }
+    events_in_order(events, &[ROAM_STARTED, ROAM_SUCCEEDED])
+}
+
 /// The agent's resident memory at the end of the run is within the allowance of its start.
 pub fn memory_flat(before: &str, after: &str) -> Result<(), String> {
     let rss = |scrape: &str| {
@@ -229,6 +282,26 @@ mod tests {
         assert!(err.contains("no roam_result with result success"), "{err}");
         let err = events_in_order("", &[REATTACHED]).unwrap_err();
         assert!(err.contains("no reattached"), "{err}");
+    }
+
+    #[test]
+    fn a_roam_for_a_deleted_monitor_is_a_failure() {
+        let started = r#"{"event":"roam_started","t_us":1,"trigger":"silence","target":"02:00:00:00:01:00","freq_mhz":2412,"scan_first":false,"reconnect":false,"backend":"wpa_supplicant"}"#;
+        let success = r#"{"event":"roam_result","t_us":3,"trigger":"silence","result":"success"}"#;
+        assert_eq!(one_roam(&format!("{started}\n{success}")), Ok(()));
+        let twice = format!("{started}\n{started}\n{success}");
+        assert!(one_roam(&twice).unwrap_err().contains("acted 2 times"));
+        assert!(one_roam(started).unwrap_err().contains("no roam_result"));
+    }
+
+    #[test]
+    fn the_killed_agents_pin_must_be_removed() {
+        let found = "WARN roam (pid 12) did not exit cleanly on sta0; undone: nothing was left\n";
+        let removed = "INFO removed roam's pin of network 0 to 02:00:00:00:01:00: its bssid is \
+                       any BSS again";
+        assert_eq!(pin_removed(&format!("{found}{removed}")), Ok(()));
+        assert!(pin_removed(found).unwrap_err().contains("did not remove"));
+        assert!(pin_removed(removed).unwrap_err().contains("no run record"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! After every test, nothing of roam's may be left: no program or link (as `bpftool` lists
-//! them), no monitor interface, no run record, and every sysctl it could touch as it was before
-//! the first test. Checked whenever the station's software has just stopped (a topology torn
+//! them), no monitor interface, no run record, every sysctl it could touch as it was before
+//! the first test, and wpa_supplicant's settings as it started with them (read by the station,
+//! once the agent stopped and while the supplicant still runs). Checked whenever the station's software has just stopped (a topology torn
 //! down, a stack switched), while the radios and namespaces it ran in still exist.
 
 use std::{
@@ -41,6 +42,12 @@ pub fn check(after: &str) {
     if let Some(baseline) = BASELINE.get() {
         found.extend(changed_sysctls(baseline, &read_sysctls()));
     }
+    note(after, found);
+}
+
+/// Remembers what was found of roam's, naming `after` (the test): what the stacks read
+/// themselves (wpa_supplicant's settings, while it still runs).
+pub fn note(after: &str, found: Vec<String>) {
     if !found.is_empty() {
         let what = format!("after {after}: {}", found.join("; "));
         super::system::progress(format!("warning: left behind {what}"));
@@ -63,7 +70,10 @@ pub fn attached() -> Vec<String> {
     );
     found.extend(links.into_iter().map(|l| format!("link {l}")));
     for netns in [None, Some(paths::STA_NETNS)] {
-        found.extend(monitor_interfaces(netns).into_iter().map(|i| format!("interface {i}")));
+        let place = netns.unwrap_or("initial namespace");
+        found.extend(
+            monitor_interfaces(netns).into_iter().map(|i| format!("interface {i} ({place})")),
+        );
     }
     found.extend(run_records().into_iter().map(|r| format!("run record {r}")));
     found
@@ -109,7 +119,7 @@ fn roam_links(programs: &[Value]) -> Vec<String> {
 }
 
 /// roam's monitor interfaces (`roammon<ifindex>`) in a namespace (`None`: the initial one).
-fn monitor_interfaces(netns: Option<&str>) -> Vec<String> {
+pub fn monitor_interfaces(netns: Option<&str>) -> Vec<String> {
     let mut args = Vec::new();
     if let Some(netns) = netns {
         if !Path::new(paths::STA_NETNS_PATH).exists() {
@@ -124,7 +134,7 @@ fn monitor_interfaces(netns: Option<&str>) -> Vec<String> {
         .iter()
         .filter_map(|l| l["ifname"].as_str())
         .filter(|name| name.starts_with("roammon"))
-        .map(|name| format!("{name} ({})", netns.unwrap_or("initial namespace")))
+        .map(str::to_owned)
         .collect()
 }
 

@@ -217,6 +217,15 @@ impl Daemon {
         Ok(())
     }
 
+    /// SIGTERM, then waits (up to the stop grace) for the program to exit: how long it took,
+    /// or `None` if it was still there and was killed.
+    pub fn stop_timed(&mut self) -> Option<Duration> {
+        let started = Instant::now();
+        self.kill();
+        let took = started.elapsed();
+        (took < self.stop_grace).then_some(took)
+    }
+
     /// SIGKILL, with no chance to clean up (a crash, the OOM killer); reaps it. Idempotent.
     pub fn kill_abruptly(&mut self) {
         if let Some(mut child) = self.child.take() {

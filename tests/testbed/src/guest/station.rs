@@ -15,7 +15,7 @@ use roam_testbed::{scenario::Security, stack::Stack, timeline};
 
 use super::{
     ctrl::{self, Ctrl, Events},
-    paths,
+    leftovers, paths,
     process::{self, Daemon},
 };
 
@@ -74,8 +74,21 @@ pub trait Station {
     fn start_supplicant(&mut self) -> Result<()> {
         bail!("this stack has no wpa_supplicant to start")
     }
+    /// Sends the supplicant a signal (SIGSTOP, SIGCONT).
+    fn signal_supplicant(&mut self, _signal: i32) -> Result<()> {
+        bail!("this stack has no wpa_supplicant to signal")
+    }
     /// SIGKILL to the roam agent.
     fn kill_agent(&mut self) -> Result<()> {
+        bail!("this stack runs no roam agent")
+    }
+    /// SIGTERM to the roam agent: how long it took to exit (`None`: it did not, and was
+    /// killed).
+    fn stop_agent(&mut self) -> Result<Option<Duration>> {
+        bail!("this stack runs no roam agent")
+    }
+    /// Asks `roam status`, which must answer within `limit`: how long it took.
+    fn agent_status(&mut self, _limit: Duration) -> Result<Duration> {
         bail!("this stack runs no roam agent")
     }
     /// Starts the roam agent again and waits until it is attached.
@@ -89,6 +102,47 @@ pub trait Station {
     /// Waits until the agent reports `event` (after the last `forget_previous_runs`).
     fn wait_agent_event(&mut self, _event: &str, _timeout: Duration) -> Result<()> {
         bail!("this stack runs no roam agent")
+    }
+    /// wpa_supplicant's settings that roam may change, as they read now and as they read when
+    /// it started.
+    fn supplicant_settings(&mut self) -> Result<SettingsSinceStart> {
+        bail!("this stack has no wpa_supplicant settings")
+    }
+}
+
+/// The wpa_supplicant settings roam changes for a reconnection, as its control socket reads
+/// them (`GET_NETWORK 0 bssid`, `GET scan_res_valid_for_connect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplicantSettings {
+    /// The network block's `bssid` (`FAIL`: unset).
+    pub network_bssid: String,
+    pub results_valid_for_connect: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsSinceStart {
+    pub at_start: SupplicantSettings,
+    pub now: SupplicantSettings,
+}
+
+impl SettingsSinceStart {
+    /// `name: before -> now` for each setting that differs. Pure.
+    pub fn changes(&self) -> Vec<String> {
+        let (a, b) = (&self.at_start, &self.now);
+        let mut changes = Vec::new();
+        if a.network_bssid != b.network_bssid {
+            changes.push(format!(
+                "wpa_supplicant network 0 bssid: {} -> {}",
+                a.network_bssid, b.network_bssid
+            ));
+        }
+        if a.results_valid_for_connect != b.results_valid_for_connect {
+            changes.push(format!(
+                "wpa_supplicant scan_res_valid_for_connect: {} -> {}",
+                a.results_valid_for_connect, b.results_valid_for_connect
+            ));
+        }
+        changes
     }
 }
 
@@ -123,6 +177,8 @@ pub struct WpaSupplicant {
     events: Events,
     log: PathBuf,
     config: PathBuf,
+    /// The settings roam may change, as this daemon started with them.
+    settings_at_start: SupplicantSettings,
 }
 
 const WPA_CTRL_DIR: &str = "/run/wpa_supplicant";
@@ -134,7 +190,8 @@ impl WpaSupplicant {
         fs::write(&config, wpa_supplicant_config(security, freqs_mhz))?;
         let log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
         let (daemon, ctrl, events) = Self::launch(&config, &log)?;
-        Ok(WpaSupplicant { daemon, ctrl, events, log, config })
+        let settings_at_start = read_settings(&ctrl)?;
+        Ok(WpaSupplicant { daemon, ctrl, events, log, config, settings_at_start })
     }
 
     /// Starts the daemon (its log appended to) and connects to it once its socket is bound.
@@ -163,6 +220,7 @@ impl WpaSupplicant {
 
     fn relaunch(&mut self) -> Result<()> {
         (self.daemon, self.ctrl, self.events) = Self::launch(&self.config, &self.log)?;
+        self.settings_at_start = read_settings(&self.ctrl)?;
         Ok(())
     }
 }
@@ -236,8 +294,20 @@ impl Station for WpaSupplicant {
         self.relaunch()
     }
 
+    fn signal_supplicant(&mut self, signal: i32) -> Result<()> {
+        self.daemon.signal(signal)
+    }
+
     fn daemons(&self) -> Vec<(&'static str, u32)> {
         self.daemon.pid().map(|pid| ("wpa_supplicant", pid)).into_iter().collect()
+    }
+
+    fn supplicant_settings(&mut self) -> Result<SettingsSinceStart> {
+        self.daemon.check_running()?;
+        Ok(SettingsSinceStart {
+            at_start: self.settings_at_start.clone(),
+            now: read_settings(&self.ctrl)?,
+        })
     }
 
     fn logs(&self) -> Vec<LogSource> {
@@ -248,6 +318,16 @@ impl Station for WpaSupplicant {
             parse: Some(|line| timeline::parse_wpa_supplicant_line(line, paths::STA_IFACE)),
         }]
     }
+}
+
+fn read_settings(ctrl: &Ctrl) -> Result<SupplicantSettings> {
+    Ok(SupplicantSettings {
+        network_bssid: ctrl.request("GET_NETWORK 0 bssid")?.trim_end().to_owned(),
+        results_valid_for_connect: ctrl
+            .request("GET scan_res_valid_for_connect")?
+            .trim_end()
+            .to_owned(),
+    })
 }
 
 fn is_refused(err: &anyhow::Error) -> bool {
@@ -453,9 +533,30 @@ impl Station for RoamAgent {
         self.supplicant.start_supplicant()
     }
 
+    fn signal_supplicant(&mut self, signal: i32) -> Result<()> {
+        self.supplicant.signal_supplicant(signal)
+    }
+
     fn kill_agent(&mut self) -> Result<()> {
         self.agent.kill_abruptly();
         Ok(())
+    }
+
+    fn stop_agent(&mut self) -> Result<Option<Duration>> {
+        self.events.kill();
+        Ok(self.agent.stop_timed())
+    }
+
+    fn agent_status(&mut self, limit: Duration) -> Result<Duration> {
+        let started = std::time::Instant::now();
+        let mut cmd = process::in_station_netns(paths::ROAM);
+        cmd.args(["status", "--iface", paths::STA_IFACE]);
+        let out = process::output_timeout(cmd, limit)
+            .with_context(|| format!("roam status did not answer within {limit:?}"))?;
+        if !out.status.success() {
+            bail!("roam status failed: {}", String::from_utf8_lossy(&out.stderr).trim_end());
+        }
+        Ok(started.elapsed())
     }
 
     fn start_agent(&mut self) -> Result<()> {
@@ -486,10 +587,35 @@ impl Station for RoamAgent {
         Some(scrape_agent())
     }
 
+    fn supplicant_settings(&mut self) -> Result<SettingsSinceStart> {
+        self.supplicant.supplicant_settings()
+    }
+
     fn daemons(&self) -> Vec<(&'static str, u32)> {
         let mut daemons = self.supplicant.daemons();
         daemons.extend(self.agent.pid().map(|pid| ("roam", pid)));
         daemons
+    }
+}
+
+/// The agent stops first, as on a host (it puts back what it changed in wpa_supplicant), and
+/// the supplicant's settings are read while it still runs: anything of roam's left there is
+/// a leftover like a program or an interface.
+impl Drop for RoamAgent {
+    fn drop(&mut self) {
+        self.events.kill();
+        self.agent.kill();
+        // A supplicant stopped by the test (its interface removed) took its settings with it.
+        if !self.supplicant.daemon.is_running() {
+            return;
+        }
+        match self.supplicant.supplicant_settings() {
+            Ok(settings) => leftovers::note("the roam agent stopped", settings.changes()),
+            Err(err) => leftovers::note(
+                "the roam agent stopped",
+                vec![format!("wpa_supplicant's settings could not be read: {err:#}")],
+            ),
+        }
     }
 }
 
@@ -646,7 +772,7 @@ impl Station for RoamOnNl80211 {
 
 #[cfg(test)]
 mod tests {
-    use super::AGENT_CAPABILITIES;
+    use super::{SettingsSinceStart, SupplicantSettings, AGENT_CAPABILITIES};
 
     /// The testbed runs the agent with the capabilities of its systemd unit, and those are the
     /// four roam needs: no CAP_SYS_ADMIN.
@@ -666,5 +792,24 @@ mod tests {
             assert_eq!(from_unit, testbed, "{key}");
             assert_eq!(from_unit, ["+bpf", "+net_admin", "+net_raw", "+perfmon"], "{key}");
         }
+    }
+
+    #[test]
+    fn every_setting_that_differs_from_the_start_is_named() {
+        let start = SupplicantSettings {
+            network_bssid: "FAIL".into(),
+            results_valid_for_connect: "5".into(),
+        };
+        let mut settings = SettingsSinceStart { at_start: start.clone(), now: start };
+        assert!(settings.changes().is_empty());
+        settings.now.network_bssid = "02:00:00:00:01:00".into();
+        settings.now.results_valid_for_connect = "3600".into();
+        assert_eq!(
+            settings.changes(),
+            [
+                "wpa_supplicant network 0 bssid: FAIL -> 02:00:00:00:01:00",
+                "wpa_supplicant scan_res_valid_for_connect: 5 -> 3600"
+            ]
+        );
     }
 }

@@ -7,7 +7,7 @@ use roam_testbed::scenario::{Step, Target};
 
 use roam_testbed::medium::air::Link;
 
-use super::{system, topology::Topology};
+use super::{leftovers, paths, process, system, topology::Topology};
 
 /// How long a fault step waits for what it waits for (a connection, an agent event such as a
 /// re-attachment, which loads and verifies every program again: as long as a start).
@@ -97,6 +97,41 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
         Step::RemoveStation => topology.remove_station().map(|()| Some("remove station".into())),
         Step::AddStation => topology.add_station().map(|()| Some("add station".into())),
         Step::KillAgent => topology.station().kill_agent().map(|()| Some("kill roam".into())),
+        Step::RemoveMonitor => {
+            let names = leftovers::monitor_interfaces(Some(paths::STA_NETNS));
+            let name = names.first().context("the agent has no monitor interface to delete")?;
+            process::run(
+                paths::IP,
+                &["netns", "exec", paths::STA_NETNS, paths::IW, "dev", name, "del"],
+            )
+            .map(|_| Some(format!("delete {name}")))
+        }
+        Step::PauseSupplicant => topology
+            .station()
+            .signal_supplicant(libc::SIGSTOP)
+            .map(|()| Some("pause wpa_supplicant".into())),
+        Step::ResumeSupplicant => topology
+            .station()
+            .signal_supplicant(libc::SIGCONT)
+            .map(|()| Some("resume wpa_supplicant".into())),
+        Step::StopAgent { within_ms } => {
+            let limit = Duration::from_millis(within_ms);
+            let took = topology.station().stop_agent()?;
+            match took {
+                Some(took) if took <= limit => Ok(Some(format!("roam stopped in {took:?}"))),
+                Some(took) => {
+                    Err(anyhow::anyhow!("roam took {took:?} to stop, more than {limit:?}"))
+                }
+                None => Err(anyhow::anyhow!("roam did not stop at SIGTERM; it was killed")),
+            }
+        }
+        Step::ExpectStatus { within_ms } => {
+            let limit = Duration::from_millis(within_ms);
+            topology
+                .station()
+                .agent_status(limit)
+                .map(|took| Some(format!("roam status answered in {took:?}")))
+        }
         Step::StartAgent => topology.station().start_agent().map(|()| Some("start roam".into())),
         Step::PauseAgent => {
             topology.station().signal_agent(libc::SIGSTOP).map(|()| Some("pause roam".into()))
@@ -126,8 +161,40 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             .station()
             .wait_agent_event(event, FAULT_TIMEOUT)
             .map(|()| Some(format!("roam reported {event}"))),
+        Step::ExpectPinned => {
+            wait_until_pinned(topology).map(|bssid| Some(format!("pinned {bssid}")))
+        }
+        Step::ExpectSettingsRestored => {
+            let changes = topology.station().supplicant_settings()?.changes();
+            if !changes.is_empty() {
+                anyhow::bail!("not as wpa_supplicant started: {}", changes.join("; "));
+            }
+            Ok(Some("supplicant settings as at start".into()))
+        }
     };
     result.with_context(|| format!("step {step:?} failed"))
+}
+
+/// How long a pin is looked for: roam pins right after it reports the roam.
+const PIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits until the supplicant's network is pinned to a BSSID it did not start with (its state
+/// is only read, nothing announces it: looked at every few ms).
+fn wait_until_pinned(topology: &mut Topology) -> Result<String> {
+    let deadline = std::time::Instant::now() + PIN_TIMEOUT;
+    loop {
+        let settings = topology.station().supplicant_settings()?;
+        if settings.now.network_bssid != settings.at_start.network_bssid {
+            return Ok(settings.now.network_bssid);
+        }
+        if std::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "network 0 was not pinned within {PIN_TIMEOUT:?} (bssid reads {})",
+                settings.now.network_bssid
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// The AP the station is associated with now.
