@@ -15,6 +15,23 @@ pub const SCAN_ENTRY_USABLE_MS: u64 = 25_000;
 pub const HEARD_ALIVE_MS: u64 = 1_000;
 /// Signal assumed for a candidate with no measurement (the edge of usable coverage).
 pub const UNKNOWN_SIGNAL_DBM: i32 = -85;
+/// How far below its score the lost BSS ranks once it is back: another AP of the network that
+/// is nearly as good is preferred (an AP that kicked the station may do it again), but the
+/// lost one is never excluded for ever: on a network with a single AP it is the only way back.
+pub const LOST_BSS_PENALTY_DB: i32 = 10;
+/// wpa_supplicant gives a scan entry's age in whole seconds: an entry counts as seen after a
+/// moment only if it is younger by more than this.
+pub const SCAN_AGE_GRANULARITY_MS: u64 = 1_000;
+/// Frames of the lost BSS this soon after the loss are part of it (the deauthentication that
+/// ended the association, its retries), not a sign that the BSS is back.
+pub const LOSS_FRAMES_MS: u64 = 200;
+
+/// The BSS the station lost, and how long ago.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lost {
+    pub bssid: MacAddr,
+    pub since_ms: u64,
+}
 
 /// Where a candidate is known from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,6 +81,13 @@ impl Candidate {
         self.scan_age_ms.is_some_and(|age| age <= SCAN_ENTRY_USABLE_MS)
     }
 
+    /// Heard, or seen by a scan, since a loss `since_ms` ago: after the loss's own frames
+    /// ([`LOSS_FRAMES_MS`]), scan ages with their granularity.
+    pub fn seen_since_loss(&self, since_ms: u64) -> bool {
+        self.heard_age_ms.is_some_and(|a| a + LOSS_FRAMES_MS < since_ms)
+            || self.scan_age_ms.is_some_and(|a| a + SCAN_AGE_GRANULARITY_MS < since_ms)
+    }
+
     /// Worth a roam at all: known recently enough, by one source or the other.
     pub fn is_usable(&self, max_heard_age_ms: u64) -> bool {
         self.roamable_without_scan() || self.heard_age_ms.is_some_and(|a| a <= max_heard_age_ms)
@@ -86,15 +110,22 @@ impl Candidate {
     }
 }
 
-/// The best usable candidate other than `current` (ties broken by the lower BSSID, so the choice
-/// is deterministic).
-pub fn best_candidate<'a>(
-    candidates: &'a [Candidate],
-    current: Option<&MacAddr>,
+/// The best usable candidate (ties broken by the lower BSSID, so the choice is deterministic).
+/// The `lost` BSS only once it has been heard or seen again since it was lost, and then ranked
+/// [`LOST_BSS_PENALTY_DB`] lower.
+pub fn best_candidate(
+    candidates: &[Candidate],
+    lost: Option<Lost>,
     max_heard_age_ms: u64,
-) -> Option<&'a Candidate> {
+) -> Option<&Candidate> {
+    let is_lost = |c: &Candidate| lost.is_some_and(|l| l.bssid == c.bssid);
+    let rank = |c: &Candidate| c.score() - if is_lost(c) { LOST_BSS_PENALTY_DB } else { 0 };
     candidates
         .iter()
-        .filter(|c| Some(&c.bssid) != current && c.is_usable(max_heard_age_ms))
-        .max_by(|a, b| a.score().cmp(&b.score()).then_with(|| b.bssid.cmp(&a.bssid)))
+        .filter(|c| c.is_usable(max_heard_age_ms))
+        .filter(|c| match lost {
+            Some(l) if l.bssid == c.bssid => c.seen_since_loss(l.since_ms),
+            _ => true,
+        })
+        .max_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| b.bssid.cmp(&a.bssid)))
 }

@@ -24,7 +24,7 @@ mod liveness_tests;
 mod tests;
 
 pub use backoff::Backoff;
-pub use candidate::{best_candidate, Candidate, CandidateSource};
+pub use candidate::{best_candidate, Candidate, CandidateSource, Lost};
 pub use limiter::{Limiter, LimiterConfig};
 pub use liveness::{AckReports, Liveness, LivenessConfig, Verdict};
 pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};

@@ -1,5 +1,5 @@
 use super::{
-    candidate::{best_candidate, Candidate, CandidateSource, SCAN_ENTRY_USABLE_MS},
+    candidate::{best_candidate, Candidate, CandidateSource, Lost, SCAN_ENTRY_USABLE_MS},
     limiter::{Limiter, LimiterConfig, Refusal},
     machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, CATCH_UP_AFTER_NS},
     state::State,
@@ -33,14 +33,16 @@ fn machine(observe_only: bool) -> Machine {
 }
 
 #[test]
-fn best_candidate_prefers_fresh_and_strong_and_never_the_current_bss() {
+fn best_candidate_prefers_fresh_and_strong_and_not_the_lost_bss() {
     let strong_but_stale = cand(AP2, -40, None, Some(20_000));
     let weaker_but_alive = cand(AP3, -50, Some(100), Some(2_000));
     let current = cand(AP1, -30, Some(10), Some(1_000));
     let all = [current, strong_but_stale, weaker_but_alive];
+    // AP1 was lost 5 ms ago and last heard 10 ms ago: not heard since.
+    let lost = Some(Lost { bssid: AP1, since_ms: 5 });
     // -40 - 20 s = -60 against -50 - 0 + 5 = -45.
-    assert_eq!(best_candidate(&all, Some(&AP1), 2_000).unwrap().bssid, AP3);
-    assert_eq!(best_candidate(&all[..1], Some(&AP1), 2_000), None);
+    assert_eq!(best_candidate(&all, lost, 2_000).unwrap().bssid, AP3);
+    assert_eq!(best_candidate(&all[..1], lost, 2_000), None);
     assert_eq!(weaker_but_alive.source(), CandidateSource::Both);
     assert_eq!(strong_but_stale.source(), CandidateSource::Supplicant);
 }
@@ -56,6 +58,25 @@ fn a_candidate_is_usable_if_heard_recently_or_in_a_young_scan_entry() {
     assert!(!gone.is_usable(2_000));
     let unknown_signal = Candidate { signal_dbm: None, ..cand(AP2, 0, Some(0), None) };
     assert_eq!(unknown_signal.score(), -85 + 5);
+}
+
+#[test]
+fn the_lost_bss_is_a_candidate_again_once_it_is_back_ranked_lower() {
+    let lost = Some(Lost { bssid: AP1, since_ms: 3_000 });
+    // The only AP of the network, rebooted, beacons again: the way back.
+    let back = cand(AP1, -40, Some(50), None);
+    assert_eq!(best_candidate(&[back], lost, 2_000).unwrap().bssid, AP1);
+    // Another AP as good, or less than the penalty weaker, is preferred.
+    let other = cand(AP2, -45, Some(50), None);
+    assert_eq!(best_candidate(&[back, other], lost, 2_000).unwrap().bssid, AP2);
+    // A scan entry counts only if younger than the loss by more than its granularity: an
+    // entry of age "0 s" may be 999 ms old.
+    let scanned = cand(AP1, -40, None, Some(0));
+    assert_eq!(best_candidate(&[scanned], Some(Lost { bssid: AP1, since_ms: 900 }), 2_000), None);
+    assert!(best_candidate(&[scanned], lost, 2_000).is_some());
+    // The deauthentication that ended the association is a frame of the lost BSS too.
+    let its_deauth = cand(AP1, -40, Some(2_950), None);
+    assert_eq!(best_candidate(&[its_deauth], lost, 5_000), None);
 }
 
 #[test]

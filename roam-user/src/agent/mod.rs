@@ -425,6 +425,14 @@ impl Agent {
                 self.ask_the_ap().await
             }
             KernelEvent::TxUnanswered { .. } => self.ask_the_ap().await,
+            // The BSS the station lost is back while roam holds the loss for want of somewhere
+            // to go (bare nl80211: nobody else reconnects): try now, not at the next retry.
+            KernelEvent::BssHeard { bssid }
+                if self.retry_at.is_some()
+                    && self.transition.as_ref().is_some_and(|t| t.from == Some(bssid)) =>
+            {
+                self.retry_held_loss().await
+            }
             KernelEvent::BssHeard { bssid } if Some(bssid) == current => {
                 let change = self.liveness.heard(at_ns);
                 self.on_liveness(change).await;
@@ -689,13 +697,18 @@ impl Agent {
         self.apply(step).await;
     }
 
-    /// The best candidate of `network` other than `lost`, and how many are known.
+    /// The best candidate of `network`, and how many are known; `lost` only once it is back.
     fn best_candidate(&self, network: &Network, lost: MacAddr) -> (Option<Candidate>, usize) {
         let rows = self.book.rows_in(network, |b| self.parts.observer.bss_record(b).ok()?);
-        let candidates = self.book.candidates(network, &rows, monotonic_ns(), Instant::now());
+        let now_ns = monotonic_ns();
+        let candidates = self.book.candidates(network, &rows, now_ns, Instant::now());
+        // Lost when the transition began; with none, just now (not heard since).
+        let lost_ns = self.transition.as_ref().map_or(now_ns, |t| t.marks.lost);
+        let lost =
+            policy::Lost { bssid: lost, since_ms: now_ns.saturating_sub(lost_ns) / 1_000_000 };
         let best = policy::best_candidate(
             &candidates,
-            Some(&lost),
+            Some(lost),
             self.config().candidates.max_heard_age_ms,
         );
         (best.copied(), candidates.len())

@@ -41,7 +41,8 @@ const LONG_HOLDS: &[&str] = &["lossy-link"];
 
 /// The scenarios run with the roam-nl80211 stack (the agent alone on an open network, acting
 /// through bare nl80211), against stock wpa_supplicant on the same open network.
-const NL80211_SCENARIOS: &[&str] = &["open-silent-ap-loss", "open-ap-deauth"];
+const NL80211_SCENARIOS: &[&str] =
+    &["open-silent-ap-loss", "open-ap-deauth", "open-single-ap-reboot"];
 
 /// Scenarios in which the station's AP vanishes again and again: the longest gap can span
 /// several reconnections (to an AP that vanishes before traffic flows), so the one-outage
