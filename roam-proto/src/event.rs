@@ -242,11 +242,11 @@ impl RoamResult {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfirmedBy {
-    /// The gateway answered roam's ARP request through the new AP.
+    /// The gateway answered roam's ARP request through the new AP (the first neighbour to).
     ArpReply(IpAddr),
-    /// An open network's settle time passed.
+    /// Nothing to ask (no flushed IPv4 neighbour, or no address to ask from): nothing went back.
     Settle,
-    /// Nobody answered; the entries went back unconfirmed.
+    /// Nobody answered: nothing went back (the kernel resolves the entries as without roam).
     NoAnswer,
 }
 

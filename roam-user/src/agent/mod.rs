@@ -78,9 +78,6 @@ const FIRST_DATA_WAIT: Duration = Duration::from_secs(2);
 /// channel) after this long, doubling up to the maximum until the station connects.
 const NO_CANDIDATE_RETRY: Duration = Duration::from_secs(2);
 const NO_CANDIDATE_RETRY_MAX: Duration = Duration::from_secs(60);
-/// On an open network, how long after the station's port opens the AP's does (see
-/// `neighbours::PutBackPlan::settle`): 13 ms measured under TCG, ~1 ms on hardware.
-const OPEN_NETWORK_SETTLE: Duration = Duration::from_millis(25);
 /// A scan the connection manager started keeps the station off its channel for at most this
 /// long, as far as the liveness rule is concerned (its end is normally reported sooner).
 const SCAN_AWAY_MAX: Duration = Duration::from_secs(10);
@@ -753,9 +750,7 @@ impl Agent {
         self.transition = Some(Transition::new(trigger, from, lost_ns));
         // A carrier loss seen through rtnetlink arrives up to a second after the flush it caused.
         let since_ns = lost_ns.saturating_sub(NEIGHBOUR_FLUSH_SLACK.as_nanos() as u64);
-        let open_network = self.network.as_ref().is_some_and(|n| !n.protected);
-        let settle = if open_network { OPEN_NETWORK_SETTLE } else { Duration::ZERO };
-        self.put_back.send_replace(Some(PutBackPlan { since_ns, settle }));
+        self.put_back.send_replace(Some(PutBackPlan { since_ns }));
         // The kernel counts the window from here (the carrier hook may have opened it already).
         if let Err(err) = self.parts.observer.open_window(lost_ns) {
             warn!("opening the drop window: {err:#}");

@@ -8,7 +8,9 @@
 //!   keeps it, stamped with the time;
 //! - an entry that failed on its own (valid to FAILED without a deletion) is not flushed: the
 //!   neighbour really stopped answering, and roam does not bring it back;
-//! - resolved again, or put back by roam, it is no longer flushed.
+//! - resolved again, or put back by roam, it is no longer flushed;
+//! - it goes back only once confirmed: its neighbour answered through the new AP, and then with
+//!   the address that answered.
 
 use std::{collections::HashMap, net::IpAddr};
 
@@ -80,7 +82,8 @@ impl NeighbourBook {
         self.forget_before(now_ns.saturating_sub(FLUSHED_KEPT_NS));
     }
 
-    /// The addresses [`Self::take_flushed_since`] would return, leaving them in place.
+    /// The addresses flushed at or after `since_ns` and not resolved again since (the neighbours
+    /// to ask), leaving them in place.
     pub fn flushed_since(&self, since_ns: u64) -> Vec<IpAddr> {
         let mut out: Vec<IpAddr> = self
             .entries
@@ -92,16 +95,21 @@ impl NeighbourBook {
         out
     }
 
-    /// Entries flushed at or after `since_ns` and not resolved again since: what to put back.
-    /// Taking them clears their stamp, so a transition puts each back once.
-    pub fn take_flushed_since(&mut self, since_ns: u64) -> Vec<Neighbour> {
+    /// What an answer from `ip` at link-layer address `lladdr` confirms of the entries flushed
+    /// at or after `since_ns`: `ip`'s own entry, with the address that answered (the neighbour
+    /// may be another host now, after a move to another network), and the IPv6 entries that
+    /// resolved to that same address before (the same host, e.g. the router's link-local
+    /// address, now known to be reachable there). Taking them clears their stamp, so a
+    /// transition puts each back once; nothing unconfirmed is ever taken.
+    pub fn take_confirmed(&mut self, ip: IpAddr, lladdr: &[u8], since_ns: u64) -> Vec<Neighbour> {
         let mut out: Vec<Neighbour> = self
             .entries
             .iter_mut()
             .filter(|(_, k)| k.flushed_at_ns.is_some_and(|t| t >= since_ns))
-            .map(|(ip, k)| {
+            .filter(|(other, k)| **other == ip || (other.is_ipv6() && k.lladdr == lladdr))
+            .map(|(other, k)| {
                 k.flushed_at_ns = None;
-                Neighbour { ip: *ip, lladdr: k.lladdr.clone() }
+                Neighbour { ip: *other, lladdr: lladdr.to_vec() }
             })
             .collect();
         out.sort_by_key(|n| n.ip);
@@ -136,20 +144,52 @@ mod tests {
         NeighbourChange::Valid { ip, lladdr: MAC.0.to_vec() }
     }
 
+    const ROUTER_V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1));
+    const PRINTER_V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 9));
+    const OTHER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0xee, 2]);
+
+    fn flushed(book: &mut NeighbourBook, ip: IpAddr, mac: MacAddr) {
+        book.observe(NeighbourChange::Valid { ip, lladdr: mac.0.to_vec() }, 10 * S);
+        book.observe(NeighbourChange::Deleted { ip }, 20 * S);
+    }
+
     #[test]
-    fn a_flushed_entry_is_put_back_once_with_its_address() {
+    fn a_confirmed_entry_is_put_back_once_with_the_address_that_answered() {
         let mut book = NeighbourBook::default();
-        book.observe(valid(GW), 10 * S);
-        book.observe(NeighbourChange::Deleted { ip: GW }, 20 * S);
+        flushed(&mut book, GW, MAC);
         // Traffic re-creates it INCOMPLETE while the carrier is off.
         book.observe(NeighbourChange::Unresolved { ip: GW, failed: false }, 20 * S + 1);
         assert_eq!(book.flushed_since(19 * S), vec![GW], "looking takes nothing");
         assert_eq!(
-            book.take_flushed_since(19 * S),
+            book.take_confirmed(GW, &MAC.0, 19 * S),
             vec![Neighbour { ip: GW, lladdr: MAC.0.to_vec() }]
         );
-        assert!(book.take_flushed_since(19 * S).is_empty(), "once per transition");
+        assert!(book.take_confirmed(GW, &MAC.0, 19 * S).is_empty(), "once per transition");
         assert!(book.flushed_since(19 * S).is_empty());
+    }
+
+    #[test]
+    fn a_gateway_that_answers_from_another_address_goes_back_with_that_address() {
+        // Another network behind the new AP, its gateway at the same IP: never the old MAC.
+        let mut book = NeighbourBook::default();
+        flushed(&mut book, GW, MAC);
+        flushed(&mut book, ROUTER_V6, MAC);
+        let back = book.take_confirmed(GW, &OTHER_MAC.0, 19 * S);
+        assert_eq!(back, vec![Neighbour { ip: GW, lladdr: OTHER_MAC.0.to_vec() }]);
+        assert_eq!(book.flushed_since(19 * S), vec![ROUTER_V6], "the old router stays out");
+    }
+
+    #[test]
+    fn ipv6_entries_go_back_only_with_the_neighbour_that_answered() {
+        let mut book = NeighbourBook::default();
+        flushed(&mut book, GW, MAC);
+        flushed(&mut book, ROUTER_V6, MAC);
+        flushed(&mut book, PRINTER_V6, OTHER_MAC);
+        flushed(&mut book, HOST, MAC);
+        let back: Vec<IpAddr> =
+            book.take_confirmed(GW, &MAC.0, 19 * S).into_iter().map(|n| n.ip).collect();
+        assert_eq!(back, vec![GW, ROUTER_V6], "not another IPv4 host, not another IPv6 host");
+        assert_eq!(book.flushed_since(19 * S), vec![HOST, PRINTER_V6]);
     }
 
     #[test]
@@ -157,7 +197,10 @@ mod tests {
         let mut book = NeighbourBook::default();
         book.observe(valid(GW), 10 * S);
         book.observe(NeighbourChange::Deleted { ip: GW }, 11 * S);
-        assert!(book.take_flushed_since(12 * S).is_empty(), "flushed before this transition");
+        assert!(
+            book.take_confirmed(GW, &MAC.0, 12 * S).is_empty(),
+            "flushed before this transition"
+        );
     }
 
     #[test]
@@ -166,7 +209,7 @@ mod tests {
         book.observe(valid(GW), 10 * S);
         book.observe(NeighbourChange::Deleted { ip: GW }, 20 * S);
         book.observe(valid(GW), 21 * S);
-        assert!(book.take_flushed_since(19 * S).is_empty());
+        assert!(book.take_confirmed(GW, &MAC.0, 19 * S).is_empty());
     }
 
     #[test]
@@ -175,7 +218,7 @@ mod tests {
         book.observe(valid(GW), 10 * S);
         book.observe(NeighbourChange::Unresolved { ip: GW, failed: true }, 15 * S);
         book.observe(NeighbourChange::Deleted { ip: GW }, 20 * S);
-        assert!(book.take_flushed_since(0).is_empty());
+        assert!(book.take_confirmed(GW, &MAC.0, 0).is_empty());
         assert!(book.is_empty());
     }
 
@@ -189,7 +232,7 @@ mod tests {
         book.observe(NeighbourChange::Unresolved { ip: GW, failed: false }, 20 * S);
         book.observe(NeighbourChange::Unresolved { ip: GW, failed: true }, 23 * S);
         book.observe(NeighbourChange::Deleted { ip: GW }, 24 * S);
-        assert_eq!(book.take_flushed_since(19 * S).len(), 1);
+        assert_eq!(book.take_confirmed(GW, &MAC.0, 19 * S).len(), 1);
     }
 
     #[test]

@@ -11,13 +11,15 @@
 //! roam keeps the kernel's behaviour and shortens the wait: it follows the entries through
 //! rtnetlink ([`book`]); when mac80211 opens the station's port to the new AP it asks the
 //! flushed IPv4 neighbours again ([`arp`]: the AP may authorise the station a little later,
-//! and what it receives before is lost), and at the first answer re-adds the flushed entries as
-//! `NUD_PROBE` with their old link-layer address (`RTM_NEWNEIGH`, create without replace).
-//! On the INCOMPLETE entry holding the queue this releases every packet queued behind it at
-//! once; PROBE then re-confirms the address with a unicast request, and if the neighbour no
-//! longer answers there the entry fails within `ucast_probes` seconds as it would have. The
-//! packets sent while the carrier was off are delivered instead of dropped, which changing
-//! `arp_evict_nocarrier` would not give, and no sysctl is touched.
+//! and what it receives before is lost), and at each answer re-adds what it confirms as
+//! `NUD_PROBE` (`RTM_NEWNEIGH`, create without replace): the neighbour's entry with the address
+//! that answered (after a move to another network the same IP may be another host), and the
+//! IPv6 entries that had that same address (the router's link-local address). On the
+//! INCOMPLETE entry holding the queue this releases every packet queued behind it at once.
+//! What does not answer within [`CONFIRM_LIMIT`] is left to the kernel, as without roam: an
+//! entry is never put back unconfirmed. The packets sent while the carrier was off are
+//! delivered instead of dropped, which changing `arp_evict_nocarrier` would not give, and no
+//! sysctl is touched.
 
 pub mod arp;
 mod book;
@@ -57,8 +59,8 @@ use crate::{
 
 /// How often to ask again while the neighbour does not answer through the new AP yet.
 const ARP_RETRY: Duration = Duration::from_millis(5);
-/// With no answer for this long, the entries go back anyway: still far sooner than the
-/// kernel's own retry (`retrans_time`, 1 s), and the neighbour may just not answer broadcasts.
+/// How long the neighbours are asked; what has not answered by then is left to the kernel's own
+/// resolution (its retry comes after `retrans_time`, 1 s).
 const CONFIRM_LIMIT: Duration = Duration::from_millis(500);
 
 /// mac80211 opened the station's port to `bssid` (CLOCK_MONOTONIC `at_ns`).
@@ -71,12 +73,12 @@ pub struct PortOpened {
 /// What made the entries go back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confirmation {
-    /// This neighbour answered an ARP request sent after the port opened: the path works.
+    /// This neighbour answered an ARP request sent after the port opened (the first of them to
+    /// answer): the path works.
     ArpReply(Ipv4Addr),
-    /// Nothing to ask (no flushed IPv4 entry, or no address to ask from): the settle time
-    /// passed.
+    /// Nothing to ask (no flushed IPv4 entry, or no address to ask from): nothing went back.
     Settled,
-    /// Nobody answered within [`CONFIRM_LIMIT`].
+    /// Nobody answered within [`CONFIRM_LIMIT`]: nothing went back.
     NoAnswer,
 }
 
@@ -87,8 +89,8 @@ pub struct Restored {
     /// CLOCK_MONOTONIC ns when the kernel had them back.
     pub done_ns: u64,
     pub confirmation: Confirmation,
-    /// The entries roam re-added; one the kernel resolved from the ARP reply itself is not
-    /// among them.
+    /// The entries roam re-added, with the addresses that answered; one the kernel resolved
+    /// from the ARP reply itself is not among them.
     pub result: Result<Vec<Neighbour>>,
 }
 
@@ -97,21 +99,22 @@ pub struct Restored {
 pub struct PutBackPlan {
     /// Flushes at or after this (CLOCK_MONOTONIC ns) belong to the transition.
     pub since_ns: u64,
-    /// With no IPv4 neighbour to ask (see [`arp`]), how long after the port opens to put the
-    /// entries back. Zero on a protected network, where the AP mostly opens its side first; on
-    /// an open network the AP authorises the station only once the association response is
-    /// acknowledged and processed (13 ms later in the VM under TCG).
-    pub settle: Duration,
 }
 
-/// A port opening whose entries wait for an answer (or the settle time).
+/// A port opening whose flushed neighbours are being asked.
 struct Pending<'p> {
     port: PortOpened,
     since_ns: u64,
-    /// None when there is nothing to ask: the entries go back at `give_up`.
+    /// None when there is nothing (more) to ask.
     asking: Option<Asking<'p>>,
     next_request: Instant,
     give_up: Instant,
+    /// The first neighbour that answered.
+    first_answer: Option<Ipv4Addr>,
+    /// What the answers confirmed and roam put back.
+    put_back: Vec<Neighbour>,
+    /// The first failure to put an entry back.
+    error: Option<anyhow::Error>,
 }
 
 /// The flushed IPv4 neighbours being asked, each with the station address asked from, and the
@@ -163,21 +166,34 @@ pub fn spawn(
                     continue;
                 }
                 reply = next_reply(asking), if asking.is_some() => {
-                    let (sender, _) = match reply {
+                    let p = pending.as_mut().expect("asking");
+                    let (sender, mac) = match reply {
                         Ok(reply) => reply,
                         Err(err) => {
-                            warn!("{err:#}; flushed entries go back unconfirmed");
-                            let p = pending.as_mut().expect("asking");
+                            warn!("{err:#}; flushed entries are left to the kernel");
                             p.asking = None;
                             p.give_up = Instant::now();
                             continue;
                         }
                     };
-                    let asking = pending.as_ref().and_then(|p| p.asking.as_ref()).expect("asking");
-                    if !asking.targets.iter().any(|&(target, _)| target == sender) {
+                    let asking = p.asking.as_mut().expect("asking");
+                    let asked = asking.targets.len();
+                    asking.targets.retain(|&(target, _)| target != sender);
+                    if asking.targets.len() == asked {
+                        continue; // not one of ours, or answered already
+                    }
+                    let all_answered = asking.targets.is_empty();
+                    match follower.put_back_confirmed(p.since_ns, sender, mac) {
+                        Ok(back) => p.put_back.extend(back),
+                        Err(err) => {
+                            p.error.get_or_insert(err);
+                        }
+                    }
+                    let first = *p.first_answer.get_or_insert(sender);
+                    if !all_answered {
                         continue;
                     }
-                    Confirmation::ArpReply(sender)
+                    Confirmation::ArpReply(first)
                 }
                 _ = sleep_until(pending.as_ref().map(Pending::next_wakeup)) => {
                     let p = pending.as_mut().expect("a deadline comes from a pending opening");
@@ -186,11 +202,18 @@ pub fn spawn(
                         ask(p, now);
                         continue;
                     }
-                    if p.asking.is_none() { Confirmation::Settled } else { Confirmation::NoAnswer }
+                    match p.first_answer {
+                        Some(first) => Confirmation::ArpReply(first),
+                        None if p.asking.is_none() => Confirmation::Settled,
+                        None => Confirmation::NoAnswer,
+                    }
                 }
             };
             let p = pending.take().expect("a confirmation ends a pending opening");
-            let result = follower.put_back_flushed(p.since_ns);
+            let result = match p.error {
+                Some(err) => Err(err),
+                None => Ok(p.put_back),
+            };
             let done_ns = monotonic_ns();
             let report = Restored { opened: p.port, done_ns, confirmation, result };
             if restored.send(report).is_err() {
@@ -217,7 +240,7 @@ fn ask(p: &mut Pending, now: Instant) {
     let Some(asking) = &p.asking else { return };
     for &(target, source) in &asking.targets {
         if let Err(err) = asking.exchange.send_request(source, target) {
-            warn!("{err:#}; flushed entries go back unconfirmed");
+            warn!("{err:#}; flushed entries are left to the kernel");
             p.asking = None;
             p.give_up = now;
             return;
@@ -281,7 +304,7 @@ impl NeighbourFollower {
     }
 
     /// What to do about a port opening: ask the flushed IPv4 neighbours when there are any and
-    /// the station has an address to ask from, else wait the plan's settle time.
+    /// the station has an address to ask from (else there is nothing to put back).
     fn prepare<'p>(
         &mut self,
         port: PortOpened,
@@ -303,12 +326,21 @@ impl NeighbourFollower {
             .collect();
         let asking = prober.filter(|_| !targets.is_empty()).and_then(|prober| {
             start_asking(prober, &targets)
-                .inspect_err(|err| warn!("{err:#}; flushed entries go back unconfirmed"))
+                .inspect_err(|err| warn!("{err:#}; flushed entries are left to the kernel"))
                 .ok()
                 .flatten()
         });
-        let give_up = now + if asking.is_none() { plan.settle } else { CONFIRM_LIMIT };
-        Pending { port, since_ns: plan.since_ns, asking, next_request: now, give_up }
+        let give_up = if asking.is_none() { now } else { now + CONFIRM_LIMIT };
+        Pending {
+            port,
+            since_ns: plan.since_ns,
+            asking,
+            next_request: now,
+            give_up,
+            first_answer: None,
+            put_back: Vec::new(),
+            error: None,
+        }
     }
 
     /// Takes notifications still queued (the agent was busy) into the book.
@@ -323,11 +355,17 @@ impl NeighbourFollower {
         }
     }
 
-    /// Re-adds the entries flushed at or after `since_ns` (CLOCK_MONOTONIC); returns them.
-    pub fn put_back_flushed(&mut self, since_ns: u64) -> Result<Vec<Neighbour>> {
+    /// Re-adds what `ip`'s answer from `mac` confirms of the entries flushed at or after
+    /// `since_ns` (CLOCK_MONOTONIC), see [`NeighbourBook::take_confirmed`]; returns them.
+    pub fn put_back_confirmed(
+        &mut self,
+        since_ns: u64,
+        ip: Ipv4Addr,
+        mac: MacAddr,
+    ) -> Result<Vec<Neighbour>> {
         self.catch_up()?;
-        let flushed = self.book.take_flushed_since(since_ns);
-        for n in &flushed {
+        let confirmed = self.book.take_confirmed(IpAddr::V4(ip), &mac.0, since_ns);
+        for n in &confirmed {
             let seq = self.next_seq();
             let request = put_back_request(self.ifindex, n, seq);
             self.requests.send(&request, 0).context("sending RTM_NEWNEIGH")?;
@@ -337,7 +375,7 @@ impl NeighbourFollower {
             check_ack(&reply).with_context(|| format!("putting back the entry of {}", n.ip))?;
             debug!(ip = %n.ip, "neighbour entry put back");
         }
-        Ok(flushed)
+        Ok(confirmed)
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -418,9 +456,9 @@ pub fn decode(msg: &RouteNetlinkMessage, ifindex: u32) -> Option<NeighbourChange
     }
 }
 
-/// `ip neigh add <ip> lladdr <old> nud probe dev <if>` without NLM_F_REPLACE: on an INCOMPLETE
-/// entry it sets the address (and releases the queue); a valid entry with another address
-/// (resolved meanwhile) is left alone by the kernel.
+/// `ip neigh add <ip> lladdr <answered> nud probe dev <if>` without NLM_F_REPLACE: on an
+/// INCOMPLETE entry it sets the address (and releases the queue); a valid entry (resolved
+/// meanwhile) is left alone by the kernel.
 fn put_back_request(ifindex: u32, n: &Neighbour, seq: u32) -> Vec<u8> {
     let mut msg = NeighbourMessage::default();
     msg.header.family = match n.ip {

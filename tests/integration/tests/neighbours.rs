@@ -135,7 +135,9 @@ fn a_flushed_entry_put_back_releases_the_packets_queued_behind_it() -> Result<()
             let early = datagrams_seen(&capture, 1, Duration::from_millis(100))?;
             assert_eq!(early, 0, "no one answers ARP: nothing has left yet");
 
-            let put_back = follower.put_back_flushed(transition_start)?;
+            let gateway = GATEWAY.parse()?;
+            let answered = GATEWAY_MAC.parse()?;
+            let put_back = follower.put_back_confirmed(transition_start, gateway, answered)?;
             assert_eq!(put_back.len(), 1, "the gateway's entry, flushed in this transition");
             assert_eq!(put_back[0].ip, GATEWAY.parse::<IpAddr>()?);
             assert_eq!(put_back[0].lladdr, [2, 0, 0, 0, 0xff, 1]);
@@ -144,15 +146,16 @@ fn a_flushed_entry_put_back_releases_the_packets_queued_behind_it() -> Result<()
 
             let released = datagrams_seen(&capture, 5, WAIT)?;
             assert_eq!(released, 5, "the five queued datagrams left when the entry came back");
-            assert!(follower.put_back_flushed(transition_start)?.is_empty(), "once per transition");
+            let again = follower.put_back_confirmed(transition_start, gateway, answered)?;
+            assert!(again.is_empty(), "once per transition");
             Ok(())
         })
     })
 }
 
 /// The gateway, starting to answer: replies to the next ARP request for GATEWAY heard on the
-/// peer (within `wait`) as GATEWAY_MAC would. Returns once it has answered.
-fn answer_one_arp_request(iface: &str, wait: Duration) -> Result<()> {
+/// peer (within `wait`) from `mac`. Returns once it has answered.
+fn answer_one_arp_request(iface: &str, mac: MacAddr, wait: Duration) -> Result<()> {
     let socket = packet_socket(iface, 0x0806)?;
     let gateway: std::net::Ipv4Addr = GATEWAY.parse()?;
     let deadline = Instant::now() + wait;
@@ -172,7 +175,7 @@ fn answer_one_arp_request(iface: &str, wait: Duration) -> Result<()> {
         }
         let asker_mac: [u8; 6] = packet[8..14].try_into()?;
         let asker_ip = std::net::Ipv4Addr::new(packet[14], packet[15], packet[16], packet[17]);
-        let mut reply = arp::request(MacAddr([2, 0, 0, 0, 0xff, 1]), gateway, asker_ip);
+        let mut reply = arp::request(mac, gateway, asker_ip);
         reply[6..8].copy_from_slice(&2u16.to_be_bytes());
         reply[18..24].copy_from_slice(&asker_mac);
         // SAFETY: sockaddr_ll is plain data.
@@ -214,10 +217,7 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
             neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
 
             let transition_start = netif::monotonic_ns();
-            plan_tx.send_replace(Some(PutBackPlan {
-                since_ns: transition_start,
-                settle: Duration::ZERO,
-            }));
+            plan_tx.send_replace(Some(PutBackPlan { since_ns: transition_start }));
             let capture = roam_with_five_datagrams_queued()?;
 
             // The port opens; the gateway does not answer yet (the AP has not authorised us).
@@ -230,7 +230,8 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
             assert_eq!(datagrams_seen(&capture, 1, Duration::from_millis(50))?, 0);
 
             // The path works: the gateway answers one of the task's requests.
-            tokio::task::spawn_blocking(|| answer_one_arp_request(PEER, WAIT)).await??;
+            let mac = GATEWAY_MAC.parse()?;
+            tokio::task::spawn_blocking(move || answer_one_arp_request(PEER, mac, WAIT)).await??;
             let restored = tokio::time::timeout(WAIT, restored_rx.recv())
                 .await
                 .context("no report after the answer")?
@@ -241,6 +242,65 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
             assert_eq!(released, 5, "the five queued datagrams left when the gateway answered");
             let state = neighbour_state(GATEWAY)?;
             ensure!(state.contains(GATEWAY_MAC), "the entry is resolved: {state}");
+            Ok(())
+        })
+    })
+}
+
+/// After a move to another network whose gateway has the same IP and another MAC: the gateway's
+/// entry goes back with the address that answered, and the old router's IPv6 entry (the old
+/// MAC) is not put back unconfirmed.
+#[test]
+fn only_what_answered_goes_back_with_the_address_that_answered() -> Result<()> {
+    const OLD_ROUTER_V6: &str = "fe80::99";
+    const NEW_GATEWAY_MAC: &str = "02:00:00:00:ee:02";
+    in_netns(|| {
+        veth_pair(STATION, "10.79.0.1/24", PEER)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let station = netif::ifindex(STATION)?;
+            // A new namespace may start with IPv6 off on its interfaces.
+            let ipv6 = format!("/proc/sys/net/ipv6/conf/{STATION}/disable_ipv6");
+            std::fs::write(&ipv6, "0").with_context(|| format!("enabling IPv6 ({ipv6})"))?;
+            ip(&[
+                "-6",
+                "neigh",
+                "replace",
+                OLD_ROUTER_V6,
+                "lladdr",
+                GATEWAY_MAC,
+                "dev",
+                STATION,
+                "nud",
+                "reachable",
+            ])?;
+            let follower = NeighbourFollower::new(station)?;
+            let prober = ArpProber::new(station, STATION, MacAddr([2, 0, 0, 0, 0, 1]))?;
+            let (opened_tx, opened_rx) = mpsc::unbounded_channel();
+            let (plan_tx, plan_rx) = watch::channel(None);
+            let (restored_tx, mut restored_rx) = mpsc::unbounded_channel();
+            neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
+            plan_tx.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
+            let capture = roam_with_five_datagrams_queued()?;
+            ensure!(neighbour_state(OLD_ROUTER_V6)?.is_empty(), "the carrier loss flushed it");
+
+            opened_tx.send(PortOpened {
+                bssid: MacAddr([2, 0, 0, 0, 1, 0]),
+                at_ns: netif::monotonic_ns(),
+            })?;
+            let mac = NEW_GATEWAY_MAC.parse()?;
+            tokio::task::spawn_blocking(move || answer_one_arp_request(PEER, mac, WAIT)).await??;
+            let restored = tokio::time::timeout(WAIT, restored_rx.recv())
+                .await
+                .context("no report after the answer")?
+                .context("the task ended")?;
+            assert_eq!(restored.confirmation, Confirmation::ArpReply(GATEWAY.parse()?));
+            restored.result?;
+            assert_eq!(datagrams_seen(&capture, 5, WAIT)?, 5, "the queue left");
+            let state = neighbour_state(GATEWAY)?;
+            ensure!(state.contains(NEW_GATEWAY_MAC), "the new gateway's address: {state}");
+            let old_router = neighbour_state(OLD_ROUTER_V6)?;
+            ensure!(old_router.is_empty(), "the old router went back unconfirmed: {old_router}");
             Ok(())
         })
     })
