@@ -1,0 +1,121 @@
+//! The connection manager's view of the link: the current BSS and network, whether roam may
+//! act on it, the kernel filter pointed at it, the scan table.
+
+use super::*;
+
+impl Agent {
+    /// roam acts unless told to observe, another manager owns Wi-Fi, or the network is one its
+    /// backend cannot connect to (bare nl80211 on a protected network).
+    pub(super) fn decide_whether_to_act(&mut self, protected: bool) {
+        let backend_cannot = self.manager.backend() == Backend::Nl80211
+            && !backend_choice::nl80211_can_act(protected);
+        let observe = self.config().act.observe_only
+            || self.parts.observe_only_because.is_some()
+            || backend_cannot;
+        if observe != self.machine.config().observe_only && backend_cannot {
+            warn!("the network is protected and no wpa_supplicant answers: bare nl80211 cannot connect to it, so roam observes and does not act");
+        }
+        self.machine.set_observe_only(observe);
+    }
+
+    /// The current BSS, network and its id; points the kernel filter at the BSS.
+    pub(super) async fn follow_link_status(&mut self) -> Result<()> {
+        let Some(status) = self.manager.status().await? else { return Ok(()) };
+        let network = Network::new(&status.ssid, status.protected);
+        let network_changed = self.network.as_ref().is_none_or(|n| n.ssid != network.ssid);
+        self.network = Some(network);
+        self.decide_whether_to_act(status.protected);
+        self.network_id = status.network_id;
+        self.current_freq = status.freq_mhz;
+        if let Some(addr) = status.address {
+            self.station_mac = addr;
+        }
+        if self.machine.current_bss().is_none() {
+            let step =
+                self.machine.handle(Input::Connected { bssid: status.bssid }, monotonic_ns());
+            self.apply(step).await;
+        }
+        if !self.liveness.watching(status.bssid) {
+            self.liveness.associated(status.bssid, monotonic_ns(), &mut self.parts.observer);
+            self.count_monitor_beacons(status.bssid);
+        }
+        let ssid = candidates::printable_ssid(&status.ssid);
+        self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
+        self.arm_filter();
+        if network_changed {
+            self.hear_rows_of_the_network();
+        }
+        Ok(())
+    }
+
+    /// Takes the kernel's rows of the station's network for heard: the kernel reports a new
+    /// BSS only if it is of the network the station was on at the time (see `arm_filter`).
+    pub(super) fn hear_rows_of_the_network(&mut self) {
+        let Some(own) = self.network.as_ref().map(|n| n.ssid_hash) else { return };
+        match self.parts.observer.bss_table() {
+            Ok(rows) => rows
+                .into_iter()
+                .filter(|(_, row)| row.ssid_hash == own)
+                .for_each(|(bssid, row)| self.book.heard(bssid, row.ssid_hash)),
+            Err(err) => warn!("reading the kernel's BSS table: {err:#}"),
+        }
+    }
+
+    /// Points the socket filter at the current BSS and, during a transition, asks it for the
+    /// first data frame.
+    pub(super) fn arm_filter(&mut self) {
+        let Some(bssid) = self.machine.current_bss() else { return };
+        let watch_data = self.transition.as_ref().is_some_and(|t| t.marks.connected != 0);
+        let cfg = FilterConfig {
+            assoc_bssid: bssid,
+            station: self.station_mac,
+            silence_intervals: self.config().detect.silence_intervals,
+            watch_data: watch_data as u32,
+            assoc_beacon_interval_tu: self.assoc_beacon_interval_tu(&bssid).map_or(0, u32::from),
+            own_ssid_hash: self.network.as_ref().map_or(0, |n| n.ssid_hash),
+        };
+        if let Err(err) = self.parts.observer.set_filter_config(&cfg) {
+            warn!("configuring the frame filter: {err:#}");
+        }
+    }
+
+    /// Reads the manager's whole scan table (at start, and after lost events).
+    pub(super) async fn load_scan_table(&mut self) {
+        let table = self.manager.scan_table().await;
+        self.book.rescanned(table, Instant::now());
+    }
+
+    pub(super) async fn read_scan_entry(&mut self, bssid: MacAddr) {
+        if let Some(bss) = self.manager.scan_entry(bssid).await {
+            self.book.scanned(bss, Instant::now());
+        }
+    }
+
+    /// After a scan: re-read the entries of the station's network (their ages changed), or
+    /// the whole table where it is read whole (and a held loss may now have somewhere to go).
+    pub(super) async fn refresh_scan_entries(&mut self) {
+        if self.manager.reads_table_whole() {
+            self.load_scan_table().await;
+            // A held loss goes on at once if the scan found somewhere to go; otherwise its
+            // timer stands (retrying here would start the next full scan right away).
+            let found = match (&self.network, self.machine.current_bss()) {
+                (Some(network), Some(lost)) => self.best_candidate(network, lost).0.is_some(),
+                _ => false,
+            };
+            if found && self.retry_at.is_some() && self.machine.roam_target().is_none() {
+                self.retry_held_loss().await;
+            }
+            return;
+        }
+        let Some(network) = self.network.clone() else { return };
+        let known: Vec<MacAddr> = self
+            .book
+            .candidates(&network, &[], monotonic_ns(), Instant::now())
+            .iter()
+            .map(|c| c.bssid)
+            .collect();
+        for bssid in known {
+            self.read_scan_entry(bssid).await;
+        }
+    }
+}
