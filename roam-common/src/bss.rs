@@ -124,6 +124,34 @@ pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
     was_silent
 }
 
+/// New BSSes announced to the agent per second at most (per CPU): a flood of invented BSSes of
+/// the station's own SSID cannot wake it per beacon. The rest are in the table, counted
+/// ([`crate::maps::FilterStats::new_bss_unannounced`]) for the agent to read.
+pub const NEW_BSS_WAKES_PER_SECOND: u32 = 32;
+
+/// The announcements of the current second.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WakeBudget {
+    pub window_start_ns: u64,
+    pub used: u32,
+    pub _pad: u32,
+}
+
+/// Takes one announcement from the budget at `now_ns`; false when the second's are used up.
+#[inline(always)]
+pub fn take_wake(budget: &mut WakeBudget, now_ns: u64) -> bool {
+    if now_ns.saturating_sub(budget.window_start_ns) >= 1_000_000_000 {
+        budget.window_start_ns = now_ns;
+        budget.used = 0;
+    }
+    if budget.used >= NEW_BSS_WAKES_PER_SECOND {
+        return false;
+    }
+    budget.used += 1;
+    true
+}
+
 /// Whether a BSS heard for the first time is worth waking the agent for: it is of the
 /// station's network (`own_ssid_hash`, 0 before a connection: any). Pure.
 #[inline(always)]
@@ -284,6 +312,15 @@ mod tests {
         assert_eq!((rec.last_seen_ns, rec.last_beacon_ns), (2_000, 1_000));
         assert_eq!((rec.beacon_count, rec.frame_count), (1, 2));
         assert_eq!(rec.signal_avg_x16, -40 * 16 - 16, "one eighth of the way to -48");
+    }
+
+    #[test]
+    fn a_flood_of_new_bsses_wakes_the_agent_a_bounded_number_of_times_a_second() {
+        let mut budget = WakeBudget::default();
+        let s = 1_000_000_000;
+        let woken = (0..1000).filter(|i| take_wake(&mut budget, 5 * s + i * 1_000_000)).count();
+        assert_eq!(woken, NEW_BSS_WAKES_PER_SECOND as usize);
+        assert!(take_wake(&mut budget, 6 * s), "a new second, a new budget");
     }
 
     #[test]

@@ -244,6 +244,10 @@ pub struct FilterStats {
     pub events_lost: u64,
     /// A BSS took the slot of the least recently heard one in its set.
     pub evictions: u64,
+    /// New BSSes of the station's network not announced to the agent: over the wake budget
+    /// ([`crate::bss::NEW_BSS_WAKES_PER_SECOND`]). Their rows are in the table; the agent reads
+    /// them when this grows.
+    pub new_bss_unannounced: u64,
 }
 
 /// The socket filter's per-CPU working set: its statistics and the copy of the current frame, in
@@ -254,6 +258,8 @@ pub struct FilterCpu {
     pub stats: FilterStats,
     pub frame: [u8; crate::frame::FRAME_BUF],
     pub opaque: Opaque,
+    /// How many new BSSes this CPU announced in the current second.
+    pub wakes: crate::bss::WakeBudget,
 }
 
 /// Values the socket filter stores and reads straight back, so that the kernel's verifier knows
@@ -276,6 +282,7 @@ impl core::ops::AddAssign for FilterStats {
         self.events += o.events;
         self.events_lost += o.events_lost;
         self.evictions += o.evictions;
+        self.new_bss_unannounced += o.new_bss_unannounced;
     }
 }
 

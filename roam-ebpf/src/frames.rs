@@ -9,7 +9,7 @@ use aya_ebpf::{
     helpers::generated::bpf_ktime_get_coarse_ns, macros::socket_filter, programs::SkBuffContext,
 };
 use roam_common::{
-    bss::{self, Way},
+    bss::{self, WakeBudget, Way},
     event::{EventKind, EVENT_FLAG_FROM_AP, EVENT_FLAG_PROTECTED},
     frame::{self, Bytes, FrameKind, Observation, ParseError, FRAME_BUF, FRAME_CAP},
     maps::{BssSlot, FilterConfig, FilterStats, Opaque},
@@ -36,7 +36,8 @@ fn observe(ctx: &SkBuffContext) {
     // SAFETY: per-CPU map value, valid for this run; nothing else on this CPU runs the filter
     // concurrently.
     let cpu = unsafe { &mut *cpu };
-    let (stats, buf, opaque) = (&mut cpu.stats, &mut cpu.frame, &mut cpu.opaque);
+    let (stats, buf, opaque, wakes) =
+        (&mut cpu.stats, &mut cpu.frame, &mut cpu.opaque, &mut cpu.wakes);
     stats.frames += 1;
     let Some(len) = load(ctx, buf, stats) else { return };
     let bytes = Bytes::from_prefix(buf, len);
@@ -57,7 +58,7 @@ fn observe(ctx: &SkBuffContext) {
                 report_first_data(&obs);
             }
         }
-        track_bss(&bytes, &mut obs, cfg, now, stats, opaque);
+        track_bss(&bytes, &mut obs, cfg, now, stats, opaque, wakes);
     }
     // Every frame is a clock tick for the associated BSS: the one that is silent sends none.
     if cfg.assoc_bssid != MacAddr::UNSET && !(obs.from_ap && obs.bssid == cfg.assoc_bssid) {
@@ -152,6 +153,7 @@ fn track_bss(
     now: u64,
     stats: &mut FilterStats,
     opaque: &mut Opaque,
+    wakes: &mut WakeBudget,
 ) {
     let Some((w0, w1)) = ways(&obs.bssid) else { return };
     // SAFETY: array map values, valid for this run; concurrent writers (rare: one phy's frames
@@ -182,6 +184,10 @@ fn track_bss(
                 stats.evictions += 1;
             }
             if !bss::wakes_agent(obs.ssid_hash, cfg.own_ssid_hash) {
+                return;
+            }
+            if !bss::take_wake(wakes, now) {
+                stats.new_bss_unannounced += 1;
                 return;
             }
             let mut ev = events::new(EventKind::BssNew);

@@ -13,6 +13,7 @@ impl Agent {
     ) {
         let Some(bssid) = self.machine.current_bss() else { return };
         let Some(network) = self.network.clone() else { return };
+        self.hear_unannounced_rows();
         // A transition the supplicant began (carrier off first) learns its cause here.
         match &mut self.transition {
             Some(t) => {

@@ -48,6 +48,16 @@ impl Agent {
         Ok(())
     }
 
+    /// Reads the kernel's table for BSSes of the network it did not announce (a flood of new
+    /// BSSes ran over its wake budget), if there are new ones since the last look.
+    pub(super) fn hear_unannounced_rows(&mut self) {
+        let Ok(stats) = self.parts.observer.filter_stats() else { return };
+        if stats.new_bss_unannounced != self.unannounced_seen {
+            self.unannounced_seen = stats.new_bss_unannounced;
+            self.hear_rows_of_the_network();
+        }
+    }
+
     /// Takes the kernel's rows of the station's network for heard: the kernel reports a new
     /// BSS only if it is of the network the station was on at the time (see `arm_filter`).
     pub(super) fn hear_rows_of_the_network(&mut self) {

@@ -240,6 +240,9 @@ struct Agent {
     alarm: Alarm,
     /// The wait before looking again when no candidate is known (doubles up to a bound).
     no_candidate: Backoff,
+    /// New BSSes of the network the kernel did not announce (over its wake budget), as last
+    /// read: when it grows, the table is read for them.
+    unannounced_seen: u64,
 }
 
 impl Agent {
@@ -333,6 +336,7 @@ impl Agent {
             retry_at: None,
             alarm: Alarm::new().context("creating the agent's timer")?,
             no_candidate: no_candidate_backoff(),
+            unannounced_seen: 0,
         })
     }
 

@@ -28,6 +28,7 @@ impl Agent {
             self.refresh_at =
                 after(REFRESH_INTERVAL.max(self.config().candidates.refresh_min_interval()));
             self.catch_up_with_link().await;
+            self.hear_unannounced_rows();
             self.refresh_candidates().await;
         }
     }

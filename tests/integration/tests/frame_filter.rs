@@ -232,21 +232,27 @@ fn the_frame_filter_keeps_a_margin_under_the_verifiers_budget() -> Result<()> {
     })
 }
 
+/// The filter on `tun`, for a station of the network "roam-test" associated with AP.
+fn watching_the_network(tun: &Tun) -> Result<(roam_user::ebpf::Observer, EventReader)> {
+    let mut observer = tun.observer()?;
+    let events = observer.take_events()?;
+    observer.set_filter_config(&FilterConfig {
+        assoc_bssid: AP,
+        station: STA,
+        silence_intervals: SILENCE_INTERVALS,
+        own_ssid_hash: ssid_hash(b"roam-test"),
+        ..Default::default()
+    })?;
+    Ok((observer, events))
+}
+
 /// Beacons of every other network around (or a flood of invented BSSes) are counted in the
 /// table but wake the agent only for BSSes of the station's own network.
 #[test]
 fn only_bsses_of_the_stations_network_are_announced() -> Result<()> {
     in_netns(|| {
         let mut tun = Tun::create("roammon4")?;
-        let mut observer = tun.observer()?;
-        let mut events = observer.take_events()?;
-        observer.set_filter_config(&FilterConfig {
-            assoc_bssid: AP,
-            station: STA,
-            silence_intervals: SILENCE_INTERVALS,
-            own_ssid_hash: ssid_hash(b"roam-test"),
-            ..Default::default()
-        })?;
+        let (observer, mut events) = watching_the_network(&tun)?;
         let rt = hwsim_radiotap(2412, -50, 0);
         for i in 0..16u8 {
             tun.inject(&beacon_every(&rt, MacAddr([2, 0, 0, 9, i, 0]), b"elsewhere", 1, 100))?;
@@ -260,6 +266,34 @@ fn only_bsses_of_the_stations_network_are_announced() -> Result<()> {
         let others = table.iter().filter(|(_, row)| row.ssid_hash == ssid_hash(b"elsewhere"));
         let evicted = observer.filter_stats()?.evictions;
         assert_eq!(others.count() as u64 + evicted, 16, "the others have their rows all the same");
+        Ok(())
+    })
+}
+
+/// A flood of invented BSSes of the station's own SSID wakes the agent a bounded number of
+/// times a second; the rest are counted for it to read from the table.
+#[test]
+fn a_flood_of_the_networks_own_bsses_is_announced_within_the_wake_budget() -> Result<()> {
+    in_netns(|| {
+        let mut tun = Tun::create("roammon5")?;
+        let (observer, mut events) = watching_the_network(&tun)?;
+        let rt = hwsim_radiotap(2412, -50, 0);
+        for i in 0..100u8 {
+            tun.inject(&beacon_every(&rt, MacAddr([6, 0, 0, 7, i, 0]), b"roam-test", 1, 100))?;
+        }
+        // Every frame is in once the statistics count them all.
+        let deadline = Instant::now() + WAIT;
+        while observer.filter_stats()?.frames < 100 {
+            ensure!(Instant::now() < deadline, "the filter saw {:?}", observer.filter_stats()?);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let announced =
+            events.drain().iter().filter(|e| e.kind() == Some(EventKind::BssNew)).count() as u64;
+        let stats = observer.filter_stats()?;
+        let budget = u64::from(roam_common::bss::NEW_BSS_WAKES_PER_SECOND);
+        // The coarse clock may turn a second during the burst: two budgets at most.
+        assert!((budget..=2 * budget).contains(&announced), "{announced} announced");
+        assert_eq!(announced + stats.new_bss_unannounced, 100, "{stats:?}");
         Ok(())
     })
 }

@@ -238,6 +238,38 @@ pub enum Step {
         #[serde(default)]
         every_ap: bool,
     },
+    /// The third radio sends `per_second` beacons for `ms` on the target AP's channel, in the
+    /// target AP's name (or, with `bssid`, of a BSS nobody serves), claiming this interval,
+    /// SSID and security (by default the network's own).
+    ForgeBeacon {
+        #[serde(default)]
+        target: Target,
+        #[serde(default)]
+        bssid: Option<String>,
+        #[serde(default)]
+        ssid: Option<String>,
+        #[serde(default = "default_interval_tu")]
+        interval_tu: u16,
+        #[serde(default)]
+        security: Option<Security>,
+        per_second: u32,
+        ms: u64,
+    },
+    /// The third radio sends beacons of `per_second` BSSIDs never heard before, each second for
+    /// `ms`, on the target AP's channel, all of the network's SSID and security (or `ssid`).
+    BeaconFlood {
+        #[serde(default)]
+        target: Target,
+        #[serde(default)]
+        ssid: Option<String>,
+        per_second: u32,
+        ms: u64,
+    },
+}
+
+/// A beacon interval that is nobody's in particular (TU).
+fn default_interval_tu() -> u16 {
+    100
 }
 
 /// Reason 7 (class 3 frame from a nonassociated station): what deauthentication attack tools
@@ -264,7 +296,9 @@ impl Step {
             | Step::DropBeacons { target, .. }
             | Step::LinkLoss { target, .. }
             | Step::Signal { target, .. }
-            | Step::SpoofDeauth { target, .. } => Some(*target),
+            | Step::SpoofDeauth { target, .. }
+            | Step::ForgeBeacon { target, .. }
+            | Step::BeaconFlood { target, .. } => Some(*target),
             Step::Wait { .. }
             | Step::PauseTraffic
             | Step::ResumeTraffic
@@ -289,7 +323,10 @@ impl Step {
 
     /// Whether the step needs a third radio (the topology then has one).
     pub fn needs_third_radio(&self) -> bool {
-        matches!(self, Step::SpoofDeauth { .. })
+        matches!(
+            self,
+            Step::SpoofDeauth { .. } | Step::ForgeBeacon { .. } | Step::BeaconFlood { .. }
+        )
     }
 
     /// Whether the step shapes the air (the testbed's medium carries the frames then).

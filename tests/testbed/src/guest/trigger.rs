@@ -7,7 +7,7 @@ use roam_testbed::scenario::{Step, Target};
 
 use roam_testbed::medium::air::Link;
 
-use super::{leftovers, paths, process, system, topology::Topology};
+use super::{attacker::ForgedBeacon, leftovers, paths, process, system, topology::Topology};
 
 /// How long a fault step waits for what it waits for (a connection, an agent event such as a
 /// re-attachment, which loads and verifies every program again: as long as a start).
@@ -156,6 +156,31 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             attacker
                 .spoof_deauth(&senders, &station, reason, count, interval)
                 .map(|()| Some(format!("{count} spoofed deauths")))
+        }
+        Step::ForgeBeacon {
+            ref bssid, ref ssid, interval_tu, security, per_second, ms, ..
+        } => {
+            let target = &topology.aps[ap(index)];
+            let beacon = ForgedBeacon {
+                bssid: bssid.clone().unwrap_or_else(|| target.bssid.clone()),
+                ssid: ssid.clone().unwrap_or_else(|| paths::SSID.to_owned()),
+                interval_tu,
+                security: security.unwrap_or(topology.key.security),
+            };
+            let channel = target.channel;
+            let attacker = topology.attacker.as_mut().context("no third radio in the topology")?;
+            attacker
+                .forge_beacons(channel, &beacon, per_second, Duration::from_millis(ms))
+                .map(|sent| Some(format!("{sent} forged beacons of {}", beacon.bssid)))
+        }
+        Step::BeaconFlood { ref ssid, per_second, ms, .. } => {
+            let channel = topology.aps[ap(index)].channel;
+            let ssid = ssid.clone().unwrap_or_else(|| paths::SSID.to_owned());
+            let security = topology.key.security;
+            let attacker = topology.attacker.as_mut().context("no third radio in the topology")?;
+            attacker
+                .beacon_flood(channel, &ssid, security, per_second, Duration::from_millis(ms))
+                .map(|sent| Some(format!("{sent} beacons of invented BSSes")))
         }
         Step::WaitAgentEvent { ref event } => topology
             .station()
