@@ -201,6 +201,41 @@ fn answer_one_arp_request(iface: &str, mac: MacAddr, wait: Duration) -> Result<(
     }
 }
 
+/// The neighbour task on the station, as the agent runs it: the port-opening and plan senders,
+/// and its reports.
+struct Task {
+    opened: mpsc::UnboundedSender<PortOpened>,
+    plan: watch::Sender<Option<PutBackPlan>>,
+    restored: mpsc::UnboundedReceiver<neighbours::Restored>,
+}
+
+fn spawn_task(station: u32) -> Result<Task> {
+    let follower = NeighbourFollower::new(station)?;
+    let prober = ArpProber::new(station, STATION, MacAddr([2, 0, 0, 0, 0, 1]))?;
+    let (opened, opened_rx) = mpsc::unbounded_channel();
+    let (plan, plan_rx) = watch::channel(None);
+    let (restored_tx, restored) = mpsc::unbounded_channel();
+    neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
+    Ok(Task { opened, plan, restored })
+}
+
+impl Task {
+    fn port_opened(&self) -> Result<()> {
+        let port = PortOpened { bssid: MacAddr([2, 0, 0, 0, 1, 0]), at_ns: netif::monotonic_ns() };
+        Ok(self.opened.send(port)?)
+    }
+
+    /// The gateway answers from `mac`; the task's report of it.
+    async fn gateway_answers(&mut self, mac: &str) -> Result<neighbours::Restored> {
+        let mac = mac.parse()?;
+        tokio::task::spawn_blocking(move || answer_one_arp_request(PEER, mac, WAIT)).await??;
+        tokio::time::timeout(WAIT, self.restored.recv())
+            .await
+            .context("no report after the answer")?
+            .context("the task ended")
+    }
+}
+
 #[test]
 fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_new_path(
 ) -> Result<()> {
@@ -208,34 +243,19 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
         veth_pair(STATION, "10.79.0.1/24", PEER)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async {
-            let station = netif::ifindex(STATION)?;
-            let follower = NeighbourFollower::new(station)?;
-            let prober = ArpProber::new(station, STATION, MacAddr([2, 0, 0, 0, 0, 1]))?;
-            let (opened_tx, opened_rx) = mpsc::unbounded_channel();
-            let (plan_tx, plan_rx) = watch::channel(None);
-            let (restored_tx, mut restored_rx) = mpsc::unbounded_channel();
-            neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
-
-            let transition_start = netif::monotonic_ns();
-            plan_tx.send_replace(Some(PutBackPlan { since_ns: transition_start }));
+            let mut task = spawn_task(netif::ifindex(STATION)?)?;
+            task.plan.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
             let capture = roam_with_five_datagrams_queued()?;
 
             // The port opens; the gateway does not answer yet (the AP has not authorised us).
-            opened_tx.send(PortOpened {
-                bssid: MacAddr([2, 0, 0, 0, 1, 0]),
-                at_ns: netif::monotonic_ns(),
-            })?;
-            let early = tokio::time::timeout(Duration::from_millis(150), restored_rx.recv()).await;
+            task.port_opened()?;
+            let early =
+                tokio::time::timeout(Duration::from_millis(150), task.restored.recv()).await;
             ensure!(early.is_err(), "nothing goes back before an answer: {early:?}");
             assert_eq!(datagrams_seen(&capture, 1, Duration::from_millis(50))?, 0);
 
             // The path works: the gateway answers one of the task's requests.
-            let mac = GATEWAY_MAC.parse()?;
-            tokio::task::spawn_blocking(move || answer_one_arp_request(PEER, mac, WAIT)).await??;
-            let restored = tokio::time::timeout(WAIT, restored_rx.recv())
-                .await
-                .context("no report after the answer")?
-                .context("the task ended")?;
+            let restored = task.gateway_answers(GATEWAY_MAC).await?;
             assert_eq!(restored.confirmation, Confirmation::ArpReply(GATEWAY.parse()?));
             restored.result?;
             let released = datagrams_seen(&capture, 5, WAIT)?;
@@ -274,26 +294,13 @@ fn only_what_answered_goes_back_with_the_address_that_answered() -> Result<()> {
                 "nud",
                 "reachable",
             ])?;
-            let follower = NeighbourFollower::new(station)?;
-            let prober = ArpProber::new(station, STATION, MacAddr([2, 0, 0, 0, 0, 1]))?;
-            let (opened_tx, opened_rx) = mpsc::unbounded_channel();
-            let (plan_tx, plan_rx) = watch::channel(None);
-            let (restored_tx, mut restored_rx) = mpsc::unbounded_channel();
-            neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
-            plan_tx.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
+            let mut task = spawn_task(station)?;
+            task.plan.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
             let capture = roam_with_five_datagrams_queued()?;
             ensure!(neighbour_state(OLD_ROUTER_V6)?.is_empty(), "the carrier loss flushed it");
 
-            opened_tx.send(PortOpened {
-                bssid: MacAddr([2, 0, 0, 0, 1, 0]),
-                at_ns: netif::monotonic_ns(),
-            })?;
-            let mac = NEW_GATEWAY_MAC.parse()?;
-            tokio::task::spawn_blocking(move || answer_one_arp_request(PEER, mac, WAIT)).await??;
-            let restored = tokio::time::timeout(WAIT, restored_rx.recv())
-                .await
-                .context("no report after the answer")?
-                .context("the task ended")?;
+            task.port_opened()?;
+            let restored = task.gateway_answers(NEW_GATEWAY_MAC).await?;
             assert_eq!(restored.confirmation, Confirmation::ArpReply(GATEWAY.parse()?));
             restored.result?;
             assert_eq!(datagrams_seen(&capture, 5, WAIT)?, 5, "the queue left");
