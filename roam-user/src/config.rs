@@ -334,6 +334,18 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
+    /// Keys that are set but do nothing yet, one line each for the log: a setting must never
+    /// seem to work when it does not.
+    pub fn inert_settings(&self) -> Vec<String> {
+        let mut inert = Vec::new();
+        if let Some(dbm) = self.detect.signal_threshold_dbm {
+            inert.push(format!(
+                "detect.signal_threshold_dbm = {dbm} has no effect yet: roam does not roam on a weak signal (only on a lost AP); remove the key to silence this"
+            ));
+        }
+        inert
+    }
+
     /// Checks what types alone cannot: ranges, and values that depend on each other.
     pub fn validate(&self) -> Result<(), Invalid> {
         let n = self.detect.silence_intervals;
@@ -461,6 +473,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_that_does_nothing_yet_is_said_to() {
+        assert!(Config::default().inert_settings().is_empty());
+        let set = Config::parse("[detect]\nsignal_threshold_dbm = -75\n", "x").unwrap();
+        let inert = set.inert_settings();
+        assert_eq!(inert.len(), 1);
+        assert!(inert[0].starts_with("detect.signal_threshold_dbm = -75 has no effect yet"));
+    }
 
     #[test]
     fn an_empty_file_gives_the_defaults() {

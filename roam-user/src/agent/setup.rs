@@ -79,6 +79,9 @@ impl Parts {
     pub async fn build(opts: &RunOptions) -> Result<Parts> {
         let iface = opts.iface.as_str();
         let config = &opts.config;
+        for inert in config.inert_settings() {
+            warn!("{inert}");
+        }
         let report = system::check_all(iface, &config.paths.wpa_ctrl_dir).await;
         let supplicant_problem = match report.get(system::WPA_SUPPLICANT) {
             Some(check) if check.passed() => None,
