@@ -13,6 +13,7 @@
 mod chart;
 mod costs;
 mod figures;
+mod merge;
 mod plan;
 mod report;
 mod table;
@@ -33,7 +34,7 @@ use roam_testbed::{
 };
 
 use crate::{build, cmd, vm};
-use report::{BenchReport, Machine, SessionDir, SCHEMA_VERSION};
+use report::{BenchReport, Machine, ReportPart, SessionDir, SCHEMA_VERSION};
 
 const DEFAULT_REPEATS: u32 = 10;
 const QUICK_REPEATS: u32 = 3;
@@ -67,14 +68,15 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = vm::DEFAULT_PROBE_INTERVAL_MS)]
     interval_ms: u64,
     /// Run nothing: make the report again from an earlier benchmark's session directory
-    /// (target/vm/runs/<stamp>), e.g. after a change to the figures or pictures.
+    /// (target/vm/runs/<stamp>), e.g. after a change to the figures or pictures. Given more
+    /// than once, one report from several boots (each run with its own --scenarios).
     #[arg(long, value_name = "SESSION_DIR", conflicts_with_all = ["repeats", "scenarios", "stacks", "quick"])]
-    from_session: Option<PathBuf>,
+    from_session: Vec<PathBuf>,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    if let Some(session) = &args.from_session {
-        return report_again(args, session);
+    if !args.from_session.is_empty() {
+        return report_again(args, &args.from_session);
     }
     let date = utc_now_rfc3339();
     let repeats = args.repeats.unwrap_or(if args.quick { QUICK_REPEATS } else { DEFAULT_REPEATS });
@@ -97,8 +99,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     // For --from-session: the report made again names the command that ran the benchmark.
     fs::write(outcome.session.dir.join(COMMAND_FILE), command_line())?;
-    let report =
-        assemble(&plan, &outcome.results, &outcome.session.dir, repeats, date, command_line());
+    let part = ReportPart {
+        session: outcome.session.dir.display().to_string(),
+        date: date.clone(),
+        command: command_line(),
+    };
+    let sessions = Sessions { root: &outcome.session.dir, parts: vec![part] };
+    let report = assemble(&plan, &outcome.results, &sessions, repeats, command_line());
     publish(&report, args, &outcome.session.dir)?;
 
     // A run that did not recover is a result; one the testbed could not carry out is not.
@@ -115,24 +122,33 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The report of a session: figures, costs, and where and how it ran.
+/// Where a report's runs are: the directory their `log_dir`s are relative to, and the boots.
+struct Sessions<'a> {
+    root: &'a Path,
+    parts: Vec<ReportPart>,
+}
+
+/// The report of one or more sessions: figures, costs, and where and how it ran.
 fn assemble(
     plan: &Plan,
     results: &GuestResults,
-    session: &Path,
+    sessions: &Sessions,
     repeats: u32,
-    date: String,
     command: String,
 ) -> BenchReport {
     let report::Built { scenarios, stack_costs, daemons } =
-        report::build(plan, results, &SessionDir(session));
+        report::build(plan, results, &SessionDir(sessions.root));
+    let first = sessions.parts.first();
+    let date = first.map(|p| p.date.clone()).unwrap_or_default();
+    let first_session = first.map_or(sessions.root, |p| Path::new(&p.session));
     BenchReport {
         schema_version: SCHEMA_VERSION,
         command,
-        machine: machine(date, session),
+        machine: machine(date, first_session),
         repeats,
         probe_interval_ms: plan.probe_interval_ms,
-        session: session.display().to_string(),
+        session: sessions.root.display().to_string(),
+        parts: if sessions.parts.len() > 1 { sessions.parts.clone() } else { Vec::new() },
         scenarios,
         costs: report::roam_costs(&stack_costs),
         stack_costs,
@@ -164,29 +180,52 @@ fn publish(report: &BenchReport, args: &BenchArgs, session: &Path) -> Result<()>
     Ok(())
 }
 
-/// `--from-session`: the plan and the guest's results as the session kept them.
-fn report_again(args: &BenchArgs, session: &Path) -> Result<()> {
+/// `--from-session`: the plans and the guest's results as the sessions kept them, one report.
+fn report_again(args: &BenchArgs, dirs: &[PathBuf]) -> Result<()> {
+    let mut parts = Vec::new();
+    let mut described = Vec::new();
+    for dir in dirs {
+        let (part, description) = read_session(dir)?;
+        parts.push(part);
+        described.push(description);
+    }
+    let merged = merge::merge(parts)?;
+    let repeats = merged.plan.cases.iter().map(|c| c.first_run + c.repeats - 1).max().unwrap_or(0);
+    let command = match described.as_slice() {
+        [one] => format!("{} (report: {})", one.command, command_line()),
+        _ => command_line(),
+    };
+    let sessions = Sessions { root: &merged.root, parts: described };
+    let report = assemble(&merged.plan, &merged.results, &sessions, repeats, command);
+    let out_stamp = dirs.last().context("a session directory")?;
+    publish(&report, args, out_stamp)
+}
+
+/// One session directory's plan and results, and what ran it.
+fn read_session(dir: &Path) -> Result<(merge::Part, ReportPart)> {
     let read = |name: &str| -> Result<String> {
-        let path = session.join(name);
+        let path = dir.join(name);
         fs::read_to_string(&path).with_context(|| {
             format!(
                 "cannot read {} (is {} a benchmark's session directory?)",
                 path.display(),
-                session.display()
+                dir.display()
             )
         })
     };
-    let plan: Plan = serde_json::from_str(&read(vm::PLAN_FILE)?).context("the session's plan")?;
-    let results: GuestResults =
-        serde_json::from_str(&read(RESULTS_FILE)?).context("the session's results")?;
-    let repeats = plan.cases.iter().map(|c| c.first_run + c.repeats - 1).max().unwrap_or(0);
-    let stamp = session.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let date = stamp_to_rfc3339(&stamp).unwrap_or(stamp);
-    let command = match fs::read_to_string(session.join(COMMAND_FILE)) {
-        Ok(ran) => format!("{} (report: {})", ran.trim(), command_line()),
-        Err(_) => command_line(),
+    let plan: Plan = serde_json::from_str(&read(vm::PLAN_FILE)?)
+        .with_context(|| format!("the plan of {}", dir.display()))?;
+    let results: GuestResults = serde_json::from_str(&read(RESULTS_FILE)?)
+        .with_context(|| format!("the results of {}", dir.display()))?;
+    let stamp = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let description = ReportPart {
+        session: dir.display().to_string(),
+        date: stamp_to_rfc3339(&stamp).unwrap_or(stamp),
+        command: fs::read_to_string(dir.join(COMMAND_FILE))
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_else(|_| "(not recorded)".to_owned()),
     };
-    publish(&assemble(&plan, &results, session, repeats, date, command), args, session)
+    Ok((merge::Part { dir: dir.to_path_buf(), plan, results }, description))
 }
 
 fn selected_scenarios(args: &BenchArgs) -> Result<Vec<Scenario>> {
@@ -228,6 +267,17 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         "Machine: {} ({} CPUs), host kernel {}; VM: {}; guest: {}. Run on {}.\n",
         m.cpu_model, m.cpus, m.host_kernel, m.vm, m.guest_kernel, m.date
     );
+    if !report.parts.is_empty() {
+        let _ = writeln!(
+            md,
+            "Assembled from {} boots; each scenario's runs, and so each ratio, come from one of them:\n",
+            report.parts.len()
+        );
+        for part in &report.parts {
+            let _ = writeln!(md, "- {}: `{}`", part.date, part.command);
+        }
+        md.push('\n');
+    }
     let _ = writeln!(md, "### Traffic gaps\n\n{}", table::gaps(report).markdown());
     let _ = writeln!(
         md,

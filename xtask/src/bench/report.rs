@@ -36,8 +36,13 @@ pub struct BenchReport {
     pub machine: Machine,
     pub repeats: u32,
     pub probe_interval_ms: u64,
-    /// The VM session directory with every run's logs.
+    /// The directory every run's `log_dir` is relative to: the VM session directory, or for a
+    /// report assembled from several boots their common parent.
     pub session: String,
+    /// The boots a report was assembled from (`--from-session` given more than once); empty
+    /// for a report of one boot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<ReportPart>,
     pub scenarios: Vec<ScenarioFigures>,
     /// The costs of the `roam` stack (the agent's own metrics, its wake-ups); null figures
     /// where nothing was measured.
@@ -49,6 +54,17 @@ pub struct BenchReport {
     /// Every stack's daemons side by side (memory and wake-ups, from /proc).
     #[serde(default)]
     pub daemons: Vec<DaemonCosts>,
+}
+
+/// One boot of a report assembled from several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportPart {
+    /// Its VM session directory.
+    pub session: String,
+    /// Its start, UTC, RFC 3339.
+    pub date: String,
+    /// The command that ran it.
+    pub command: String,
 }
 
 /// One stack's costs.

@@ -364,7 +364,14 @@ pub(crate) mod tests {
             machine: Machine::default(),
             repeats: 2,
             probe_interval_ms: 10,
-            session: "target/vm/runs/x".into(),
+            session: "target/vm/runs".into(),
+            parts: ["20261206-062000", "20261207-062000"]
+                .map(|stamp| crate::bench::report::ReportPart {
+                    session: format!("target/vm/runs/{stamp}"),
+                    date: "2026-12-06T06:20:00Z".into(),
+                    command: "cargo xtask bench --scenarios a".into(),
+                })
+                .to_vec(),
             scenarios,
             costs: crate::bench::report::roam_costs(&stack_costs),
             stack_costs,
