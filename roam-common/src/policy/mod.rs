@@ -7,6 +7,7 @@
 //! - [`limiter`]: backoff after failed roams and a cap on roams per minute;
 //! - [`liveness`]: whether the AP is still there, from 802.11 acknowledgements and frames heard;
 //! - [`monitor`]: whether the monitor interface hears the AP at all (many chips filter it);
+//! - [`security`]: whether a BSS offers the security the station's network uses;
 //! - [`machine`]: the state machine that turns events into at most one action at a time.
 
 pub mod backoff;
@@ -15,6 +16,7 @@ pub mod limiter;
 pub mod liveness;
 pub mod machine;
 pub mod monitor;
+pub mod security;
 pub mod state;
 pub mod trigger;
 

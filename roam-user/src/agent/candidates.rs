@@ -12,7 +12,10 @@ use std::{
 
 use roam_common::{
     maps::{BssRecord, BSS_FLAG_HAS_SIGNAL, BSS_TABLE_SLOTS},
-    policy::Candidate,
+    policy::{
+        security::{BssSecurity, NetworkSecurity},
+        Candidate,
+    },
     MacAddr,
 };
 
@@ -27,14 +30,26 @@ pub struct Network {
     pub ssid: Vec<u8>,
     pub ssid_hash: u32,
     pub protected: bool,
+    /// What the station negotiated, where the manager says (wpa_supplicant's STATUS).
+    pub security: NetworkSecurity,
 }
 
 impl Network {
-    pub fn new(ssid: &[u8], protected: bool) -> Self {
+    pub fn new(ssid: &[u8], protected: bool, security: NetworkSecurity) -> Self {
         Network {
             ssid: ssid.to_vec(),
             ssid_hash: roam_common::frame::ies::ssid_hash(ssid),
             protected,
+            security,
+        }
+    }
+
+    /// Whether a BSS of this SSID offers the network's security: the suites the station
+    /// negotiated where both sides are known, else the privacy bit.
+    pub fn admits(&self, protected: bool, security: Option<&BssSecurity>) -> bool {
+        match security.and_then(|s| self.security.admits(s)) {
+            Some(verdict) => verdict,
+            None => protected == self.protected,
         }
     }
 }
@@ -61,6 +76,8 @@ pub struct ScannedBss {
     pub protected: bool,
     /// In TU, if the manager knows it.
     pub beacon_interval_tu: Option<u16>,
+    /// The suites it advertises, where the manager lists them (wpa_supplicant's flags).
+    pub security: Option<BssSecurity>,
 }
 
 impl From<&wpa::Bss> for ScannedBss {
@@ -78,6 +95,7 @@ impl From<&wpa::Bss> for ScannedBss {
             ssid: wpa::ssid_bytes(&bss.ssid),
             protected,
             beacon_interval_tu: bss.beacon_interval_tu,
+            security: Some(wpa::security::bss_security(&bss.flags)),
         }
     }
 }
@@ -92,6 +110,9 @@ impl From<&ScanBss> for ScannedBss {
             ssid: bss.ssid.clone().unwrap_or_default(),
             protected: bss.has_rsn || bss.capability & CAPABILITY_PRIVACY != 0,
             beacon_interval_tu: (bss.beacon_interval_tu != 0).then_some(bss.beacon_interval_tu),
+            // The privacy bit and the RSN element's presence only: bare nl80211 never acts on
+            // a protected network.
+            security: None,
         }
     }
 }
@@ -186,6 +207,11 @@ impl CandidateBook {
             if rec.ssid_hash != network.ssid_hash || protected != network.protected {
                 continue;
             }
+            // Heard on the air, but the scan table, which knows its suites, says it does not
+            // offer the network's.
+            if self.scanned.get(bssid).is_some_and(|e| !admitted(network, &e.bss)) {
+                continue;
+            }
             let signal_dbm =
                 (rec.flags & BSS_FLAG_HAS_SIGNAL != 0).then_some(rec.signal_avg_x16 / 16);
             out.insert(
@@ -200,7 +226,7 @@ impl CandidateBook {
             );
         }
         for (bssid, entry) in &self.scanned {
-            if entry.bss.ssid != network.ssid || entry.bss.protected != network.protected {
+            if entry.bss.ssid != network.ssid || !admitted(network, &entry.bss) {
                 continue;
             }
             let c = out.entry(*bssid).or_insert(Candidate {
@@ -216,6 +242,10 @@ impl CandidateBook {
         list.sort_by(|a, b| b.score().cmp(&a.score()).then(a.bssid.cmp(&b.bssid)));
         list
     }
+}
+
+fn admitted(network: &Network, bss: &ScannedBss) -> bool {
+    network.admits(bss.protected, bss.security.as_ref())
 }
 
 #[cfg(test)]
@@ -240,7 +270,7 @@ mod tests {
     fn an_escaped_ssid_matches_the_kernels_rows_and_the_scan_table() {
         let printed = r#"G\xe4ste \"wifi\""#;
         let on_air = b"G\xe4ste \"wifi\"";
-        let net = Network::new(&wpa::ssid_bytes(printed), true);
+        let net = Network::new(&wpa::ssid_bytes(printed), true, NetworkSecurity::Unknown);
         assert_eq!(net.ssid, on_air);
         assert_eq!(net.ssid_hash, roam_common::frame::ies::ssid_hash(on_air));
         let now = Instant::now();
@@ -251,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_heard_bsses_are_bounded_by_the_kernels_table() {
-        let net = Network::new(b"roam", true);
+        let net = Network::new(b"roam", true, NetworkSecurity::Unknown);
         let mut book = CandidateBook::default();
         let bssid = |i: usize| MacAddr([2, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
         for i in 0..MAX_HEARD + 10 {
@@ -265,6 +295,36 @@ mod tests {
         assert!(rows.iter().any(|(b, _)| *b == bssid(MAX_HEARD + 9)));
     }
 
+    /// A WPA3 network: a same-SSID BSS offering only WPA2-PSK is a downgrade, whether the
+    /// scan table lists it alone or the kernel hears it too; one offering SAE is a candidate.
+    #[test]
+    fn only_bsses_offering_the_negotiated_suites_are_candidates() {
+        let sae = wpa::security::network_security(Some("SAE"), Some("CCMP"));
+        let net = Network::new(b"roam", true, sae);
+        let now = Instant::now();
+        let (ghost, twin, heard_only) =
+            (MacAddr([2, 0, 0, 0, 9, 0]), MacAddr([2, 0, 0, 0, 1, 0]), MacAddr([2, 0, 0, 0, 2, 0]));
+        let mut book = CandidateBook::default();
+        book.scanned(bss(ghost, "roam", &["WPA2-PSK-CCMP", "ESS"], 0), now);
+        book.scanned(bss(twin, "roam", &["WPA2-PSK+SAE-CCMP", "ESS"], 0), now);
+        let row = BssRecord {
+            ssid_hash: net.ssid_hash,
+            capability: CAPABILITY_PRIVACY,
+            ..Default::default()
+        };
+        let rows = [(ghost, row), (heard_only, row)];
+        let mut found: Vec<MacAddr> =
+            book.candidates(&net, &rows, 0, now).iter().map(|c| c.bssid).collect();
+        found.sort();
+        assert_eq!(found, [twin, heard_only], "heard only: checked by the roam's scan first");
+        let psk = Network::new(
+            b"roam",
+            true,
+            wpa::security::network_security(Some("WPA2-PSK"), Some("CCMP")),
+        );
+        assert_eq!(book.candidates(&psk, &[], 0, now).len(), 2, "both offer WPA2-PSK");
+    }
+
     #[test]
     fn ssids_are_printed_as_text_or_escaped() {
         assert_eq!(printable_ssid("café".as_bytes()), "café");
@@ -273,7 +333,7 @@ mod tests {
 
     #[test]
     fn merges_kernel_rows_and_scan_entries_of_the_same_network_only() {
-        let net = Network::new(b"roam", true);
+        let net = Network::new(b"roam", true, NetworkSecurity::Unknown);
         let now = Instant::now();
         let mut book = CandidateBook::default();
         book.scanned(bss(MacAddr([2, 0, 0, 0, 1, 0]), "roam", &["WPA2-PSK-CCMP"], 4), now);
@@ -299,7 +359,7 @@ mod tests {
 
     #[test]
     fn cfg80211_entries_of_an_open_network_are_candidates_of_it() {
-        let net = Network::new(b"roam-open", false);
+        let net = Network::new(b"roam-open", false, NetworkSecurity::Unknown);
         let entry = |ssid: &[u8], has_rsn: bool, capability: u16| {
             ScannedBss::from(&ScanBss {
                 bssid: MacAddr([2, 0, 0, 0, 1, ssid.len() as u8]),

@@ -53,7 +53,8 @@ impl Agent {
     ) -> (Option<Candidate>, usize) {
         let rows = self.book.rows_in(network, |b| self.parts.observer.bss_record(b).ok()?);
         let now_ns = monotonic_ns();
-        let candidates = self.book.candidates(network, &rows, now_ns, Instant::now());
+        let mut candidates = self.book.candidates(network, &rows, now_ns, Instant::now());
+        candidates.retain(|c| self.bss_filter.admits(c.bssid));
         // Lost when the transition began; with none, just now (not heard since).
         let lost_ns = self.transition.as_ref().map_or(now_ns, |t| t.marks.lost);
         let lost =
@@ -150,6 +151,10 @@ impl Agent {
             scan_first,
             disconnected: trigger.ap_ended_association(),
             network_id: self.network_id,
+            security: self
+                .network
+                .as_ref()
+                .map_or(roam_common::policy::security::NetworkSecurity::Unknown, |n| n.security),
         };
         if let Some(t) = &mut self.transition {
             t.mark(TransitionStep::Acted, now);

@@ -10,13 +10,14 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use roam_common::MacAddr;
+use roam_common::{policy::security::NetworkSecurity, MacAddr};
 use roam_proto::Backend;
 use tokio::{sync::broadcast, task::JoinHandle};
 use tracing::{info, warn};
 
 use super::{
-    candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend, wpa_changes::RecordLink,
+    bss_filter::BssFilter, candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend,
+    wpa_changes::RecordLink,
 };
 use crate::{
     nl80211::{BssStatus, MlmeEvent, MlmeEvents, Nl80211},
@@ -72,6 +73,8 @@ pub struct ManagerStatus {
     pub ssid: Vec<u8>,
     pub freq_mhz: u32,
     pub protected: bool,
+    /// The suites negotiated, where the manager says.
+    pub security: NetworkSecurity,
     /// wpa_supplicant's network id (for its BSSID pin).
     pub network_id: Option<u32>,
     pub address: Option<MacAddr>,
@@ -88,6 +91,8 @@ pub struct RoamRequest {
     /// The station is disconnected (the AP ended the association, or a roam failed).
     pub disconnected: bool,
     pub network_id: Option<u32>,
+    /// What the station negotiated: a target found by the roam's own scan must offer it.
+    pub security: NetworkSecurity,
     /// Which roam this is: its end undoes its changes, not a newer roam's.
     pub generation: u64,
 }
@@ -234,11 +239,24 @@ impl Manager {
                     ssid: wpa::ssid_bytes(&ssid),
                     freq_mhz: status.freq_mhz.unwrap_or(0),
                     protected: status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"),
+                    security: wpa::security::network_security(
+                        status.key_mgmt.as_deref(),
+                        status.pairwise_cipher.as_deref(),
+                    ),
                     network_id: status.network_id,
                     address: status.address,
                 }))
             }
             Manager::Nl80211 { actor, .. } => actor.status().await,
+        }
+    }
+
+    /// What network `network_id`'s configuration allows (nothing to read without a
+    /// supplicant: cfg80211 connects where roam asks).
+    pub async fn filter(&self, network_id: Option<u32>) -> Result<BssFilter> {
+        match (self, network_id) {
+            (Manager::Wpa { actor, .. }, Some(id)) => actor.filter(id).await,
+            _ => Ok(BssFilter::default()),
         }
     }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use nix::errno::Errno;
+use roam_common::policy::security::NetworkSecurity;
 use tracing::debug;
 
 use super::{
@@ -44,11 +45,15 @@ impl NlBackend {
         let Some(ssid) = iface.ssid else { return Ok(None) };
         let table = self.nl.scan_results(self.ifindex).await?;
         let Some(bss) = associated(&table) else { return Ok(None) };
+        let protected = ScannedBss::from(bss).protected;
         Ok(Some(ManagerStatus {
             bssid: bss.bssid,
             ssid,
             freq_mhz: iface.freq_mhz.unwrap_or(bss.freq_mhz),
-            protected: ScannedBss::from(bss).protected,
+            protected,
+            // cfg80211 reports no negotiated suites; an open network has none (and bare
+            // nl80211 acts on nothing else).
+            security: if protected { NetworkSecurity::Unknown } else { NetworkSecurity::Open },
             network_id: None,
             address: Some(iface.mac),
         }))

@@ -19,6 +19,7 @@ use tokio::sync::broadcast;
 use tracing::{debug, warn};
 
 use super::{
+    bss_filter::BssFilter,
     manager::RoamRequest,
     wpa_changes::{RecordLink, WpaChanges},
 };
@@ -59,18 +60,72 @@ impl WpaBackend {
     /// Starts the roam; returns once wpa_supplicant accepted it (the connection follows as
     /// events).
     pub async fn roam(&self, req: RoamRequest) -> Result<()> {
+        let target = req.target;
         if req.scan_first {
             self.scan_one_channel(req.freq_mhz).await?;
+            self.check_scanned(&req).await?;
         }
-        let target = req.target;
         if req.disconnected {
             self.reconnect_to(target, req.network_id, req.generation).await
         } else {
+            // `ROAM` skips wpa_supplicant's own choice, and with it its ignore list.
+            if self.ignored().await?.contains(&target) {
+                bail!("wpa_supplicant ignores {target} for now (it failed recently): not roaming there");
+            }
             self.ctrl
                 .request_expecting(&command::roam(target), "OK")
                 .await
                 .with_context(|| format!("wpa_supplicant refused ROAM {target}"))
         }
+    }
+
+    /// A target roam only heard on the air, now that the scan of its channel is in: in the
+    /// table, and offering the network's suites (a same-SSID beacon proves nothing).
+    async fn check_scanned(&self, req: &RoamRequest) -> Result<()> {
+        let target = req.target;
+        let bss = self
+            .ctrl
+            .bss(target)
+            .await?
+            .with_context(|| format!("{target} did not answer the scan of its channel"))?;
+        let offered = crate::wpa::security::bss_security(&bss.flags);
+        if req.security.admits(&offered) == Some(false) {
+            bail!(
+                "{target} does not offer the network's security ({}): not roaming there",
+                bss.flags.join(" ")
+            );
+        }
+        Ok(())
+    }
+
+    /// wpa_supplicant's ignore list (`BSSID_IGNORE`; `BLACKLIST` before 2.10).
+    async fn ignored(&self) -> Result<Vec<MacAddr>> {
+        let mut reply = self.ctrl.request(command::BSSID_IGNORE).await?;
+        if reply.starts_with("UNKNOWN COMMAND") {
+            reply = self.ctrl.request(command::BLACKLIST).await?;
+        }
+        Ok(reply.lines().filter_map(|line| line.trim().parse().ok()).collect())
+    }
+
+    /// What network `network_id`'s block allows (its own pin, `bssid_accept`, `bssid_ignore`).
+    pub async fn filter(&self, network_id: u32) -> Result<BssFilter> {
+        let pinned = self.changes.configured_pin(network_id).await?;
+        let accept = self.network_list(network_id, "bssid_accept", "bssid_whitelist").await?;
+        let ignore = self.network_list(network_id, "bssid_ignore", "bssid_blacklist").await?;
+        BssFilter::parse(pinned, accept.as_deref(), ignore.as_deref())
+            .with_context(|| format!("network {network_id}'s BSSID lists"))
+    }
+
+    /// A list variable of a network block, by its 2.10 name or the older one; `None` unset.
+    async fn network_list(&self, id: u32, name: &str, before_2_10: &str) -> Result<Option<String>> {
+        for name in [name, before_2_10] {
+            let reply = self.ctrl.request(&command::get_network(id, name)).await?;
+            let value = reply.trim_end();
+            if value != "FAIL" {
+                return Ok(Some(value.to_owned()));
+            }
+        }
+        Ok(None)
     }
 
     /// `SCAN freq=<MHz>` and wait for its results.
@@ -132,5 +187,110 @@ impl WpaBackend {
     /// Puts back everything roam changed in the supplicant (at exit).
     pub async fn put_back(&self) -> Result<()> {
         self.changes.put_back().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, path::PathBuf, sync::Mutex};
+
+    use roam_common::policy::security::NetworkSecurity;
+    use tokio::net::UnixDatagram;
+
+    use super::*;
+
+    const TARGET: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
+
+    /// A fake wpa_supplicant that answers from `script` (`FAIL` to anything else) and keeps
+    /// every command it was sent.
+    struct Fake {
+        dir: PathBuf,
+        sent: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Fake {
+        fn start(name: &str, script: &[(&str, &str)]) -> Fake {
+            let dir = std::env::temp_dir().join(format!("roam-wpa-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let socket = UnixDatagram::bind(dir.join("wlan0")).unwrap();
+            let script: HashMap<String, String> =
+                script.iter().map(|(c, r)| (c.to_string(), r.to_string())).collect();
+            let sent = Arc::new(Mutex::new(Vec::new()));
+            let log = sent.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                loop {
+                    let (len, peer) = socket.recv_from(&mut buf).await.unwrap();
+                    let cmd = String::from_utf8_lossy(&buf[..len]).into_owned();
+                    let reply = match cmd.as_str() {
+                        "PING" => "PONG\n".to_owned(),
+                        other => script.get(other).cloned().unwrap_or_else(|| "FAIL\n".into()),
+                    };
+                    log.lock().unwrap().push(cmd);
+                    let Some(peer) = peer.as_pathname() else { continue };
+                    let _ = socket.send_to(reply.as_bytes(), peer).await;
+                }
+            });
+            Fake { dir, sent }
+        }
+
+        async fn backend(&self) -> WpaBackend {
+            let ctrl = Arc::new(WpaCtrl::open(&self.dir, "wlan0").await.unwrap());
+            WpaBackend::new(ctrl, broadcast::channel(8).0, RecordLink::default()).await
+        }
+
+        fn sent(&self, prefix: &str) -> bool {
+            self.sent.lock().unwrap().iter().any(|c| c.starts_with(prefix))
+        }
+    }
+
+    impl Drop for Fake {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn roam_to(target: MacAddr) -> RoamRequest {
+        RoamRequest {
+            target,
+            freq_mhz: 2412,
+            ssid: b"roam".to_vec(),
+            scan_first: false,
+            disconnected: false,
+            network_id: Some(0),
+            security: NetworkSecurity::Unknown,
+            generation: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_network_blocks_lists_are_read_by_either_name() {
+        let fake = Fake::start(
+            "filter",
+            &[
+                ("GET_NETWORK 0 bssid_ignore", "02:00:00:00:01:00\n"),
+                ("GET_NETWORK 0 bssid_whitelist", "02:00:00:00:00:00/ff:ff:ff:ff:00:00\n"),
+            ],
+        );
+        let filter = fake.backend().await.filter(0).await.unwrap();
+        assert!(!filter.admits(TARGET), "ignored by bssid_ignore");
+        assert!(filter.admits(MacAddr([2, 0, 0, 0, 2, 0])));
+        assert!(!filter.admits(MacAddr([2, 0, 0, 1, 2, 0])), "outside the accept list");
+    }
+
+    /// `ROAM` bypasses wpa_supplicant's ignore list: roam reads it first.
+    #[tokio::test]
+    async fn a_target_the_supplicant_ignores_is_not_roamed_to() {
+        let fake = Fake::start(
+            "ignored",
+            &[("BSSID_IGNORE", "02:00:00:00:01:00\n"), ("ROAM 02:00:00:00:02:00", "OK\n")],
+        );
+        let backend = fake.backend().await;
+        let err = backend.roam(roam_to(TARGET)).await.unwrap_err();
+        assert!(err.to_string().contains("ignores 02:00:00:00:01:00"), "{err}");
+        assert!(!fake.sent("ROAM "), "no ROAM was sent");
+        backend.roam(roam_to(MacAddr([2, 0, 0, 0, 2, 0]))).await.unwrap();
+        assert!(fake.sent("ROAM 02:00:00:00:02:00"));
     }
 }

@@ -132,6 +132,16 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
         self.expect_ok(&command::network_bssid(network_id, target)).await
     }
 
+    /// The block's own `bssid` (the operator's or its manager's pin), roam's pin seen through:
+    /// what it was before roam pinned it, if roam did.
+    pub async fn configured_pin(&self, network_id: u32) -> Result<Option<MacAddr>> {
+        let state = self.state.lock().await;
+        match &state.changes.pin {
+            Some(pin) if pin.network_id == network_id => Ok(pin.previous),
+            _ => self.bssid_of(network_id).await,
+        }
+    }
+
     /// Roam `generation` ended: its pin is put back, and one that has yet to arrive is not made.
     /// A newer roam's pin stays.
     pub async fn end_roam(&self, generation: u64) -> Result<()> {

@@ -11,6 +11,10 @@ pub const ATTACH: &str = "ATTACH";
 pub const DETACH: &str = "DETACH";
 /// Connect again, with the network's current configuration (its BSSID pin, if any).
 pub const REASSOCIATE: &str = "REASSOCIATE";
+/// wpa_supplicant's ignore list, one BSSID a line (2.10's name).
+pub const BSSID_IGNORE: &str = "BSSID_IGNORE";
+/// The same before 2.10.
+pub const BLACKLIST: &str = "BLACKLIST";
 /// How long wpa_supplicant's last scan results may be used to connect without a new scan.
 pub const SCAN_RESULTS_VALID_FOR_CONNECT: &str = "scan_res_valid_for_connect";
 

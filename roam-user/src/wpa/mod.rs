@@ -18,6 +18,7 @@ mod error;
 mod escape;
 mod event;
 mod reply;
+pub mod security;
 mod socket;
 mod watch;
 

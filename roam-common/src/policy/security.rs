@@ -1,0 +1,218 @@
+//! Whether a BSS offers the security the station's network uses: a roam target must, or the
+//! roam is a downgrade (a WPA2-PSK ghost of a WPA3 network) or a connection that cannot work.
+//!
+//! The network's side is what the station negotiated (one protocol, AKM and pairwise cipher);
+//! the BSS's side is what it advertises (any number of each, in a WPA and an RSN element). A
+//! BSS is admitted when it offers the negotiated triple. Anything roam cannot name is
+//! [`NetworkSecurity::Unknown`], and the caller falls back to the privacy bit: never a reason to
+//! refuse a BSS that the manager would accept.
+
+/// An authentication and key management suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Akm {
+    Eap,
+    Psk,
+    FtEap,
+    FtPsk,
+    EapSha256,
+    PskSha256,
+    Sae,
+    FtSae,
+    SaeExtKey,
+    FtSaeExtKey,
+    EapSuiteB,
+    EapSuiteB192,
+    EapSha384,
+    FtEapSha384,
+    FilsSha256,
+    FilsSha384,
+    FtFilsSha256,
+    FtFilsSha384,
+    Owe,
+    Dpp,
+    Osen,
+}
+
+/// A pairwise cipher suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Cipher {
+    Tkip,
+    Ccmp,
+    Ccmp256,
+    Gcmp,
+    Gcmp256,
+}
+
+/// A set of AKMs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AkmSet(u32);
+
+impl AkmSet {
+    pub fn with(self, akm: Akm) -> Self {
+        AkmSet(self.0 | 1 << akm as u8)
+    }
+    pub fn contains(self, akm: Akm) -> bool {
+        self.0 & 1 << akm as u8 != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// A set of pairwise ciphers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CipherSet(u8);
+
+impl CipherSet {
+    pub fn with(self, cipher: Cipher) -> Self {
+        CipherSet(self.0 | 1 << cipher as u8)
+    }
+    pub fn contains(self, cipher: Cipher) -> bool {
+        self.0 & 1 << cipher as u8 != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// What one WPA or RSN element offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Suites {
+    pub akms: AkmSet,
+    pub pairwise: CipherSet,
+}
+
+impl Suites {
+    fn offer(&self, akm: Akm, pairwise: Cipher) -> bool {
+        self.akms.contains(akm) && self.pairwise.contains(pairwise)
+    }
+}
+
+/// The element a protected network's keys come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// The vendor WPA element (WPA1).
+    Wpa,
+    /// The RSN element (WPA2, WPA3).
+    Rsn,
+}
+
+/// What a BSS advertises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BssSecurity {
+    pub wpa: Option<Suites>,
+    pub rsn: Option<Suites>,
+    /// Privacy without a WPA or RSN element.
+    pub wep: bool,
+}
+
+impl BssSecurity {
+    pub fn is_open(&self) -> bool {
+        self.wpa.is_none() && self.rsn.is_none() && !self.wep
+    }
+}
+
+/// The security the station negotiated with its current AP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkSecurity {
+    Open,
+    Wep,
+    Protected {
+        proto: Proto,
+        akm: Akm,
+        pairwise: Cipher,
+    },
+    /// Something roam does not name (an AKM or cipher it does not know, no status yet).
+    Unknown,
+}
+
+impl NetworkSecurity {
+    /// Whether `bss` offers what the station uses; `None` when the network's security is
+    /// unknown and only the privacy bit can be compared.
+    pub fn admits(&self, bss: &BssSecurity) -> Option<bool> {
+        match *self {
+            NetworkSecurity::Open => Some(bss.is_open()),
+            NetworkSecurity::Wep => Some(bss.wep && bss.wpa.is_none() && bss.rsn.is_none()),
+            NetworkSecurity::Protected { proto, akm, pairwise } => {
+                let element = match proto {
+                    Proto::Wpa => bss.wpa,
+                    Proto::Rsn => bss.rsn,
+                };
+                Some(element.is_some_and(|s| s.offer(akm, pairwise)))
+            }
+            NetworkSecurity::Unknown => None,
+        }
+    }
+
+    /// Whether the network is protected at all; `None` when unknown.
+    pub fn is_protected(&self) -> Option<bool> {
+        match self {
+            NetworkSecurity::Open => Some(false),
+            NetworkSecurity::Wep | NetworkSecurity::Protected { .. } => Some(true),
+            NetworkSecurity::Unknown => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsn(akms: &[Akm], ciphers: &[Cipher]) -> Suites {
+        Suites {
+            akms: akms.iter().fold(AkmSet::default(), |s, a| s.with(*a)),
+            pairwise: ciphers.iter().fold(CipherSet::default(), |s, c| s.with(*c)),
+        }
+    }
+
+    const WPA2_PSK: NetworkSecurity =
+        NetworkSecurity::Protected { proto: Proto::Rsn, akm: Akm::Psk, pairwise: Cipher::Ccmp };
+    const SAE: NetworkSecurity =
+        NetworkSecurity::Protected { proto: Proto::Rsn, akm: Akm::Sae, pairwise: Cipher::Ccmp };
+
+    #[test]
+    fn a_bss_offering_the_negotiated_suites_is_admitted() {
+        let mixed = BssSecurity {
+            rsn: Some(rsn(&[Akm::Psk, Akm::Sae], &[Cipher::Ccmp])),
+            ..Default::default()
+        };
+        assert_eq!(WPA2_PSK.admits(&mixed), Some(true));
+        assert_eq!(SAE.admits(&mixed), Some(true));
+    }
+
+    #[test]
+    fn a_downgrade_or_another_cipher_is_refused() {
+        let psk_only =
+            BssSecurity { rsn: Some(rsn(&[Akm::Psk], &[Cipher::Ccmp])), ..Default::default() };
+        assert_eq!(SAE.admits(&psk_only), Some(false), "WPA3 network, WPA2-only BSS");
+        let tkip =
+            BssSecurity { rsn: Some(rsn(&[Akm::Psk], &[Cipher::Tkip])), ..Default::default() };
+        assert_eq!(WPA2_PSK.admits(&tkip), Some(false));
+        let wpa1 =
+            BssSecurity { wpa: Some(rsn(&[Akm::Psk], &[Cipher::Ccmp])), ..Default::default() };
+        assert_eq!(WPA2_PSK.admits(&wpa1), Some(false), "the right suites in the wrong element");
+        assert_eq!(WPA2_PSK.admits(&BssSecurity::default()), Some(false), "an open ghost");
+    }
+
+    #[test]
+    fn open_and_wep_admit_only_their_own_kind() {
+        let open = BssSecurity::default();
+        let wep = BssSecurity { wep: true, ..Default::default() };
+        let psk =
+            BssSecurity { rsn: Some(rsn(&[Akm::Psk], &[Cipher::Ccmp])), ..Default::default() };
+        assert_eq!(NetworkSecurity::Open.admits(&open), Some(true));
+        assert_eq!(NetworkSecurity::Open.admits(&psk), Some(false));
+        assert_eq!(NetworkSecurity::Open.admits(&wep), Some(false));
+        assert_eq!(NetworkSecurity::Wep.admits(&wep), Some(true));
+        assert_eq!(NetworkSecurity::Wep.admits(&psk), Some(false));
+    }
+
+    #[test]
+    fn an_unknown_network_leaves_it_to_the_privacy_bit() {
+        assert_eq!(NetworkSecurity::Unknown.admits(&BssSecurity::default()), None);
+        assert_eq!(NetworkSecurity::Unknown.is_protected(), None);
+        assert_eq!(WPA2_PSK.is_protected(), Some(true));
+    }
+}
