@@ -112,14 +112,20 @@ impl Candidate {
 
 /// The best usable candidate (ties broken by the lower BSSID, so the choice is deterministic).
 /// The `lost` BSS only once it has been heard or seen again since it was lost, and then ranked
-/// [`LOST_BSS_PENALTY_DB`] lower.
+/// [`LOST_BSS_PENALTY_DB`] lower. A BSS the manager's scan table lists comes before any only
+/// heard on the air: anyone can send a beacon in any name, while a table entry is one the
+/// manager found by its own scan, with the suites it offers (checked by the agent). A BSS only
+/// heard is the target only where the table has none.
 pub fn best_candidate(
     candidates: &[Candidate],
     lost: Option<Lost>,
     max_heard_age_ms: u64,
 ) -> Option<&Candidate> {
     let is_lost = |c: &Candidate| lost.is_some_and(|l| l.bssid == c.bssid);
-    let rank = |c: &Candidate| c.score() - if is_lost(c) { LOST_BSS_PENALTY_DB } else { 0 };
+    let rank = |c: &Candidate| {
+        let score = c.score() - if is_lost(c) { LOST_BSS_PENALTY_DB } else { 0 };
+        (c.scan_age_ms.is_some(), score)
+    };
     candidates
         .iter()
         .filter(|c| c.is_usable(max_heard_age_ms))

@@ -79,6 +79,17 @@ fn the_lost_bss_is_a_candidate_again_once_it_is_back_ranked_lower() {
     assert_eq!(best_candidate(&[its_deauth], lost, 5_000), None);
 }
 
+/// A ghost: a BSS only heard on the air (beacons anyone can forge), louder and fresher than
+/// the real AP the scan table lists. The listed one wins; the heard one only when alone.
+#[test]
+fn a_bss_the_scan_table_lists_comes_before_one_only_heard() {
+    let ghost = cand(AP3, -30, Some(10), None);
+    let listed = cand(AP2, -60, None, Some(3_000));
+    assert!(ghost.score() > listed.score());
+    assert_eq!(best_candidate(&[ghost, listed], None, 2_000).unwrap().bssid, AP2);
+    assert_eq!(best_candidate(&[ghost], None, 2_000).unwrap().bssid, AP3);
+}
+
 #[test]
 fn ties_break_on_the_lower_bssid() {
     let a = cand(AP3, -50, Some(0), Some(0));

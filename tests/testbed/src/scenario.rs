@@ -254,6 +254,9 @@ pub enum Step {
         security: Option<Security>,
         per_second: u32,
         ms: u64,
+        /// Forge while the next steps run (joined before the next run starts).
+        #[serde(default)]
+        background: bool,
     },
     /// The third radio sends beacons of `per_second` BSSIDs never heard before, each second for
     /// `ms`, on the target AP's channel, all of the network's SSID and security (or `ssid`).

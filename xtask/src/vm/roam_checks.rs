@@ -2,9 +2,11 @@
 //! boot. Thresholds are tolerant on purpose (a few runs per case under TCG): they catch an agent
 //! that does not act or does not help, while the benchmark measures the real ratios.
 
+use roam_proto::{AgentEvent, EventLine};
 use roam_testbed::{
     plan::{Case, Plan, RunOutcome},
     report::{Report, ScenarioReport},
+    scenario::{Scenario, Step},
     stack::Stack,
 };
 
@@ -96,6 +98,16 @@ pub fn check(plan: &Plan, outcome: &SessionOutcome) -> Vec<String> {
         if let Some(fault) = Fault::of(&case.scenario.name) {
             problems.extend(fault_checks::check(fault, case, &runs, &outcome.session.dir));
         }
+        let ghosts = forged_bssids(&case.scenario);
+        if !ghosts.is_empty() {
+            for run in &runs {
+                let events = std::fs::read_to_string(
+                    outcome.session.dir.join(&run.log_dir).join("roam-events.jsonl"),
+                )
+                .unwrap_or_default();
+                problems.extend(never_went_to(run, &ghosts, &events));
+            }
+        }
     }
     problems
 }
@@ -173,6 +185,36 @@ fn metrics_show_roams(
     }
 }
 
+/// The BSSes a scenario's forged beacons invent (a BSS nobody serves), lower case.
+fn forged_bssids(scenario: &Scenario) -> Vec<String> {
+    scenario
+        .trigger
+        .iter()
+        .filter_map(|step| match step {
+            Step::ForgeBeacon { bssid: Some(bssid), .. } => Some(bssid.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Neither roam's target nor the station's BSS at the end was a BSS nobody serves.
+fn never_went_to(run: &RunOutcome, ghosts: &[String], events: &str) -> Option<String> {
+    let is_ghost = |bssid: &str| ghosts.contains(&bssid.to_ascii_lowercase());
+    let targeted = EventLine::parse_all(events).find_map(|line| match line.event {
+        AgentEvent::RoamStarted { target, .. } if is_ghost(&target.to_string()) => Some(target),
+        _ => None,
+    });
+    if let Some(target) = targeted {
+        return Some(format!("{}: roam targeted {target}, a BSS nobody serves", run.log_dir));
+    }
+    match &run.report.bssid_after {
+        Some(after) if is_ghost(after) => {
+            Some(format!("{}: the station ended on {after}, a BSS nobody serves", run.log_dir))
+        }
+        _ => None,
+    }
+}
+
 /// Times (ms from the trigger) of roam's events of one kind in a run.
 fn roam_events(run: &RunOutcome, event: &str) -> Vec<f64> {
     let mut times: Vec<f64> =
@@ -236,6 +278,41 @@ mod tests {
             p95_gap_ms: Some(p50),
             runs: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_roam_to_a_ghost_is_a_failure() {
+        let scenario = Scenario::from_toml(
+            "name = \"g\"\n[[trigger]]\naction = \"forge-beacon\"\nbssid = \"02:00:00:00:00:80\"\nper_second = 1\nms = 1\n",
+        )
+        .unwrap();
+        let ghosts = forged_bssids(&scenario);
+        assert_eq!(ghosts, ["02:00:00:00:00:80"]);
+        let run = |after: &str| {
+            let mut outcome = run(None, 0);
+            outcome.report.bssid_after = Some(after.into());
+            outcome
+        };
+        let started = |target: &str| {
+            let event = AgentEvent::RoamStarted {
+                trigger: roam_proto::TriggerKind::Deauth,
+                target: target.parse().unwrap(),
+                freq_mhz: 2412,
+                scan_first: false,
+                reconnect: true,
+                backend: roam_proto::Backend::WpaSupplicant,
+            };
+            EventLine::now(event).to_json()
+        };
+        assert_eq!(
+            never_went_to(&run("02:00:00:00:01:00"), &ghosts, &started("02:00:00:00:01:00")),
+            None
+        );
+        let targeted =
+            never_went_to(&run("02:00:00:00:01:00"), &ghosts, &started("02:00:00:00:00:80"));
+        assert!(targeted.is_some_and(|p| p.contains("targeted 02:00:00:00:00:80")));
+        let ended = never_went_to(&run("02:00:00:00:00:80"), &ghosts, "");
+        assert!(ended.is_some_and(|p| p.contains("ended on")));
     }
 
     #[test]

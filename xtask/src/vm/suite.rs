@@ -32,6 +32,7 @@ const ROAM_SCENARIOS: &[&str] = &[
     "beacons-lost-ap-alive",
     "forged-beacon-interval",
     "forged-beacon-interval-pmf",
+    "ghost-bss",
 ];
 
 /// The scenarios run with the roam-no-monitor stack: liveness from acknowledgements alone.

@@ -61,6 +61,16 @@ impl Attacker {
         Ok(Attacker { iface, socket, sequence: 0 })
     }
 
+    /// A second handle on the same radio, for a step that goes on in the background.
+    pub fn try_clone(&self) -> Result<Attacker> {
+        Ok(Attacker {
+            iface: self.iface.clone(),
+            socket: self.socket.try_clone().context("duplicating the injection socket")?,
+            // Another half of the sequence space, so the two streams do not collide.
+            sequence: (self.sequence + 0x800) & 0x0fff,
+        })
+    }
+
     /// Sends `count` deauthentications to `station`, in the name of each of `senders`
     /// (channel, BSSID) in turn.
     pub fn spoof_deauth(

@@ -57,6 +57,9 @@ pub struct Topology {
     pub station_phy: String,
     /// The third party's radio, when the key asks for one.
     pub attacker: Option<Attacker>,
+    /// Steps going on in the background (a forger beaconing while the trigger goes on): each
+    /// says what it did, or why it failed.
+    background: Vec<std::thread::JoinHandle<Result<String>>>,
     /// Every radio's hwsim address (the medium's names for them).
     radios: Vec<MacAddr>,
     /// The testbed's own medium, while a scenario shapes the air.
@@ -83,6 +86,7 @@ impl Topology {
             probe: None,
             echo: None,
             attacker: others.get(1).map(Attacker::new).transpose()?,
+            background: Vec::new(),
             radios: radios
                 .iter()
                 .map(|radio| medium::radio_address(&radio.mac))
@@ -201,10 +205,25 @@ impl Topology {
 
     /// Every AP up and beaconing, the station's software alive.
     pub fn make_whole(&mut self) -> Result<()> {
+        self.join_background()?;
         for ap in &mut self.aps {
             ap.make_whole().with_context(|| format!("could not restore {}", ap.iface))?;
         }
         self.station().check_alive()
+    }
+
+    /// Runs `job` beside the steps that follow; [`Topology::make_whole`] waits for it.
+    pub fn in_background(&mut self, job: impl FnOnce() -> Result<String> + Send + 'static) {
+        self.background.push(std::thread::spawn(job));
+    }
+
+    /// Waits for every background step; the first that failed fails the run.
+    fn join_background(&mut self) -> Result<()> {
+        for job in self.background.drain(..) {
+            let done = job.join().map_err(|_| anyhow::anyhow!("a background step panicked"))?;
+            done.context("a background step failed")?;
+        }
+        Ok(())
     }
 
     /// Runs the testbed's medium (or hwsim's own, when `on` is false) from now on. Its rules

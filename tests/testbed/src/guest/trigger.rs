@@ -158,7 +158,14 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
                 .map(|()| Some(format!("{count} spoofed deauths")))
         }
         Step::ForgeBeacon {
-            ref bssid, ref ssid, interval_tu, security, per_second, ms, ..
+            ref bssid,
+            ref ssid,
+            interval_tu,
+            security,
+            per_second,
+            ms,
+            background,
+            ..
         } => {
             let target = &topology.aps[ap(index)];
             let beacon = ForgedBeacon {
@@ -169,9 +176,20 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             };
             let channel = target.channel;
             let attacker = topology.attacker.as_mut().context("no third radio in the topology")?;
-            attacker
-                .forge_beacons(channel, &beacon, per_second, Duration::from_millis(ms))
-                .map(|sent| Some(format!("{sent} forged beacons of {}", beacon.bssid)))
+            let duration = Duration::from_millis(ms);
+            if background {
+                let mut forger = attacker.try_clone()?;
+                let label = format!("forging beacons of {} for {ms} ms", beacon.bssid);
+                topology.in_background(move || {
+                    let sent = forger.forge_beacons(channel, &beacon, per_second, duration)?;
+                    Ok(format!("{sent} forged beacons of {}", beacon.bssid))
+                });
+                Ok(Some(label))
+            } else {
+                attacker
+                    .forge_beacons(channel, &beacon, per_second, duration)
+                    .map(|sent| Some(format!("{sent} forged beacons of {}", beacon.bssid)))
+            }
         }
         Step::BeaconFlood { ref ssid, per_second, ms, .. } => {
             let channel = topology.aps[ap(index)].channel;
