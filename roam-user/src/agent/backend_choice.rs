@@ -8,7 +8,10 @@ use std::fs;
 
 use anyhow::{bail, Result};
 
-use crate::config::BackendChoice;
+use crate::{
+    config::BackendChoice,
+    nl80211::{Nl80211Error, Op},
+};
 
 /// Programs that manage Wi-Fi interfaces, as `/proc/PID/comm` names them.
 const WIFI_MANAGERS: &[&str] = &["wpa_supplicant", "iwd", "NetworkManager", "connmand"];
@@ -57,6 +60,24 @@ pub fn plan(
 /// networks only, and a protected network's keys are the supplicant's.
 pub fn nl80211_can_act(protected: bool) -> bool {
     !protected
+}
+
+/// Why roam must stop acting, if `err` (a failed roam) says another program owns the
+/// connection: cfg80211 refuses DISCONNECT and CONNECT with EPERM to every socket but the one
+/// that connected with `NL80211_ATTR_SOCKET_OWNER` (iwd does; so does wpa_supplicant with its
+/// control port over nl80211), and to a process without CAP_NET_ADMIN.
+pub fn refused_as_not_the_owner(err: &anyhow::Error, iface: &str) -> Option<String> {
+    let refused = err.chain().find_map(|cause| match cause.downcast_ref::<Nl80211Error>() {
+        Some(Nl80211Error::Kernel {
+            op: op @ (Op::Disconnect | Op::Connect { .. }),
+            errno: nix::errno::Errno::EPERM,
+            ..
+        }) => Some(op.label()),
+        _ => None,
+    })?;
+    Some(format!(
+        "cfg80211 refused roam's {refused} on {iface} (EPERM): another program owns the connection (iwd, or a supplicant that claimed it), or roam lacks CAP_NET_ADMIN; roam observes and does not act from now on"
+    ))
 }
 
 /// The Wi-Fi managers running on this host (any namespace: `/proc` shows every process).
@@ -118,6 +139,27 @@ mod tests {
     fn managers_are_found_by_their_process_names() {
         let comms = ["bash", "iwd", "NetworkManager", "iwd", "wpa_cli"];
         assert_eq!(managers_among(comms.into_iter()), ["iwd", "NetworkManager"]);
+    }
+
+    #[test]
+    fn a_connection_another_socket_owns_stops_roam_acting() {
+        let refused = Nl80211Error::Kernel {
+            op: Op::Disconnect,
+            iface: "wlan0".into(),
+            errno: nix::errno::Errno::EPERM,
+        };
+        let err = anyhow::Error::new(refused).context("leaving the current AP");
+        let why = refused_as_not_the_owner(&err, "wlan0").unwrap();
+        assert!(
+            why.starts_with("cfg80211 refused roam's NL80211_CMD_DISCONNECT on wlan0 (EPERM)"),
+            "{why}"
+        );
+        let busy = Nl80211Error::Kernel {
+            op: Op::Disconnect,
+            iface: "wlan0".into(),
+            errno: nix::errno::Errno::EBUSY,
+        };
+        assert_eq!(refused_as_not_the_owner(&anyhow::Error::new(busy), "wlan0"), None);
     }
 
     #[test]

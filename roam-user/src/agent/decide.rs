@@ -188,6 +188,11 @@ impl Agent {
         if let Err(err) = done.result {
             warn!("roam action failed: {err:#}");
             self.emitter.emit(AgentEvent::RoamActionFailed { error: format!("{err:#}") });
+            if let Some(why) = backend_choice::refused_as_not_the_owner(&err, &self.opts.iface) {
+                warn!("{why}");
+                self.parts.observe_only_because = Some(why);
+                self.decide_whether_to_act(self.network.as_ref().is_some_and(|n| n.protected));
+            }
             let step = self.machine.handle(Input::ActionFailed, monotonic_ns());
             self.apply(step).await;
         }

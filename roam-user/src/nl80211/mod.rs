@@ -32,7 +32,7 @@ mod transport;
 
 pub use bss::{BssStatus, ScanBss};
 pub use client::Nl80211;
-pub use error::{Nl80211Error, Result};
+pub use error::{Nl80211Error, Op, Result};
 pub use events::MlmeEvent;
 pub use iface::{IfType, WirelessIface};
 pub use monitor::MonitorIface;
