@@ -28,6 +28,12 @@ pub struct Scenario {
     /// Security of the shared SSID.
     #[serde(default)]
     pub security: Security,
+    /// The last AP serves another network: SSID `roam-testbed-b` (same security and
+    /// passphrase) on a LAN of its own, whose gateway has the first one's address and another
+    /// MAC (an office's and a guest network, a home's and a phone's hotspot). The station knows
+    /// both networks and prefers the first.
+    #[serde(default)]
+    pub other_network: bool,
     /// Beacon interval of every AP, in TU (1.024 ms). Shorter than the usual 100 compresses
     /// time: more beacons, and more chances of a false alarm, per second of VM time.
     #[serde(default = "default_beacon_interval_tu")]
@@ -149,6 +155,12 @@ pub enum Step {
         #[serde(default = "Target::other")]
         target: Target,
     },
+    /// The station's manager is told to join `network` (wpa_supplicant's `SELECT_NETWORK`,
+    /// iwd's `Network.Connect`): a move between networks, as a user picking one does.
+    SelectNetwork { network: NetworkChoice },
+    /// Fails unless the station's neighbour entry for the gateway's address holds `network`'s
+    /// gateway's MAC (or is being resolved): nothing stale of the other network's.
+    ExpectGateway { network: NetworkChoice },
     /// A deliberate pause between steps (part of the scenario, not a synchronisation).
     Wait { ms: u64 },
 
@@ -270,6 +282,16 @@ pub enum Step {
     },
 }
 
+/// One of the networks of a topology with `other_network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkChoice {
+    /// The SSID every AP but the last serves, the station's first choice.
+    Main,
+    /// The last AP's SSID.
+    Other,
+}
+
 /// A beacon interval that is nobody's in particular (TU).
 fn default_interval_tu() -> u16 {
     100
@@ -303,6 +325,8 @@ impl Step {
             | Step::ForgeBeacon { target, .. }
             | Step::BeaconFlood { target, .. } => Some(*target),
             Step::Wait { .. }
+            | Step::SelectNetwork { .. }
+            | Step::ExpectGateway { .. }
             | Step::PauseTraffic
             | Step::ResumeTraffic
             | Step::RestartSupplicant
@@ -553,6 +577,16 @@ impl Scenario {
             self.beacon_interval_tu
         );
         ensure!(!self.channels.is_empty(), "scenario `{}` lists no channel plan", self.name);
+        let selects = self
+            .trigger
+            .iter()
+            .chain(&self.restore)
+            .any(|s| matches!(s, Step::SelectNetwork { .. }));
+        ensure!(
+            !selects || self.other_network,
+            "scenario `{}` selects a network but has one: set other_network = true",
+            self.name
+        );
         for plan in &self.channels {
             plan.resolve(self.aps).with_context(|| format!("scenario `{}`", self.name))?;
         }

@@ -33,6 +33,7 @@ const ROAM_SCENARIOS: &[&str] = &[
     "forged-beacon-interval",
     "forged-beacon-interval-pmf",
     "ghost-bss",
+    "ssid-switch",
 ];
 
 /// The scenarios run with the roam-no-monitor stack: liveness from acknowledgements alone.

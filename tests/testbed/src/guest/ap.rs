@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use roam_testbed::scenario::Security;
+use roam_testbed::scenario::{NetworkChoice, Security};
 
 use super::{
     ctrl::{self, Ctrl},
@@ -38,12 +38,14 @@ impl AccessPoint {
         channel: u8,
         security: Security,
         beacon_interval_tu: u16,
+        network: NetworkChoice,
     ) -> Result<Self> {
         let iface = paths::ap_iface(index);
         process::ip(&["link", "set", &radio.iface, "name", &iface])?;
         let config = Path::new(paths::RUN_DIR).join(format!("hostapd-{iface}.conf"));
         fs::create_dir_all(paths::RUN_DIR)?;
-        fs::write(&config, hostapd_config(&iface, channel, security, beacon_interval_tu))?;
+        let text = hostapd_config(&iface, channel, security, beacon_interval_tu, network);
+        fs::write(&config, text)?;
         Ok(AccessPoint {
             log: Path::new(paths::LOG_DIR).join(format!("hostapd-{iface}.log")),
             iface,
@@ -181,7 +183,22 @@ impl Drop for AccessPoint {
     }
 }
 
-fn hostapd_config(iface: &str, channel: u8, security: Security, beacon_interval_tu: u16) -> String {
+/// A network's SSID and the bridge its APs are ports of.
+pub fn network_names(network: NetworkChoice) -> (&'static str, &'static str) {
+    match network {
+        NetworkChoice::Main => (paths::SSID, paths::BRIDGE),
+        NetworkChoice::Other => (paths::OTHER_SSID, paths::OTHER_BRIDGE),
+    }
+}
+
+fn hostapd_config(
+    iface: &str,
+    channel: u8,
+    security: Security,
+    beacon_interval_tu: u16,
+    network: NetworkChoice,
+) -> String {
+    let (ssid, bridge) = network_names(network);
     let mut config = format!(
         "interface={iface}\n\
          driver=nl80211\n\
@@ -191,8 +208,6 @@ fn hostapd_config(iface: &str, channel: u8, security: Security, beacon_interval_
          hw_mode=g\n\
          channel={channel}\n\
          beacon_int={beacon_interval_tu}\n",
-        bridge = paths::BRIDGE,
-        ssid = paths::SSID,
     );
     match security {
         Security::Wpa2Psk => config.push_str(&format!(

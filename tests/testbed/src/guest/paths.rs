@@ -42,6 +42,18 @@ pub const BRIDGE_ADDRESS: &str = "10.0.0.1/24";
 pub const ECHO_ADDRESS: &str = "10.0.0.1:7777";
 
 pub const SSID: &str = "roam-testbed";
+
+/// The other network of a topology with `other_network`: its SSID, its LAN's bridge, and the
+/// namespace of its gateway, which has the first gateway's address (`BRIDGE_ADDRESS`) and
+/// another MAC.
+pub const OTHER_SSID: &str = "roam-testbed-b";
+pub const OTHER_BRIDGE: &str = "br1";
+pub const OTHER_GATEWAY_NETNS: &str = "gw-b";
+pub const OTHER_GATEWAY_NETNS_PATH: &str = "/run/netns/gw-b";
+pub const OTHER_GATEWAY_MAC: &str = "02:00:00:00:ff:02";
+/// The veth pair from the other bridge to its gateway's namespace.
+pub const OTHER_GATEWAY_PORT: &str = "gwb-port";
+pub const OTHER_GATEWAY_IFACE: &str = "gwb0";
 pub const PASSPHRASE: &str = "roam-testbed-passphrase";
 
 /// Name of the i-th AP interface (and of its hostapd control socket).

@@ -210,8 +210,19 @@ pub struct Echo {
 
 impl Echo {
     pub fn start(bind: SocketAddr) -> Result<Echo> {
-        let socket =
-            UdpSocket::bind(bind).with_context(|| format!("echo responder cannot bind {bind}"))?;
+        Echo::start_in(None, bind)
+    }
+
+    /// An echo responder in the network namespace at `netns` (or this one): the socket is made
+    /// there, by a thread that enters it, and keeps that namespace whichever thread reads it.
+    pub fn start_in(netns: Option<&Path>, bind: SocketAddr) -> Result<Echo> {
+        let netns = netns.map(Path::to_path_buf);
+        let socket = thread::spawn(move || {
+            netns.as_deref().map_or(Ok(()), enter_netns)?;
+            UdpSocket::bind(bind).with_context(|| format!("echo responder cannot bind {bind}"))
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the echo responder's setup thread panicked"))??;
         socket.set_read_timeout(Some(POLL))?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

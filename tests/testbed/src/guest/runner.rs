@@ -124,6 +124,7 @@ fn run_case(
         security: case.scenario.security,
         beacon_interval_tu: case.scenario.beacon_interval_tu,
         third_radio: case.scenario.needs_third_radio(),
+        other_network: case.scenario.other_network,
     };
     let mut outcome = CaseOutcome::default();
     // "run 2/5" within a case of five; a plan of one-run cases (the benchmark) numbers its

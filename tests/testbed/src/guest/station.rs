@@ -11,7 +11,11 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use roam_testbed::{scenario::Security, stack::Stack, timeline};
+use roam_testbed::{
+    scenario::{NetworkChoice, Security},
+    stack::Stack,
+    timeline,
+};
 
 use super::{
     ctrl::{self, Ctrl, Events},
@@ -47,6 +51,10 @@ pub trait Station {
     fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()>;
     /// Roams to `bssid` on purpose.
     fn roam(&mut self, bssid: &str) -> Result<()>;
+    /// Joins `network` (a topology with `other_network`), as a user picking it does.
+    fn select_network(&mut self, network: NetworkChoice) -> Result<()> {
+        bail!("this stack knows one network: it cannot join {network:?}")
+    }
     /// Forgets what earlier runs taught the stack, so every run starts like a station that has
     /// been connected for a long time.
     fn forget_previous_runs(&mut self) -> Result<()>;
@@ -147,15 +155,23 @@ impl SettingsSinceStart {
 }
 
 /// Starts the stack's programs on the station interface (in the station namespace).
-pub fn start(stack: Stack, security: Security, freqs_mhz: &[u32]) -> Result<Box<dyn Station>> {
+/// What the station knows: the network's security, and whether there is another network
+/// (`Scenario::other_network`), which it knows too and likes less.
+#[derive(Clone, Copy, Debug)]
+pub struct Known {
+    pub security: Security,
+    pub other_network: bool,
+}
+
+pub fn start(stack: Stack, known: Known, freqs_mhz: &[u32]) -> Result<Box<dyn Station>> {
     match stack {
-        Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(security, freqs_mhz)?)),
-        Stack::Roam => Ok(Box::new(RoamAgent::start(security, freqs_mhz, &[])?)),
+        Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(known, freqs_mhz)?)),
+        Stack::Roam => Ok(Box::new(RoamAgent::start(known, freqs_mhz, &[])?)),
         Stack::RoamNoMonitor => {
-            Ok(Box::new(RoamAgent::start(security, freqs_mhz, &no_monitor_args()?)?))
+            Ok(Box::new(RoamAgent::start(known, freqs_mhz, &no_monitor_args()?)?))
         }
-        Stack::RoamNl80211 => Ok(Box::new(RoamOnNl80211::start(security, freqs_mhz)?)),
-        Stack::Iwd => Ok(Box::new(iwd::Iwd::start(security, freqs_mhz)?)),
+        Stack::RoamNl80211 => Ok(Box::new(RoamOnNl80211::start(known, freqs_mhz)?)),
+        Stack::Iwd => Ok(Box::new(iwd::Iwd::start(known, freqs_mhz)?)),
     }
 }
 
@@ -184,10 +200,10 @@ pub struct WpaSupplicant {
 const WPA_CTRL_DIR: &str = "/run/wpa_supplicant";
 
 impl WpaSupplicant {
-    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
+    pub fn start(known: Known, freqs_mhz: &[u32]) -> Result<Self> {
         let config = Path::new(paths::RUN_DIR).join("wpa_supplicant.conf");
         fs::create_dir_all(paths::RUN_DIR)?;
-        fs::write(&config, wpa_supplicant_config(security, freqs_mhz))?;
+        fs::write(&config, wpa_supplicant_config(known, freqs_mhz))?;
         let log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
         let (daemon, ctrl, events) = Self::launch(&config, &log)?;
         let settings_at_start = read_settings(&ctrl)?;
@@ -269,6 +285,15 @@ impl Station for WpaSupplicant {
         self.ctrl.command(&format!("ROAM {bssid}"))
     }
 
+    /// `SELECT_NETWORK` of the network's block (0: the main one, 1: the other).
+    fn select_network(&mut self, network: NetworkChoice) -> Result<()> {
+        let id = match network {
+            NetworkChoice::Main => 0,
+            NetworkChoice::Other => 1,
+        };
+        self.ctrl.command(&format!("SELECT_NETWORK {id}"))
+    }
+
     fn forget_previous_runs(&mut self) -> Result<()> {
         // An AP lost in the previous run stays on the BSSID ignore list for 10 s or more; while
         // it is there, a reconnection cannot use the fast "other BSS of this ESS" scan and scans
@@ -338,8 +363,8 @@ fn is_refused(err: &anyhow::Error) -> bool {
     })
 }
 
-fn wpa_supplicant_config(security: Security, freqs_mhz: &[u32]) -> String {
-    let key = match security {
+fn wpa_supplicant_config(known: Known, freqs_mhz: &[u32]) -> String {
+    let key = match known.security {
         Security::Wpa2Psk => format!("key_mgmt=WPA-PSK\n    psk=\"{}\"", paths::PASSPHRASE),
         Security::Wpa2PskPmf => {
             format!("key_mgmt=WPA-PSK-SHA256\n    ieee80211w=2\n    psk=\"{}\"", paths::PASSPHRASE)
@@ -349,13 +374,20 @@ fn wpa_supplicant_config(security: Security, freqs_mhz: &[u32]) -> String {
     let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
     // initial_freq_list only shortens the very first scan (a full scan takes 6-10 s under TCG);
     // every scan after a connection loss is stock behaviour.
-    format!(
+    let mut config = format!(
         "ctrl_interface={WPA_CTRL_DIR}\n\
          initial_freq_list={}\n\
-         network={{\n    ssid=\"{}\"\n    {key}\n}}\n",
+         network={{\n    ssid=\"{}\"\n    {key}\n    priority=2\n}}\n",
         freqs.join(" "),
         paths::SSID
-    )
+    );
+    if known.other_network {
+        config.push_str(&format!(
+            "network={{\n    ssid=\"{}\"\n    {key}\n    priority=1\n}}\n",
+            paths::OTHER_SSID
+        ));
+    }
+    config
 }
 
 /// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>` in the station namespace),
@@ -399,9 +431,9 @@ const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
 pub const ROAM_METRICS: &str = "127.0.0.1:9477";
 
 impl RoamAgent {
-    pub fn start(security: Security, freqs_mhz: &[u32], args: &[String]) -> Result<Self> {
+    pub fn start(known: Known, freqs_mhz: &[u32], args: &[String]) -> Result<Self> {
         require_agent()?;
-        let supplicant = WpaSupplicant::start(security, freqs_mhz)?;
+        let supplicant = WpaSupplicant::start(known, freqs_mhz)?;
         let log = Path::new(paths::LOG_DIR).join("roam.log");
         let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
         let (agent, events) = spawn_agent(&log, &events_log, &as_strs(args))?;
@@ -492,6 +524,10 @@ impl Station for RoamAgent {
 
     fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()> {
         self.supplicant.scan(freqs_mhz, timeout)
+    }
+
+    fn select_network(&mut self, network: NetworkChoice) -> Result<()> {
+        self.supplicant.select_network(network)
     }
 
     fn roam(&mut self, bssid: &str) -> Result<()> {
@@ -662,8 +698,8 @@ const LINK_POLL: Duration = Duration::from_millis(20);
 const NL80211_ARGS: &[&str] = &["--backend", "nl80211"];
 
 impl RoamOnNl80211 {
-    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
-        if security != Security::Open {
+    pub fn start(known: Known, freqs_mhz: &[u32]) -> Result<Self> {
+        if known.security != Security::Open {
             bail!("the roam-nl80211 stack has no supplicant, so it joins open networks only: use a scenario with security = \"open\"");
         }
         require_agent()?;

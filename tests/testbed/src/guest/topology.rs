@@ -16,7 +16,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use roam_proto::MacAddr;
 use roam_testbed::{
-    scenario::{ChannelPlan, Security},
+    scenario::{ChannelPlan, NetworkChoice, Security},
     stack::Stack,
 };
 
@@ -48,6 +48,8 @@ pub struct TopologyKey {
     pub beacon_interval_tu: u16,
     /// A third party's radio besides the APs' and the station's (spoofed frames).
     pub third_radio: bool,
+    /// The last AP serves another network, on a LAN of its own (see `Scenario::other_network`).
+    pub other_network: bool,
 }
 
 pub struct Topology {
@@ -67,6 +69,8 @@ pub struct Topology {
     station: Option<Box<dyn Station>>,
     probe: Option<Probe>,
     echo: Option<Echo>,
+    /// The other network's gateway's echo responder (same address, its own namespace).
+    other_echo: Option<Echo>,
 }
 
 impl Topology {
@@ -85,6 +89,7 @@ impl Topology {
             station: None,
             probe: None,
             echo: None,
+            other_echo: None,
             attacker: others.get(1).map(Attacker::new).transpose()?,
             background: Vec::new(),
             radios: radios
@@ -93,9 +98,26 @@ impl Topology {
                 .collect::<Result<_>>()?,
             medium: None,
         };
+        if key.other_network {
+            create_other_network()?;
+            topology.other_echo = Some(Echo::start_in(
+                Some(Path::new(paths::OTHER_GATEWAY_NETNS_PATH)),
+                echo_address(),
+            )?);
+        }
         for (index, (radio, &channel)) in ap_radios.iter().zip(&key.channels).enumerate() {
-            let mut ap =
-                AccessPoint::new(index, radio, channel, key.security, key.beacon_interval_tu)?;
+            let network = match key.other_network && index + 1 == aps {
+                true => NetworkChoice::Other,
+                false => NetworkChoice::Main,
+            };
+            let mut ap = AccessPoint::new(
+                index,
+                radio,
+                channel,
+                key.security,
+                key.beacon_interval_tu,
+                network,
+            )?;
             ap.start()?;
             topology.aps.push(ap);
         }
@@ -143,7 +165,9 @@ impl Topology {
     /// Starts the key's stack on the station, waits for its connection, and starts the probe.
     fn start_station(&mut self, probe_interval: Duration, laps: &mut Laps) -> Result<()> {
         let freqs = self.freqs_mhz();
-        self.station = Some(station::start(self.key.stack, self.key.security, &freqs)?);
+        let known =
+            station::Known { security: self.key.security, other_network: self.key.other_network };
+        self.station = Some(station::start(self.key.stack, known, &freqs)?);
         laps.lap("start");
         self.station()
             .wait_connected(CONNECT_TIMEOUT)
@@ -303,6 +327,7 @@ impl Drop for Topology {
         leftovers::check(&format!("the {} stack stopped", self.key.stack));
         self.aps.clear();
         self.echo = None;
+        self.other_echo = None;
         if let Err(err) = remove_leftovers() {
             system::progress(format!("warning: topology teardown: {err:#}"));
         }
@@ -318,10 +343,46 @@ fn remove_leftovers() -> Result<()> {
     if Path::new(paths::STA_NETNS_PATH).exists() {
         process::ip(&["netns", "delete", paths::STA_NETNS])?;
     }
-    if Path::new("/sys/class/net").join(paths::BRIDGE).exists() {
-        process::ip(&["link", "delete", paths::BRIDGE])?;
+    if Path::new(paths::OTHER_GATEWAY_NETNS_PATH).exists() {
+        process::ip(&["netns", "delete", paths::OTHER_GATEWAY_NETNS])?;
+    }
+    for bridge in [paths::BRIDGE, paths::OTHER_BRIDGE] {
+        if Path::new("/sys/class/net").join(bridge).exists() {
+            process::ip(&["link", "delete", bridge])?;
+        }
     }
     hwsim::unload()
+}
+
+/// The other network's LAN: a bridge for its AP, and its gateway in a namespace of its own
+/// (the first gateway's address with another MAC), reached through a veth pair.
+fn create_other_network() -> Result<()> {
+    process::ip(&["link", "add", paths::OTHER_BRIDGE, "type", "bridge"])?;
+    process::ip(&["link", "set", paths::OTHER_BRIDGE, "up"])?;
+    process::ip(&["netns", "add", paths::OTHER_GATEWAY_NETNS])?;
+    process::ip(&[
+        "link",
+        "add",
+        paths::OTHER_GATEWAY_PORT,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        paths::OTHER_GATEWAY_IFACE,
+        "netns",
+        paths::OTHER_GATEWAY_NETNS,
+    ])?;
+    process::ip(&["link", "set", paths::OTHER_GATEWAY_PORT, "master", paths::OTHER_BRIDGE])?;
+    process::ip(&["link", "set", paths::OTHER_GATEWAY_PORT, "up"])?;
+    let in_gateway = |args: &[&str]| {
+        let mut full = vec!["-n", paths::OTHER_GATEWAY_NETNS];
+        full.extend_from_slice(args);
+        process::ip(&full)
+    };
+    in_gateway(&["link", "set", paths::OTHER_GATEWAY_IFACE, "address", paths::OTHER_GATEWAY_MAC])?;
+    in_gateway(&["address", "add", paths::BRIDGE_ADDRESS, "dev", paths::OTHER_GATEWAY_IFACE])?;
+    in_gateway(&["link", "set", paths::OTHER_GATEWAY_IFACE, "up"])?;
+    in_gateway(&["link", "set", "lo", "up"])
 }
 
 fn create_bridge() -> Result<()> {
@@ -370,6 +431,7 @@ pub fn hold(channels: &ChannelPlan, aps: usize, security: Security, stack: Stack
         security,
         beacon_interval_tu: 100,
         third_radio: false,
+        other_network: false,
     };
     let mut topology = Topology::build(&key, Duration::from_millis(10), &mut Laps::start())?;
     for ap in &topology.aps {

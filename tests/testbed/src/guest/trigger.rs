@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use roam_testbed::scenario::{Step, Target};
+use roam_testbed::scenario::{NetworkChoice, Step, Target};
 
 use roam_testbed::medium::air::Link;
 
@@ -34,6 +34,13 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
         Step::ResumeTraffic => {
             topology.probe().set_paused(false);
             Ok(Some("resume traffic".into()))
+        }
+        Step::SelectNetwork { network } => topology
+            .station()
+            .select_network(network)
+            .map(|()| Some(format!("select network {network:?}"))),
+        Step::ExpectGateway { network } => {
+            expect_gateway(network).map(|mac| Some(format!("gateway at {mac}")))
         }
         Step::Wait { ms } => {
             std::thread::sleep(Duration::from_millis(ms));
@@ -253,4 +260,24 @@ fn current_ap(topology: &mut Topology) -> Result<usize> {
 
 fn ap(index: Option<usize>) -> usize {
     index.expect("every step but `wait` has a target")
+}
+
+/// The station's neighbour entry for the gateway's address holds `network`'s gateway's MAC, or
+/// none yet (being resolved). Returns the MAC found.
+fn expect_gateway(network: NetworkChoice) -> Result<String> {
+    let expected = match network {
+        NetworkChoice::Main => paths::BRIDGE_MAC,
+        NetworkChoice::Other => paths::OTHER_GATEWAY_MAC,
+    };
+    let address = paths::BRIDGE_ADDRESS.split('/').next().unwrap_or_default();
+    let entry = process::run(paths::IP, &["-n", paths::STA_NETNS, "neigh", "show", address])?;
+    let found = entry.split_whitespace().skip_while(|w| *w != "lladdr").nth(1);
+    match found {
+        Some(mac) if !mac.eq_ignore_ascii_case(expected) => anyhow::bail!(
+            "the station's entry for {address} holds {mac}, not {network:?}'s gateway {expected}: {}",
+            entry.trim()
+        ),
+        Some(mac) => Ok(mac.to_owned()),
+        None => Ok("(resolving)".to_owned()),
+    }
 }

@@ -23,9 +23,12 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use roam_testbed::{scenario::Security, timeline};
+use roam_testbed::{
+    scenario::{NetworkChoice, Security},
+    timeline,
+};
 
-use super::{iw, linked_bssid, LogSource, Station, IW_TIMEOUT, LINK_POLL, START_TIMEOUT};
+use super::{iw, linked_bssid, Known, LogSource, Station, IW_TIMEOUT, LINK_POLL, START_TIMEOUT};
 use crate::guest::{
     ctrl, paths,
     process::{self, Daemon},
@@ -82,6 +85,7 @@ pub struct Iwd {
     bus: Daemon,
     /// iwd's object for the station interface (`/net/connman/iwd/<phy>/<ifindex>`).
     station: String,
+    security: Security,
     log: PathBuf,
     bus_log: PathBuf,
     /// Length of iwd's log when the current run was prepared (or this iwd started).
@@ -89,7 +93,8 @@ pub struct Iwd {
 }
 
 impl Iwd {
-    pub fn start(security: Security, freqs_mhz: &[u32]) -> Result<Self> {
+    pub fn start(known: Known, freqs_mhz: &[u32]) -> Result<Self> {
+        let security = known.security;
         // A fresh configuration and state per topology: nothing learnt by an earlier one.
         let _ = fs::remove_dir_all(dir());
         fs::create_dir_all(config_dir())?;
@@ -97,6 +102,11 @@ impl Iwd {
         fs::write(config_dir().join("main.conf"), MAIN_CONF)?;
         let network = state_dir().join(network_file_name(paths::SSID, security));
         fs::write(&network, network_file(security))?;
+        if known.other_network {
+            // Known, but joined only when asked: iwd would otherwise pick either at start.
+            let other = state_dir().join(network_file_name(paths::OTHER_SSID, security));
+            fs::write(other, network_file(security) + "[Settings]\nAutoConnect=false\n")?;
+        }
         fs::write(
             state_dir().join(KNOWN_FREQUENCIES_FILE),
             known_frequencies(&network, freqs_mhz),
@@ -115,7 +125,7 @@ impl Iwd {
         let log = Path::new(paths::LOG_DIR).join("iwd.log");
         let run_start = fs::metadata(&log).map_or(0, |m| m.len());
         let (iwd, station) = spawn_iwd(&log)?;
-        Ok(Iwd { iwd, bus, station, log, bus_log, run_start })
+        Ok(Iwd { iwd, bus, station, security, log, bus_log, run_start })
     }
 
     fn station_property(&self, name: &str) -> Result<String> {
@@ -235,6 +245,19 @@ impl Station for Iwd {
     /// scan is part of iwd's deliberate roam. The request reaches iwd only once dbus-send has
     /// started (0.15-0.25 s under TCG): traffic flows meanwhile, so the gap does not include
     /// it, but the timeline's times from the trigger do.
+    /// `Network.Connect` on the network's object (the station's path, the SSID in hex and
+    /// the security type).
+    fn select_network(&mut self, network: NetworkChoice) -> Result<()> {
+        let ssid = match network {
+            NetworkChoice::Main => paths::SSID,
+            NetworkChoice::Other => paths::OTHER_SSID,
+        };
+        let path = network_path(&self.station, ssid, self.security);
+        dbus_send(&path, "net.connman.iwd.Network.Connect", &[])
+            .map(drop)
+            .with_context(|| format!("iwd did not connect to {ssid}"))
+    }
+
     fn roam(&mut self, bssid: &str) -> Result<()> {
         let address = bssid_bytes(bssid).with_context(|| format!("not a BSSID: {bssid}"))?;
         dbus_send(&self.station, &format!("{STATION_DEBUG}.Roam"), &[&address])
@@ -311,6 +334,16 @@ fn bus_config_file(address: &str) -> String {
 </busconfig>
 "#
     )
+}
+
+/// A network's object under the station's (iwd's D-Bus API): `<station>/<SSID in hex>_<type>`.
+fn network_path(station: &str, ssid: &str, security: Security) -> String {
+    let hex: String = ssid.bytes().map(|b| format!("{b:02x}")).collect();
+    let kind = match security {
+        Security::Wpa2Psk | Security::Wpa2PskPmf => "psk",
+        Security::Open => "open",
+    };
+    format!("{station}/{hex}_{kind}")
 }
 
 /// The network's file name in iwd's state directory (iwd.network(5)): the SSID itself when it
@@ -479,6 +512,12 @@ mod tests {
         assert_eq!(bssid_bytes("02:00:00:00:01:0a").as_deref(), Some("array:byte:2,0,0,0,1,10"));
         assert_eq!(bssid_bytes("02:00:00:00:01"), None);
         assert_eq!(bssid_bytes("02:00:00:00:01:zz"), None);
+    }
+
+    #[test]
+    fn network_objects_are_named_as_iwd_does() {
+        let path = network_path("/net/connman/iwd/0/4", "roam-testbed-b", Security::Wpa2Psk);
+        assert_eq!(path, "/net/connman/iwd/0/4/726f616d2d746573746265642d62_psk");
     }
 
     #[test]
