@@ -214,7 +214,8 @@ impl Costs {
             of_kind(WindowKind::IdleStation),
             of_kind(WindowKind::Roaming),
         );
-        let minutes = |ws: &[&Window]| ws.iter().map(|w| w.duration_ms).sum::<f64>() / 60_000.0;
+        // Folded from +0.0: an empty sum of floats is -0.0, printed "-0.0 min".
+        let minutes = |ws: &[&Window]| ws.iter().fold(0.0, |sum, w| sum + w.duration_ms) / 60_000.0;
         let total = |ws: &[&Window], name: &str| ws.iter().map(|w| w.increase(name)).sum::<f64>();
         let per_minute = |ws: &[&Window], name: &str, scale: f64| {
             let m = minutes(ws);
@@ -358,6 +359,15 @@ mod tests {
             scrape.0.insert(format!("{PROBES}{{result=\"{result}\"}}"), f64::from(n));
         }
         scrape
+    }
+
+    #[test]
+    fn no_window_of_a_kind_is_zero_minutes_not_minus_zero() {
+        let costs = Costs::of(&[]);
+        assert_eq!(
+            format!("{:.1} {:.1}", costs.idle_minutes, costs.idle_station_minutes),
+            "0.0 0.0"
+        );
     }
 
     #[test]
