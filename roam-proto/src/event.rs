@@ -206,6 +206,9 @@ impl LossSource {
 pub enum HoldReason {
     /// `--observe-only` / `act.observe_only`.
     ObserveOnly,
+    /// The AP ended the association with a reason that lets the station straight back in (4,
+    /// 6, 7), and wpa_supplicant reconnects to it at once by itself: roam stays out of its way.
+    ManagerReconnects,
     /// No usable BSS of the network is known.
     NoCandidate,
     /// Backing off after failed roams.

@@ -17,6 +17,12 @@ pub struct MachineConfig {
     /// Measure and report, never act.
     pub observe_only: bool,
     pub limiter: LimiterConfig,
+    /// The connection manager reconnects to the same BSS by itself, at once, when the AP
+    /// ends the association with a reason that says it may take the station back
+    /// ([`Trigger::ap_may_take_it_back`]): wpa_supplicant does. roam leaves that reconnection
+    /// alone: a roam started at the same moment breaks it (in the testbed, a REASSOCIATE
+    /// during wpa_supplicant's own reconnection cost a 4 s handshake timeout).
+    pub manager_reconnects_recoverable: bool,
 }
 
 /// What happened, as the machine needs to know it.
@@ -73,9 +79,16 @@ pub enum Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hold {
     ObserveOnly,
+    /// The manager reconnects to the same BSS by itself (see
+    /// [`MachineConfig::manager_reconnects_recoverable`]).
+    ManagerReconnects,
     NoCandidate,
-    BackingOff { until_ns: u64 },
-    Capped { until_ns: u64 },
+    BackingOff {
+        until_ns: u64,
+    },
+    Capped {
+        until_ns: u64,
+    },
 }
 
 /// How a loss ended, for logs, metrics and `roam status`.
@@ -298,6 +311,8 @@ impl Machine {
     fn decide(&mut self, trigger: Trigger, best: Option<&Candidate>, now_ns: u64, step: &mut Step) {
         let hold = if self.config.observe_only {
             Some(Hold::ObserveOnly)
+        } else if self.config.manager_reconnects_recoverable && trigger.ap_may_take_it_back() {
+            Some(Hold::ManagerReconnects)
         } else if best.is_none() {
             Some(Hold::NoCandidate)
         } else {

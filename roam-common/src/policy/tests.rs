@@ -24,7 +24,12 @@ fn cand(bssid: MacAddr, signal: i32, heard_ms: Option<u64>, scan_ms: Option<u64>
 }
 
 fn machine(observe_only: bool) -> Machine {
-    let mut m = Machine::new(MachineConfig { observe_only, limiter: LimiterConfig::default() }, 0);
+    let config = MachineConfig {
+        observe_only,
+        limiter: LimiterConfig::default(),
+        manager_reconnects_recoverable: true,
+    };
+    let mut m = Machine::new(config, 0);
     m.handle(Input::Authenticating { bssid: AP1 }, MS);
     m.handle(Input::Associated { bssid: AP1 }, 2 * MS);
     let step = m.handle(Input::Connected { bssid: AP1 }, 3 * MS);
@@ -182,6 +187,44 @@ fn observe_only_and_no_candidate_hold_in_suspect() {
         step.outcome,
         Some(Outcome::Held { trigger: Trigger::Silence, hold: Hold::NoCandidate })
     );
+}
+
+/// A deauthentication that lets the station straight back in (reason 7: the AP lost its
+/// state, or someone spoofed it): wpa_supplicant reconnects to the same BSS at once, and roam
+/// stays out of its way. Reason 3 (the AP is leaving) is roam's to act on; so is reason 7
+/// where the manager does not reconnect by itself (bare nl80211).
+#[test]
+fn a_loss_the_manager_recovers_from_by_itself_is_left_to_it() {
+    let target = cand(AP2, -45, Some(50), Some(3_000));
+    let deauth = |reason| Trigger::Deauth { reason };
+    let mut m = machine(false);
+    m.handle(Input::Disconnected, S);
+    let step = m.handle(Input::Loss { trigger: deauth(7), bssid: AP1, best: Some(&target) }, S);
+    assert_eq!(step.action, None);
+    assert_eq!(
+        step.outcome,
+        Some(Outcome::Held { trigger: deauth(7), hold: Hold::ManagerReconnects })
+    );
+    // wpa_supplicant's own reconnection to the same AP completes it.
+    m.handle(Input::Authenticating { bssid: AP1 }, S + 20 * MS);
+    m.handle(Input::Connected { bssid: AP1 }, S + 60 * MS);
+    assert_eq!(m.state(), State::Run);
+
+    let mut m = machine(false);
+    m.handle(Input::Disconnected, S);
+    let step = m.handle(Input::Loss { trigger: deauth(3), bssid: AP1, best: Some(&target) }, S);
+    assert!(matches!(step.action, Some(Action::Roam { .. })), "{step:?}");
+
+    let config = MachineConfig {
+        observe_only: false,
+        limiter: LimiterConfig::default(),
+        manager_reconnects_recoverable: false,
+    };
+    let mut m = Machine::new(config, 0);
+    m.handle(Input::Connected { bssid: AP1 }, MS);
+    m.handle(Input::Disconnected, S);
+    let step = m.handle(Input::Loss { trigger: deauth(7), bssid: AP1, best: Some(&target) }, S);
+    assert!(matches!(step.action, Some(Action::Roam { .. })), "bare nl80211: {step:?}");
 }
 
 #[test]

@@ -59,6 +59,20 @@ impl Trigger {
         matches!(self, Trigger::Deauth { .. } | Trigger::Disassoc { .. })
     }
 
+    /// The AP ended the association with a reason that says it lost the station's state and
+    /// may take it back: 4 (inactivity), 6 and 7 (a class 2 or 3 frame from a station it does
+    /// not know, as after the AP restarted). wpa_supplicant reconnects to the same BSS at once,
+    /// without a scan, on these ("recoverable" in its events.c).
+    pub fn ap_may_take_it_back(self) -> bool {
+        const RECOVERABLE: [u16; 3] = [4, 6, 7];
+        match self {
+            Trigger::Deauth { reason } | Trigger::Disassoc { reason } => {
+                RECOVERABLE.contains(&reason)
+            }
+            _ => false,
+        }
+    }
+
     /// The current AP may still be usable (signal trend): a roam must not leave it for nothing.
     pub fn is_soft(self) -> bool {
         self == Trigger::Signal

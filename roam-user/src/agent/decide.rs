@@ -207,6 +207,7 @@ impl Agent {
                 let now = monotonic_ns();
                 let (why, retry_at) = match hold {
                     Hold::ObserveOnly => (HoldReason::ObserveOnly, None),
+                    Hold::ManagerReconnects => (HoldReason::ManagerReconnects, None),
                     Hold::NoCandidate => (HoldReason::NoCandidate, None),
                     Hold::BackingOff { until_ns } => (HoldReason::BackingOff, Some(until_ns)),
                     Hold::Capped { until_ns } => (HoldReason::Capped, Some(until_ns)),
@@ -221,7 +222,7 @@ impl Agent {
                         self.schedule_retry(Some(until_ns))
                     }
                     Hold::NoCandidate => self.schedule_retry(None),
-                    Hold::ObserveOnly => {}
+                    Hold::ObserveOnly | Hold::ManagerReconnects => {}
                 }
                 return;
             }

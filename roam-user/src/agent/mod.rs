@@ -283,6 +283,7 @@ impl Agent {
             policy::MachineConfig {
                 observe_only: opts.config.act.observe_only || parts.observe_only_because.is_some(),
                 limiter: opts.config.limiter(),
+                manager_reconnects_recoverable: manager.backend() == Backend::WpaSupplicant,
             },
             monotonic_ns(),
         );

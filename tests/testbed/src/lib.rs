@@ -22,12 +22,14 @@ pub mod traffic;
 /// with the algorithms iwd checks for at start (it computes the PSK and the 4-way handshake's
 /// keys and MICs in the kernel, through AF_ALG sockets: hashes, AES and DES in ECB; HMAC, SHA-1,
 /// SHA-256, MD5, AES and CBC are built in). Module autoloading is off once the plan runs, so
-/// nothing loads on demand. mac80211_hwsim comes later, with the radio count.
+/// nothing loads on demand. mac80211_hwsim comes later, with the radio count. veth joins the
+/// other network's gateway, in a namespace of its own, to its LAN (`other_network`).
 pub const BOOT_MODULES: &[&str] = &[
     "virtio_pci",
     "virtio_blk",
     "mac80211",
     "bridge",
+    "veth",
     "ccm",
     "ctr",
     "gcm",
