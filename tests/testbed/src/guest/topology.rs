@@ -361,10 +361,7 @@ fn create_other_network() -> Result<()> {
     // This namespace owns the first gateway's address (on br0), and Linux answers ARP for any
     // of its addresses on any interface: the other LAN would learn the gateway at br1's MAC.
     // Answer only for addresses of the interface asked on (br1 has none).
-    system::write_knob(
-        &format!("/proc/sys/net/ipv4/conf/{}/arp_ignore", paths::OTHER_BRIDGE),
-        "1",
-    )?;
+    system::write_knob(format!("/proc/sys/net/ipv4/conf/{}/arp_ignore", paths::OTHER_BRIDGE), "1")?;
     process::ip(&["link", "set", paths::OTHER_BRIDGE, "up"])?;
     process::ip(&["netns", "add", paths::OTHER_GATEWAY_NETNS])?;
     process::ip(&[
