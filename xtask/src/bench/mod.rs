@@ -41,6 +41,9 @@ const QUICK_REPEATS: u32 = 3;
 const QUICK_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
 /// The benchmark's command line, kept in its session directory.
 const COMMAND_FILE: &str = "bench-command.txt";
+/// The commit the measured agent was built from (`git describe --always --dirty`), kept
+/// beside it: a report assembled from several boots says what each measured.
+const COMMIT_FILE: &str = "bench-commit.txt";
 const STACKS: [Stack; 4] = [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNoMonitor, Stack::Iwd];
 
 #[derive(Args)]
@@ -92,6 +95,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         stacks.len()
     ));
 
+    let commit = git_commit();
     let roam = build::build(true)?;
     let spec = vm::ImageSpec { roam: Some(roam), extra: Vec::new() };
     let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
@@ -99,10 +103,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     // For --from-session: the report made again names the command that ran the benchmark.
     fs::write(outcome.session.dir.join(COMMAND_FILE), command_line())?;
+    fs::write(outcome.session.dir.join(COMMIT_FILE), &commit)?;
     let part = ReportPart {
         session: outcome.session.dir.display().to_string(),
         date: date.clone(),
         command: command_line(),
+        commit: Some(commit),
     };
     let sessions = Sessions { root: &outcome.session.dir, parts: vec![part] };
     let report = assemble(&plan, &outcome.results, &sessions, repeats, command_line());
@@ -224,6 +230,7 @@ fn read_session(dir: &Path) -> Result<(merge::Part, ReportPart)> {
         command: fs::read_to_string(dir.join(COMMAND_FILE))
             .map(|c| c.trim().to_owned())
             .unwrap_or_else(|_| "(not recorded)".to_owned()),
+        commit: fs::read_to_string(dir.join(COMMIT_FILE)).ok().map(|c| c.trim().to_owned()),
     };
     Ok((merge::Part { dir: dir.to_path_buf(), plan, results }, description))
 }
@@ -274,7 +281,8 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
             report.parts.len()
         );
         for part in &report.parts {
-            let _ = writeln!(md, "- {}: `{}`", part.date, part.command);
+            let commit = part.commit.as_deref().unwrap_or("commit not recorded");
+            let _ = writeln!(md, "- {}: `{}` (agent at {commit})", part.date, part.command);
         }
         md.push('\n');
     }
@@ -367,6 +375,13 @@ fn stamp_to_rfc3339(stamp: &str) -> Option<String> {
         &time[2..4],
         &time[4..]
     ))
+}
+
+/// The workspace's commit, `-dirty` with uncommitted changes; empty without git.
+fn git_commit() -> String {
+    let mut git = Command::new("git");
+    git.arg("-C").arg(cmd::workspace_root()).args(["describe", "--always", "--dirty"]);
+    cmd::output(&mut git).map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
 fn utc_now_rfc3339() -> String {

@@ -65,6 +65,9 @@ pub struct ReportPart {
     pub date: String,
     /// The command that ran it.
     pub command: String,
+    /// The commit the agent it measured was built from, where recorded.
+    #[serde(default)]
+    pub commit: Option<String>,
 }
 
 /// One stack's costs.

@@ -370,6 +370,7 @@ pub(crate) mod tests {
                     session: format!("target/vm/runs/{stamp}"),
                     date: "2026-12-06T06:20:00Z".into(),
                     command: "cargo xtask bench --scenarios a".into(),
+                    commit: Some("bb8e779".into()),
                 })
                 .to_vec(),
             scenarios,
