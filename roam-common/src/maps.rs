@@ -103,6 +103,9 @@ pub struct LinkActivity {
     ///
     /// [`EventKind::TxUnanswered`]: crate::event::EventKind::TxUnanswered
     pub last_hint_ns: u64,
+    /// The last data packet the station sent (CLOCK_MONOTONIC): while it sends, its next packet
+    /// into a silence wakes the agent, which can then look less often.
+    pub last_tx_ns: u64,
 }
 
 impl LinkActivity {
@@ -331,7 +334,7 @@ mod tests {
     fn a_hint_is_due_after_a_quiet_spell_and_not_more_often() {
         const MS: u64 = 1_000_000;
         let config = LinkConfig { quiet_ns: 40 * MS, alive_ns: 0 };
-        let mut activity = LinkActivity { last_rx_ns: 1_000 * MS, last_hint_ns: 0 };
+        let mut activity = LinkActivity { last_rx_ns: 1_000 * MS, ..LinkActivity::default() };
         assert!(!activity.hint_due(&config, 1_039 * MS), "heard 39 ms ago");
         assert!(activity.hint_due(&config, 1_040 * MS));
         activity.last_hint_ns = 1_040 * MS;

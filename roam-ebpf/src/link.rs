@@ -26,7 +26,8 @@ pub fn heard(now_ns: u64) {
     }
 }
 
-/// The station sends a data packet: hints the agent if nothing came from the AP for a while.
+/// The station sends a data packet: noted, and hints the agent if nothing came from the AP for
+/// a while.
 #[inline(always)]
 pub fn sending() {
     let (Some(config), Some(activity)) = (LINK_CONFIG.get(0), LINK_ACTIVITY.get_ptr_mut(0)) else {
@@ -39,6 +40,9 @@ pub fn sending() {
     let now = unsafe { bpf_ktime_get_ns() };
     // SAFETY: as in `heard`; two CPUs racing here send at most one hint each.
     let activity = unsafe { &mut *activity };
+    if activity.last_tx_ns < now {
+        activity.last_tx_ns = now;
+    }
     if activity.hint_due(config, now) {
         activity.last_hint_ns = now;
         let mut ev = events::new(EventKind::TxUnanswered);

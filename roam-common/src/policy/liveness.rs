@@ -35,6 +35,10 @@ pub struct LivenessConfig {
     /// Probes in a row without any report before roam stops asking: the driver gives no ACK
     /// reports (full-MAC drivers, some USB ones), and silence then is no evidence.
     pub max_unreported: u32,
+    /// While the station sends and receives, look again only this long after the latest news
+    /// (ns): the kernel already wakes the agent the moment the station sends into silence (see
+    /// [`Liveness::traffic`]), so the agent need not look every `probe_interval_ns`.
+    pub busy_interval_ns: u64,
 }
 
 impl Default for LivenessConfig {
@@ -45,6 +49,7 @@ impl Default for LivenessConfig {
             failures: 3,
             report_timeout_ns: 500 * MS,
             max_unreported: 10,
+            busy_interval_ns: 1_000 * MS,
         }
     }
 }
@@ -167,6 +172,24 @@ impl Liveness {
             if self.outstanding.is_none() && self.next_probe_ns.is_some_and(|next| next < due) {
                 self.next_probe_ns = Some(due);
             }
+        }
+    }
+
+    /// What the station's traffic showed at `now_ns`: the AP last heard at `last_rx_ns`, the
+    /// station last sending at `last_tx_ns`. A link busy both ways (both within one probe
+    /// interval) needs no look before `busy_interval_ns`: should the AP go, the station's next
+    /// packet into the silence wakes the agent (the kernel's hint, [`Liveness::suspect`]). A
+    /// station that only receives, or is idle, is looked at every probe interval as before.
+    pub fn traffic(&mut self, last_rx_ns: u64, last_tx_ns: u64, now_ns: u64) {
+        self.heard(last_rx_ns);
+        let recent = |at: u64| now_ns.saturating_sub(at) < self.config.probe_interval_ns;
+        let busy = recent(last_rx_ns) && recent(last_tx_ns);
+        if !busy || self.failures > 0 || self.hinted_at_ns.is_some() || self.outstanding.is_some() {
+            return;
+        }
+        let due = last_rx_ns + self.config.busy_interval_ns.max(self.config.probe_interval_ns);
+        if self.next_probe_ns.is_some_and(|next| next < due) {
+            self.next_probe_ns = Some(due);
         }
     }
 

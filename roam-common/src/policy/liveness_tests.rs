@@ -217,3 +217,26 @@ fn leaving_the_ap_stops_the_watch_and_a_new_association_starts_afresh() {
     let (_, verdict) = fail(&mut l, at + 100 * MS, 2);
     assert_eq!(verdict, Verdict::Doubt { failures: 2 }, "the old failures do not count");
 }
+
+/// Traffic both ways: the kernel wakes the agent when the station sends into silence, so the
+/// agent looks again only after the busy interval, and a hint still brings the probe at once.
+/// A station that only receives keeps the probe interval.
+#[test]
+fn a_link_busy_both_ways_is_looked_at_less_often_and_a_hint_still_asks_at_once() {
+    let mut l = watching();
+    let now = T0 + 140 * MS;
+    l.traffic(now - 5 * MS, now - 2 * MS, now);
+    assert_eq!(l.next_wakeup_ns(), Some(now - 5 * MS + 1_000 * MS));
+    assert!(!l.probe_due(now + 500 * MS));
+    // The station sends into silence: the kernel's hint.
+    let hint = now + 300 * MS;
+    l.suspect(hint);
+    assert!(l.probe_due(hint), "a hint asks at once");
+    // While the hint waits, traffic news from before it changes nothing.
+    l.traffic(now, now, hint);
+    assert!(l.probe_due(hint));
+
+    let mut l = watching();
+    l.traffic(now - 5 * MS, T0 - 1_000 * MS, now);
+    assert_eq!(l.next_wakeup_ns(), Some(now - 5 * MS + 150 * MS), "receiving only");
+}

@@ -105,8 +105,13 @@ impl LivenessWatch {
 
     /// The AP was heard (a frame the kernel attributed to it).
     pub fn heard(&mut self, at_ns: u64) -> Option<Change> {
+        self.news(|rule| rule.heard(at_ns))
+    }
+
+    /// News of the AP given to the rule; `Back` if it had been found lost.
+    fn news(&mut self, tell: impl FnOnce(&mut Liveness)) -> Option<Change> {
         let was_lost = self.is_lost();
-        self.rule.heard(at_ns);
+        tell(&mut self.rule);
         (was_lost && !self.is_lost()).then_some(Change::Back)
     }
 
@@ -120,7 +125,9 @@ impl LivenessWatch {
     /// the probe that is due, if one is.
     pub fn wake(&mut self, now_ns: u64, observer: &Observer) -> Option<Change> {
         let change = match observer.link_activity() {
-            Ok(activity) => self.heard(activity.last_rx_ns),
+            Ok(activity) => {
+                self.news(|rule| rule.traffic(activity.last_rx_ns, activity.last_tx_ns, now_ns))
+            }
             Err(err) => {
                 debug!("reading the link activity: {err:#}");
                 None
