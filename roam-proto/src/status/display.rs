@@ -22,6 +22,9 @@ impl Display for Status {
             write!(f, " (observe only: roam measures, does not act)")?;
         }
         writeln!(f)?;
+        if let Some(why) = &self.observe_only_why {
+            writeln!(f, "  observing only: {why}")?;
+        }
         match &self.bss {
             Some(bss) => writeln!(f, "  connected to {}", describe_bss(bss))?,
             None => writeln!(f, "  not connected")?,

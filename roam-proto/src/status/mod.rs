@@ -30,6 +30,10 @@ pub struct Status {
     pub state_since_ms: u64,
     /// The agent measures but never triggers a roam.
     pub observe_only: bool,
+    /// Why, where roam decided it and not the configuration (another program owns the
+    /// connection, a backend that cannot act on this network...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observe_only_why: Option<String>,
     /// What roams are driven through.
     pub backend: Backend,
     /// The access point the station is associated with, if any.

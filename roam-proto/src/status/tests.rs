@@ -11,6 +11,7 @@ fn sample_status() -> Status {
         state: State::Run,
         state_since_ms: 12_345,
         observe_only: false,
+        observe_only_why: None,
         backend: Backend::WpaSupplicant,
         bss: Some(CurrentBss {
             bssid: "02:00:00:00:01:00".parse().unwrap(),
@@ -90,13 +91,15 @@ fn status_before_any_association() {
         state: State::Scan,
         state_since_ms: 250,
         observe_only: true,
+        observe_only_why: Some("iwd runs, and no wpa_supplicant control socket answers".into()),
         backend: Backend::Nl80211,
         ..Status::default()
     };
     let text = status.to_string();
     assert!(text.starts_with(
         "roam on wlan1: scan for 250 ms (backend nl80211) \
-         (observe only: roam measures, does not act)\n"
+         (observe only: roam measures, does not act)\n  \
+         observing only: iwd runs, and no wpa_supplicant control socket answers\n"
     ));
     assert!(text.contains("\n  not connected\n"));
     assert!(text.contains("\n  candidates: none\n"));

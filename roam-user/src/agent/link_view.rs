@@ -3,6 +3,9 @@
 
 use super::*;
 
+const NL80211_PROTECTED: &str =
+    "the network is protected and no wpa_supplicant answers: bare nl80211 cannot connect to it";
+
 impl Agent {
     /// roam acts unless told to observe, another manager owns Wi-Fi, or the network is one its
     /// backend cannot connect to (bare nl80211 on a protected network).
@@ -13,9 +16,21 @@ impl Agent {
             || self.parts.observe_only_because.is_some()
             || backend_cannot;
         if observe != self.machine.config().observe_only && backend_cannot {
-            warn!("the network is protected and no wpa_supplicant answers: bare nl80211 cannot connect to it, so roam observes and does not act");
+            warn!("{NL80211_PROTECTED}, so roam observes and does not act");
         }
         self.machine.set_observe_only(observe);
+    }
+
+    /// Why roam only observes, where it decided so itself (`roam status`).
+    pub(super) fn observe_only_why(&self) -> Option<String> {
+        if !self.machine.config().observe_only || self.config().act.observe_only {
+            return None;
+        }
+        self.parts.observe_only_because.clone().or_else(|| {
+            let protected = self.network.as_ref().is_some_and(|n| n.protected);
+            (self.manager.backend() == Backend::Nl80211 && protected)
+                .then(|| NL80211_PROTECTED.to_owned())
+        })
     }
 
     /// The current BSS, network and its id; points the kernel filter at the BSS.

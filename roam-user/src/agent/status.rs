@@ -50,6 +50,7 @@ pub(super) fn build(agent: &Agent) -> Status {
         state: agent.machine.state(),
         state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
         observe_only: agent.machine.config().observe_only,
+        observe_only_why: agent.observe_only_why(),
         backend: agent.manager.backend(),
         bss,
         candidates,

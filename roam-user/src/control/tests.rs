@@ -106,6 +106,7 @@ fn sample_status() -> Status {
         state: State::Run,
         state_since_ms: 12_345,
         observe_only: false,
+        observe_only_why: None,
         backend: Backend::WpaSupplicant,
         bss: Some(CurrentBss {
             bssid: "02:00:00:00:01:00".parse().unwrap(),
