@@ -52,6 +52,19 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
+impl Command {
+    /// Whether the command loads roam's kernel programs (`run`, and `check` of an interface).
+    pub fn loads_programs(&self) -> bool {
+        match self {
+            Command::Run(_) => true,
+            Command::Check(args) => args.iface.is_some(),
+            Command::Status(_) | Command::Events(_) | Command::Man(_) | Command::Completions(_) => {
+                false
+            }
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct ManArgs {
     /// The subcommand whose page to print [default: roam's own].
@@ -323,6 +336,16 @@ mod tests {
         assert!(Cli::try_parse_from(["roam", "check", "--config", "roam.toml"]).is_ok());
         assert!(Cli::try_parse_from(["roam", "check", "-i", "wlan0"]).is_ok());
         assert!(Cli::try_parse_from(["roam", "check"]).is_err());
+    }
+
+    /// Only the commands that load the kernel programs pay for aya's BTF parse at start.
+    #[test]
+    fn the_loader_is_prepared_for_the_commands_that_load_programs() {
+        let loads = |args: &[&str]| Cli::try_parse_from(args).unwrap().command.loads_programs();
+        assert!(loads(&["roam", "run", "-i", "wlan0"]));
+        assert!(loads(&["roam", "check", "-i", "wlan0"]));
+        assert!(!loads(&["roam", "check", "--config", "roam.toml"]));
+        assert!(!loads(&["roam", "status", "-i", "wlan0"]));
     }
 
     #[test]

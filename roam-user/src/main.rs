@@ -9,6 +9,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if cli.command.loads_programs() {
+        // Before anything else is in memory: see roam_user::ebpf::loader.
+        roam_user::ebpf::loader::prepare();
+    }
     logging::init(cli.verbose);
     // One thread: the agent's work is short steps between waits, and each wake-up of an idle
     // agent is then one thread waking, not a worker waking a sibling to look for work.

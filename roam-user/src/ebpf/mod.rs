@@ -5,6 +5,7 @@ pub mod events;
 pub mod fentry_btf;
 pub mod hooks;
 pub mod layouts;
+pub mod loader;
 pub mod observer;
 pub mod packet;
 pub mod report;

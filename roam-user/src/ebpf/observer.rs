@@ -8,7 +8,7 @@ use aya::{
     maps::{Array, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::{FEntry, RawTracePoint, SchedClassifier, SocketFilter, TcAttachType},
     util::KernelVersion,
-    Btf, Ebpf, EbpfLoader,
+    Btf, Ebpf,
 };
 use roam_common::{
     history::{self, HistorySlot},
@@ -64,13 +64,9 @@ impl Observer {
         let station = StationIface::new(station_ifindex, netif::netns_inode()?, &opts.station)
             .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
 
-        // aya's loader parses the kernel's whole BTF as it is made (10-20 MB at once: the
-        // agent's peak memory) for CO-RE relocations, which roam's object does not have (its
-        // programs read the offsets resolved below). Made first and told to drop that parse,
-        // so that nothing else is in memory beside it (docs/upstream/aya.md).
-        let mut loader = EbpfLoader::new();
-        loader.btf(None);
-        crate::memory::release_freed();
+        // aya's loader parses the kernel's whole BTF as it is made (the agent's peak memory),
+        // for CO-RE relocations roam's object does not have: made at the start of `main`.
+        let mut loader = super::loader::take();
 
         // Read in place once, for the struct offsets and the drop reasons' names.
         let kernel_btf = KernelBtf::load();
