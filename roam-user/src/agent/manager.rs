@@ -234,15 +234,20 @@ impl Manager {
                 let (Some(bssid), Some(ssid)) = (status.bssid, status.ssid) else {
                     return Ok(None);
                 };
+                let security = wpa::security::network_security(
+                    status.key_mgmt.as_deref(),
+                    status.pairwise_cipher.as_deref(),
+                );
+                // WEP's key_mgmt is NONE too: its pairwise cipher tells it from an open network.
+                let protected = security
+                    .is_protected()
+                    .unwrap_or_else(|| status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"));
                 Ok(Some(ManagerStatus {
                     bssid,
                     ssid: wpa::ssid_bytes(&ssid),
                     freq_mhz: status.freq_mhz.unwrap_or(0),
-                    protected: status.key_mgmt.as_deref().is_some_and(|k| k != "NONE"),
-                    security: wpa::security::network_security(
-                        status.key_mgmt.as_deref(),
-                        status.pairwise_cipher.as_deref(),
-                    ),
+                    protected,
+                    security,
                     network_id: status.network_id,
                     address: status.address,
                 }))
