@@ -49,7 +49,9 @@ impl Agent {
                     LeaveKind::Disassoc => Trigger::Disassoc { reason },
                 };
                 // The supplicant is about to process it: act once it has (ROAM would race it).
-                self.ap_ended = Some((trigger, at_ns));
+                // The first one counts: an AP may send another right after (hostapd answers
+                // the station's next frame with a reason-7 deauthentication).
+                self.ap_ended = on_manager::first_sighting(self.ap_ended, (trigger, at_ns));
             }
             KernelEvent::Carrier { up } => self.on_carrier(up, at_ns),
             // mac80211's beacon loss (and a driver's) is mac80211 starting to probe the AP, not
