@@ -7,6 +7,8 @@
 //! [`NetworkSecurity::Unknown`], and the caller falls back to the privacy bit: never a reason to
 //! refuse a BSS that the manager would accept.
 
+use core::marker::PhantomData;
+
 /// An authentication and key management suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -45,37 +47,49 @@ pub enum Cipher {
     Gcmp256,
 }
 
+/// A suite that fits a bit of a [`SuiteSet`]: its discriminant.
+pub trait Suite: Copy {
+    fn bit(self) -> u32;
+}
+
+impl Suite for Akm {
+    fn bit(self) -> u32 {
+        1 << self as u8
+    }
+}
+
+impl Suite for Cipher {
+    fn bit(self) -> u32 {
+        1 << self as u8
+    }
+}
+
+/// A set of suites of one kind (no_std, no allocation: one bit each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuiteSet<T>(u32, PhantomData<T>);
+
+impl<T> Default for SuiteSet<T> {
+    fn default() -> Self {
+        SuiteSet(0, PhantomData)
+    }
+}
+
+impl<T: Suite> SuiteSet<T> {
+    pub fn with(self, suite: T) -> Self {
+        SuiteSet(self.0 | suite.bit(), PhantomData)
+    }
+    pub fn contains(self, suite: T) -> bool {
+        self.0 & suite.bit() != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// A set of AKMs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AkmSet(u32);
-
-impl AkmSet {
-    pub fn with(self, akm: Akm) -> Self {
-        AkmSet(self.0 | 1 << akm as u8)
-    }
-    pub fn contains(self, akm: Akm) -> bool {
-        self.0 & 1 << akm as u8 != 0
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
+pub type AkmSet = SuiteSet<Akm>;
 /// A set of pairwise ciphers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CipherSet(u8);
-
-impl CipherSet {
-    pub fn with(self, cipher: Cipher) -> Self {
-        CipherSet(self.0 | 1 << cipher as u8)
-    }
-    pub fn contains(self, cipher: Cipher) -> bool {
-        self.0 & 1 << cipher as u8 != 0
-    }
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
+pub type CipherSet = SuiteSet<Cipher>;
 
 /// What one WPA or RSN element offers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
