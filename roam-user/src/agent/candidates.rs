@@ -19,6 +19,7 @@ use roam_common::{
     MacAddr,
 };
 
+use super::bss_filter::BssFilter;
 use crate::{nl80211::ScanBss, wpa};
 
 /// The "privacy" capability bit: the network is protected (WEP/WPA/RSN).
@@ -32,6 +33,8 @@ pub struct Network {
     pub protected: bool,
     /// What the station negotiated, where the manager says (wpa_supplicant's STATUS).
     pub security: NetworkSecurity,
+    /// The BSSes its configuration allows (read after each association).
+    pub allowed: BssFilter,
 }
 
 impl Network {
@@ -41,6 +44,7 @@ impl Network {
             ssid_hash: roam_common::frame::ies::ssid_hash(ssid),
             protected,
             security,
+            allowed: BssFilter::default(),
         }
     }
 
@@ -204,7 +208,10 @@ impl CandidateBook {
         let mut out: HashMap<MacAddr, Candidate> = HashMap::new();
         for (bssid, rec) in rows {
             let protected = rec.capability & CAPABILITY_PRIVACY != 0;
-            if rec.ssid_hash != network.ssid_hash || protected != network.protected {
+            if rec.ssid_hash != network.ssid_hash
+                || protected != network.protected
+                || !network.allowed.admits(*bssid)
+            {
                 continue;
             }
             // Heard on the air, but the scan table, which knows its suites, says it does not
@@ -245,7 +252,7 @@ impl CandidateBook {
 }
 
 fn admitted(network: &Network, bss: &ScannedBss) -> bool {
-    network.admits(bss.protected, bss.security.as_ref())
+    network.admits(bss.protected, bss.security.as_ref()) && network.allowed.admits(bss.bssid)
 }
 
 #[cfg(test)]
@@ -317,6 +324,11 @@ mod tests {
             book.candidates(&net, &rows, 0, now).iter().map(|c| c.bssid).collect();
         found.sort();
         assert_eq!(found, [twin, heard_only], "heard only: checked by the roam's scan first");
+        let mut ignoring_twin = net.clone();
+        ignoring_twin.allowed = BssFilter::parse(None, None, Some("02:00:00:00:01:00")).unwrap();
+        let found: Vec<MacAddr> =
+            book.candidates(&ignoring_twin, &rows, 0, now).iter().map(|c| c.bssid).collect();
+        assert_eq!(found, [heard_only], "bssid_ignore");
         let psk = Network::new(
             b"roam",
             true,

@@ -53,8 +53,7 @@ impl Agent {
     ) -> (Option<Candidate>, usize) {
         let rows = self.book.rows_in(network, |b| self.parts.observer.bss_record(b).ok()?);
         let now_ns = monotonic_ns();
-        let mut candidates = self.book.candidates(network, &rows, now_ns, Instant::now());
-        candidates.retain(|c| self.bss_filter.admits(c.bssid));
+        let candidates = self.book.candidates(network, &rows, now_ns, Instant::now());
         // Lost when the transition began; with none, just now (not heard since).
         let lost_ns = self.transition.as_ref().map_or(now_ns, |t| t.marks.lost);
         let lost =

@@ -36,17 +36,14 @@ impl Agent {
     /// The current BSS, network and its id; points the kernel filter at the BSS.
     pub(super) async fn follow_link_status(&mut self) -> Result<()> {
         let Some(status) = self.manager.status().await? else { return Ok(()) };
-        let network = Network::new(&status.ssid, status.protected, status.security);
+        let mut network = Network::new(&status.ssid, status.protected, status.security);
         let network_changed = self.network.as_ref().is_none_or(|n| n.ssid != network.ssid);
+        if let Some(known) = self.network.as_ref().filter(|_| !network_changed) {
+            network.allowed = known.allowed.clone();
+        }
         self.network = Some(network);
         self.decide_whether_to_act(status.protected);
         self.network_id = status.network_id;
-        match self.manager.filter(status.network_id).await {
-            Ok(filter) => self.bss_filter = filter,
-            Err(err) => {
-                warn!("reading the network's BSSID settings: {err:#}; keeping the last ones read")
-            }
-        }
         self.current_freq = status.freq_mhz;
         if let Some(addr) = status.address {
             self.station_mac = addr;
@@ -65,6 +62,17 @@ impl Agent {
         self.arm_filter();
         if network_changed {
             self.hear_rows_of_the_network();
+        }
+        // Last: the kernel's filter is armed for the first data frame before these requests.
+        match self.manager.filter(status.network_id).await {
+            Ok(allowed) => {
+                if let Some(network) = &mut self.network {
+                    network.allowed = allowed;
+                }
+            }
+            Err(err) => {
+                warn!("reading the network's BSSID settings: {err:#}; keeping the last ones read")
+            }
         }
         Ok(())
     }

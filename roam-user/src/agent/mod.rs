@@ -201,8 +201,6 @@ struct Agent {
     book: CandidateBook,
     network: Option<Network>,
     network_id: Option<u32>,
-    /// The BSSes the network's configuration allows (read at each association).
-    bss_filter: bss_filter::BssFilter,
     current_freq: u32,
     station_mac: MacAddr,
     /// The station interface as attached (a re-added radio's interface has another index).
@@ -318,7 +316,6 @@ impl Agent {
             book: CandidateBook::default(),
             network: None,
             network_id: None,
-            bss_filter: bss_filter::BssFilter::default(),
             current_freq: 0,
             station_mac,
             ap_ended: None,

@@ -167,11 +167,7 @@ impl Agent {
             return;
         };
         let candidates = self.book.candidates(&network, &[], monotonic_ns(), Instant::now());
-        let Some(best) =
-            candidates.iter().find(|c| c.bssid != current && self.bss_filter.admits(c.bssid))
-        else {
-            return;
-        };
+        let Some(best) = candidates.iter().find(|c| c.bssid != current) else { return };
         let stale_after_ms = policy::candidate::SCAN_ENTRY_USABLE_MS - 5_000;
         if best.scan_age_ms.is_some_and(|age| age > stale_after_ms) {
             debug!(bssid = %best.bssid, freq = best.freq_mhz, "refreshing the candidate's scan entry");

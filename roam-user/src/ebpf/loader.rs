@@ -14,23 +14,23 @@ use aya::EbpfLoader;
 
 static PREPARED: Mutex<Option<EbpfLoader<'static>>> = Mutex::new(None);
 
-/// Makes the loader now, without its BTF, and hands the parse's memory back to the system.
+/// Makes the loader now (see [`take`]).
 pub fn prepare() {
-    let mut loader = EbpfLoader::new();
-    loader.btf(None);
-    crate::memory::release_freed();
+    let loader = without_btf();
     if let Ok(mut prepared) = PREPARED.lock() {
         *prepared = Some(loader);
     }
 }
 
-/// The prepared loader, or a new one (made and trimmed the same way).
+/// The prepared loader, or a new one.
 pub fn take() -> EbpfLoader<'static> {
-    let prepared = PREPARED.lock().ok().and_then(|mut p| p.take());
-    prepared.unwrap_or_else(|| {
-        let mut loader = EbpfLoader::new();
-        loader.btf(None);
-        crate::memory::release_freed();
-        loader
-    })
+    PREPARED.lock().ok().and_then(|mut p| p.take()).unwrap_or_else(without_btf)
+}
+
+/// A loader without the kernel's BTF, the parse's memory handed back to the system.
+fn without_btf() -> EbpfLoader<'static> {
+    let mut loader = EbpfLoader::new();
+    loader.btf(None);
+    crate::memory::release_freed();
+    loader
 }
