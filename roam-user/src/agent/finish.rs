@@ -3,9 +3,7 @@
 use super::*;
 
 impl Agent {
-    pub(super) async fn finish_transition(&mut self) {
-        self.first_data_deadline = None;
-        let Some(t) = self.transition.take() else { return };
+    pub(super) fn finish_transition(&mut self, t: Transition) {
         self.put_back.send_replace(None);
         let now = monotonic_ns();
         let observer = &mut self.parts.observer;

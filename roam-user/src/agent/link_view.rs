@@ -15,15 +15,15 @@ impl Agent {
         let observe = self.config().act.observe_only
             || self.parts.observe_only_because.is_some()
             || backend_cannot;
-        if observe != self.machine.config().observe_only && backend_cannot {
+        if observe != self.conductor.machine().config().observe_only && backend_cannot {
             warn!("{NL80211_PROTECTED}, so roam observes and does not act");
         }
-        self.machine.set_observe_only(observe);
+        self.conductor.set_observe_only(observe);
     }
 
     /// Why roam only observes, where it decided so itself (`roam status`).
     pub(super) fn observe_only_why(&self) -> Option<String> {
-        if !self.machine.config().observe_only || self.config().act.observe_only {
+        if !self.conductor.machine().config().observe_only || self.config().act.observe_only {
             return None;
         }
         self.parts.observe_only_because.clone().or_else(|| {
@@ -48,11 +48,7 @@ impl Agent {
         if let Some(addr) = status.address {
             self.station_mac = addr;
         }
-        if self.machine.current_bss().is_none() {
-            let step =
-                self.machine.handle(Input::Connected { bssid: status.bssid }, monotonic_ns());
-            self.apply(step).await;
-        }
+        self.feed(conductor::Input::FoundConnected { bssid: status.bssid }, monotonic_ns());
         if !self.liveness.watching(status.bssid) {
             self.liveness.associated(status.bssid, monotonic_ns(), &mut self.parts.observer);
             self.count_monitor_beacons(status.bssid);
@@ -60,8 +56,8 @@ impl Agent {
         let ssid = candidates::printable_ssid(&status.ssid);
         self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
         self.arm_filter();
-        if network_changed {
-            self.hear_rows_of_the_network();
+        if let Some(network) = self.network.as_ref().filter(|_| network_changed) {
+            decide::hear_rows_of_the_network(&mut self.book, &self.parts.observer, network);
         }
         // Last: the kernel's filter is armed for the first data frame before these requests.
         match self.manager.filter(status.network_id).await {
@@ -77,34 +73,11 @@ impl Agent {
         Ok(())
     }
 
-    /// Reads the kernel's table for BSSes of the network it did not announce (a flood of new
-    /// BSSes ran over its wake budget), if there are new ones since the last look.
-    pub(super) fn hear_unannounced_rows(&mut self) {
-        let Ok(stats) = self.parts.observer.filter_stats() else { return };
-        if stats.new_bss_unannounced != self.unannounced_seen {
-            self.unannounced_seen = stats.new_bss_unannounced;
-            self.hear_rows_of_the_network();
-        }
-    }
-
-    /// Takes the kernel's rows of the station's network for heard: the kernel reports a new
-    /// BSS only if it is of the network the station was on at the time (see `arm_filter`).
-    pub(super) fn hear_rows_of_the_network(&mut self) {
-        let Some(own) = self.network.as_ref().map(|n| n.ssid_hash) else { return };
-        match self.parts.observer.bss_table() {
-            Ok(rows) => rows
-                .into_iter()
-                .filter(|(_, row)| row.ssid_hash == own)
-                .for_each(|(bssid, row)| self.book.heard(bssid, row.ssid_hash)),
-            Err(err) => warn!("reading the kernel's BSS table: {err:#}"),
-        }
-    }
-
     /// Points the socket filter at the current BSS and, during a transition, asks it for the
     /// first data frame.
     pub(super) fn arm_filter(&mut self) {
-        let Some(bssid) = self.machine.current_bss() else { return };
-        let watch_data = self.transition.as_ref().is_some_and(|t| t.marks.connected != 0);
+        let Some(bssid) = self.conductor.current_bss() else { return };
+        let watch_data = self.conductor.awaits_first_data();
         let cfg = FilterConfig {
             assoc_bssid: bssid,
             station: self.station_mac,
@@ -134,17 +107,7 @@ impl Agent {
     /// the whole table where it is read whole (and a held loss may now have somewhere to go).
     pub(super) async fn refresh_scan_entries(&mut self) {
         if self.manager.reads_table_whole() {
-            self.load_scan_table().await;
-            // A held loss goes on at once if the scan found somewhere to go; otherwise its
-            // timer stands (retrying here would start the next full scan right away).
-            let found = match (&self.network, self.machine.current_bss()) {
-                (Some(network), Some(lost)) => self.best_candidate(network, lost).0.is_some(),
-                _ => false,
-            };
-            if found && self.retry_at.is_some() && self.machine.roam_target().is_none() {
-                self.retry_held_loss().await;
-            }
-            return;
+            return self.load_scan_table().await;
         }
         let Some(network) = self.network.clone() else { return };
         let known: Vec<MacAddr> = self

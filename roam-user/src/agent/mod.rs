@@ -1,19 +1,22 @@
-//! `roam run`: the agent. It follows the station through the kernel programs and
-//! wpa_supplicant, feeds the state machine (`roam_common::policy`), performs its one action at
-//! a time, accounts each transition's drop window, and publishes status, events and metrics.
+//! `roam run`: the agent. It follows the station through the kernel programs and the
+//! connection manager, hands what happens to its decisions, performs them, accounts each
+//! transition's drop window, and publishes status, events and metrics.
 //!
+//! - [`conductor`]: every decision, as a pure core (events with their time in, commands out),
+//!   around roam-common's state machine; "what happens when the AP goes silent" is its header;
 //! - [`setup`]: everything attached, in an order that undoes cleanly on any failure;
 //! - [`kernel_events`], [`candidates`], [`transition`], [`emit`], [`liveness`]: one job each;
 //! - [`manager`]: the connection manager behind one interface ([`wpa_backend`] with the changes
 //!   it makes recorded and undone, [`wpa_changes`]; [`nl_backend`]; [`backend_choice`]);
 //! - this module: the agent's state and its event loop; the loop's handlers, by what they
-//!   handle: [`on_kernel`], [`on_manager`], [`decide`] (from a loss to an action and its
-//!   outcome), [`finish`] (a transition's end), [`watch_ap`] (timers, liveness, the monitor's
-//!   check of itself), [`link_view`] (the manager's view of the link).
+//!   handle: [`on_kernel`], [`on_manager`], [`watch_ap`] (timers, liveness, the monitor's check
+//!   of itself), [`link_view`] (the manager's view of the link); [`decide`] feeds the conductor
+//!   and performs its commands, [`finish`] accounts a transition's end.
 
 mod backend_choice;
 mod bss_filter;
 mod candidates;
+mod conductor;
 mod decide;
 mod emit;
 mod finish;
@@ -42,17 +45,14 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use roam_common::{
-    event::{KernelEvent, LeaveKind, Stamped},
+    event::{KernelEvent, Stamped},
     maps::{FilterConfig, WindowCounters},
-    policy::{
-        self, Action, Backoff, Candidate, Hold, Input, Machine, MonitorCheck, MonitorHealth,
-        Outcome, State, Step, Trigger,
-    },
+    policy::{self, Hold, MonitorCheck, MonitorHealth, State, Trigger},
     MacAddr,
 };
 use roam_proto::{
-    AgentEvent, Attached, Backend, ConfirmedBy, Counters, DropWindow, HoldReason, LossSource,
-    Phase, RoamRecord, RoamResult, RoamStep, Status, TransitionReport, TransitionStep, TriggerKind,
+    AgentEvent, Attached, Backend, ConfirmedBy, Counters, DropWindow, HoldReason, Phase,
+    RoamRecord, RoamResult, RoamStep, Status, TransitionReport, TransitionStep, TriggerKind,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -63,6 +63,7 @@ use self::{services::Services, signals::StopSignals};
 
 use self::{
     candidates::{CandidateBook, Network},
+    conductor::Conductor,
     emit::Emitter,
     kernel_events::KernelEvents,
     liveness::{Change, LivenessWatch},
@@ -82,13 +83,6 @@ use crate::{
 };
 use monitor_watch::MonitorWatch;
 
-/// After the connection completes, the transition ends at the first data frame from the AP, or
-/// after this long if none comes (an idle station).
-const FIRST_DATA_WAIT: Duration = Duration::from_secs(2);
-/// With no candidate known and nobody else reconnecting, look again (a scan of every
-/// channel) after this long, doubling up to the maximum until the station connects.
-const NO_CANDIDATE_RETRY: Duration = Duration::from_secs(2);
-const NO_CANDIDATE_RETRY_MAX: Duration = Duration::from_secs(60);
 /// A scan the connection manager started keeps the station off its channel for at most this
 /// long, as far as the liveness rule is concerned (its end is normally reported sooner).
 const SCAN_AWAY_MAX: Duration = Duration::from_secs(10);
@@ -197,7 +191,8 @@ struct Agent {
     /// What the neighbour task put back at a port opening.
     restored_rx: mpsc::UnboundedReceiver<Restored>,
     manager: Manager,
-    machine: Machine,
+    /// The decisions: the state machine, the transition, the roam in flight, the retries.
+    conductor: Conductor,
     book: CandidateBook,
     network: Option<Network>,
     network_id: Option<u32>,
@@ -205,14 +200,6 @@ struct Agent {
     station_mac: MacAddr,
     /// The station interface as attached (a re-added radio's interface has another index).
     station_ifindex: u32,
-    /// A deauth/disassoc the kernel saw, waiting for the supplicant to process it.
-    ap_ended: Option<(Trigger, u64)>,
-    /// The latest roam's number: a late report of an older one is not taken for it.
-    roam_generation: u64,
-    /// The roam whose changes to the manager (the BSSID pin) may be in place, put back when
-    /// it ends.
-    changed_by: Option<u64>,
-    transition: Option<Transition>,
     last_roam: Option<RoamRecord>,
     counters: Counters,
     window_baseline: (WindowCounters, Vec<(u32, u64)>),
@@ -229,18 +216,10 @@ struct Agent {
     monitor_check: Option<MonitorCheck>,
     /// Whether the monitor interface is deleted under roam (none without one).
     monitor_watch: Option<MonitorWatch>,
-    // Deadlines, CLOCK_MONOTONIC ns, all served by `alarm`.
-    /// A roam roam started must have ended by then.
-    roam_deadline: Option<u64>,
-    /// The end of a transition's wait for the first data frame.
-    first_data_deadline: Option<u64>,
-    /// The next look at the manager's state and the candidates.
+    /// The next look at the manager's state and the candidates (CLOCK_MONOTONIC ns); it and
+    /// the conductor's deadlines are served by `alarm`.
     refresh_at: u64,
-    /// A loss held without a manager that reconnects by itself: try again then.
-    retry_at: Option<u64>,
     alarm: Alarm,
-    /// The wait before looking again when no candidate is known (doubles up to a bound).
-    no_candidate: Backoff,
     /// New BSSes of the network the kernel did not announce (over its wake budget), as last
     /// read: when it grows, the table is read for them.
     unannounced_seen: u64,
@@ -277,11 +256,17 @@ impl Agent {
                 .inspect_err(|err| warn!("{err:#}: a deleted monitor interface goes unnoticed"))
                 .ok()
         });
-        let machine = Machine::new(
-            policy::MachineConfig {
-                observe_only: opts.config.act.observe_only || parts.observe_only_because.is_some(),
-                limiter: opts.config.limiter(),
-                manager_reconnects_recoverable: manager.backend() == Backend::WpaSupplicant,
+        let conductor = Conductor::new(
+            conductor::Config {
+                machine: policy::MachineConfig {
+                    observe_only: opts.config.act.observe_only
+                        || parts.observe_only_because.is_some(),
+                    limiter: opts.config.limiter(),
+                    manager_reconnects_recoverable: manager.backend() == Backend::WpaSupplicant,
+                },
+                manager_reconnects: manager.reconnects_by_itself(),
+                reads_table_whole: manager.reads_table_whole(),
+                roam_timeout_ns: opts.config.act.roam_timeout().as_nanos() as u64,
             },
             monotonic_ns(),
         );
@@ -312,16 +297,12 @@ impl Agent {
             put_back,
             restored_rx,
             manager,
-            machine,
+            conductor,
             book: CandidateBook::default(),
             network: None,
             network_id: None,
             current_freq: 0,
             station_mac,
-            ap_ended: None,
-            roam_generation: 0,
-            changed_by: None,
-            transition: None,
             last_roam: None,
             counters: Counters::default(),
             window_baseline,
@@ -332,12 +313,8 @@ impl Agent {
             action_rx,
             refresh_rx,
             metrics,
-            roam_deadline: None,
-            first_data_deadline: None,
             refresh_at: after(REFRESH_INTERVAL),
-            retry_at: None,
             alarm: Alarm::new().context("creating the agent's timer")?,
-            no_candidate: no_candidate_backoff(),
             unannounced_seen: 0,
         })
     }
@@ -355,7 +332,7 @@ impl Agent {
         crate::sd_notify::ready();
         let attached = Attached {
             iface: self.opts.iface.clone(),
-            observe_only: self.machine.config().observe_only,
+            observe_only: self.conductor.machine().config().observe_only,
             backend: self.manager.backend(),
             hooks: self.parts.observer.report().attached().count(),
         };
@@ -382,11 +359,11 @@ impl Agent {
                 }
                 Some(restored) = self.restored_rx.recv() => self.on_neighbours_restored(restored),
                 event = self.manager.next() => self.on_manager(event?).await,
-                Some(done) = self.action_rx.recv() => self.on_action_done(done).await,
+                Some(done) = self.action_rx.recv() => self.on_action_done(done),
                 report = self.liveness.next_report() => match report {
                     Ok(report) => {
                         let change = self.liveness.report(report, monotonic_ns(), &mut self.parts.observer);
-                        self.on_liveness(change).await;
+                        self.on_liveness(change);
                     }
                     Err(err) => warn!("reading the probes' acknowledgements: {err}"),
                 },
@@ -409,9 +386,7 @@ impl Agent {
         [
             self.liveness.next_wakeup_ns(),
             self.monitor_check.and_then(|check| check.due_ns()),
-            self.roam_deadline,
-            self.first_data_deadline,
-            self.retry_at,
+            self.conductor.next_deadline(),
             Some(self.refresh_at),
         ]
         .into_iter()
@@ -440,7 +415,7 @@ impl Agent {
     }
 
     async fn shutdown(&mut self) {
-        self.changed_by = None;
+        self.conductor.forget_changes();
         match tokio::time::timeout(SHUTDOWN_PUT_BACK, self.manager.actor().put_back()).await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => warn!("{err:#}; the next start puts it back"),
@@ -450,10 +425,6 @@ impl Agent {
         }
         self.emitter.emit(AgentEvent::Stopped);
     }
-}
-
-fn no_candidate_backoff() -> Backoff {
-    Backoff::new(NO_CANDIDATE_RETRY.as_nanos() as u64, NO_CANDIDATE_RETRY_MAX.as_nanos() as u64)
 }
 
 /// CLOCK_MONOTONIC ns, `wait` from now.

@@ -2,110 +2,62 @@
 //! the port opening, first data, and what the neighbour task put back.
 
 use super::*;
+use conductor::Input;
+use roam_proto::LossSource;
 
 impl Agent {
     pub(super) async fn on_kernel(&mut self, Stamped { at_ns, event, .. }: Stamped) {
         self.metrics.kernel_event(event.kind().name());
-        let current = self.machine.current_bss();
-        match event {
+        let current = self.conductor.current_bss();
+        let input = match event {
             KernelEvent::BssNew { bssid, ssid_hash, freq_mhz, .. } => {
                 self.book.heard(bssid, ssid_hash);
                 debug!(%bssid, freq = freq_mhz, "new BSS heard");
+                return;
             }
             // The monitor stopped hearing the AP, or the station sends into silence: only a
             // reason to ask the AP (a monitor may hear nothing of a healthy AP: many chips
             // filter its beacons in firmware).
-            KernelEvent::BssSilent { bssid, .. }
-                if Some(bssid) == current && self.monitor_hears() =>
-            {
-                self.ask_the_ap().await
-            }
-            KernelEvent::TxUnanswered { .. } => self.ask_the_ap().await,
-            // The BSS the station lost is back while roam holds the loss for want of somewhere
-            // to go (bare nl80211: nobody else reconnects): try now, not at the next retry.
-            KernelEvent::BssHeard { bssid }
-                if self.retry_at.is_some()
-                    && self.transition.as_ref().is_some_and(|t| t.from == Some(bssid)) =>
-            {
-                self.retry_held_loss().await
-            }
-            KernelEvent::BssHeard { bssid } if Some(bssid) == current => {
-                let change = self.liveness.heard(at_ns);
-                self.on_liveness(change).await;
-                let step = self.machine.handle(Input::ApHeard { bssid }, monotonic_ns());
-                self.apply(step).await;
-            }
-            KernelEvent::Leave(leave) => {
-                if !leave.from_ap
-                    || Some(leave.bssid) != current
-                    || leave.transmitter == self.station_mac
-                {
-                    return;
+            KernelEvent::BssSilent { bssid, .. } => {
+                if Some(bssid) == current && self.monitor_hears() {
+                    self.ask_the_ap();
                 }
-                // Under PMF the reason is encrypted: what the air shows of it means nothing.
-                let reason = if leave.protected { 0 } else { leave.reason };
-                let trigger = match leave.kind {
-                    LeaveKind::Deauth => Trigger::Deauth { reason },
-                    LeaveKind::Disassoc => Trigger::Disassoc { reason },
-                };
-                // The supplicant is about to process it: act once it has (ROAM would race it).
-                // The first one counts: an AP may send another right after (hostapd answers
-                // the station's next frame with a reason-7 deauthentication).
-                self.ap_ended = on_manager::first_sighting(self.ap_ended, (trigger, at_ns));
+                return;
             }
-            KernelEvent::Carrier { up } => self.on_carrier(up, at_ns),
+            KernelEvent::TxUnanswered { .. } => return self.ask_the_ap(),
+            KernelEvent::BssHeard { bssid } => {
+                if Some(bssid) == current {
+                    let change = self.liveness.heard(at_ns);
+                    self.on_liveness(change);
+                }
+                Input::BssHeard { bssid }
+            }
+            KernelEvent::Leave(leave) => Input::Leave { leave, station: self.station_mac },
+            KernelEvent::Carrier { up } => return self.on_carrier(up, at_ns),
             // mac80211's beacon loss (and a driver's) is mac80211 starting to probe the AP, not
             // its verdict: beacons can stop reaching the host while the AP is fine (firmware
             // filters, a noisy spell). roam asks the AP too, and acts only on its silence.
             KernelEvent::BeaconLoss => {
                 self.metrics.beacon_loss_detected(LossSource::Mac80211.name());
-                self.ask_the_ap().await;
+                return self.ask_the_ap();
             }
             // The verdict: mac80211 (or the firmware) gave up on the AP.
-            KernelEvent::ConnectionLoss => {
-                if let Some(bssid) = current {
-                    let lost = self.last_heard(&bssid).unwrap_or(at_ns);
-                    self.on_loss(Trigger::BeaconLoss, lost, at_ns, LossSource::Mac80211).await;
-                }
+            KernelEvent::ConnectionLoss => Input::ConnectionLoss {
+                last_heard_ns: current.and_then(|bssid| self.last_heard(&bssid)),
+            },
+            KernelEvent::PortAuthorized { .. } => Input::PortAuthorized,
+            KernelEvent::FirstData { .. } => Input::FirstData,
+            KernelEvent::Mlme { .. } | KernelEvent::CqmRssi { .. } | KernelEvent::NeighResolved => {
+                return
             }
-            KernelEvent::PortAuthorized { .. } => self.on_port_authorized(at_ns),
-            KernelEvent::FirstData { .. } => {
-                if let Some(t) = &mut self.transition {
-                    if t.marks.connected != 0 {
-                        t.mark(TransitionStep::FirstData, at_ns);
-                        self.finish_transition().await;
-                    }
-                }
-            }
-            KernelEvent::BssSilent { .. }
-            | KernelEvent::BssHeard { .. }
-            | KernelEvent::Mlme { .. }
-            | KernelEvent::CqmRssi { .. }
-            | KernelEvent::NeighResolved => {}
-        }
+        };
+        self.feed(input, at_ns);
     }
 
     /// Carrier from the fentry hooks (in the kernel, at the instant) or from rtnetlink.
     pub(super) fn on_carrier(&mut self, up: bool, at_ns: u64) {
         self.metrics.carrier(up);
-        if up {
-            return;
-        }
-        if self.transition.is_none() {
-            // The supplicant started this one (a deliberate roam): measure it too.
-            self.start_transition(None, at_ns);
-        }
-        if let Some(t) = &mut self.transition {
-            t.mark(TransitionStep::Left, at_ns);
-        }
-    }
-
-    /// The new AP opened the port (the neighbour task has already put the flushed entries
-    /// back, see `crate::neighbours`): a step of the transition.
-    pub(super) fn on_port_authorized(&mut self, at_ns: u64) {
-        if let Some(t) = &mut self.transition {
-            t.mark(TransitionStep::Authorized, at_ns);
-        }
+        self.feed(Input::Carrier { up }, at_ns);
     }
 
     pub(super) fn on_neighbours_restored(&mut self, restored: Restored) {

@@ -24,7 +24,7 @@ use crate::{
 pub(super) fn build(agent: &Agent) -> Status {
     let now_ns = monotonic_ns();
     let observer = &agent.parts.observer;
-    let current = agent.machine.current_bss();
+    let current = agent.conductor.current_bss();
     let bss = current.map(|bssid| {
         let rec = observer.bss_record(&bssid).ok().flatten();
         CurrentBss {
@@ -47,9 +47,9 @@ pub(super) fn build(agent: &Agent) -> Status {
     };
     Status {
         iface: agent.opts.iface.clone(),
-        state: agent.machine.state(),
-        state_since_ms: now_ns.saturating_sub(agent.machine.since_ns()) / 1_000_000,
-        observe_only: agent.machine.config().observe_only,
+        state: agent.conductor.machine().state(),
+        state_since_ms: now_ns.saturating_sub(agent.conductor.machine().since_ns()) / 1_000_000,
+        observe_only: agent.conductor.machine().config().observe_only,
         observe_only_why: agent.observe_only_why(),
         backend: agent.manager.backend(),
         bss,
@@ -148,7 +148,7 @@ fn candidates(
 ) -> Vec<StatusCandidate> {
     let rows = agent.book.rows_in(network, |b| observer.bss_record(b).ok()?);
     let max_age = agent.config().candidates.max_heard_age_ms;
-    let current = agent.machine.current_bss();
+    let current = agent.conductor.current_bss();
     agent
         .book
         .candidates(network, &rows, now_ns, Instant::now())

@@ -8,7 +8,7 @@ use roam_common::{maps::WindowCounters, policy::Trigger, MacAddr};
 use roam_proto::{Phase, TransitionStep, WindowReport};
 
 /// Timestamps of a transition, CLOCK_MONOTONIC ns (0: not reached).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Marks {
     /// The old AP's last frame (silence) or the frame/event that ended the link.
     pub lost: u64,
@@ -26,7 +26,7 @@ pub struct Marks {
 }
 
 /// A transition in progress.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
     pub trigger: Option<Trigger>,
     pub from: Option<MacAddr>,

@@ -5,30 +5,30 @@ use super::*;
 
 impl Agent {
     pub(super) async fn on_deadline(&mut self) {
-        let due = |deadline: Option<u64>| deadline.is_some_and(|at| at <= monotonic_ns());
-        if due(self.roam_deadline) {
-            self.roam_deadline = None;
-            let step = self.machine.handle(Input::RoamTimeout, monotonic_ns());
-            self.apply(step).await;
-        }
-        if due(self.first_data_deadline) {
-            self.finish_transition().await;
+        let now = monotonic_ns();
+        let due = |deadline: Option<u64>| deadline.is_some_and(|at| at <= now);
+        if due(self.conductor.next_deadline()) {
+            self.feed(conductor::Input::Tick, now);
         }
         if due(self.monitor_check.and_then(|check| check.due_ns())) {
             self.judge_monitor();
         }
         if due(self.liveness.next_wakeup_ns()) {
-            let change = self.liveness.wake(monotonic_ns(), &self.parts.observer);
-            self.on_liveness(change).await;
-        }
-        if due(self.retry_at) {
-            self.retry_held_loss().await;
+            let change = self.liveness.wake(now, &self.parts.observer);
+            self.on_liveness(change);
         }
         if due(Some(self.refresh_at)) {
             self.refresh_at =
                 after(REFRESH_INTERVAL.max(self.config().candidates.refresh_min_interval()));
             self.catch_up_with_link().await;
-            self.hear_unannounced_rows();
+            if let Some(network) = &self.network {
+                decide::hear_unannounced_rows(
+                    &mut self.book,
+                    &self.parts.observer,
+                    network,
+                    &mut self.unannounced_seen,
+                );
+            }
             self.refresh_candidates().await;
         }
     }
@@ -38,12 +38,12 @@ impl Agent {
     /// if its event had come, or roam would sit in ASSOC, blind to every later loss.
     pub(super) async fn catch_up_with_link(&mut self) {
         let Ok(Some(status)) = self.manager.status().await else { return };
-        if !self.machine.missed_connection(status.bssid, monotonic_ns()) {
+        if !self.conductor.machine().missed_connection(status.bssid, monotonic_ns()) {
             return;
         }
         warn!(
             bssid = %status.bssid,
-            state = self.machine.state().name(),
+            state = self.conductor.machine().state().name(),
             "missed the connection manager's connection event: catching up with its state"
         );
         self.on_manager(ManagerEvent::Connected { bssid: status.bssid }).await;
@@ -78,7 +78,7 @@ impl Agent {
             Ok(()) => {
                 watch.follow(monitor.ifindex());
                 info!(monitor = %name, ifindex = monitor.ifindex(), "monitor interface created again");
-                if let Some(bssid) = self.machine.current_bss() {
+                if let Some(bssid) = self.conductor.current_bss() {
                     self.count_monitor_beacons(bssid);
                 }
             }
@@ -101,7 +101,7 @@ impl Agent {
     }
 
     pub(super) fn judge_monitor(&mut self) {
-        let Some(bssid) = self.machine.current_bss() else { return };
+        let Some(bssid) = self.conductor.current_bss() else { return };
         let row = self.parts.observer.bss_record(&bssid).ok().flatten();
         let interval_tu = self
             .assoc_beacon_interval_tu(&bssid)
@@ -134,35 +134,28 @@ impl Agent {
 
     /// Something suggests the AP may be gone: ask it now (the liveness rule decides whether a
     /// probe goes out, and what its answer means).
-    pub(super) async fn ask_the_ap(&mut self) {
+    pub(super) fn ask_the_ap(&mut self) {
         let now = monotonic_ns();
         self.liveness.hint(now);
         let change = self.liveness.wake(now, &self.parts.observer);
-        self.on_liveness(change).await;
+        self.on_liveness(change);
     }
 
     /// What the liveness rule found: the AP lost (a loss to act on), or back (a false alarm).
-    pub(super) async fn on_liveness(&mut self, change: Option<Change>) {
-        let Some(bssid) = self.machine.current_bss() else { return };
-        match change {
-            Some(Change::Lost { last_alive_ns }) => {
-                self.on_loss(Trigger::NoAck, last_alive_ns, monotonic_ns(), LossSource::Ack).await
-            }
-            Some(Change::Back) => {
-                let step = self.machine.handle(Input::ApHeard { bssid }, monotonic_ns());
-                self.apply(step).await;
-            }
-            None => {}
+    pub(super) fn on_liveness(&mut self, change: Option<Change>) {
+        if let Some(change) = change {
+            self.feed(conductor::Input::Liveness(change), monotonic_ns());
         }
     }
 
     /// Keeps the best candidate usable: a single-channel scan when its scan entry would expire
     /// (bounded by the refresh interval), so a roam never needs a full scan.
     pub(super) async fn refresh_candidates(&mut self) {
-        if !self.config().candidates.refresh_scans || self.machine.state() != State::Run {
+        if !self.config().candidates.refresh_scans || self.conductor.machine().state() != State::Run
+        {
             return;
         }
-        let (Some(network), Some(current)) = (self.network.clone(), self.machine.current_bss())
+        let (Some(network), Some(current)) = (self.network.clone(), self.conductor.current_bss())
         else {
             return;
         };
