@@ -64,13 +64,17 @@ impl Observer {
         let station = StationIface::new(station_ifindex, netif::netns_inode()?, &opts.station)
             .ok_or_else(|| anyhow!("interface name {:?} is too long", opts.station))?;
 
-        // aya's loader parses the kernel's whole BTF as it is made (the agent's peak memory),
-        // for CO-RE relocations roam's object does not have: made at the start of `main`.
+        // aya's loader, made at the start of `main` without parsing the kernel's BTF, serves
+        // every attachment (see `loader`).
         let mut loader = super::loader::take();
 
-        // Read in place once, for the struct offsets and the drop reasons' names.
+        // Read in place once, for the struct offsets and the drop reasons' names. The loader
+        // keeps what it is given for the next attachment: the layouts live as long (a few
+        // hundred bytes for each attachment, which happens again only when the station's
+        // interface comes back).
         let kernel_btf = KernelBtf::load();
-        let layouts = KernelLayouts::resolve(kernel_btf.as_ref());
+        let layouts: &'static KernelLayouts =
+            Box::leak(Box::new(KernelLayouts::resolve(kernel_btf.as_ref())));
         let drop_reason_names = kernel_btf
             .as_ref()
             .ok()
@@ -80,7 +84,9 @@ impl Observer {
         let fentry_functions = kernel_btf.as_ref().map(fentry_functions).unwrap_or_default();
         drop(kernel_btf);
         layouts.apply(&mut loader);
-        let mut ebpf = loader.load(OBJECT).map_err(|e| {
+        let loaded = loader.load(OBJECT);
+        super::loader::give_back(loader);
+        let mut ebpf = loaded.map_err(|e| {
             anyhow!(e).context(
                 "loading roam's eBPF object failed: run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN",
             )
@@ -113,7 +119,7 @@ impl Observer {
         let mut fentry = FEntryTargets { functions: fentry_functions, btf: None };
         for hook in HOOKS {
             let status =
-                observer.attach(hook, &layouts, &mut fentry, &opts.station, monitor_ifindex);
+                observer.attach(hook, layouts, &mut fentry, &opts.station, monitor_ifindex);
             match &status {
                 HookStatus::Attached => debug!(program = hook.program, "attached"),
                 HookStatus::Skipped(why) => debug!(program = hook.program, "skipped: {why}"),
