@@ -182,11 +182,20 @@ pub enum Step {
         percent: u8,
         ms: u64,
     },
-    /// From now on the station receives the target AP at this signal (dBm).
+    /// The signal between the station and the target AP (both ways) goes to `to_dbm`, at once
+    /// or linearly over `over_ms`, from where it is; with `jitter_db`, it then fluctuates up
+    /// to that many dB either way, a new value every `jitter_every_ms`. Below -75 dBm frames
+    /// are lost, all of them at -92 dBm (`roam_testbed::medium::signal`).
     Signal {
         #[serde(default)]
         target: Target,
-        dbm: i32,
+        to_dbm: i32,
+        #[serde(default)]
+        over_ms: u64,
+        #[serde(default)]
+        jitter_db: u8,
+        #[serde(default = "default_jitter_every_ms")]
+        jitter_every_ms: u64,
     },
     /// The station's probe traffic stops: an idle station (what roam costs with nothing to
     /// carry its evidence).
@@ -299,6 +308,11 @@ fn default_interval_tu() -> u16 {
 
 /// Reason 7 (class 3 frame from a nonassociated station): what deauthentication attack tools
 /// send.
+/// A fluctuating signal takes a new value this often unless told.
+fn default_jitter_every_ms() -> u64 {
+    300
+}
+
 fn spoofed_reason() -> u16 {
     7
 }
@@ -606,8 +620,17 @@ impl Scenario {
                 Step::LinkLoss { percent, .. } if percent > 100 => {
                     bail!("scenario `{}`: link-loss percent {percent} is over 100", self.name)
                 }
-                Step::Signal { dbm, .. } if !(-100..=-10).contains(&dbm) => {
-                    bail!("scenario `{}`: signal {dbm} dBm is not in -100 to -10", self.name)
+                Step::Signal { to_dbm, .. } if !(-100..=-10).contains(&to_dbm) => {
+                    bail!("scenario `{}`: signal {to_dbm} dBm is not in -100 to -10", self.name)
+                }
+                Step::Signal { jitter_db, jitter_every_ms, .. }
+                    if jitter_db > 20 || (jitter_db > 0 && jitter_every_ms < 10) =>
+                {
+                    bail!(
+                        "scenario `{}`: signal jitter {jitter_db} dB every {jitter_every_ms} ms: \
+                         at most 20 dB, at most every 10 ms",
+                        self.name
+                    )
                 }
                 _ => {}
             }
@@ -684,6 +707,40 @@ mod tests {
         assert!(
             err("name = \"x\"\ncolour = 1\ntrigger = [{ action = \"kill\" }]").contains("colour")
         );
+    }
+
+    #[test]
+    fn a_signal_step_walks_or_fluctuates_within_bounds() {
+        let s = Scenario::from_toml(
+            r#"
+            name = "walk"
+            trigger = [
+                { action = "signal", to_dbm = -92, over_ms = 15000 },
+                { action = "signal", target = "other", to_dbm = -70, jitter_db = 3 },
+            ]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            s.trigger[0],
+            Step::Signal {
+                target: Target::Serving,
+                to_dbm: -92,
+                over_ms: 15_000,
+                jitter_db: 0,
+                jitter_every_ms: 300
+            }
+        );
+        assert!(s.needs_medium());
+        let err = |step: &str| {
+            let text = format!("name = \"x\"\ntrigger = [{step}]");
+            format!("{:#}", Scenario::from_toml(&text).unwrap_err())
+        };
+        assert!(err(r#"{ action = "signal", to_dbm = -120 }"#).contains("not in -100 to -10"));
+        assert!(err(r#"{ action = "signal", to_dbm = -70, jitter_db = 30 }"#).contains("jitter"));
+        assert!(err(r#"{ action = "signal", to_dbm = -70, jitter_db = 3, jitter_every_ms = 1 }"#)
+            .contains("every 10 ms"));
+        assert!(err(r#"{ action = "signal", dbm = -70 }"#).contains("dbm"), "the old field");
     }
 
     #[test]

@@ -189,8 +189,8 @@ impl Link {
                     let rules = rules.lock().expect("medium rules");
                     air.transmit(&tx, &rules, system::monotonic_ns(), &mut || random.next())
                 };
-                let signal = outcome.deliveries.first().map_or(-50, |(_, dbm)| *dbm);
-                self.send_hwsim(tx.status(outcome.acked, outcome.tx_info, signal))?;
+                let status = tx.status(outcome.acked, outcome.tx_info, outcome.ack_signal_dbm);
+                self.send_hwsim(status)?;
                 for (receiver, dbm) in outcome.deliveries {
                     self.send_hwsim(tx.delivery(receiver, dbm))?;
                 }

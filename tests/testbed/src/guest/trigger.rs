@@ -5,7 +5,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use roam_testbed::scenario::{NetworkChoice, Step, Target};
 
-use roam_testbed::medium::air::Link;
+use roam_testbed::medium::{
+    air::{Link, DEFAULT_SIGNAL_DBM},
+    signal::{Jitter, SignalPath},
+};
 
 use super::{attacker::ForgedBeacon, leftovers, paths, process, system, topology::Topology};
 
@@ -70,12 +73,32 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
             });
             Ok(Some(format!("link-loss {iface} {percent}% {ms} ms")))
         }
-        Step::Signal { dbm, .. } => {
+        Step::Signal { to_dbm, over_ms, jitter_db, jitter_every_ms, .. } => {
             let (ap, sta) = topology.link_to_station(ap(index))?;
+            let now = system::monotonic_ns();
             topology.medium()?.update(|rules| {
-                rules.signal_dbm.insert((ap, sta), dbm);
+                // Both ways, each from where it is now: a walk goes on from where it got to.
+                for (seed, link) in [(ap, sta), (sta, ap)].into_iter().enumerate() {
+                    let path = SignalPath {
+                        from_dbm: rules
+                            .signal
+                            .get(&link)
+                            .map_or(f64::from(DEFAULT_SIGNAL_DBM), |path| path.trend_at(now)),
+                        to_dbm: f64::from(to_dbm),
+                        start_ns: now,
+                        over_ns: over_ms * 1_000_000,
+                        jitter: (jitter_db > 0).then(|| Jitter {
+                            db: f64::from(jitter_db),
+                            every_ns: jitter_every_ms * 1_000_000,
+                            seed: link_seed(link.0, link.1) ^ seed as u64,
+                        }),
+                    };
+                    rules.signal.insert(link, path);
+                }
             });
-            Ok(Some(format!("signal {iface} {dbm} dBm")))
+            let over = if over_ms > 0 { format!(" over {over_ms} ms") } else { String::new() };
+            let jitter = if jitter_db > 0 { format!(" +-{jitter_db} dB") } else { String::new() };
+            Ok(Some(format!("signal {iface} {to_dbm} dBm{over}{jitter}")))
         }
         Step::Deauth { reason, .. } => topology.aps[ap(index)]
             .deauthenticate(&station, reason)
@@ -280,4 +303,9 @@ fn expect_gateway(network: NetworkChoice) -> Result<String> {
         Some(mac) => Ok(mac.to_owned()),
         None => Ok("(resolving)".to_owned()),
     }
+}
+
+/// A link's own seed for its signal's fluctuation: two links never fluctuate in step.
+fn link_seed(from: roam_proto::MacAddr, to: roam_proto::MacAddr) -> u64 {
+    from.0.iter().chain(&to.0).fold(0, |seed, byte| seed << 8 ^ seed >> 56 ^ u64::from(*byte))
 }

@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use roam_proto::MacAddr;
 
-use super::wire::{Transmitted, TxInfo, TxRate, FLAG_NO_ACK};
+use super::{
+    signal::{loss_at, SignalPath},
+    wire::{Transmitted, TxInfo, TxRate, FLAG_NO_ACK},
+};
 
 /// What mac80211_hwsim's own medium gives every receiver (`DEFAULT_RX_RSSI`).
 pub const DEFAULT_SIGNAL_DBM: i32 = -50;
@@ -20,8 +23,9 @@ pub struct Rules {
     /// Random loss on the link between two radios, both ways, per try (0.0 to 1.0), until the
     /// time given.
     pub loss: HashMap<Link, (f64, u64)>,
-    /// The signal the second radio receives from the first (dBm).
-    pub signal_dbm: HashMap<(MacAddr, MacAddr), i32>,
+    /// The signal the second radio receives from the first, over time; below -75 dBm it
+    /// costs frames too ([`loss_at`]).
+    pub signal: HashMap<(MacAddr, MacAddr), SignalPath>,
     /// Radios nobody hears and that hear nobody (hwsim's `group` 0, which its own medium alone
     /// applies).
     pub isolated: HashSet<MacAddr>,
@@ -42,19 +46,28 @@ impl Link {
 }
 
 impl Rules {
-    fn loss(&self, a: MacAddr, b: MacAddr, now_ns: u64) -> f64 {
-        match self.loss.get(&Link::between(a, b)) {
+    /// The probability that one try from `from` does not reach `to`: the link's random loss
+    /// and the loss of the signal `to` hears, independent of each other.
+    fn loss(&self, from: MacAddr, to: MacAddr, now_ns: u64) -> f64 {
+        let random = match self.loss.get(&Link::between(from, to)) {
             Some(&(loss, until)) if now_ns < until => loss,
             _ => 0.0,
-        }
+        };
+        let faded = loss_at(self.signal(from, to, now_ns));
+        1.0 - (1.0 - random) * (1.0 - faded)
     }
 
     fn drops_beacons(&self, from: MacAddr, to: MacAddr, now_ns: u64) -> bool {
         self.beacons_dropped.get(&(from, to)).is_some_and(|&until| now_ns < until)
     }
 
-    fn signal(&self, from: MacAddr, to: MacAddr) -> i32 {
-        self.signal_dbm.get(&(from, to)).copied().unwrap_or(DEFAULT_SIGNAL_DBM)
+    /// The signal `to` hears from `from` at `now_ns` (dBm).
+    pub fn signal(&self, from: MacAddr, to: MacAddr, now_ns: u64) -> f64 {
+        self.signal.get(&(from, to)).map_or(f64::from(DEFAULT_SIGNAL_DBM), |path| path.at(now_ns))
+    }
+
+    fn signal_dbm(&self, from: MacAddr, to: MacAddr, now_ns: u64) -> i32 {
+        self.signal(from, to, now_ns).round() as i32
     }
 }
 
@@ -64,6 +77,8 @@ pub struct Outcome {
     /// Radios that receive it, and the signal each hears.
     pub deliveries: Vec<(MacAddr, i32)>,
     pub acked: bool,
+    /// The signal the acknowledgement came back at (the transmitter's view of the link).
+    pub ack_signal_dbm: i32,
     /// The rate chain as far as it was tried.
     pub tx_info: TxInfo,
 }
@@ -117,20 +132,23 @@ impl Air {
                 && (!is_beacon || !rules.drops_beacons(from, to, now_ns))
         };
 
-        // The addressee, if any, gets the frame as the retries go: each try's frame and its
-        // acknowledgement cross the lossy link.
+        // The addressee, if any, gets the frame as the retries go: each try's frame crosses
+        // the link one way, its acknowledgement the other.
         let mut tx_info = tx.tx_info;
         let (mut reached_addressee, mut acked) = (false, false);
+        let mut ack_signal_dbm = DEFAULT_SIGNAL_DBM;
         if let Some(to) = addressee.filter(|to| wants_ack && hears(*to)) {
-            let loss = rules.loss(from, to, now_ns);
+            let (frame_loss, ack_loss) =
+                (rules.loss(from, to, now_ns), rules.loss(to, from, now_ns));
+            ack_signal_dbm = rules.signal_dbm(to, from, now_ns);
             'chain: for (i, rate) in tx.tx_info.iter().enumerate() {
                 if rate.idx < 0 {
                     break;
                 }
                 for attempt in 0..rate.count {
-                    let frame_through = random() >= loss;
+                    let frame_through = random() >= frame_loss;
                     reached_addressee |= frame_through;
-                    if frame_through && random() >= loss {
+                    if frame_through && random() >= ack_loss {
                         acked = true;
                         tx_info[i].count = attempt + 1;
                         for later in &mut tx_info[i + 1..] {
@@ -153,17 +171,17 @@ impl Air {
                 random() >= rules.loss(from, to, now_ns)
             };
             if through {
-                deliveries.push((to, rules.signal(from, to)));
+                deliveries.push((to, rules.signal_dbm(from, to, now_ns)));
             }
         }
-        Outcome { deliveries, acked, tx_info }
+        Outcome { deliveries, acked, ack_signal_dbm, tx_info }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::medium::wire::FLAG_REQ_TX_STATUS;
+    use crate::medium::{signal::SignalPath, wire::FLAG_REQ_TX_STATUS};
 
     const AP: MacAddr = MacAddr([0x42, 0, 0, 0, 0, 0]);
     const AP_IFACE: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0]);
@@ -296,10 +314,40 @@ mod tests {
             .deliveries
             .is_empty());
 
-        let rules = Rules { signal_dbm: [((AP, STA), -72)].into(), ..Rules::default() };
+        let rules =
+            Rules { signal: [((AP, STA), SignalPath::steady(-72.0))].into(), ..Rules::default() };
         let outcome = air().transmit(&beacon_from_ap(), &rules, NOW, &mut never_lost());
         assert!(outcome.deliveries.contains(&(STA, -72)));
         assert!(outcome.deliveries.contains(&(OTHER_AP, DEFAULT_SIGNAL_DBM)));
+    }
+
+    /// A faded link loses frames the way its signal says, each direction by its own signal:
+    /// the station's frame reaches a faint AP and is acknowledged only as often as the AP's
+    /// answer gets through.
+    #[test]
+    fn a_fading_signal_costs_frames_each_way() {
+        let path = |dbm| SignalPath::steady(dbm);
+        let faded = Rules {
+            signal: [((AP, STA), path(-92.0)), ((STA, AP), path(-92.0))].into(),
+            ..Rules::default()
+        };
+        let outcome = air().transmit(&data_to_ap(), &faded, NOW, &mut never_lost());
+        assert!(!outcome.acked, "nothing crosses at -92 dBm");
+        let beacon = air().transmit(&beacon_from_ap(), &faded, NOW, &mut never_lost());
+        assert_eq!(receivers(&beacon), [OTHER_AP], "the station misses the faded AP's beacon");
+
+        // Only the way back faded: every try arrives, no acknowledgement comes back.
+        let one_way = Rules { signal: [((AP, STA), path(-92.0))].into(), ..Rules::default() };
+        let outcome = air().transmit(&data_to_ap(), &one_way, NOW, &mut never_lost());
+        assert!(!outcome.acked);
+        assert!(receivers(&outcome).contains(&AP));
+        assert_eq!(outcome.ack_signal_dbm, -92);
+
+        // Half the tries lost at -83.5 dBm.
+        let half = Rules { signal: [((STA, AP), path(-83.5))].into(), ..Rules::default() };
+        let mut draws = [0.4, 0.6, 0.99, 0.99].into_iter();
+        let outcome = air().transmit(&data_to_ap(), &half, NOW, &mut || draws.next().unwrap());
+        assert_eq!(outcome.tx_info[0], TxRate { idx: 4, count: 2 }, "the first try lost");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The testbed's own wireless medium for mac80211_hwsim: the guest registers with hwsim's
 //! generic netlink family and carries every frame of its radios itself, so a scenario can shape
 //! the air per link (drop one AP's beacons to the station, lose frames at random, set a
-//! signal). Pure parts here, tested on the host: [`wire`] (the family's messages) and [`air`]
-//! (what becomes of each transmission). The guest's `medium` module runs the socket.
+//! signal that fades over time and costs frames as it does). Pure parts here, tested on the
+//! host: [`wire`] (the family's messages), [`air`] (what becomes of each transmission) and
+//! [`signal`] (a link's signal over time and the loss it brings). The guest's `medium` module runs the socket.
 
 pub mod air;
+pub mod signal;
 pub mod wire;
