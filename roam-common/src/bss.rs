@@ -4,7 +4,10 @@
 
 use crate::{
     frame::{FrameKind, Observation},
-    maps::{BssRecord, BssSlot, BSS_FLAG_HAS_SIGNAL, BSS_FLAG_SILENT_REPORTED, BSS_TABLE_SETS},
+    maps::{
+        BssRecord, BssSlot, BSS_FLAG_HAS_SIGNAL, BSS_FLAG_SILENT_REPORTED, BSS_FLAG_WEAK_REPORTED,
+        BSS_TABLE_SETS,
+    },
     MacAddr,
 };
 
@@ -219,6 +222,30 @@ pub fn check_silence(
     Some(unheard)
 }
 
+/// A weak spell ends (and the next fall is reported again) this far above the watch level:
+/// 3 dB, more than a beacon's fading moves the average.
+pub const WEAK_REARM_X16: i32 = 3 * 16;
+
+/// Whether the associated BSS's smoothed signal has just fallen below `weak_x16` (dBm x 16;
+/// 0: never): true once per weak spell, which ends [`WEAK_REARM_X16`] above it.
+#[inline(always)]
+pub fn check_weak(rec: &mut BssRecord, weak_x16: i32) -> bool {
+    if weak_x16 == 0 || rec.flags & BSS_FLAG_HAS_SIGNAL == 0 {
+        return false;
+    }
+    if rec.flags & BSS_FLAG_WEAK_REPORTED != 0 {
+        if rec.signal_avg_x16 >= weak_x16 + WEAK_REARM_X16 {
+            rec.flags &= !BSS_FLAG_WEAK_REPORTED;
+        }
+        return false;
+    }
+    if rec.signal_avg_x16 < weak_x16 {
+        rec.flags |= BSS_FLAG_WEAK_REPORTED;
+        return true;
+    }
+    false
+}
+
 /// The average signal in whole dBm (rounded toward zero), if any sample was seen.
 pub fn signal_avg_dbm(rec: &BssRecord) -> Option<i32> {
     (rec.flags & BSS_FLAG_HAS_SIGNAL != 0).then_some(rec.signal_avg_x16 / 16)
@@ -411,5 +438,35 @@ mod tests {
         let mut rec = new_record(&beacon(-40), 0);
         assert!(check_silence(&mut rec, 3 * BI + 1, 3, 70_000).is_some());
         assert_eq!(associated_interval_ns(&rec, 1), BI);
+    }
+
+    #[test]
+    fn a_weak_signal_is_reported_once_per_spell() {
+        let mut rec = new_record(&beacon(-60), 0);
+        let weak = -70 * 16;
+        assert!(!check_weak(&mut rec, weak));
+        let mut reported = 0;
+        for t in 1..=40 {
+            update(&mut rec, &beacon(-80), t);
+            reported += check_weak(&mut rec, weak) as u32;
+        }
+        assert_eq!(reported, 1, "once while it stays weak");
+        // Back just above the level: still the same spell; well above: a new fall is reported.
+        for t in 41..=80 {
+            update(&mut rec, &beacon(-68), t);
+            assert!(!check_weak(&mut rec, weak));
+        }
+        assert_ne!(rec.flags & BSS_FLAG_WEAK_REPORTED, 0);
+        for t in 81..=120 {
+            update(&mut rec, &beacon(-60), t);
+            check_weak(&mut rec, weak);
+        }
+        assert_eq!(rec.flags & BSS_FLAG_WEAK_REPORTED, 0, "the spell ended");
+        for t in 121..=160 {
+            update(&mut rec, &beacon(-80), t);
+            reported += check_weak(&mut rec, weak) as u32;
+        }
+        assert_eq!(reported, 2);
+        assert!(!check_weak(&mut rec, 0), "0: never");
     }
 }

@@ -42,6 +42,13 @@ pub enum EventKind {
     ///
     /// [`LinkConfig::quiet_ns`]: crate::maps::LinkConfig::quiet_ns
     TxUnanswered = 16,
+    /// The associated BSS's smoothed signal fell below [`FilterConfig::weak_signal_x16`]
+    /// (`signal_dbm`, `value` = the average in dBm x 16): worth watching its trend. Once until
+    /// it is [`WEAK_REARM_X16`] above again.
+    ///
+    /// [`FilterConfig::weak_signal_x16`]: crate::maps::FilterConfig::weak_signal_x16
+    /// [`WEAK_REARM_X16`]: crate::bss::WEAK_REARM_X16
+    SignalWeak = 17,
 }
 
 impl EventKind {
@@ -64,6 +71,7 @@ impl EventKind {
             14 => FirstData,
             15 => PortAuthorized,
             16 => TxUnanswered,
+            17 => SignalWeak,
             _ => return None,
         })
     }
@@ -88,6 +96,7 @@ impl EventKind {
             FirstData => "first_data",
             PortAuthorized => "port_authorized",
             TxUnanswered => "tx_unanswered",
+            SignalWeak => "signal_weak",
         }
     }
 }
@@ -169,6 +178,9 @@ impl Event {
             EventKind::FirstData => KernelEvent::FirstData { bssid: self.bssid },
             EventKind::PortAuthorized => KernelEvent::PortAuthorized { peer: self.bssid },
             EventKind::TxUnanswered => KernelEvent::TxUnanswered { quiet_ns: self.value },
+            EventKind::SignalWeak => {
+                KernelEvent::SignalWeak { bssid: self.bssid, avg_x16: self.value as i64 as i32 }
+            }
         };
         Some(Stamped { at_ns: self.ts_ns, ifindex: self.ifindex, event })
     }
@@ -218,6 +230,8 @@ pub enum KernelEvent {
     PortAuthorized { peer: MacAddr },
     /// The station sent while nothing had come from its AP for `quiet_ns`.
     TxUnanswered { quiet_ns: u64 },
+    /// The associated BSS's smoothed signal fell below the agent's watch level.
+    SignalWeak { bssid: MacAddr, avg_x16: i32 },
 }
 
 impl KernelEvent {
@@ -240,6 +254,7 @@ impl KernelEvent {
             KernelEvent::FirstData { .. } => EventKind::FirstData,
             KernelEvent::PortAuthorized { .. } => EventKind::PortAuthorized,
             KernelEvent::TxUnanswered { .. } => EventKind::TxUnanswered,
+            KernelEvent::SignalWeak { .. } => EventKind::SignalWeak,
         }
     }
 }
@@ -277,17 +292,17 @@ mod tests {
     fn event_has_no_implicit_padding() {
         // 4+4+8+8 + 6*3 + 2+2+1+1+1+3 + 4 = 56
         assert_eq!(core::mem::size_of::<super::Event>(), 56);
-        for v in 1..=16 {
+        for v in 1..=17 {
             assert_eq!(super::EventKind::from_u32(v).map(|k| k as u32), Some(v));
         }
         assert_eq!(super::EventKind::from_u32(0), None);
-        assert_eq!(super::EventKind::from_u32(17), None);
+        assert_eq!(super::EventKind::from_u32(18), None);
     }
 
     #[test]
     fn every_known_record_decodes_back_to_its_kind() {
         use super::*;
-        for v in 1..=16 {
+        for v in 1..=17 {
             let record = Event { kind: v, ts_ns: 7, ifindex: 3, ..Event::default() };
             let stamped = record.decode().expect("a known kind decodes");
             assert_eq!(stamped.event.kind() as u32, v);

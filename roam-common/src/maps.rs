@@ -42,7 +42,7 @@ pub struct BssRecord {
     pub capability: u16,
     pub freq_mhz: u16,
     pub signal_last_dbm: i8,
-    /// [`BSS_FLAG_SILENT_REPORTED`], [`BSS_FLAG_HAS_SIGNAL`].
+    /// [`BSS_FLAG_SILENT_REPORTED`], [`BSS_FLAG_HAS_SIGNAL`], [`BSS_FLAG_WEAK_REPORTED`].
     pub flags: u8,
 }
 
@@ -50,6 +50,8 @@ pub struct BssRecord {
 pub const BSS_FLAG_SILENT_REPORTED: u8 = 1 << 0;
 /// `signal_avg_x16` holds at least one sample.
 pub const BSS_FLAG_HAS_SIGNAL: u8 = 1 << 1;
+/// A "weak" event was sent for the current weak spell; cleared when the signal recovers.
+pub const BSS_FLAG_WEAK_REPORTED: u8 = 1 << 2;
 
 /// Written by the agent (array map, one entry): what the socket filter watches for.
 #[repr(C)]
@@ -76,6 +78,11 @@ pub struct FilterConfig {
     /// network around, or a flood of invented ones, are counted in the table, not reported);
     /// 0: every one (not connected yet).
     pub own_ssid_hash: u32,
+    /// Report the associated BSS's smoothed signal falling below this (dBm x 16) once
+    /// ([`EventKind::SignalWeak`]); 0: never.
+    ///
+    /// [`EventKind::SignalWeak`]: crate::event::EventKind::SignalWeak
+    pub weak_signal_x16: i32,
 }
 
 /// What the agent tells the station's link programs (array map, one entry, written by the

@@ -169,6 +169,15 @@ fn track_bss(
                 ev.signal_dbm = obs.signal_dbm.unwrap_or(0);
                 events::send(&ev);
             }
+            if obs.bssid == cfg.assoc_bssid
+                && bss::check_weak(&mut slot.record, cfg.weak_signal_x16)
+            {
+                let mut ev = events::new(EventKind::SignalWeak);
+                ev.bssid = obs.bssid;
+                ev.freq_mhz = obs.freq_mhz;
+                ev.value = slot.record.signal_avg_x16 as i64 as u64;
+                events::send(&ev);
+            }
         }
         Way::Miss { victim, evicts } => {
             if !bss::creates_record(obs) {

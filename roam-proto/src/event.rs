@@ -186,6 +186,9 @@ pub enum LossSource {
     Mac80211,
     /// The AP ended the association (deauthentication, disassociation).
     Ap,
+    /// The serving AP's signal is fading below `detect.signal_threshold_dbm` and another AP of
+    /// the network is stronger by the hysteresis: a roam before the link breaks.
+    Signal,
 }
 
 impl LossSource {
@@ -196,6 +199,7 @@ impl LossSource {
             LossSource::Ack => "ack",
             LossSource::Mac80211 => "mac80211",
             LossSource::Ap => "ap",
+            LossSource::Signal => "signal",
         }
     }
 }

@@ -116,7 +116,11 @@ pub struct Detect {
     pub probe_failures: u32,
     /// Ask the AP at once when the station sends and nothing has come from it for this long.
     pub unanswered_ms: u64,
-    pub signal_threshold_dbm: Option<i32>,
+    /// Roam before the link breaks: when the serving AP's smoothed signal is below
+    /// `signal_threshold_dbm` and falling (or far below it), to an AP of the network stronger
+    /// by `signal_hysteresis_db`.
+    pub signal_roaming: bool,
+    pub signal_threshold_dbm: i32,
     pub signal_hysteresis_db: i32,
 }
 
@@ -128,7 +132,8 @@ impl Default for Detect {
             probe_interval_ms: 150,
             probe_failures: 3,
             unanswered_ms: 40,
-            signal_threshold_dbm: None,
+            signal_roaming: true,
+            signal_threshold_dbm: -70,
             signal_hysteresis_db: 8,
         }
     }
@@ -154,6 +159,14 @@ impl Detect {
     /// When the kernel hints the agent that the station sends into silence (ns).
     pub fn unanswered_ns(&self) -> u64 {
         self.unanswered_ms * 1_000_000
+    }
+
+    /// The signal rule's parameters; none when signal roaming is off.
+    pub fn signal(&self) -> Option<roam_common::policy::SignalConfig> {
+        self.signal_roaming.then_some(roam_common::policy::SignalConfig {
+            threshold_dbm: self.signal_threshold_dbm,
+            hysteresis_db: self.signal_hysteresis_db,
+        })
     }
 }
 
@@ -338,10 +351,10 @@ impl Config {
     /// seem to work when it does not.
     pub fn inert_settings(&self) -> Vec<String> {
         let mut inert = Vec::new();
-        if let Some(dbm) = self.detect.signal_threshold_dbm {
-            inert.push(format!(
-                "detect.signal_threshold_dbm = {dbm} has no effect yet: roam does not roam on a weak signal (only on a lost AP); remove the key to silence this"
-            ));
+        if self.detect.signal_roaming && !self.detect.monitor {
+            inert.push(
+                "detect.signal_roaming has no effect with detect.monitor = false yet: roam reads the AP's signal from the monitor's frames; set signal_roaming = false to silence this".to_owned(),
+            );
         }
         inert
     }
@@ -389,13 +402,12 @@ impl Config {
                 ),
             ));
         }
-        if let Some(dbm) = self.detect.signal_threshold_dbm {
-            if !(-100..=-20).contains(&dbm) {
-                return Err(Invalid::new(
-                    "detect.signal_threshold_dbm",
-                    format!("{dbm} is not a plausible RSSI: use -100 to -20 dBm"),
-                ));
-            }
+        let dbm = self.detect.signal_threshold_dbm;
+        if !(-95..=-40).contains(&dbm) {
+            return Err(Invalid::new(
+                "detect.signal_threshold_dbm",
+                format!("{dbm} is out of range: use -95 to -40 dBm"),
+            ));
         }
         if !(0..=MAX_HYSTERESIS_DB).contains(&self.detect.signal_hysteresis_db) {
             return Err(Invalid::new(
@@ -477,10 +489,14 @@ mod tests {
     #[test]
     fn a_key_that_does_nothing_yet_is_said_to() {
         assert!(Config::default().inert_settings().is_empty());
-        let set = Config::parse("[detect]\nsignal_threshold_dbm = -75\n", "x").unwrap();
+        let set = Config::parse("[detect]\nmonitor = false\n", "x").unwrap();
         let inert = set.inert_settings();
         assert_eq!(inert.len(), 1);
-        assert!(inert[0].starts_with("detect.signal_threshold_dbm = -75 has no effect yet"));
+        assert!(
+            inert[0].starts_with("detect.signal_roaming has no effect with detect.monitor = false")
+        );
+        let off = Config::parse("[detect]\nmonitor = false\nsignal_roaming = false\n", "x");
+        assert!(off.unwrap().inert_settings().is_empty());
     }
 
     #[test]

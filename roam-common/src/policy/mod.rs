@@ -8,6 +8,7 @@
 //! - [`liveness`]: whether the AP is still there, from 802.11 acknowledgements and frames heard;
 //! - [`monitor`]: whether the monitor interface hears the AP at all (many chips filter it);
 //! - [`security`]: whether a BSS offers the security the station's network uses;
+//! - [`signal`]: roaming before the link breaks, on the serving AP's fading signal;
 //! - [`machine`]: the state machine that turns events into at most one action at a time.
 
 pub mod backoff;
@@ -17,6 +18,7 @@ pub mod liveness;
 pub mod machine;
 pub mod monitor;
 pub mod security;
+pub mod signal;
 pub mod state;
 pub mod trigger;
 
@@ -31,5 +33,6 @@ pub use limiter::{Limiter, LimiterConfig};
 pub use liveness::{AckReports, Liveness, LivenessConfig, Verdict};
 pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};
 pub use monitor::{MonitorCheck, MonitorHealth};
+pub use signal::{SignalConfig, SignalTrend, SignalVerdict};
 pub use state::State;
 pub use trigger::{Trigger, TriggerKind};

@@ -85,6 +85,7 @@ impl Agent {
             watch_data: watch_data as u32,
             assoc_beacon_interval_tu: self.assoc_beacon_interval_tu(&bssid).map_or(0, u32::from),
             own_ssid_hash: self.network.as_ref().map_or(0, |n| n.ssid_hash),
+            weak_signal_x16: self.signal.as_ref().map_or(0, SignalWatch::watch_level_x16),
         };
         if let Err(err) = self.parts.observer.set_filter_config(&cfg) {
             warn!("configuring the frame filter: {err:#}");

@@ -30,6 +30,7 @@ mod on_kernel;
 mod on_manager;
 mod services;
 mod setup;
+mod signal_watch;
 mod signals;
 mod status;
 mod transition;
@@ -82,6 +83,7 @@ use crate::{
     wpa,
 };
 use monitor_watch::MonitorWatch;
+use signal_watch::SignalWatch;
 
 /// A scan the connection manager started keeps the station off its channel for at most this
 /// long, as far as the liveness rule is concerned (its end is normally reported sooner).
@@ -216,6 +218,8 @@ struct Agent {
     monitor_check: Option<MonitorCheck>,
     /// Whether the monitor interface is deleted under roam (none without one).
     monitor_watch: Option<MonitorWatch>,
+    /// The serving AP's signal while it is weak (none with signal roaming off).
+    signal: Option<SignalWatch>,
     /// The next look at the manager's state and the candidates (CLOCK_MONOTONIC ns); it and
     /// the conductor's deadlines are served by `alarm`.
     refresh_at: u64,
@@ -285,8 +289,10 @@ impl Agent {
             parts.ack_prober.take(),
             opts.config.detect.unanswered_ns(),
         );
+        let signal = opts.config.detect.signal().map(SignalWatch::new);
         Ok(Agent {
             liveness,
+            signal,
             monitor_check: None,
             monitor_watch,
             station_ifindex,
@@ -386,6 +392,7 @@ impl Agent {
         [
             self.liveness.next_wakeup_ns(),
             self.monitor_check.and_then(|check| check.due_ns()),
+            self.signal.as_ref().and_then(SignalWatch::next_wakeup_ns),
             self.conductor.next_deadline(),
             Some(self.refresh_at),
         ]

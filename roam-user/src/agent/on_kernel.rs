@@ -47,6 +47,12 @@ impl Agent {
             },
             KernelEvent::PortAuthorized { .. } => Input::PortAuthorized,
             KernelEvent::FirstData { .. } => Input::FirstData,
+            KernelEvent::SignalWeak { bssid, .. } => {
+                if let Some(signal) = self.signal.as_mut().filter(|_| Some(bssid) == current) {
+                    signal.weak(at_ns);
+                }
+                return;
+            }
             KernelEvent::Mlme { .. } | KernelEvent::CqmRssi { .. } | KernelEvent::NeighResolved => {
                 return
             }

@@ -12,6 +12,10 @@ impl Agent {
             ManagerEvent::Connected { bssid } => {
                 self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
                 self.feed(Input::Connected { bssid }, now);
+                let row = self.row(&bssid);
+                if let Some(signal) = &mut self.signal {
+                    signal.associated(row.as_ref(), now);
+                }
                 self.liveness.associated(bssid, now, &mut self.parts.observer);
                 self.count_monitor_beacons(bssid);
                 return self.arm_filter();

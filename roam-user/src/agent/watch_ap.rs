@@ -2,6 +2,7 @@
 //! keeping the candidates fresh.
 
 use super::*;
+use roam_common::policy::SignalVerdict;
 
 impl Agent {
     pub(super) async fn on_deadline(&mut self) {
@@ -12,6 +13,9 @@ impl Agent {
         }
         if due(self.monitor_check.and_then(|check| check.due_ns())) {
             self.judge_monitor();
+        }
+        if due(self.signal.as_ref().and_then(SignalWatch::next_wakeup_ns)) {
+            self.watch_signal(now);
         }
         if due(self.liveness.next_wakeup_ns()) {
             let change = self.liveness.wake(now, &self.parts.observer);
@@ -145,6 +149,43 @@ impl Agent {
     pub(super) fn on_liveness(&mut self, change: Option<Change>) {
         if let Some(change) = change {
             self.feed(conductor::Input::Liveness(change), monotonic_ns());
+        }
+    }
+
+    /// Samples the serving AP's weak signal and judges its trend: a roam to a candidate enough
+    /// stronger, or a refresh scan of the strongest one's channel while it falls.
+    fn watch_signal(&mut self, now: u64) {
+        let Some(current) = self.conductor.current_bss() else { return };
+        let row = self.row(&current);
+        let Some(signal) = &mut self.signal else { return };
+        signal.sample(row.as_ref(), now);
+        let (Some(network), State::Run) = (&self.network, self.conductor.machine().state()) else {
+            return;
+        };
+        let rows = self.book.rows_in(network, |b| self.parts.observer.bss_record(b).ok()?);
+        let candidates = self.book.candidates(network, &rows, now, Instant::now());
+        match signal.judge(current, &candidates, now) {
+            SignalVerdict::Stay => {}
+            SignalVerdict::Roam { target } => {
+                info!(%current, target = %target.bssid, "the signal fades: roaming before the link breaks");
+                self.feed(conductor::Input::SignalFading { target }, now);
+            }
+            SignalVerdict::Look => {
+                let strongest = candidates
+                    .iter()
+                    .filter(|c| c.bssid != current)
+                    .max_by_key(|c| c.signal_dbm.unwrap_or(i32::MIN));
+                if let Some(best) = strongest.filter(|_| signal.may_look(now)) {
+                    debug!(bssid = %best.bssid, freq = best.freq_mhz, "the signal falls: refreshing the strongest candidate");
+                    let actor = self.manager.actor();
+                    let (freq, ssid) = (best.freq_mhz, network.ssid.clone());
+                    tokio::spawn(async move {
+                        if let Err(err) = actor.scan_one_channel(freq, &ssid).await {
+                            debug!("refresh scan: {err:#}");
+                        }
+                    });
+                }
+            }
         }
     }
 

@@ -297,3 +297,41 @@ fn a_flood_of_the_networks_own_bsses_is_announced_within_the_wake_budget() -> Re
         Ok(())
     })
 }
+
+/// The serving AP's smoothed signal falling below the agent's watch level wakes it once, with
+/// the level; another BSS's weak beacons and the serving AP's strong ones do not.
+#[test]
+fn a_fading_serving_ap_is_reported_weak_once() -> Result<()> {
+    in_netns(|| {
+        let mut tun = Tun::create("roammon5")?;
+        let mut observer = tun.observer()?;
+        let mut events = observer.take_events()?;
+        observer.set_filter_config(&FilterConfig {
+            assoc_bssid: AP,
+            station: STA,
+            silence_intervals: SILENCE_INTERVALS,
+            weak_signal_x16: -64 * 16,
+            ..Default::default()
+        })?;
+        let beacon = |bssid, dbm| {
+            beacon_every(&hwsim_radiotap(2412, dbm, 0), bssid, b"roam-test", 1, INTERVAL_TU)
+        };
+        for _ in 0..20 {
+            tun.inject(&beacon(AP, -50))?;
+            tun.inject(&beacon(AP_B, -85))?;
+        }
+        // Fading: the average (weight 1/8 per frame) crosses -64 dBm within a few frames.
+        for _ in 0..40 {
+            tun.inject(&beacon(AP, -80))?;
+        }
+        let weak = next_of(&mut events, EventKind::SignalWeak)?;
+        ensure!(weak.bssid == AP, "weak event for {}", weak.bssid);
+        let level_x16 = weak.value as i64 as i32;
+        ensure!((-66 * 16..-64 * 16).contains(&level_x16), "reported at {} dBm x16", level_x16);
+        ensure!(
+            next_of(&mut events, EventKind::SignalWeak).is_err(),
+            "a second report within the same weak spell"
+        );
+        Ok(())
+    })
+}

@@ -58,6 +58,12 @@ pub struct RunReport {
     pub gap_ms: f64,
     /// Probes sent during the disruption that never came back.
     pub lost_packets: u64,
+    /// How long, from the trigger on, more than 5 % of the probes were lost (ms).
+    #[serde(default)]
+    pub lossy_ms: f64,
+    /// Connections the station completed after the trigger: roams and reconnections.
+    #[serde(default)]
+    pub connections: u32,
     /// Traffic flowed again before the recovery timeout.
     pub recovered: bool,
     /// The AP the station was associated with at the trigger.
@@ -154,6 +160,8 @@ mod tests {
             report: RunReport {
                 gap_ms,
                 lost_packets: 100,
+                lossy_ms: 0.0,
+                connections: 0,
                 recovered: true,
                 bssid_before: Some("02:00:00:00:00:00".into()),
                 bssid_after: Some("02:00:00:00:01:00".into()),
@@ -207,10 +215,10 @@ mod tests {
             "p50_gap_ms": 1500.0,
             "p95_gap_ms": 1950.0,
             "runs": [
-                {"gap_ms": 1000.0, "lost_packets": 100, "recovered": true,
+                {"gap_ms": 1000.0, "lost_packets": 100, "lossy_ms": 0.0, "connections": 0, "recovered": true,
                  "bssid_before": "02:00:00:00:00:00", "bssid_after": "02:00:00:00:01:00",
                  "timeline": [{"t_ms": 12.5, "event": "auth", "source": "wpa_supplicant"}]},
-                {"gap_ms": 2000.0, "lost_packets": 100, "recovered": true,
+                {"gap_ms": 2000.0, "lost_packets": 100, "lossy_ms": 0.0, "connections": 0, "recovered": true,
                  "bssid_before": "02:00:00:00:00:00", "bssid_after": "02:00:00:00:01:00",
                  "timeline": [{"t_ms": 12.5, "event": "auth", "source": "wpa_supplicant"}]},
             ],

@@ -32,6 +32,15 @@ impl TimelineEvent {
     }
 }
 
+/// Connections the station completed after the trigger (roams and reconnections), as the
+/// connection manager reported them (wpa_supplicant's `CTRL-EVENT-CONNECTED`, iwd's
+/// `connected` state).
+pub fn connections_after_trigger(events: &[TimelineEvent]) -> u32 {
+    let by_manager = |e: &&TimelineEvent| e.source == "wpa_supplicant" || e.source == "iwd";
+    events.iter().filter(by_manager).filter(|e| e.t_ms > 0.0 && e.event == "connected").count()
+        as u32
+}
+
 /// Sorts events by time (stable, so same-time events keep their source order).
 pub fn sort(events: &mut [TimelineEvent]) {
     events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
@@ -204,6 +213,18 @@ fn mentions(text: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_are_the_managers_after_the_trigger() {
+        let events = [
+            TimelineEvent::new(-50.0, "connected", "wpa_supplicant"),
+            TimelineEvent::new(120.0, "connected", "wpa_supplicant"),
+            TimelineEvent::new(125.0, "roam_result", "roam"),
+            TimelineEvent::new(900.0, "connected", "iwd"),
+            TimelineEvent::new(950.0, "connected", "roam"),
+        ];
+        assert_eq!(connections_after_trigger(&events), 2);
+    }
 
     #[test]
     fn wpa_supplicant_lines() {

@@ -31,7 +31,13 @@ pub struct TrafficOutcome {
     /// When the longest gap started and ended (ns); `end` is `None` if traffic never came back.
     pub gap_start_ns: u64,
     pub gap_end_ns: Option<u64>,
+    /// How long, from the trigger on, more than [`LOSSY_FRACTION`] of the probes sent were
+    /// lost, in ms (by [`settled_streak`]-probe spans: 200 ms at the usual interval).
+    pub lossy_ms: f64,
 }
+
+/// A span of probes with more than this fraction unanswered counts as lossy.
+pub const LOSSY_FRACTION: f64 = 0.05;
 
 /// Answered probes in a row that make the traffic steady (before a trigger) or back (after it):
 /// 200 ms of them (20 at the usual 10 ms), at least 3 (an idle station's one a second).
@@ -95,7 +101,34 @@ pub fn analyze(
         recovered,
         gap_start_ns,
         gap_end_ns,
+        lossy_ms: lossy_ms(records, trigger_ns, in_flight_from, end_ns, interval_ns),
     }
+}
+
+/// The time with more than [`LOSSY_FRACTION`] of the probes lost: probes sent from `from_ns`
+/// up to `until_ns`, by spans of [`settled_streak`] intervals, each lossy or not as a whole.
+fn lossy_ms(
+    records: &[ProbeRecord],
+    from_ns: u64,
+    until_ns: u64,
+    end_ns: u64,
+    interval_ns: u64,
+) -> f64 {
+    let span_ns = settled_streak(interval_ns) as u64 * interval_ns.max(1);
+    let mut spans: std::collections::BTreeMap<u64, (u32, u32)> = Default::default();
+    for r in records.iter().filter(|r| r.sent_ns >= from_ns && r.sent_ns <= until_ns) {
+        let (sent, lost) = spans.entry((r.sent_ns - from_ns) / span_ns).or_default();
+        *sent += 1;
+        *lost += u32::from(r.echoed_ns.is_none_or(|echoed| echoed > end_ns));
+    }
+    // A span cut short by the end of the window is judged only if it holds half its probes.
+    let judged = (settled_streak(interval_ns) as u32).div_ceil(2);
+    let lossy = spans
+        .values()
+        .filter(|(sent, _)| *sent >= judged)
+        .filter(|(sent, lost)| f64::from(*lost) > LOSSY_FRACTION * f64::from(*sent))
+        .count();
+    (lossy as u64 * span_ns) as f64 / 1e6
 }
 
 #[cfg(test)]
@@ -163,6 +196,21 @@ mod tests {
         assert_eq!(outcome.gap_ms, 2999.0);
         // Probes in the last 50 ms may still be in flight.
         assert_eq!(outcome.lost_packets, (3950 - 1010) / 10 + 1);
+    }
+
+    #[test]
+    fn lossy_time_counts_the_spans_with_more_than_five_percent_lost() {
+        // Undisturbed: none. One probe in 40 lost: at most one in a span of 20, 5 %, not more.
+        let clean = traffic(4000, |_| false);
+        assert_eq!(analyze(&clean, 1000 * MS, 4000 * MS, INTERVAL).lossy_ms, 0.0);
+        let one_in_forty = traffic(4000, |sent| sent % 400 == 0);
+        assert_eq!(analyze(&one_in_forty, 1000 * MS, 4000 * MS, INTERVAL).lossy_ms, 0.0);
+        // Two in 20 from 2000 to 2999 ms: five 200 ms spans.
+        let fading = traffic(4000, |sent| (2000..3000).contains(&sent) && sent % 100 == 0);
+        assert_eq!(analyze(&fading, 1000 * MS, 4000 * MS, INTERVAL).lossy_ms, 1000.0);
+        // An outage is lossy throughout.
+        let outage = traffic(4000, |sent| (1010..1810).contains(&sent));
+        assert_eq!(analyze(&outage, 1005 * MS, 4000 * MS, INTERVAL).lossy_ms, 800.0);
     }
 
     #[test]

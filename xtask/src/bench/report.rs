@@ -328,6 +328,8 @@ pub(crate) mod tests {
             report: RunReport {
                 gap_ms,
                 lost_packets: lost,
+                lossy_ms: 0.0,
+                connections: 0,
                 recovered: true,
                 bssid_before: Some("02:00:00:00:00:00".into()),
                 bssid_after: Some("02:00:00:00:01:00".into()),

@@ -357,6 +357,8 @@ mod tests {
             report: roam_testbed::report::RunReport {
                 gap_ms: 100.0,
                 lost_packets: probe,
+                lossy_ms: 0.0,
+                connections: 0,
                 recovered: true,
                 bssid_before: None,
                 bssid_after: None,

@@ -43,6 +43,10 @@ const NO_MONITOR_SCENARIOS: &[&str] = &["silent-ap-loss", "beacons-lost-ap-alive
 /// (which has nothing to hold back), so the suite fits in CI.
 const LONG_HOLDS: &[&str] = &["lossy-link"];
 
+/// Long walks measured by the benchmark (`cargo xtask bench --scenarios ...`), not the suite:
+/// over a minute each per stack and layout, more than CI's budget has left.
+const BENCH_ONLY: &[&str] = &["boundary", "walk-and-return"];
+
 /// The scenarios run with the roam-nl80211 stack (the agent alone on an open network, acting
 /// through bare nl80211), against stock wpa_supplicant on the same open network.
 const NL80211_SCENARIOS: &[&str] =
@@ -79,6 +83,7 @@ pub fn run() -> Result<()> {
         scenarios: scenarios::all()?
             .into_iter()
             .filter(|s| !LONG_HOLDS.contains(&s.name.as_str()))
+            .filter(|s| !BENCH_ONLY.contains(&s.name.as_str()))
             .collect(),
         stacks: vec![Stack::WpaSupplicant],
         channels: None,
@@ -302,6 +307,8 @@ mod tests {
         RunReport {
             gap_ms,
             lost_packets: 0,
+            lossy_ms: 0.0,
+            connections: 0,
             recovered: true,
             bssid_before: None,
             bssid_after: None,

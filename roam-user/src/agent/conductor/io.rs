@@ -79,6 +79,11 @@ pub enum Input {
     // ---- the agent's own ----
     /// The liveness watch's verdict on the serving AP.
     Liveness(Change),
+    /// The serving AP's signal is fading and `target` is stronger by the hysteresis
+    /// (`policy::signal`): roam before the link breaks.
+    SignalFading {
+        target: Candidate,
+    },
     /// The action of roam number `generation` failed at once (refused, backend error).
     ActionFailed {
         generation: u64,

@@ -29,6 +29,10 @@
 //!    the connection ([`Command::FinishTransition`]). An AP heard again before roam acted was a
 //!    false alarm: the transition is dropped ([`Command::AbandonWindow`]).
 //!
+//! A fading signal is no loss: the serving AP's trend, judged by `policy::signal`, brings
+//! [`Input::SignalFading`] with a target enough stronger, and roam moves the station while its
+//! link still works (the same one roam at a time, number, deadline and limiter).
+//!
 //! An AP that ends the association (deauthentication, disassociation) is seen by the kernel
 //! first ([`Input::Leave`]) and processed by the manager after ([`Input::Disconnected`]): the
 //! loss is acted on once the manager has processed it (a roam started earlier would race it),
@@ -237,6 +241,7 @@ impl Conductor {
             Input::Liveness(Change::Lost { last_alive_ns }) => {
                 self.loss(Trigger::NoAck, last_alive_ns, now, LossSource::Ack, world, &mut out)
             }
+            Input::SignalFading { target } => self.fading(target, now, world, &mut out),
             Input::Liveness(Change::Back) => {
                 if let Some(bssid) = self.machine.current_bss() {
                     let step = self.machine.handle(MachineInput::ApHeard { bssid }, now);
@@ -340,6 +345,36 @@ impl Conductor {
         let best = choice.best;
         let step =
             self.machine.handle(MachineInput::Loss { trigger, bssid, best: best.as_ref() }, now);
+        self.apply(step, now, world, out);
+    }
+
+    /// The serving AP's signal is fading with `target` enough stronger: a roam from a live
+    /// link, decided by the signal rule rather than the loss ranking (the link is not lost).
+    fn fading(
+        &mut self,
+        target: Candidate,
+        now: u64,
+        world: &mut dyn World,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(bssid) = self.machine.current_bss() else { return };
+        if self.machine.state() != State::Run || self.transition.is_some() {
+            return;
+        }
+        let trigger = Trigger::Signal;
+        self.start_transition(Some(trigger), now, out);
+        self.mark(TransitionStep::Detected, now);
+        out.push(Command::Notify(Notice::LossDetected {
+            trigger,
+            bssid,
+            source: LossSource::Signal,
+            lost_ns: now,
+            detected_ns: now,
+            best: Some(target.bssid),
+            known: 1,
+        }));
+        let step =
+            self.machine.handle(MachineInput::Loss { trigger, bssid, best: Some(&target) }, now);
         self.apply(step, now, world, out);
     }
 

@@ -426,3 +426,37 @@ fn mac80211s_verdict_is_a_loss_from_the_last_frame_heard() {
     rig.world.network_known = false;
     assert!(rig.after(S, Input::ConnectionLoss { last_heard_ns: None }).is_empty());
 }
+
+/// A fading signal moves a station whose link still works: a reassociation (nothing pinned)
+/// to the target the signal rule chose, measured as a transition of its own.
+#[test]
+fn a_fading_signal_roams_from_the_live_link_to_the_target_it_names() {
+    let mut rig = Rig::new(wpa_supplicant());
+    // The loss ranking would pick AP2; the signal rule names OTHER.
+    let target = candidate(OTHER, Some(500));
+    let out = rig.after(S, Input::SignalFading { target });
+    assert_eq!(out[0], Command::OpenWindow { lost_ns: rig.now });
+    assert!(notices(&out).iter().any(|n| matches!(
+        n,
+        Notice::LossDetected { trigger: Trigger::Signal, source: LossSource::Signal, best, .. }
+            if *best == Some(OTHER)
+    )));
+    let order = roams(&out)[0];
+    assert_eq!((order.target.bssid, order.reconnect, order.scan_first), (OTHER, false, false));
+    // Once moving, the signal says nothing more.
+    assert!(rig.after(500 * MS, Input::SignalFading { target }).is_empty());
+    let out = rig.after(60 * MS, Input::Connected { bssid: OTHER });
+    assert_eq!(ended(&out), Some(RoamResult::Success));
+    assert!(!out.iter().any(|c| matches!(c, Command::PutBack { .. })));
+}
+
+/// Not connected, or a transition under way (the manager roaming by itself): no signal roam.
+#[test]
+fn a_fading_signal_waits_for_a_settled_link() {
+    let mut rig = Rig::new(wpa_supplicant());
+    let target = candidate(OTHER, Some(500));
+    rig.after(S, Input::Connecting { step: TransitionStep::Auth, bssid: None });
+    assert!(roams(&rig.after(10 * MS, Input::SignalFading { target })).is_empty());
+    rig.after(10 * MS, Input::Disconnected { bssid: Some(AP1), reason: 3, by_ap: false });
+    assert!(roams(&rig.after(10 * MS, Input::SignalFading { target })).is_empty());
+}

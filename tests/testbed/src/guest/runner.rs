@@ -213,6 +213,8 @@ fn run_once(
     let mut report = RunReport {
         gap_ms: 0.0,
         lost_packets: 0,
+        lossy_ms: 0.0,
+        connections: 0,
         recovered: false,
         bssid_before: None,
         bssid_after: None,
@@ -369,6 +371,7 @@ fn measure(
     let outcome = traffic::analyze(&records, t0.monotonic_ns, end_ns, interval.as_nanos() as u64);
     report.gap_ms = outcome.gap_ms;
     report.lost_packets = outcome.lost_packets;
+    report.lossy_ms = outcome.lossy_ms;
     report.recovered = outcome.recovered;
     extras.guest_stall_ms =
         stalls::longest_within(outcome.gap_start_ns, outcome.gap_end_ns.unwrap_or(end_ns));
@@ -404,6 +407,7 @@ fn measure(
     let kernel_trace = trace::read();
     events.extend(kernel_events(&kernel_trace, &topology.station_phy, t0));
     timeline::sort(&mut events);
+    report.connections = timeline::connections_after_trigger(&events);
     report.timeline = events;
     fs::write(dir.join("trace.txt"), kernel_trace)?;
     fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
