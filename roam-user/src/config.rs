@@ -347,18 +347,6 @@ impl Config {
         Config::parse(&text, &path.display().to_string())
     }
 
-    /// Keys that are set but do nothing yet, one line each for the log: a setting must never
-    /// seem to work when it does not.
-    pub fn inert_settings(&self) -> Vec<String> {
-        let mut inert = Vec::new();
-        if self.detect.signal_roaming && !self.detect.monitor {
-            inert.push(
-                "detect.signal_roaming has no effect with detect.monitor = false yet: roam reads the AP's signal from the monitor's frames; set signal_roaming = false to silence this".to_owned(),
-            );
-        }
-        inert
-    }
-
     /// Checks what types alone cannot: ranges, and values that depend on each other.
     pub fn validate(&self) -> Result<(), Invalid> {
         let n = self.detect.silence_intervals;
@@ -485,19 +473,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_key_that_does_nothing_yet_is_said_to() {
-        assert!(Config::default().inert_settings().is_empty());
-        let set = Config::parse("[detect]\nmonitor = false\n", "x").unwrap();
-        let inert = set.inert_settings();
-        assert_eq!(inert.len(), 1);
-        assert!(
-            inert[0].starts_with("detect.signal_roaming has no effect with detect.monitor = false")
-        );
-        let off = Config::parse("[detect]\nmonitor = false\nsignal_roaming = false\n", "x");
-        assert!(off.unwrap().inert_settings().is_empty());
-    }
 
     #[test]
     fn an_empty_file_gives_the_defaults() {

@@ -83,7 +83,7 @@ use crate::{
     wpa,
 };
 use monitor_watch::MonitorWatch;
-use signal_watch::SignalWatch;
+use signal_watch::{SignalSource, SignalWatch};
 
 /// A scan the connection manager started keeps the station off its channel for at most this
 /// long, as far as the liveness rule is concerned (its end is normally reported sooner).
@@ -289,7 +289,11 @@ impl Agent {
             parts.ack_prober.take(),
             opts.config.detect.unanswered_ns(),
         );
-        let signal = opts.config.detect.signal().map(SignalWatch::new);
+        let source = match parts.monitor {
+            Some(_) => SignalSource::Monitor,
+            None => SignalSource::Station,
+        };
+        let signal = opts.config.detect.signal().map(|config| SignalWatch::new(config, source));
         Ok(Agent {
             liveness,
             signal,

@@ -69,6 +69,8 @@ pub struct Parts {
     pub manager: Option<Manager>,
     pub drop_reason_names: HashMap<u32, String>,
     pub station_mac: MacAddr,
+    /// The nl80211 client (the station's own measurement of its AP's signal).
+    pub nl80211: nl80211::Nl80211,
     /// What this run changed, for the next start should this one not exit cleanly; dropped
     /// last, once everything it lists is undone. Shared with the supplicant's backend, which
     /// records its changes there (through a weak link: they end with the run).
@@ -79,9 +81,6 @@ impl Parts {
     pub async fn build(opts: &RunOptions) -> Result<Parts> {
         let iface = opts.iface.as_str();
         let config = &opts.config;
-        for inert in config.inert_settings() {
-            warn!("{inert}");
-        }
         let report = system::check_all(iface, &config.paths.wpa_ctrl_dir).await;
         let supplicant_problem = match report.get(system::WPA_SUPPLICANT) {
             Some(check) if check.passed() => None,
@@ -207,6 +206,7 @@ impl Parts {
             manager: Some(manager),
             drop_reason_names,
             station_mac: wireless.mac,
+            nl80211,
             _record: record,
         })
     }

@@ -1,8 +1,13 @@
-//! Watching the serving AP's signal while it is weak: the kernel says when its smoothed level
-//! falls below the watch level (a few dB above the threshold, so the trend has samples by the
-//! time the threshold is reached); from then the agent samples it twice a second into the
-//! trend that `policy::signal` judges, until it is well above again. A strong link costs no
-//! wake-up at all.
+//! Watching the serving AP's signal while it is weak, from one of two sources:
+//! - the monitor's frames, where the monitor hears the AP: the kernel says when the smoothed
+//!   level falls below the watch level (a few dB above the threshold, so the trend has samples
+//!   by the time the threshold is reached), and the agent samples the kernel's row twice a
+//!   second until it is well above again; a strong link costs no wake-up at all;
+//! - the station's own measurement (nl80211 GET_STATION), where the monitor hears nothing of
+//!   the AP (iwlwifi and mt7921 filter its beacons in firmware) or there is no monitor: polled,
+//!   the less often the stronger the link.
+//!
+//! Either way the samples go into the trend that `policy::signal` judges.
 
 use roam_common::{
     bss::WEAK_REARM_X16,
@@ -15,25 +20,59 @@ use roam_common::{
 const WATCH_ABOVE_DB: i32 = 6;
 /// How often a weak signal is sampled.
 const SAMPLE_EVERY_NS: u64 = 500_000_000;
+/// How often the station's measurement is read while the link is above the watch level, and
+/// while it is far above it.
+const POLL_NEAR_NS: u64 = 2_000_000_000;
+const POLL_FAR_NS: u64 = 5_000_000_000;
+/// "Far above": this many dB over the watch level.
+const FAR_ABOVE_X16: i32 = 15 * 16;
 /// At most one refresh scan of the candidates this often while the signal falls.
 const LOOK_EVERY_NS: u64 = 2_000_000_000;
 
+/// Where the serving AP's signal comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalSource {
+    /// The kernel table (frames the monitor hears); the kernel wakes the agent when weak.
+    Monitor,
+    /// The station's own measurement, polled.
+    Station,
+}
+
 pub struct SignalWatch {
     config: SignalConfig,
+    source: SignalSource,
     trend: SignalTrend,
-    /// The next sample; none while the signal is strong.
+    /// The next sample; none while the kernel watches for the agent.
     next_sample_ns: Option<u64>,
     last_look_ns: Option<u64>,
 }
 
 impl SignalWatch {
-    pub fn new(config: SignalConfig) -> Self {
+    pub fn new(config: SignalConfig, source: SignalSource) -> Self {
         SignalWatch {
             config,
+            source,
             trend: SignalTrend::default(),
             next_sample_ns: None,
             last_look_ns: None,
         }
+    }
+
+    pub fn source(&self) -> SignalSource {
+        self.source
+    }
+
+    /// The monitor turned out deaf to the AP, went away, or came back hearing it.
+    pub fn use_source(&mut self, source: SignalSource, now_ns: u64) {
+        if source == self.source {
+            return;
+        }
+        self.source = source;
+        self.trend.clear();
+        self.next_sample_ns = match source {
+            SignalSource::Station => Some(now_ns),
+            SignalSource::Monitor => None,
+        };
     }
 
     /// The level below which the kernel wakes the agent (dBm x 16), for the frame filter.
@@ -41,36 +80,50 @@ impl SignalWatch {
         (self.config.threshold_dbm + WATCH_ABOVE_DB) * 16
     }
 
-    /// A new association: its trend starts afresh; watched at once if its row is weak already
-    /// (the kernel reports a fall only once per weak spell of a row).
+    /// A new association: its trend starts afresh. Sampled at once if its row is weak already
+    /// (the kernel reports a fall only once per weak spell of a row), or if the station's
+    /// measurement is the source.
     pub fn associated(&mut self, row: Option<&BssRecord>, now_ns: u64) {
         self.trend.clear();
-        self.next_sample_ns = None;
         self.last_look_ns = None;
-        if average_x16(row).is_some_and(|avg| avg < self.watch_level_x16()) {
-            self.next_sample_ns = Some(now_ns);
-        }
+        let weak = average_x16(row).is_some_and(|avg| avg < self.watch_level_x16());
+        self.next_sample_ns = (self.source == SignalSource::Station || weak).then_some(now_ns);
     }
 
     /// The kernel reported the signal weak: sample from now.
     pub fn weak(&mut self, now_ns: u64) {
-        self.next_sample_ns.get_or_insert(now_ns);
+        if self.source == SignalSource::Monitor {
+            self.next_sample_ns.get_or_insert(now_ns);
+        }
     }
 
     pub fn next_wakeup_ns(&self) -> Option<u64> {
         self.next_sample_ns
     }
 
-    /// Takes a sample of the serving AP's row; samples on while it stays below the watch
-    /// level (and a little above, as the kernel's spell does), stops once it is well above.
-    pub fn sample(&mut self, row: Option<&BssRecord>, now_ns: u64) {
-        let Some(avg) = average_x16(row) else {
-            self.next_sample_ns = None;
+    /// Takes a sample (dBm x 16; none: nothing to read) and says when the next is due:
+    /// twice a second while weak (and a little above, as the kernel's spell does); otherwise
+    /// never (the kernel watches) or after a poll interval that grows with the margin.
+    pub fn sample(&mut self, avg_x16: Option<i32>, now_ns: u64) {
+        let Some(avg) = avg_x16 else {
+            self.next_sample_ns = match self.source {
+                SignalSource::Monitor => None,
+                SignalSource::Station => Some(now_ns + POLL_NEAR_NS),
+            };
             return;
         };
         self.trend.add(now_ns, avg);
-        self.next_sample_ns =
-            (avg < self.watch_level_x16() + WEAK_REARM_X16).then_some(now_ns + SAMPLE_EVERY_NS);
+        let watch = self.watch_level_x16();
+        let wait = if avg < watch + WEAK_REARM_X16 {
+            Some(SAMPLE_EVERY_NS)
+        } else {
+            match self.source {
+                SignalSource::Monitor => None,
+                SignalSource::Station if avg >= watch + FAR_ABOVE_X16 => Some(POLL_FAR_NS),
+                SignalSource::Station => Some(POLL_NEAR_NS),
+            }
+        };
+        self.next_sample_ns = wait.map(|wait| now_ns + wait);
     }
 
     /// What the trend says, given the candidates of the network.
@@ -89,7 +142,8 @@ impl SignalWatch {
     }
 }
 
-fn average_x16(row: Option<&BssRecord>) -> Option<i32> {
+/// A row's smoothed signal, dBm x 16, if it holds one.
+pub fn average_x16(row: Option<&BssRecord>) -> Option<i32> {
     row.filter(|r| r.flags & BSS_FLAG_HAS_SIGNAL != 0).map(|r| r.signal_avg_x16)
 }
 
@@ -106,16 +160,16 @@ mod tests {
 
     #[test]
     fn a_strong_link_is_not_sampled_and_a_weak_one_until_it_recovers() {
-        let mut watch = SignalWatch::new(CONFIG);
+        let mut watch = SignalWatch::new(CONFIG, SignalSource::Monitor);
         watch.associated(Some(&row(-50)), 0);
         assert_eq!(watch.next_wakeup_ns(), None, "strong: no wake-up");
         watch.weak(1_000 * MS);
         assert_eq!(watch.next_wakeup_ns(), Some(1_000 * MS));
-        watch.sample(Some(&row(-66)), 1_000 * MS);
+        watch.sample(Some(-66 * 16), 1_000 * MS);
         assert_eq!(watch.next_wakeup_ns(), Some(1_500 * MS));
-        watch.sample(Some(&row(-62)), 1_500 * MS);
+        watch.sample(Some(-62 * 16), 1_500 * MS);
         assert_eq!(watch.next_wakeup_ns(), Some(2_000 * MS), "not well above yet");
-        watch.sample(Some(&row(-55)), 2_000 * MS);
+        watch.sample(Some(-55 * 16), 2_000 * MS);
         assert_eq!(watch.next_wakeup_ns(), None, "recovered");
         watch.associated(Some(&row(-68)), 3_000 * MS);
         assert_eq!(watch.next_wakeup_ns(), Some(3_000 * MS), "weak on arrival");
@@ -124,8 +178,36 @@ mod tests {
     }
 
     #[test]
+    fn the_stations_measurement_is_polled_less_often_the_stronger_the_link() {
+        let mut watch = SignalWatch::new(CONFIG, SignalSource::Station);
+        watch.associated(None, 0);
+        assert_eq!(watch.next_wakeup_ns(), Some(0), "read at once");
+        watch.sample(Some(-40 * 16), 0);
+        assert_eq!(watch.next_wakeup_ns(), Some(5_000 * MS), "far above the watch level");
+        watch.sample(Some(-60 * 16), 5_000 * MS);
+        assert_eq!(watch.next_wakeup_ns(), Some(7_000 * MS));
+        watch.sample(Some(-66 * 16), 7_000 * MS);
+        assert_eq!(watch.next_wakeup_ns(), Some(7_500 * MS), "weak: twice a second");
+        watch.sample(None, 7_500 * MS);
+        assert_eq!(watch.next_wakeup_ns(), Some(9_500 * MS), "not associated yet: ask again");
+        watch.weak(9_000 * MS);
+        assert_eq!(watch.next_wakeup_ns(), Some(9_500 * MS), "the kernel's word is not its");
+    }
+
+    #[test]
+    fn a_deaf_monitor_hands_over_to_the_stations_measurement() {
+        let mut watch = SignalWatch::new(CONFIG, SignalSource::Monitor);
+        watch.associated(Some(&row(-50)), 0);
+        watch.use_source(SignalSource::Station, 3_000 * MS);
+        assert_eq!(watch.source(), SignalSource::Station);
+        assert_eq!(watch.next_wakeup_ns(), Some(3_000 * MS));
+        watch.use_source(SignalSource::Monitor, 4_000 * MS);
+        assert_eq!(watch.next_wakeup_ns(), None);
+    }
+
+    #[test]
     fn looks_are_spaced() {
-        let mut watch = SignalWatch::new(CONFIG);
+        let mut watch = SignalWatch::new(CONFIG, SignalSource::Monitor);
         assert!(watch.may_look(0));
         assert!(!watch.may_look(1_999 * MS));
         assert!(watch.may_look(2_000 * MS));

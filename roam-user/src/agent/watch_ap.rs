@@ -4,6 +4,9 @@
 use super::*;
 use roam_common::policy::SignalVerdict;
 
+/// How long the station's signal is waited for (the kernel answers within a millisecond).
+const STATION_SIGNAL_WAIT: Duration = Duration::from_millis(200);
+
 impl Agent {
     pub(super) async fn on_deadline(&mut self) {
         let now = monotonic_ns();
@@ -15,7 +18,7 @@ impl Agent {
             self.judge_monitor();
         }
         if due(self.signal.as_ref().and_then(SignalWatch::next_wakeup_ns)) {
-            self.watch_signal(now);
+            self.watch_signal(now).await;
         }
         if due(self.liveness.next_wakeup_ns()) {
             let change = self.liveness.wake(now, &self.parts.observer);
@@ -64,6 +67,10 @@ impl Agent {
     /// keeps deleting it, roam goes on without it.
     pub(super) async fn on_monitor_removed(&mut self) {
         self.monitor_check = None;
+        // Until the monitor is back and heard to hear the AP.
+        if let Some(signal) = &mut self.signal {
+            signal.use_source(SignalSource::Station, monotonic_ns());
+        }
         let (Some(watch), Some(monitor)) = (&mut self.monitor_watch, &mut self.parts.monitor)
         else {
             return;
@@ -113,6 +120,14 @@ impl Agent {
             .unwrap_or(0);
         let Some(check) = &mut self.monitor_check else { return };
         let health = check.finish(monotonic_ns(), row.map_or(0, |r| r.beacon_count), interval_tu);
+        let source = match health {
+            MonitorHealth::Deaf { .. } => Some(SignalSource::Station),
+            MonitorHealth::Hears { .. } => Some(SignalSource::Monitor),
+            MonitorHealth::Unknown => None,
+        };
+        if let (Some(signal), Some(source)) = (&mut self.signal, source) {
+            signal.use_source(source, monotonic_ns());
+        }
         match health {
             MonitorHealth::Deaf { heard, expected } => warn!(
                 "the monitor heard {heard} of the {expected} beacons {bssid} sent: this driver \
@@ -154,11 +169,15 @@ impl Agent {
 
     /// Samples the serving AP's weak signal and judges its trend: a roam to a candidate enough
     /// stronger, or a refresh scan of the strongest one's channel while it falls.
-    fn watch_signal(&mut self, now: u64) {
+    async fn watch_signal(&mut self, now: u64) {
         let Some(current) = self.conductor.current_bss() else { return };
-        let row = self.row(&current);
+        let Some(source) = self.signal.as_ref().map(SignalWatch::source) else { return };
+        let avg_x16 = match source {
+            SignalSource::Monitor => signal_watch::average_x16(self.row(&current).as_ref()),
+            SignalSource::Station => self.station_signal_x16(current).await,
+        };
         let Some(signal) = &mut self.signal else { return };
-        signal.sample(row.as_ref(), now);
+        signal.sample(avg_x16, now);
         let (Some(network), State::Run) = (&self.network, self.conductor.machine().state()) else {
             return;
         };
@@ -186,6 +205,21 @@ impl Agent {
                     });
                 }
             }
+        }
+    }
+
+    /// The station's own measurement of `ap`'s signal, dBm x 16 (none if it is not the AP the
+    /// driver is associated with, or the driver does not answer in time).
+    async fn station_signal_x16(&self, ap: MacAddr) -> Option<i32> {
+        let read = self.parts.nl80211.station_signal(self.station_ifindex);
+        match tokio::time::timeout(STATION_SIGNAL_WAIT, read).await {
+            Ok(Ok(Some(signal))) if signal.peer == ap => Some(signal.dbm * 16),
+            Ok(Ok(_)) => None,
+            Ok(Err(err)) => {
+                debug!("reading the station's signal: {err:#}");
+                None
+            }
+            Err(_) => None,
         }
     }
 

@@ -105,6 +105,7 @@ pub enum Op {
     LinkUp,
     TriggerScan,
     GetScan,
+    GetStation,
     Connect { bssid: MacAddr, freq_mhz: u32 },
     Disconnect,
 }
@@ -123,6 +124,7 @@ impl Op {
             Op::LinkUp => "RTM_NEWLINK (set up)",
             Op::TriggerScan => "NL80211_CMD_TRIGGER_SCAN",
             Op::GetScan => "NL80211_CMD_GET_SCAN",
+            Op::GetStation => "NL80211_CMD_GET_STATION",
             Op::Connect { .. } => "NL80211_CMD_CONNECT",
             Op::Disconnect => "NL80211_CMD_DISCONNECT",
         }
@@ -146,6 +148,7 @@ pub(crate) fn from_errno(op: Op, iface: &str, errno: Errno) -> Nl80211Error {
             | Op::DelInterface
             | Op::TriggerScan
             | Op::GetScan
+            | Op::GetStation
             | Op::Connect { .. }
             | Op::Disconnect,
             Errno::ENODEV,

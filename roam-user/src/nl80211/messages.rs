@@ -64,6 +64,12 @@ pub(crate) fn get_interface(ifindex: u32) -> Nl80211Message {
     message(Nl80211Command::GetInterface, vec![Nl80211Attr::IfIndex(ifindex)])
 }
 
+/// NL80211_CMD_GET_STATION for every station entry of an interface (a managed one has one:
+/// its AP).
+pub(crate) fn get_station(ifindex: u32) -> Nl80211Message {
+    message(Nl80211Command::GetStation, vec![Nl80211Attr::IfIndex(ifindex)])
+}
+
 /// NL80211_CMD_NEW_INTERFACE: a monitor vif named `name` on `wiphy`. No
 /// NL80211_ATTR_MNTR_FLAGS: mac80211's default (control + other-BSS frames)
 /// is what a passive observer wants.

@@ -5,7 +5,8 @@
 //!   interfaces ([`Nl80211::create_monitor`] → [`MonitorIface`]), scans
 //!   ([`Nl80211::trigger_scan`] → [`PendingScan`], [`Nl80211::scan_results`]
 //!   → [`ScanBss`]), supplicant-less connections to open networks
-//!   ([`Nl80211::connect`], [`Nl80211::disconnect`]) and events
+//!   ([`Nl80211::connect`], [`Nl80211::disconnect`]), the AP's signal as the station
+//!   measures it ([`Nl80211::station_signal`]) and events
 //!   ([`Nl80211::mlme_events`] → [`MlmeEvents`] of [`MlmeEvent`]).
 //! - Pure parts, tested without a radio: request building ([`messages`]),
 //!   information elements ([`ies`]), scan entries ([`ScanBss::from_bss_info`]),
@@ -26,6 +27,7 @@ mod iface;
 pub mod messages;
 mod monitor;
 mod scan;
+mod station;
 mod subscription;
 mod task;
 mod transport;
@@ -37,4 +39,5 @@ pub use events::MlmeEvent;
 pub use iface::{IfType, WirelessIface};
 pub use monitor::MonitorIface;
 pub use scan::PendingScan;
+pub use station::StationSignal;
 pub use subscription::MlmeEvents;
