@@ -11,6 +11,11 @@ pub enum Stack {
     /// Stock wpa_supplicant, nothing else.
     #[serde(rename = "wpa_supplicant")]
     WpaSupplicant,
+    /// Stock wpa_supplicant with the background scanning NetworkManager configures in every
+    /// profile (`bgscan="simple:30:-65:300"`: a scan every 30 s below -65 dBm, every 300 s
+    /// above), which lets wpa_supplicant roam to a stronger AP before the link breaks.
+    #[serde(rename = "wpa_supplicant-bgscan")]
+    WpaSupplicantBgscan,
     /// wpa_supplicant plus the roam agent (`roam run --iface <sta iface>`).
     #[serde(rename = "roam")]
     Roam,
@@ -31,8 +36,14 @@ pub enum Stack {
 }
 
 impl Stack {
-    pub const ALL: [Stack; 5] =
-        [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNoMonitor, Stack::RoamNl80211, Stack::Iwd];
+    pub const ALL: [Stack; 6] = [
+        Stack::WpaSupplicant,
+        Stack::WpaSupplicantBgscan,
+        Stack::Roam,
+        Stack::RoamNoMonitor,
+        Stack::RoamNl80211,
+        Stack::Iwd,
+    ];
 
     /// Whether the roam agent runs in this stack (it needs the agent in the image).
     pub fn runs_roam(self) -> bool {
@@ -41,12 +52,16 @@ impl Stack {
 
     /// Whether wpa_supplicant runs (and logs its timeline) in this stack.
     pub fn runs_wpa_supplicant(self) -> bool {
-        matches!(self, Stack::WpaSupplicant | Stack::Roam | Stack::RoamNoMonitor)
+        matches!(
+            self,
+            Stack::WpaSupplicant | Stack::WpaSupplicantBgscan | Stack::Roam | Stack::RoamNoMonitor
+        )
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Stack::WpaSupplicant => "wpa_supplicant",
+            Stack::WpaSupplicantBgscan => "wpa_supplicant-bgscan",
             Stack::Roam => "roam",
             Stack::RoamNoMonitor => "roam-no-monitor",
             Stack::RoamNl80211 => "roam-nl80211",

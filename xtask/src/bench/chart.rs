@@ -20,6 +20,7 @@ const HEIGHT: u32 = 560;
 fn colour(stack: Stack) -> RGBColor {
     match stack {
         Stack::WpaSupplicant => RGBColor(0x99, 0x99, 0x99),
+        Stack::WpaSupplicantBgscan => RGBColor(0x5f, 0x5f, 0x5f),
         Stack::Iwd => RGBColor(0x4c, 0x72, 0xb0),
         Stack::Roam | Stack::RoamNl80211 => RGBColor(0xdd, 0x84, 0x52),
         Stack::RoamNoMonitor => RGBColor(0x8c, 0x61, 0x3c),

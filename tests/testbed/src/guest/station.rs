@@ -166,6 +166,9 @@ pub struct Known {
 pub fn start(stack: Stack, known: Known, freqs_mhz: &[u32]) -> Result<Box<dyn Station>> {
     match stack {
         Stack::WpaSupplicant => Ok(Box::new(WpaSupplicant::start(known, freqs_mhz)?)),
+        Stack::WpaSupplicantBgscan => {
+            Ok(Box::new(WpaSupplicant::start_with(known, freqs_mhz, Some(NETWORKMANAGER_BGSCAN))?))
+        }
         Stack::Roam => Ok(Box::new(RoamAgent::start(known, freqs_mhz, &[])?)),
         Stack::RoamNoMonitor => {
             Ok(Box::new(RoamAgent::start(known, freqs_mhz, &no_monitor_args()?)?))
@@ -178,7 +181,7 @@ pub fn start(stack: Stack, known: Known, freqs_mhz: &[u32]) -> Result<Box<dyn St
 /// How to talk to the stack's programs by hand (`roam-testbed up`).
 pub fn client_hint(stack: Stack) -> String {
     match stack {
-        Stack::WpaSupplicant | Stack::Roam | Stack::RoamNoMonitor => {
+        Stack::WpaSupplicant | Stack::WpaSupplicantBgscan | Stack::Roam | Stack::RoamNoMonitor => {
             format!("wpa_cli -p {WPA_CTRL_DIR} -i {}", paths::STA_IFACE)
         }
         Stack::RoamNl80211 => format!("roam status --iface {}", paths::STA_IFACE),
@@ -201,9 +204,14 @@ const WPA_CTRL_DIR: &str = "/run/wpa_supplicant";
 
 impl WpaSupplicant {
     pub fn start(known: Known, freqs_mhz: &[u32]) -> Result<Self> {
+        Self::start_with(known, freqs_mhz, None)
+    }
+
+    /// The same, with the network's `bgscan` set.
+    pub fn start_with(known: Known, freqs_mhz: &[u32], bgscan: Option<&str>) -> Result<Self> {
         let config = Path::new(paths::RUN_DIR).join("wpa_supplicant.conf");
         fs::create_dir_all(paths::RUN_DIR)?;
-        fs::write(&config, wpa_supplicant_config(known, freqs_mhz))?;
+        fs::write(&config, wpa_supplicant_config(known, freqs_mhz, bgscan))?;
         let log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
         let (daemon, ctrl, events) = Self::launch(&config, &log)?;
         let settings_at_start = read_settings(&ctrl)?;
@@ -363,7 +371,11 @@ fn is_refused(err: &anyhow::Error) -> bool {
     })
 }
 
-fn wpa_supplicant_config(known: Known, freqs_mhz: &[u32]) -> String {
+/// The background scanning NetworkManager writes into every Wi-Fi profile it hands to
+/// wpa_supplicant (libnm-core's default for infrastructure mode).
+const NETWORKMANAGER_BGSCAN: &str = "simple:30:-65:300";
+
+fn wpa_supplicant_config(known: Known, freqs_mhz: &[u32], bgscan: Option<&str>) -> String {
     let key = match known.security {
         Security::Wpa2Psk => format!("key_mgmt=WPA-PSK\n    psk=\"{}\"", paths::PASSPHRASE),
         Security::Wpa2PskPmf => {
@@ -377,9 +389,10 @@ fn wpa_supplicant_config(known: Known, freqs_mhz: &[u32]) -> String {
     let mut config = format!(
         "ctrl_interface={WPA_CTRL_DIR}\n\
          initial_freq_list={}\n\
-         network={{\n    ssid=\"{}\"\n    {key}\n    priority=2\n}}\n",
+         network={{\n    ssid=\"{}\"\n    {key}\n    priority=2\n{}}}\n",
         freqs.join(" "),
-        paths::SSID
+        paths::SSID,
+        bgscan.map(|b| format!("    bgscan=\"{b}\"\n")).unwrap_or_default()
     );
     if known.other_network {
         config.push_str(&format!(
