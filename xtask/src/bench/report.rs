@@ -4,7 +4,8 @@
 //! ```json
 //! {"schema_version":1, "command", "machine":{...}, "repeats", "probe_interval_ms", "session",
 //!  "scenarios":[{"name","channels","stack","runs":[{"gap_ms","lost_packets","recovered",...}],
-//!                "p50_gap_ms","p95_gap_ms","max_gap_ms","p50_lost_packets","recovered",
+//!                "p50_gap_ms","p95_gap_ms","max_gap_ms","p50_lost_packets","p50_lossy_ms",
+//!                "max_connections","recovered",
 //!                "ratio_to_stock","ratio_to_iwd"}],
 //!  "costs":{...}, "stack_costs":[{"stack","costs":{...}}],
 //!  "daemons":[{"stack","process","rss_bytes","peak_rss_bytes",...}]}
@@ -103,6 +104,12 @@ pub struct ScenarioFigures {
     pub p95_gap_ms: Option<f64>,
     pub max_gap_ms: Option<f64>,
     pub p50_lost_packets: Option<f64>,
+    /// Median time from the trigger with more than 5 % of the probes lost (a walk's measure).
+    #[serde(default)]
+    pub p50_lossy_ms: Option<f64>,
+    /// Most connections the manager completed after the trigger in one run.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
     /// This stack's median gap over stock wpa_supplicant's, same scenario and channels.
     pub ratio_to_stock: Option<f64>,
     /// ... over iwd's.
@@ -117,6 +124,12 @@ pub struct ScenarioFigures {
 pub struct RunFigures {
     pub gap_ms: f64,
     pub lost_packets: u64,
+    /// Time from the trigger with more than 5 % of the probes lost.
+    #[serde(default)]
+    pub lossy_ms: f64,
+    /// Connections the manager completed after the trigger (roams and reconnections).
+    #[serde(default)]
+    pub connections: u32,
     pub recovered: bool,
     pub bssid_before: Option<String>,
     pub bssid_after: Option<String>,
@@ -182,6 +195,8 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
                     p95_gap_ms: None,
                     max_gap_ms: None,
                     p50_lost_packets: None,
+                    p50_lossy_ms: None,
+                    max_connections: None,
                     ratio_to_stock: None,
                     ratio_to_iwd: None,
                     quiet,
@@ -199,6 +214,8 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
             groups[index].runs.push(RunFigures {
                 gap_ms: report.gap_ms,
                 lost_packets: report.lost_packets,
+                lossy_ms: report.lossy_ms,
+                connections: report.connections,
                 recovered: report.recovered,
                 bssid_before: report.bssid_before.clone(),
                 bssid_after: report.bssid_after.clone(),
@@ -238,6 +255,9 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
         group.p95_gap_ms = percentile(&gaps, 95.0);
         group.max_gap_ms = gaps.iter().copied().reduce(f64::max);
         group.p50_lost_packets = median_u64(&lost);
+        let lossy: Vec<f64> = group.runs.iter().map(|r| r.lossy_ms).collect();
+        group.p50_lossy_ms = percentile(&lossy, 50.0);
+        group.max_connections = group.runs.iter().map(|r| r.connections).max();
     }
     let medians: Vec<(String, Vec<u8>, Stack, Option<f64>)> = groups
         .iter()
