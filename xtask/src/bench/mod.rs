@@ -174,6 +174,11 @@ fn publish(report: &BenchReport, args: &BenchArgs, session: &Path) -> Result<()>
     write_outputs(report, &out, args.json.as_deref())?;
     cmd::step("Traffic gaps (roam/stock and roam/iwd: ratios of the medians)");
     print!("{}", table::gaps(report).text());
+    let walks = table::walks(report);
+    if !walks.rows.is_empty() {
+        cmd::step("Walks (median probes lost over the walk / median time with over 5 % lost / most roams in a run)");
+        print!("{}", walks.text());
+    }
     cmd::step("roam's own account of its roams (medians; drop window against the probe)");
     print!("{}", table::roam_detail(report).text());
     cmd::step("roam's costs, per stack that runs the agent");
@@ -287,6 +292,16 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         md.push('\n');
     }
     let _ = writeln!(md, "### Traffic gaps\n\n{}", table::gaps(report).markdown());
+    let walks = table::walks(report);
+    if !walks.rows.is_empty() {
+        let _ = writeln!(
+            md,
+            "### Walks\n\nPer stack: the median probes lost over the whole walk, the median \
+             time with more than 5 % of the probes lost, and the most connections (roams) the \
+             station made in one run.\n\n{}",
+            walks.markdown()
+        );
+    }
     let _ = writeln!(
         md,
         "### roam's account of its roams\n\n{}",

@@ -140,6 +140,36 @@ pub fn gaps(report: &BenchReport) -> Table {
     Table { header, rows }
 }
 
+/// The scenarios in which the station walks rather than loses its AP: judged by what the walk
+/// costs (probes lost, time with loss, roams), not by one gap.
+pub const WALKS: [&str; 3] = ["walk-away", "boundary", "walk-and-return"];
+
+/// The walks: per stack, the median probes lost over the whole walk, the median time with more
+/// than 5 % loss, and the most connections (roams) in one run.
+pub fn walks(report: &BenchReport) -> Table {
+    let stacks = stacks_of(report);
+    let mut header = vec!["scenario".to_owned(), "channels".to_owned()];
+    header.extend(stacks.iter().map(|stack| format!("{stack} lost / lossy ms / roams")));
+    let rows = run_sets(report)
+        .into_iter()
+        .filter(|(name, _)| WALKS.contains(name))
+        .map(|(name, channels)| {
+            let mut row = vec![name.to_owned(), channels_label(channels)];
+            for &stack in &stacks {
+                row.push(group(report, name, channels, stack).map_or_else(
+                    || "-".into(),
+                    |g| {
+                        let roams = g.max_connections.map_or_else(|| "-".into(), |n| n.to_string());
+                        format!("{} / {} / {roams}", count(g.p50_lost_packets), ms(g.p50_lossy_ms))
+                    },
+                ));
+            }
+            row
+        })
+        .collect();
+    Table { header, rows }
+}
+
 /// roam's view of its roams, per stack that runs the agent: detection latency, phase medians,
 /// and its drop-window count against the probe's.
 pub fn roam_detail(report: &BenchReport) -> Table {
@@ -417,6 +447,20 @@ pub(crate) mod tests {
         let md = table.markdown();
         assert!(md.starts_with("| scenario | channels |"));
         assert_eq!(md.lines().count(), 3);
+    }
+
+    #[test]
+    fn the_walk_table_lists_only_the_walks() {
+        let mut report = sample_report();
+        assert!(walks(&report).rows.is_empty(), "ap-deauth is no walk");
+        for g in &mut report.scenarios {
+            g.name = "walk-away".into();
+            g.p50_lossy_ms = Some(400.0);
+            g.max_connections = Some(1);
+        }
+        let table = walks(&report);
+        assert_eq!(table.rows.len(), 1);
+        assert!(table.rows[0][2].ends_with("/ 400 / 1"), "{:?}", table.rows[0]);
     }
 
     #[test]
