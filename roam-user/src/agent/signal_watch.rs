@@ -24,8 +24,9 @@ const SAMPLE_EVERY_NS: u64 = 500_000_000;
 /// while it is far above it.
 const POLL_NEAR_NS: u64 = 2_000_000_000;
 const POLL_FAR_NS: u64 = 5_000_000_000;
-/// "Far above": this many dB over the watch level.
-const FAR_ABOVE_X16: i32 = 15 * 16;
+/// "Far above": this many dB over the watch level (-54 dBm at the default threshold, where a
+/// walking station needs seconds to reach the watch level).
+const FAR_ABOVE_X16: i32 = 10 * 16;
 /// At most one refresh scan of the candidates this often while the signal falls.
 const LOOK_EVERY_NS: u64 = 2_000_000_000;
 
