@@ -21,6 +21,6 @@ pub use roam_common::{
 };
 pub use status::{
     Candidate, Counters, CurrentBss, DropWindow, LivenessSource, LivenessSourceStatus,
-    LivenessStatus, LivenessVerdict, ProbeTotals, RoamRecord, RoamStep, SourceState, Status,
-    TransitionStep,
+    LivenessStatus, LivenessVerdict, ProbeTotals, RoamRecord, RoamStep, SignalStatus, SourceState,
+    Status, TransitionStep,
 };

@@ -2,7 +2,9 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::{Candidate, Counters, CurrentBss, DropWindow, LivenessStatus, RoamRecord, Status};
+use super::{
+    Candidate, Counters, CurrentBss, DropWindow, LivenessStatus, RoamRecord, SignalStatus, Status,
+};
 use roam_common::{policy::CandidateSource, MacAddr};
 
 /// Timeline lines are wrapped to stay readable in an 100-column terminal.
@@ -31,6 +33,9 @@ impl Display for Status {
         }
         write_candidates(f, &self.candidates)?;
         write_liveness(f, &self.liveness)?;
+        if let Some(signal) = &self.signal {
+            writeln!(f, "  signal: {}", describe_signal(signal))?;
+        }
         match &self.last_roam {
             Some(roam) => write_roam(f, roam)?,
             None => writeln!(f, "  last roam: none yet")?,
@@ -116,6 +121,18 @@ fn write_liveness(f: &mut Formatter<'_>, liveness: &LivenessStatus) -> fmt::Resu
         writeln!(f, "    {}: {state} ({})", source.source.name().replace('_', " "), source.detail)?;
     }
     Ok(())
+}
+
+fn describe_signal(signal: &SignalStatus) -> String {
+    let level = match (signal.level_dbm, signal.trend_db_per_s) {
+        (Some(level), Some(trend)) => format!("{level:.0} dBm, {trend:+.1} dB/s"),
+        (Some(level), None) => format!("{level:.0} dBm"),
+        (None, _) => "strong (not sampled)".to_owned(),
+    };
+    format!(
+        "{level} from the {}; roams below {} dBm when falling, to an AP {} dB stronger",
+        signal.source, signal.threshold_dbm, signal.hysteresis_db
+    )
 }
 
 fn write_roam(f: &mut Formatter<'_>, roam: &RoamRecord) -> fmt::Result {

@@ -44,6 +44,27 @@ pub struct Status {
     pub counters: Counters,
     /// How roam tells whether the AP is still there, here.
     pub liveness: LivenessStatus,
+    /// Roaming before the link breaks: the serving AP's signal as roam follows it (none with
+    /// `detect.signal_roaming = false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<SignalStatus>,
+}
+
+/// The serving AP's signal, as the signal rule sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignalStatus {
+    /// Where it comes from: `monitor` (the frames the monitor hears of the AP) or `station`
+    /// (the station's own measurement, nl80211 GET_STATION).
+    pub source: String,
+    /// Below this, and falling, roam looks for a stronger AP.
+    pub threshold_dbm: i32,
+    /// By how much stronger.
+    pub hysteresis_db: i32,
+    /// The level over the last second; none while the link is strong (not sampled).
+    pub level_dbm: Option<f64>,
+    /// How fast it moves, dB a second, over the last few seconds; none without enough samples.
+    pub trend_db_per_s: Option<f64>,
 }
 
 /// The liveness check: its sources, its verdict, and what its probes got.

@@ -60,6 +60,13 @@ fn sample_status() -> Status {
             disassocs: 0,
         },
         liveness: LivenessStatus::default(),
+        signal: Some(SignalStatus {
+            source: "monitor".into(),
+            threshold_dbm: -70,
+            hysteresis_db: 8,
+            level_dbm: Some(-66.4),
+            trend_db_per_s: Some(-3.1),
+        }),
     }
 }
 
@@ -76,6 +83,8 @@ fn status_reads_like_the_manual() {
         "  last roam: silence 02:00:00:00:00:00 -> 02:00:00:00:01:00 via wpa_supplicant: \
          success in 512 ms",
         "    +0 ms detected, +3 ms acted, +511.5 ms connected",
+        "  signal: -66 dBm, -3.1 dB/s from the monitor; roams below -70 dBm when falling, to an \
+         AP 8 dB stronger",
         "    drop window: 31 sent, 30 dropped (UNANSWERED_TX 28, QDISC_DROP 2), 3 held, 480 ms",
         "  totals: 3 roams, 0 failures, 2 beacon losses, 1 deauth, 0 disassocs",
     ] {

@@ -127,6 +127,24 @@ impl SignalWatch {
         self.next_sample_ns = wait.map(|wait| now_ns + wait);
     }
 
+    /// For `roam status`.
+    pub fn status(&self, now_ns: u64) -> roam_proto::SignalStatus {
+        roam_proto::SignalStatus {
+            source: match self.source {
+                SignalSource::Monitor => "monitor",
+                SignalSource::Station => "station",
+            }
+            .to_owned(),
+            threshold_dbm: self.config.threshold_dbm,
+            hysteresis_db: self.config.hysteresis_db,
+            level_dbm: self
+                .next_sample_ns
+                .and(self.trend.level_x16(now_ns))
+                .map(|x16| f64::from(x16) / 16.0),
+            trend_db_per_s: self.trend.slope_x16_per_s(now_ns).map(|x16| x16 as f64 / 16.0),
+        }
+    }
+
     /// What the trend says, given the candidates of the network.
     pub fn judge(&self, serving: MacAddr, candidates: &[Candidate], now_ns: u64) -> SignalVerdict {
         signal::judge(&self.config, &self.trend, serving, candidates, now_ns)

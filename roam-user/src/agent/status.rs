@@ -57,6 +57,7 @@ pub(super) fn build(agent: &Agent) -> Status {
         last_roam: agent.last_roam.clone(),
         counters: agent.counters.clone(),
         liveness: liveness(agent),
+        signal: agent.signal.as_ref().map(|signal| signal.status(now_ns)),
     }
 }
 

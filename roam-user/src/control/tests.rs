@@ -155,6 +155,7 @@ fn sample_status() -> Status {
             disassocs: 0,
         },
         liveness: LivenessStatus::default(),
+        signal: None,
     }
 }
 
