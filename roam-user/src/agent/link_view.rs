@@ -50,8 +50,15 @@ impl Agent {
         }
         self.feed(conductor::Input::FoundConnected { bssid: status.bssid }, monotonic_ns());
         if !self.liveness.watching(status.bssid) {
-            self.liveness.associated(status.bssid, monotonic_ns(), &mut self.parts.observer);
+            // Found associated (at attachment, or after missed events): watched as if the
+            // association had just been reported.
+            let now = monotonic_ns();
+            self.liveness.associated(status.bssid, now, &mut self.parts.observer);
             self.count_monitor_beacons(status.bssid);
+            let row = self.row(&status.bssid);
+            if let Some(signal) = &mut self.signal {
+                signal.associated(row.as_ref(), now);
+            }
         }
         let ssid = candidates::printable_ssid(&status.ssid);
         self.metrics.set_current_bss(Some((status.bssid, ssid, self.current_freq)));
