@@ -29,6 +29,8 @@ const TREND_MIN_SPAN_NS: u64 = 1_500_000_000;
 const TREND_MAX_AGE_NS: u64 = 4_000_000_000;
 /// Falling: losing at least this much a second (x16), over the trend's span.
 const FALLING_X16_PER_S: i64 = 8;
+/// ... and at least this much lower than at the start of the trend's span (x16).
+const FALLEN_X16: i32 = 4 * 16;
 /// So far below the threshold that the station looks for somewhere better even standing still.
 const DEEP_BELOW_DB: i32 = 10;
 /// A candidate's signal is worth comparing if heard this recently, or scanned this recently.
@@ -71,6 +73,19 @@ impl SignalTrend {
             .recent(now_ns, LEVEL_SPAN_NS)
             .fold((0i64, 0i64), |(s, n), (_, v)| (s + i64::from(v), n + 1));
         (count > 0).then(|| (sum / count) as i32)
+    }
+
+    /// How much lower the level is than at the start of the trend's span (the mean of its two
+    /// oldest samples), dBm x 16; none without samples spanning [`TREND_MIN_SPAN_NS`].
+    pub fn drop_x16(&self, now_ns: u64) -> Option<i32> {
+        let mut recent = self.recent(now_ns, TREND_MAX_AGE_NS);
+        let (first_ns, first) = recent.next()?;
+        let (_, second) = recent.next()?;
+        let (last_ns, _) = self.recent(now_ns, TREND_MAX_AGE_NS).last()?;
+        if last_ns - first_ns < TREND_MIN_SPAN_NS {
+            return None;
+        }
+        Some((first + second) / 2 - self.level_x16(now_ns)?)
     }
 
     /// The slope of a least-squares line through the recent samples, dBm x 16 per second;
@@ -129,7 +144,10 @@ pub fn judge(
     if level_x16 >= threshold_x16 {
         return SignalVerdict::Stay;
     }
-    let falling = trend.slope_x16_per_s(now_ns).is_some_and(|slope| slope <= -FALLING_X16_PER_S);
+    // Falling: a slope that noise alone rarely gives, and a net drop to match (a station
+    // standing still between two APs wobbles, it does not fall).
+    let falling = trend.slope_x16_per_s(now_ns).is_some_and(|slope| slope <= -FALLING_X16_PER_S)
+        && trend.drop_x16(now_ns).is_some_and(|drop| drop >= FALLEN_X16);
     let deep = level_x16 < (config.threshold_dbm - DEEP_BELOW_DB) * 16;
     if !falling && !deep {
         return SignalVerdict::Stay;
@@ -275,6 +293,24 @@ mod tests {
             SignalVerdict::Stay,
             "no samples: nothing to judge"
         );
+    }
+
+    /// A wobble that happens to slope downwards over the last seconds, without a net drop, is
+    /// not a fall.
+    #[test]
+    fn a_wobble_is_not_a_fall() {
+        // Up 6 dB, then down 9: a steep slope over the span, but back where it started.
+        let mut trend = SignalTrend::default();
+        for (i, dbm) in [-70, -70, -64, -65, -67, -70, -72, -73].into_iter().enumerate() {
+            trend.add(i as u64 * 500 * MS, dbm * 16);
+        }
+        let now = 3_500 * MS;
+        assert!(trend.slope_x16_per_s(now).is_some_and(|s| s <= -FALLING_X16_PER_S), "slopes");
+        assert!(trend.drop_x16(now).is_some_and(|d| d < FALLEN_X16), "no net drop");
+        let better = [candidate(OTHER, -50, Some(100), None)];
+        assert_eq!(judge(&CONFIG, &trend, SERVING, &better, now), SignalVerdict::Stay);
+        let walk = sampled(0, 3_500, |t| -66.0 - t as f64 / 500.0);
+        assert!(walk.drop_x16(3_500 * MS).is_some_and(|d| d >= FALLEN_X16));
     }
 
     #[test]
