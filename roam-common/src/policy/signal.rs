@@ -130,6 +130,20 @@ pub enum SignalVerdict {
     Roam { target: Candidate },
 }
 
+/// Falling: a slope that noise alone rarely gives, and a net drop to match (a station standing
+/// still between two APs wobbles, it does not fall).
+pub fn is_falling(trend: &SignalTrend, now_ns: u64) -> bool {
+    trend.slope_x16_per_s(now_ns).is_some_and(|slope| slope <= -FALLING_X16_PER_S)
+        && trend.drop_x16(now_ns).is_some_and(|drop| drop >= FALLEN_X16)
+}
+
+/// Below the threshold and not falling: a station standing still in a weak spot. Scans there
+/// buy nothing but a chance for the connection manager to trade APs on noise.
+pub fn is_weak_and_steady(config: &SignalConfig, trend: &SignalTrend, now_ns: u64) -> bool {
+    trend.level_x16(now_ns).is_some_and(|level| level < config.threshold_dbm * 16)
+        && !is_falling(trend, now_ns)
+}
+
 /// Judges the serving AP's trend against the candidates (the serving one excluded by
 /// `serving`).
 pub fn judge(
@@ -144,10 +158,7 @@ pub fn judge(
     if level_x16 >= threshold_x16 {
         return SignalVerdict::Stay;
     }
-    // Falling: a slope that noise alone rarely gives, and a net drop to match (a station
-    // standing still between two APs wobbles, it does not fall).
-    let falling = trend.slope_x16_per_s(now_ns).is_some_and(|slope| slope <= -FALLING_X16_PER_S)
-        && trend.drop_x16(now_ns).is_some_and(|drop| drop >= FALLEN_X16);
+    let falling = is_falling(trend, now_ns);
     let deep = level_x16 < (config.threshold_dbm - DEEP_BELOW_DB) * 16;
     if !falling && !deep {
         return SignalVerdict::Stay;
@@ -311,6 +322,17 @@ mod tests {
         assert_eq!(judge(&CONFIG, &trend, SERVING, &better, now), SignalVerdict::Stay);
         let walk = sampled(0, 3_500, |t| -66.0 - t as f64 / 500.0);
         assert!(walk.drop_x16(3_500 * MS).is_some_and(|d| d >= FALLEN_X16));
+    }
+
+    #[test]
+    fn a_weak_spot_is_told_from_a_fall_and_from_a_strong_link() {
+        let steady = sampled(0, 3_000, |_| -74.0);
+        assert!(is_weak_and_steady(&CONFIG, &steady, 3_000 * MS));
+        let walk = sampled(0, 3_000, |t| -66.0 - t as f64 / 300.0);
+        assert!(!is_weak_and_steady(&CONFIG, &walk, 3_000 * MS));
+        let strong = sampled(0, 3_000, |_| -55.0);
+        assert!(!is_weak_and_steady(&CONFIG, &strong, 3_000 * MS));
+        assert!(!is_weak_and_steady(&CONFIG, &SignalTrend::default(), 0), "not sampled: strong");
     }
 
     #[test]

@@ -145,6 +145,13 @@ impl SignalWatch {
         }
     }
 
+    /// A station standing still in a weak spot (see `policy::signal::is_weak_and_steady`):
+    /// the periodic refresh scans pause.
+    pub fn weak_and_steady(&self, now_ns: u64) -> bool {
+        self.next_sample_ns.is_some()
+            && signal::is_weak_and_steady(&self.config, &self.trend, now_ns)
+    }
+
     /// What the trend says, given the candidates of the network.
     pub fn judge(&self, serving: MacAddr, candidates: &[Candidate], now_ns: u64) -> SignalVerdict {
         signal::judge(&self.config, &self.trend, serving, candidates, now_ns)

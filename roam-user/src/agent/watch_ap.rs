@@ -230,6 +230,10 @@ impl Agent {
         {
             return;
         }
+        // Standing still in a weak spot: a scan would only let the manager trade APs on noise.
+        if self.signal.as_ref().is_some_and(|signal| signal.weak_and_steady(monotonic_ns())) {
+            return;
+        }
         let (Some(network), Some(current)) = (self.network.clone(), self.conductor.current_bss())
         else {
             return;
