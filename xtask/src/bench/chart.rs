@@ -1,7 +1,8 @@
 //! One SVG per run set (scenario and channel layout): above, every run's traffic gap per stack
 //! with its median; below, one representative run per stack (the one closest to the median) as
 //! a timeline of its recovery: until detected, deciding or scanning, authenticating and
-//! associating, the handshake, and waiting for the first answered probe.
+//! associating, the handshake, and waiting for the first answered probe. A walk's picture is
+//! its loss over time instead, per stack, with the roams marked.
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -11,6 +12,7 @@ use super::{
     figures::Milestones,
     report::{BenchReport, RunFigures, ScenarioFigures},
     table::{group, run_sets},
+    walk,
 };
 
 const WIDTH: u32 = 960;
@@ -64,19 +66,114 @@ pub fn file_name(name: &str, channels: &[u8]) -> String {
     format!("{name}-{}.svg", channels_label(channels))
 }
 
-/// Every run set's SVG, as (file name, contents).
+/// Every run set's SVG, as (file name, contents): a walk's loss over time, any other
+/// scenario's gaps and phases.
 pub fn all(report: &BenchReport) -> Result<Vec<(String, String)>> {
     run_sets(report)
         .into_iter()
         .map(|(name, channels)| {
-            let groups: Vec<&ScenarioFigures> =
-                [Stack::WpaSupplicant, Stack::Iwd, Stack::RoamNoMonitor, Stack::Roam]
-                    .into_iter()
-                    .filter_map(|s| group(report, name, channels, s))
-                    .collect();
-            Ok((file_name(name, channels), draw(name, channels, &groups)?))
+            let groups: Vec<&ScenarioFigures> = [
+                Stack::WpaSupplicant,
+                Stack::WpaSupplicantBgscan,
+                Stack::Iwd,
+                Stack::RoamNoMonitor,
+                Stack::Roam,
+            ]
+            .into_iter()
+            .filter_map(|s| group(report, name, channels, s))
+            .collect();
+            let svg = if walk::is_walk(name) {
+                draw_walk(name, channels, &groups)?
+            } else {
+                draw(name, channels, &groups)?
+            };
+            Ok((file_name(name, channels), svg))
         })
         .collect()
+}
+
+/// The run of a walk whose probes lost are nearest the set's median.
+pub fn representative_walk(group: &ScenarioFigures) -> Option<&RunFigures> {
+    let median = group.p50_lost_packets?;
+    group.runs.iter().min_by(|a, b| {
+        (a.lost_packets as f64 - median).abs().total_cmp(&(b.lost_packets as f64 - median).abs())
+    })
+}
+
+/// When a run's station completed a connection (a roam), in seconds from the trigger.
+fn connections_s(run: &RunFigures) -> Vec<f64> {
+    run.timeline
+        .iter()
+        .filter(|e| e.event == "connected" && e.t_ms > 0.0)
+        .filter(|e| e.source == "wpa_supplicant" || e.source == "iwd")
+        .map(|e| e.t_ms / 1e3)
+        .collect()
+}
+
+/// A walk: per stack, the probes lost each half second of its median run, and its roams.
+fn draw_walk(name: &str, channels: &[u8], groups: &[&ScenarioFigures]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let title = format!("{name}, APs on channels {}", channels_label(channels));
+        let root = root.titled(&title, ("sans-serif", 22)).map_err(plot_error)?;
+        let runs: Vec<(&ScenarioFigures, &RunFigures)> =
+            groups.iter().filter_map(|g| Some((*g, representative_walk(g)?))).collect();
+        let x_max = runs
+            .iter()
+            .map(|(_, r)| r.loss_timeline.len() as f64 * walk::BIN_MS / 1e3)
+            .fold(1.0_f64, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "probes lost each half second, the run nearest each stack's median (|: a roam)",
+                ("sans-serif", 16),
+            )
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0.0..x_max, 0.0..105.0)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("s after the trigger")
+            .y_desc("% lost")
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(plot_error)?;
+        for (g, run) in &runs {
+            let colour = colour(g.stack);
+            let points = run
+                .loss_timeline
+                .iter()
+                .enumerate()
+                .map(|(i, pct)| ((i as f64 + 0.5) * walk::BIN_MS / 1e3, *pct));
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(plot_error)?
+                .label(g.stack.name())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    connections_s(run)
+                        .into_iter()
+                        .map(|t| PathElement::new([(t, 96.0), (t, 104.0)], colour.stroke_width(3))),
+                )
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
 }
 
 fn draw(name: &str, channels: &[u8], groups: &[&ScenarioFigures]) -> Result<String> {
@@ -217,6 +314,30 @@ fn plot_error<E: std::fmt::Debug>(err: E) -> anyhow::Error {
 mod tests {
     use super::*;
     use crate::bench::table::tests::sample_report;
+
+    #[test]
+    fn a_walk_is_drawn_as_loss_over_time_with_its_roams() {
+        let mut report = sample_report();
+        for g in &mut report.scenarios {
+            g.name = "walk-away".into();
+            for run in &mut g.runs {
+                run.loss_timeline = vec![0.0, 0.0, 40.0, 100.0, 0.0];
+                run.timeline.push(roam_testbed::timeline::TimelineEvent::new(
+                    1_200.0,
+                    "connected",
+                    "wpa_supplicant",
+                ));
+            }
+            g.p50_lost_packets = Some(g.runs[0].lost_packets as f64);
+        }
+        let charts = all(&report).unwrap();
+        let (name, svg) = &charts[0];
+        assert_eq!(name, "walk-away-1-1.svg");
+        assert!(svg.contains("probes lost each half second"), "the walk's picture");
+        assert!(!svg.contains("until detected"), "not the gap picture");
+        let run = &report.scenarios[0].runs[0];
+        assert_eq!(connections_s(run), [1.2]);
+    }
 
     #[test]
     fn segments_follow_the_known_milestones() {

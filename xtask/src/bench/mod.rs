@@ -17,6 +17,7 @@ mod merge;
 mod plan;
 mod report;
 mod table;
+mod walk;
 
 use std::{
     fmt::Write as _,

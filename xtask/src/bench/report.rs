@@ -130,6 +130,9 @@ pub struct RunFigures {
     /// Connections the manager completed after the trigger (roams and reconnections).
     #[serde(default)]
     pub connections: u32,
+    /// In a walk: the percentage of the probes lost in each half second from the trigger on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loss_timeline: Vec<f64>,
     pub recovered: bool,
     pub bssid_before: Option<String>,
     pub bssid_after: Option<String>,
@@ -216,6 +219,11 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
                 lost_packets: report.lost_packets,
                 lossy_ms: report.lossy_ms,
                 connections: report.connections,
+                loss_timeline: super::walk::is_walk(&case.scenario.name)
+                    .then(|| logs.read(&run.log_dir, "probe.csv"))
+                    .flatten()
+                    .map(|csv| super::walk::loss_timeline(&csv))
+                    .unwrap_or_default(),
                 recovered: report.recovered,
                 bssid_before: report.bssid_before.clone(),
                 bssid_after: report.bssid_after.clone(),

@@ -140,10 +140,6 @@ pub fn gaps(report: &BenchReport) -> Table {
     Table { header, rows }
 }
 
-/// The scenarios in which the station walks rather than loses its AP: judged by what the walk
-/// costs (probes lost, time with loss, roams), not by one gap.
-pub const WALKS: [&str; 3] = ["walk-away", "boundary", "walk-and-return"];
-
 /// The walks: per stack, the median probes lost over the whole walk, the median time with more
 /// than 5 % loss, and the most connections (roams) in one run.
 pub fn walks(report: &BenchReport) -> Table {
@@ -152,7 +148,7 @@ pub fn walks(report: &BenchReport) -> Table {
     header.extend(stacks.iter().map(|stack| format!("{stack} lost / lossy ms / roams")));
     let rows = run_sets(report)
         .into_iter()
-        .filter(|(name, _)| WALKS.contains(name))
+        .filter(|(name, _)| super::walk::is_walk(name))
         .map(|(name, channels)| {
             let mut row = vec![name.to_owned(), channels_label(channels)];
             for &stack in &stacks {
