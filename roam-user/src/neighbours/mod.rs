@@ -458,7 +458,10 @@ pub fn decode(msg: &RouteNetlinkMessage, ifindex: u32) -> Option<NeighbourChange
 
 /// `ip neigh add <ip> lladdr <answered> nud probe dev <if>` without NLM_F_REPLACE: on an
 /// INCOMPLETE entry it sets the address (and releases the queue); a valid entry (resolved
-/// meanwhile) is left alone by the kernel.
+/// meanwhile) is left alone by the kernel. rtnetlink's `NeighbourAddRequest` cannot say this:
+/// it sends NLM_F_EXCL (refused with EEXIST on the INCOMPLETE entry the flush left) or
+/// NLM_F_REPLACE (overwrites what the kernel resolved meanwhile), so the message is its
+/// netlink-packet-route type sent on roam's own request socket, answered within the send.
 fn put_back_request(ifindex: u32, n: &Neighbour, seq: u32) -> Vec<u8> {
     let mut msg = NeighbourMessage::default();
     msg.header.family = match n.ip {
