@@ -10,6 +10,7 @@ pub mod plan;
 pub mod refusal;
 pub mod report;
 pub mod scenario;
+pub mod security;
 pub mod stack;
 pub mod timeline;
 pub mod traffic;

@@ -91,6 +91,36 @@ pub enum Security {
     Wpa2PskPmf,
     /// No security: association completes the connection.
     Open,
+    /// WPA3-Personal: SAE (hash-to-element), PMF required.
+    Wpa3Sae,
+    /// WPA2/WPA3 transition: PSK and SAE offered, PMF optional.
+    Wpa2Wpa3,
+    /// 802.11r over the air with PSK (and PSK for stations without FT).
+    FtPsk,
+    /// 802.11r with SAE, PMF required.
+    FtSae,
+    /// WPA2-Enterprise: EAP-PWD against hostapd's own EAP server, PMKSA caching and OKC.
+    Wpa2Eap,
+    /// 802.11r with EAP: the EAP exchange at the first connection only.
+    FtEap,
+}
+
+impl Security {
+    /// As scenario files and `--security` spell it.
+    pub fn name(self) -> &'static str {
+        crate::security::name(self)
+    }
+}
+
+impl std::str::FromStr for Security {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::security::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = crate::security::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown security `{s}` (known: {})", names.join(", "))
+        })
+    }
 }
 
 /// One action of a scenario. Targets are resolved when the trigger starts: `serving` is the AP the

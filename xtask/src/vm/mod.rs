@@ -27,7 +27,10 @@ use std::{fs, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
-use roam_testbed::{scenario::ChannelPlan, stack::Stack};
+use roam_testbed::{
+    scenario::{ChannelPlan, Security},
+    stack::Stack,
+};
 
 use crate::cmd::{note, step};
 pub use boot::{run_plan, RunOptions, PLAN_FILE};
@@ -97,6 +100,10 @@ struct RunArgs {
     /// [default: each scenario's own list, usually both same and different].
     #[arg(long)]
     channels: Option<ChannelPlan>,
+    /// Security of every scenario's network, whatever its file says: open, wpa2-psk,
+    /// wpa2-psk-pmf, wpa3-sae, wpa2-wpa3, ft-psk, ft-sae, wpa2-eap or ft-eap.
+    #[arg(long)]
+    security: Option<Security>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -171,6 +178,9 @@ fn run_scenarios(args: &RunArgs) -> Result<()> {
         } else {
             scenarios.push(scenarios::load(name)?);
         }
+    }
+    if let Some(security) = args.security {
+        scenarios::with_security(&mut scenarios, security);
     }
     let selection = scenarios::Selection {
         scenarios,

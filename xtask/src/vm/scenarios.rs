@@ -52,6 +52,14 @@ fn load_file(path: &Path) -> Result<Scenario> {
     Scenario::from_toml(&text).with_context(|| format!("in {}", path.display()))
 }
 
+/// Sets every scenario's network to `security` (`--security`); beacons an attacker forges
+/// with the network's own security (no `security` of their own) follow it.
+pub fn with_security(scenarios: &mut [Scenario], security: Security) {
+    for scenario in scenarios {
+        scenario.security = security;
+    }
+}
+
 /// Every scenario in tests/scenarios, by file name.
 pub fn all() -> Result<Vec<Scenario>> {
     every_file_in(&dir())

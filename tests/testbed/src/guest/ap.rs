@@ -44,8 +44,12 @@ impl AccessPoint {
         process::ip(&["link", "set", &radio.iface, "name", &iface])?;
         let config = Path::new(paths::RUN_DIR).join(format!("hostapd-{iface}.conf"));
         fs::create_dir_all(paths::RUN_DIR)?;
-        let text = hostapd_config(&iface, channel, security, beacon_interval_tu, network);
-        fs::write(&config, text)?;
+        let eap_users = Path::new(paths::RUN_DIR).join("hostapd.eap_user");
+        if roam_testbed::security::is_enterprise(security) {
+            fs::write(&eap_users, roam_testbed::security::eap_user_file())?;
+        }
+        let text = hostapd_config(&iface, channel, beacon_interval_tu, network);
+        fs::write(&config, text + &hostapd_security(security, index, &eap_users))?;
         Ok(AccessPoint {
             log: Path::new(paths::LOG_DIR).join(format!("hostapd-{iface}.log")),
             iface,
@@ -191,15 +195,15 @@ pub fn network_names(network: NetworkChoice) -> (&'static str, &'static str) {
     }
 }
 
+/// The AP's radio and network; its security comes after ([`hostapd_security`]).
 fn hostapd_config(
     iface: &str,
     channel: u8,
-    security: Security,
     beacon_interval_tu: u16,
     network: NetworkChoice,
 ) -> String {
     let (ssid, bridge) = network_names(network);
-    let mut config = format!(
+    format!(
         "interface={iface}\n\
          driver=nl80211\n\
          bridge={bridge}\n\
@@ -208,18 +212,10 @@ fn hostapd_config(
          hw_mode=g\n\
          channel={channel}\n\
          beacon_int={beacon_interval_tu}\n",
-    );
-    match security {
-        Security::Wpa2Psk => config.push_str(&format!(
-            "wpa=2\nwpa_key_mgmt=WPA-PSK\nrsn_pairwise=CCMP\nwpa_passphrase={}\n",
-            paths::PASSPHRASE
-        )),
-        Security::Wpa2PskPmf => config.push_str(&format!(
-            "wpa=2\nwpa_key_mgmt=WPA-PSK-SHA256\nrsn_pairwise=CCMP\nieee80211w=2\n\
-             wpa_passphrase={}\n",
-            paths::PASSPHRASE
-        )),
-        Security::Open => {}
-    }
-    config
+    )
+}
+
+/// The security lines of AP number `index` (`roam_testbed::security`).
+fn hostapd_security(security: Security, index: usize, eap_users: &Path) -> String {
+    roam_testbed::security::hostapd_lines(security, index, &eap_users.display().to_string())
 }

@@ -235,16 +235,7 @@ pub fn beacon_frame(bssid: [u8; 6], beacon: &ForgedBeacon, channel: u8, sequence
     frame.extend(beacon.ssid.as_bytes());
     frame.extend([1, 8, 0x82, 0x84, 0x8b, 0x96, 0x0c, 0x12, 0x18, 0x24]); // supported rates
     frame.extend([3, 1, channel]); // DS parameter set
-    if protected {
-        let pmf = beacon.security == Security::Wpa2PskPmf;
-        let akm = if pmf { 6 } else { 2 }; // PSK-SHA256 or PSK
-        let capabilities: u16 = if pmf { 0x00c0 } else { 0 }; // MFPR | MFPC
-        frame.extend([48, 20, 1, 0]); // RSN, version 1
-        frame.extend([0x00, 0x0f, 0xac, 4]); // group: CCMP
-        frame.extend([1, 0, 0x00, 0x0f, 0xac, 4]); // pairwise: CCMP
-        frame.extend([1, 0, 0x00, 0x0f, 0xac, akm]);
-        frame.extend(capabilities.to_le_bytes());
-    }
+    frame.extend(roam_testbed::security::rsn_element(beacon.security));
     frame
 }
 

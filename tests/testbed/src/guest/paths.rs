@@ -54,7 +54,6 @@ pub const OTHER_GATEWAY_MAC: &str = "02:00:00:00:ff:02";
 /// The veth pair from the other bridge to its gateway's namespace.
 pub const OTHER_GATEWAY_PORT: &str = "gwb-port";
 pub const OTHER_GATEWAY_IFACE: &str = "gwb0";
-pub const PASSPHRASE: &str = "roam-testbed-passphrase";
 
 /// Name of the i-th AP interface (and of its hostapd control socket).
 pub fn ap_iface(index: usize) -> String {

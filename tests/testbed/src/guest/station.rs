@@ -376,13 +376,7 @@ fn is_refused(err: &anyhow::Error) -> bool {
 const NETWORKMANAGER_BGSCAN: &str = "simple:30:-65:300";
 
 fn wpa_supplicant_config(known: Known, freqs_mhz: &[u32], bgscan: Option<&str>) -> String {
-    let key = match known.security {
-        Security::Wpa2Psk => format!("key_mgmt=WPA-PSK\n    psk=\"{}\"", paths::PASSPHRASE),
-        Security::Wpa2PskPmf => {
-            format!("key_mgmt=WPA-PSK-SHA256\n    ieee80211w=2\n    psk=\"{}\"", paths::PASSPHRASE)
-        }
-        Security::Open => "key_mgmt=NONE".to_owned(),
-    };
+    let key = roam_testbed::security::wpa_supplicant_lines(known.security).join("\n    ");
     let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
     // initial_freq_list only shortens the very first scan (a full scan takes 6-10 s under TCG);
     // every scan after a connection loss is stock behaviour.

@@ -339,11 +339,7 @@ fn bus_config_file(address: &str) -> String {
 /// A network's object under the station's (iwd's D-Bus API): `<station>/<SSID in hex>_<type>`.
 fn network_path(station: &str, ssid: &str, security: Security) -> String {
     let hex: String = ssid.bytes().map(|b| format!("{b:02x}")).collect();
-    let kind = match security {
-        Security::Wpa2Psk | Security::Wpa2PskPmf => "psk",
-        Security::Open => "open",
-    };
-    format!("{station}/{hex}_{kind}")
+    format!("{station}/{hex}_{}", roam_testbed::security::iwd_kind(security))
 }
 
 /// The network's file name in iwd's state directory (iwd.network(5)): the SSID itself when it
@@ -357,20 +353,11 @@ fn network_file_name(ssid: &str, security: Security) -> String {
         let hex: String = ssid.bytes().map(|b| format!("{b:02x}")).collect();
         format!("={hex}")
     };
-    let extension = match security {
-        Security::Wpa2Psk | Security::Wpa2PskPmf => "psk",
-        Security::Open => "open",
-    };
-    format!("{name}.{extension}")
+    format!("{name}.{}", roam_testbed::security::iwd_kind(security))
 }
 
 fn network_file(security: Security) -> String {
-    match security {
-        Security::Wpa2Psk | Security::Wpa2PskPmf => {
-            format!("[Security]\nPassphrase={}\n", paths::PASSPHRASE)
-        }
-        Security::Open => "[Settings]\nAutoConnect=true\n".to_owned(),
-    }
+    roam_testbed::security::iwd_network_file(security)
 }
 
 /// iwd's record of the channels it met each known network on (in its state directory).
