@@ -38,6 +38,9 @@ pub struct Scenario {
     /// time: more beacons, and more chances of a false alarm, per second of VM time.
     #[serde(default = "default_beacon_interval_tu")]
     pub beacon_interval_tu: u16,
+    /// The band the APs' channel layouts are in.
+    #[serde(default)]
+    pub band: Band,
     /// Channel layouts run when the command line chooses none.
     #[serde(default = "default_channel_plans")]
     pub channels: Vec<ChannelPlan>,
@@ -483,8 +486,57 @@ impl From<Target> for String {
     }
 }
 
+/// The band `same` and `different` mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Band {
+    /// 2.4 GHz: channel 1, or 1, 6 and 11.
+    #[default]
+    #[serde(rename = "2.4")]
+    TwoPointFour,
+    /// 5 GHz (UNII-1, no radar detection): channel 36, or 36, 40 and 44.
+    #[serde(rename = "5")]
+    Five,
+    /// The first AP on 2.4 GHz, the others on 5 GHz, as band steering has it (`same` and
+    /// `different` then say whether the 5 GHz ones share a channel).
+    #[serde(rename = "mixed")]
+    Mixed,
+}
+
+impl Band {
+    pub fn name(self) -> &'static str {
+        match self {
+            Band::TwoPointFour => "2.4",
+            Band::Five => "5",
+            Band::Mixed => "mixed",
+        }
+    }
+}
+
+impl FromStr for Band {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Band::TwoPointFour, Band::Five, Band::Mixed]
+            .into_iter()
+            .find(|band| band.name() == s)
+            .ok_or_else(|| format!("unknown band `{s}` (2.4, 5, mixed)"))
+    }
+}
+
+/// The 5 GHz channels the testbed uses: UNII-1, which needs no radar detection.
+pub const FIVE_GHZ_CHANNELS: std::ops::RangeInclusive<u8> = 36..=48;
+
+/// The centre frequency of a 2.4 or 5 GHz channel, MHz.
+pub fn channel_freq_mhz(channel: u8) -> u32 {
+    match channel {
+        14 => 2484,
+        1..=13 => 2407 + 5 * u32::from(channel),
+        _ => 5000 + 5 * u32::from(channel),
+    }
+}
+
 /// Where the access points sit: all on one channel, on different channels, or an explicit list
-/// (one 2.4 GHz channel per AP).
+/// (one channel per AP, 2.4 GHz 1-13 or 5 GHz 36-48).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ChannelPlanRepr", into = "ChannelPlanRepr")]
 pub enum ChannelPlan {
@@ -527,13 +579,32 @@ impl From<ChannelPlan> for ChannelPlanRepr {
 
 const DIFFERENT_CHANNELS: [u8; MAX_APS] = [1, 6, 11];
 
+const DIFFERENT_5GHZ_CHANNELS: [u8; MAX_APS] = [36, 40, 44];
+
 impl ChannelPlan {
-    /// The channel of each AP.
+    /// The channel of each AP on 2.4 GHz.
     pub fn resolve(&self, aps: usize) -> Result<Vec<u8>> {
+        self.resolve_in(aps, Band::TwoPointFour)
+    }
+
+    /// The channel of each AP in `band` (an explicit list is taken as it is).
+    pub fn resolve_in(&self, aps: usize, band: Band) -> Result<Vec<u8>> {
         ensure!((2..=MAX_APS).contains(&aps), "a topology has 2 to {MAX_APS} APs, not {aps}");
+        let named = |same: bool| -> Vec<u8> {
+            let (same_channel, different) = match band {
+                Band::TwoPointFour => (1, &DIFFERENT_CHANNELS),
+                Band::Five | Band::Mixed => (36, &DIFFERENT_5GHZ_CHANNELS),
+            };
+            let mut channels =
+                if same { vec![same_channel; aps] } else { different[..aps].to_vec() };
+            if band == Band::Mixed {
+                channels[0] = 1;
+            }
+            channels
+        };
         let channels = match self {
-            ChannelPlan::Same => vec![1; aps],
-            ChannelPlan::Different => DIFFERENT_CHANNELS[..aps].to_vec(),
+            ChannelPlan::Same => named(true),
+            ChannelPlan::Different => named(false),
             ChannelPlan::List(list) => {
                 ensure!(
                     list.len() == aps,
@@ -543,8 +614,10 @@ impl ChannelPlan {
                 list.clone()
             }
         };
-        if let Some(bad) = channels.iter().find(|c| !(1..=13).contains(*c)) {
-            bail!("channel {bad} is not a 2.4 GHz channel (1-13)");
+        if let Some(bad) =
+            channels.iter().find(|c| !(1..=13).contains(*c) && !FIVE_GHZ_CHANNELS.contains(*c))
+        {
+            bail!("channel {bad} is not one the testbed uses (2.4 GHz 1-13, 5 GHz 36-48)");
         }
         Ok(channels)
     }
@@ -774,11 +847,31 @@ mod tests {
     }
 
     #[test]
+    fn bands_place_the_named_layouts() {
+        assert_eq!(ChannelPlan::Same.resolve_in(2, Band::Five).unwrap(), [36, 36]);
+        assert_eq!(ChannelPlan::Different.resolve_in(3, Band::Five).unwrap(), [36, 40, 44]);
+        assert_eq!(ChannelPlan::Same.resolve_in(2, Band::Mixed).unwrap(), [1, 36]);
+        assert_eq!(ChannelPlan::Different.resolve_in(3, Band::Mixed).unwrap(), [1, 40, 44]);
+        assert_eq!(ChannelPlan::List(vec![6, 44]).resolve_in(2, Band::Five).unwrap(), [6, 44]);
+        assert!(ChannelPlan::List(vec![1, 52]).resolve(2).is_err(), "radar channels: no");
+        assert_eq!(
+            (channel_freq_mhz(1), channel_freq_mhz(36), channel_freq_mhz(48)),
+            (2412, 5180, 5240)
+        );
+        let s =
+            Scenario::from_toml("name = \"x\"\nband = \"5\"\ntrigger = [{ action = \"kill\" }]")
+                .unwrap();
+        assert_eq!(s.band, Band::Five);
+        assert_eq!("mixed".parse::<Band>(), Ok(Band::Mixed));
+        assert!("6".parse::<Band>().is_err());
+    }
+
+    #[test]
     fn channel_plans_resolve() {
         assert_eq!(ChannelPlan::Same.resolve(2).unwrap(), vec![1, 1]);
         assert_eq!(ChannelPlan::Different.resolve(3).unwrap(), vec![1, 6, 11]);
         assert_eq!("1,6".parse::<ChannelPlan>(), Ok(ChannelPlan::List(vec![1, 6])));
-        assert!(ChannelPlan::List(vec![1, 36]).resolve(2).is_err());
+        assert!(ChannelPlan::List(vec![1, 14]).resolve(2).is_err(), "14: Japan only");
         assert!("sideways".parse::<ChannelPlan>().is_err());
         assert_eq!(channels_label(&[1, 6]), "1-6");
     }

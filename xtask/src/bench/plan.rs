@@ -67,7 +67,7 @@ pub fn interleaved(
     let mut push_rounds = |scenario: &Scenario, stacks: &[Stack], rounds: u32| -> Result<()> {
         for layout in &scenario.channels {
             let channels = layout
-                .resolve(scenario.aps)
+                .resolve_in(scenario.aps, scenario.band)
                 .with_context(|| format!("scenario {}", scenario.name))?;
             for round in 1..=rounds {
                 for &stack in stacks {

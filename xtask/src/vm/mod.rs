@@ -28,7 +28,7 @@ use std::{fs, path::PathBuf, time::Duration};
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use roam_testbed::{
-    scenario::{ChannelPlan, Security},
+    scenario::{Band, ChannelPlan, Security},
     stack::Stack,
 };
 
@@ -104,6 +104,10 @@ struct RunArgs {
     /// wpa2-psk-pmf, wpa3-sae, wpa2-wpa3, ft-psk, ft-sae, wpa2-eap or ft-eap.
     #[arg(long)]
     security: Option<Security>,
+    /// Band of every scenario's named channel layouts, whatever its file says: 2.4, 5 or mixed
+    /// (the first AP on 2.4 GHz, the others on 5 GHz).
+    #[arg(long)]
+    band: Option<Band>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -181,6 +185,9 @@ fn run_scenarios(args: &RunArgs) -> Result<()> {
     }
     if let Some(security) = args.security {
         scenarios::with_security(&mut scenarios, security);
+    }
+    if let Some(band) = args.band {
+        scenarios.iter_mut().for_each(|scenario| scenario.band = band);
     }
     let selection = scenarios::Selection {
         scenarios,

@@ -136,7 +136,7 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
                         scenario: scenario.clone(),
                         stack,
                         channels: layout
-                            .resolve(scenario.aps)
+                            .resolve_in(scenario.aps, scenario.band)
                             .with_context(|| format!("scenario {}", scenario.name))?,
                         repeats: selection.repeats,
                         first_run: 1,

@@ -62,7 +62,7 @@ impl AccessPoint {
     }
 
     pub fn freq_mhz(&self) -> u32 {
-        2407 + 5 * u32::from(self.channel)
+        roam_testbed::scenario::channel_freq_mhz(self.channel)
     }
 
     pub fn log_path(&self) -> &Path {
@@ -203,13 +203,14 @@ fn hostapd_config(
     network: NetworkChoice,
 ) -> String {
     let (ssid, bridge) = network_names(network);
+    let hw_mode = if channel > 14 { "a" } else { "g" };
     format!(
         "interface={iface}\n\
          driver=nl80211\n\
          bridge={bridge}\n\
          ctrl_interface={HOSTAPD_CTRL_DIR}\n\
          ssid={ssid}\n\
-         hw_mode=g\n\
+         hw_mode={hw_mode}\n\
          channel={channel}\n\
          beacon_int={beacon_interval_tu}\n",
     )

@@ -77,6 +77,7 @@ impl Topology {
     pub fn build(key: &TopologyKey, probe_interval: Duration, laps: &mut Laps) -> Result<Topology> {
         remove_leftovers()?;
         create_bridge()?;
+        set_regulatory_domain(&key.channels)?;
         let aps = key.channels.len();
         let radios = hwsim::load(aps + 1 + usize::from(key.third_radio))?;
         let (ap_radios, others) = radios.split_at(aps);
@@ -455,5 +456,29 @@ pub fn hold(channels: &ChannelPlan, aps: usize, security: Security, stack: Stack
     println!("logs in {}; press Enter to tear down", paths::LOG_DIR);
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
+    Ok(())
+}
+
+/// The world domain cfg80211 starts in forbids an AP on 5 GHz (no initiating radiation there):
+/// a topology with 5 GHz channels runs in a country whose rules allow 36-48 (the image carries
+/// the regulatory database), one with 2.4 GHz channels alone in the world domain. cfg80211
+/// applies a change asynchronously: it is waited for, or hostapd would meet the old rules.
+fn set_regulatory_domain(channels: &[u8]) -> Result<()> {
+    let wanted = if channels.iter().any(|&c| c > 14) { "DE" } else { "00" };
+    let current = || -> Result<bool> {
+        let out = process::run(paths::IW, &["reg", "get"])?;
+        Ok(out.lines().any(|line| line.trim_start().starts_with(&format!("country {wanted}:"))))
+    };
+    if current()? {
+        return Ok(());
+    }
+    process::run(paths::IW, &["reg", "set", wanted])?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !current()? {
+        if std::time::Instant::now() > deadline {
+            bail!("the regulatory domain did not become {wanted} within 3 s (iw reg set {wanted})");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(())
 }
