@@ -20,7 +20,7 @@ pub use roam_common::{
     MacAddr,
 };
 pub use status::{
-    Candidate, Counters, CurrentBss, DropWindow, LivenessSource, LivenessSourceStatus,
+    band_of, Candidate, Counters, CurrentBss, DropWindow, LivenessSource, LivenessSourceStatus,
     LivenessStatus, LivenessVerdict, ProbeTotals, RoamRecord, RoamStep, SignalStatus, SourceState,
     Status, TransitionStep,
 };

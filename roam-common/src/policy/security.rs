@@ -36,6 +36,35 @@ pub enum Akm {
     Osen,
 }
 
+impl Akm {
+    /// Its name in labels, logs and `roam status`: wpa_supplicant's key_mgmt, lowercase.
+    pub fn name(self) -> &'static str {
+        match self {
+            Akm::Eap => "eap",
+            Akm::Psk => "psk",
+            Akm::FtEap => "ft-eap",
+            Akm::FtPsk => "ft-psk",
+            Akm::EapSha256 => "eap-sha256",
+            Akm::PskSha256 => "psk-sha256",
+            Akm::Sae => "sae",
+            Akm::FtSae => "ft-sae",
+            Akm::SaeExtKey => "sae-ext-key",
+            Akm::FtSaeExtKey => "ft-sae-ext-key",
+            Akm::EapSuiteB => "eap-suite-b",
+            Akm::EapSuiteB192 => "eap-suite-b-192",
+            Akm::EapSha384 => "eap-sha384",
+            Akm::FtEapSha384 => "ft-eap-sha384",
+            Akm::FilsSha256 => "fils-sha256",
+            Akm::FilsSha384 => "fils-sha384",
+            Akm::FtFilsSha256 => "ft-fils-sha256",
+            Akm::FtFilsSha384 => "ft-fils-sha384",
+            Akm::Owe => "owe",
+            Akm::Dpp => "dpp",
+            Akm::Osen => "osen",
+        }
+    }
+}
+
 /// A pairwise cipher suite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -143,6 +172,17 @@ pub enum NetworkSecurity {
 }
 
 impl NetworkSecurity {
+    /// The authentication the station uses, for labels and `roam status`: an AKM's name, or
+    /// `open`, `wep`, `unknown`.
+    pub fn akm_name(&self) -> &'static str {
+        match self {
+            NetworkSecurity::Open => "open",
+            NetworkSecurity::Wep => "wep",
+            NetworkSecurity::Protected { akm, .. } => akm.name(),
+            NetworkSecurity::Unknown => "unknown",
+        }
+    }
+
     /// Whether `bss` offers what the station uses; `None` when the network's security is
     /// unknown and only the privacy bit can be compared.
     pub fn admits(&self, bss: &BssSecurity) -> Option<bool> {

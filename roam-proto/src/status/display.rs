@@ -47,6 +47,9 @@ impl Display for Status {
 
 fn describe_bss(bss: &CurrentBss) -> String {
     let mut text = format!("{} {:?} {} MHz", bss.bssid, bss.ssid, bss.freq_mhz);
+    if !bss.band.is_empty() {
+        text += &format!(" ({} GHz, {})", bss.band, bss.akm);
+    }
     if let Some(signal) = bss.signal_dbm {
         text += &format!(", {signal} dBm");
     }

@@ -67,6 +67,16 @@ pub struct SignalStatus {
     pub trend_db_per_s: Option<f64>,
 }
 
+/// The band of a frequency: `2.4`, `5` or `6` (GHz), `?` for another.
+pub fn band_of(freq_mhz: u32) -> &'static str {
+    match freq_mhz {
+        2400..=2500 => "2.4",
+        4900..=5899 => "5",
+        5925..=7125 => "6",
+        _ => "?",
+    }
+}
+
 /// The liveness check: its sources, its verdict, and what its probes got.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -177,6 +187,10 @@ pub struct CurrentBss {
     pub bssid: MacAddr,
     pub ssid: String,
     pub freq_mhz: u32,
+    /// `2.4`, `5` or `6` (GHz), from the frequency.
+    pub band: String,
+    /// The authentication the station negotiated: `psk`, `sae`, `ft-psk`, `eap`, ..., `open`.
+    pub akm: String,
     pub signal_dbm: Option<i32>,
     /// Time since the last frame from this access point.
     pub last_heard_ms: Option<u64>,

@@ -17,6 +17,8 @@ fn sample_status() -> Status {
             bssid: "02:00:00:00:01:00".parse().unwrap(),
             ssid: "roam-testbed".into(),
             freq_mhz: 2412,
+            band: "2.4".into(),
+            akm: "psk".into(),
             signal_dbm: Some(-40),
             last_heard_ms: Some(20),
         }),
@@ -71,12 +73,21 @@ fn sample_status() -> Status {
 }
 
 #[test]
+fn bands_come_from_the_frequency() {
+    assert_eq!(
+        [2412, 2484, 5180, 5825, 5955, 900].map(band_of),
+        ["2.4", "2.4", "5", "5", "6", "?"]
+    );
+}
+
+#[test]
 fn status_reads_like_the_manual() {
     let text = sample_status().to_string();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "roam on wlan0: run for 12.3 s (backend wpa_supplicant)");
     for expected in [
-        "  connected to 02:00:00:00:01:00 \"roam-testbed\" 2412 MHz, -40 dBm, heard 20 ms ago",
+        "  connected to 02:00:00:00:01:00 \"roam-testbed\" 2412 MHz (2.4 GHz, psk), -40 dBm, heard \
+         20 ms ago",
         "  candidates:",
         "    02:00:00:00:02:00  2437 MHz  -45 dBm  heard 1.2 s ago  kernel+supplicant  usable  \
          score 55",

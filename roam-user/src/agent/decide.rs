@@ -210,8 +210,16 @@ impl Agent {
             Notice::FalseAlarm { trigger } => {
                 self.emitter.emit(AgentEvent::FalseAlarm { trigger: trigger.kind() })
             }
-            Notice::RoamEnded { trigger, result } => {
-                self.metrics.roam_attempt(trigger.kind(), self.manager.backend(), result);
+            Notice::RoamEnded { trigger, result, target_freq_mhz } => {
+                let akm = self.network.as_ref().map_or("unknown", |n| n.security.akm_name());
+                let band = roam_proto::band_of(target_freq_mhz);
+                self.metrics.roam_attempt(
+                    trigger.kind(),
+                    self.manager.backend(),
+                    result,
+                    akm,
+                    band,
+                );
                 if result == RoamResult::Success {
                     self.counters.roams += 1;
                 } else {

@@ -35,6 +35,8 @@ pub(super) fn build(agent: &Agent) -> Status {
                 .map(|n| super::candidates::printable_ssid(&n.ssid))
                 .unwrap_or_default(),
             freq_mhz: agent.current_freq,
+            band: roam_proto::band_of(agent.current_freq).to_owned(),
+            akm: agent.network.as_ref().map_or("unknown", |n| n.security.akm_name()).to_owned(),
             signal_dbm: rec
                 .filter(|r| r.flags & roam_common::maps::BSS_FLAG_HAS_SIGNAL != 0)
                 .map(|r| r.signal_avg_x16 / 16),

@@ -112,6 +112,8 @@ fn sample_status() -> Status {
             bssid: "02:00:00:00:01:00".parse().unwrap(),
             ssid: "roam-testbed".into(),
             freq_mhz: 2412,
+            band: "2.4".into(),
+            akm: "psk".into(),
             signal_dbm: Some(-40),
             last_heard_ms: Some(20),
         }),

@@ -51,7 +51,7 @@ pub(crate) struct Families {
     pub deauth: Family<ReasonCodeLabels, Counter>,
     /// `roam_disassoc_received_total{reason}`
     pub disassoc: Family<ReasonCodeLabels, Counter>,
-    /// `roam_attempts_total{trigger,backend,result}`
+    /// `roam_attempts_total{trigger,backend,result,akm,band}`
     pub attempts: Family<AttemptLabels, Counter>,
     /// `roam_duration_seconds`
     pub duration: Histogram,
@@ -141,8 +141,8 @@ impl Families {
         );
         r.register(
             "attempts",
-            "Roam attempts, by what triggered them, the backend that carried them out and the \
-             outcome",
+            "Roam attempts, by what triggered them, the backend that carried them out, the \
+             outcome, the authentication used and the target's band",
             f.attempts.clone(),
         );
         r.register_with_unit(

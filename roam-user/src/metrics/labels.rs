@@ -60,6 +60,8 @@ pub(crate) struct AttemptLabels {
     pub trigger: String,
     pub backend: String,
     pub result: String,
+    pub akm: String,
+    pub band: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

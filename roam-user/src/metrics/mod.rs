@@ -127,11 +127,23 @@ impl Metrics {
     }
 
     /// A roam attempt ended.
-    pub fn roam_attempt(&self, trigger: TriggerKind, backend: Backend, result: RoamResult) {
+    /// A roam attempt ended: what triggered it, who carried it out, how it ended, the
+    /// authentication it used (`psk`, `sae`, `ft-psk`, `eap`, ..., `open`) and the band of its
+    /// target (`2.4`, `5`, `6`).
+    pub fn roam_attempt(
+        &self,
+        trigger: TriggerKind,
+        backend: Backend,
+        result: RoamResult,
+        akm: &str,
+        band: &str,
+    ) {
         let labels = AttemptLabels {
             trigger: trigger.name().into(),
             backend: backend.name().into(),
             result: result.name().into(),
+            akm: akm.into(),
+            band: band.into(),
         };
         self.f.attempts.get_or_create(&labels).inc();
     }

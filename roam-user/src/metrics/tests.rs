@@ -36,7 +36,7 @@ fn event_metrics_have_their_names_types_and_labels() {
     m.beacon_loss_detected("mac80211");
     m.deauth_received(Some(3));
     m.disassoc_received(Some(8));
-    m.roam_attempt(TriggerKind::Silence, Backend::Nl80211, RoamResult::Success);
+    m.roam_attempt(TriggerKind::Silence, Backend::Nl80211, RoamResult::Success, "sae", "5");
     m.roam_completed(
         Duration::from_millis(180),
         &[(Phase::Detect, Duration::from_millis(40)), (Phase::Auth, Duration::from_millis(3))],
@@ -61,7 +61,7 @@ fn event_metrics_have_their_names_types_and_labels() {
     assert_type(&text, "roam_attempts", "counter");
     assert_has(
         &text,
-        "roam_attempts_total{trigger=\"silence\",backend=\"nl80211\",result=\"success\"} 1",
+        "roam_attempts_total{trigger=\"silence\",backend=\"nl80211\",result=\"success\",akm=\"sae\",band=\"5\"} 1",
     );
 
     assert_type(&text, "roam_duration_seconds", "histogram");
@@ -227,7 +227,7 @@ fn exposed_series_names() -> std::collections::BTreeSet<String> {
     m.beacon_loss_detected("silence");
     m.deauth_received(Some(3));
     m.disassoc_received(Some(8));
-    m.roam_attempt(TriggerKind::Silence, Backend::WpaSupplicant, RoamResult::Success);
+    m.roam_attempt(TriggerKind::Silence, Backend::WpaSupplicant, RoamResult::Success, "psk", "2.4");
     m.roam_completed(Duration::from_millis(200), &[(Phase::Detect, Duration::from_millis(40))]);
     m.detection_latency(TriggerKind::Silence, Duration::from_millis(300));
     m.drop_window(4, 2, &[("QDISC_DROP", 1)], Duration::from_millis(250));

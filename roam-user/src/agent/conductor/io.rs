@@ -152,9 +152,11 @@ pub enum Notice {
     FalseAlarm {
         trigger: Trigger,
     },
+    /// `target_freq_mhz`: where the roam went (0 if unknown).
     RoamEnded {
         trigger: Trigger,
         result: RoamResult,
+        target_freq_mhz: u32,
     },
 }
 

@@ -78,6 +78,8 @@ pub struct Conductor {
     roam_generation: u64,
     /// The roam whose changes to the manager may be in place.
     changed_by: Option<u64>,
+    /// The latest roam's target frequency (its outcome is labelled with its band).
+    roam_freq_mhz: u32,
     roam_deadline: Option<u64>,
     first_data_deadline: Option<u64>,
     /// A held loss is tried again then (only where the manager does not reconnect by itself).
@@ -95,6 +97,7 @@ impl Conductor {
             ap_ended: None,
             roam_generation: 0,
             changed_by: None,
+            roam_freq_mhz: 0,
             roam_deadline: None,
             first_data_deadline: None,
             retry_at: None,
@@ -388,6 +391,7 @@ impl Conductor {
             scan_first && entry_age_ms.is_none()
         };
         self.roam_generation += 1;
+        self.roam_freq_mhz = target.freq_mhz;
         let generation = self.roam_generation;
         let reconnect = trigger.ap_ended_association();
         if let Some(t) = &mut self.transition {
@@ -442,7 +446,11 @@ impl Conductor {
         if let Some(generation) = self.changed_by.take() {
             out.push(Command::PutBack { generation });
         }
-        out.push(Command::Notify(Notice::RoamEnded { trigger, result }));
+        out.push(Command::Notify(Notice::RoamEnded {
+            trigger,
+            result,
+            target_freq_mhz: self.roam_freq_mhz,
+        }));
     }
 
     /// After an outcome that leaves a loss held: when to try again, if roam must.

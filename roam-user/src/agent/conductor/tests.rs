@@ -188,6 +188,10 @@ fn a_silent_ap_is_left_for_the_best_candidate() {
 
     let out = rig.after(90 * MS, Input::Connected { bssid: AP2 });
     assert_eq!(ended(&out), Some(RoamResult::Success));
+    assert!(
+        notices(&out).iter().any(|n| matches!(n, Notice::RoamEnded { target_freq_mhz: 2437, .. })),
+        "the outcome names where the roam went (its band labels the metric)"
+    );
     assert!(!out.iter().any(|c| matches!(c, Command::PutBack { .. })), "nothing was pinned");
     assert!(rig.core.awaits_first_data());
     let out = rig.after(10 * MS, Input::FirstData);
