@@ -135,3 +135,42 @@ pub fn best_candidate(
         })
         .max_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| b.bssid.cmp(&a.bssid)))
 }
+
+/// How much weaker (in score, ~dB) a candidate holding a cached key may be than the best one
+/// and still be preferred: on an enterprise network a BSS without one costs a full EAP
+/// exchange, hundreds of milliseconds against a few dB of signal.
+pub const CACHED_KEY_PREFERENCE_DB: i32 = 10;
+
+/// [`best_candidate`], but a usable candidate for which `cached_key` holds (a PMKSA the
+/// manager keeps for it) is chosen over a better one without, if it scores within
+/// [`CACHED_KEY_PREFERENCE_DB`] of it. The lost BSS, and BSSes only heard on the air, are
+/// treated as [`best_candidate`] treats them.
+pub fn best_candidate_with_cached_key(
+    candidates: &[Candidate],
+    lost: Option<Lost>,
+    max_heard_age_ms: u64,
+    cached_key: impl Fn(&MacAddr) -> bool,
+) -> Option<&Candidate> {
+    let best = best_candidate(candidates, lost, max_heard_age_ms)?;
+    if cached_key(&best.bssid) {
+        return Some(best);
+    }
+    let score = |c: &Candidate| {
+        c.score() - if lost.is_some_and(|l| l.bssid == c.bssid) { LOST_BSS_PENALTY_DB } else { 0 }
+    };
+    // The same rules as the best's: from the manager's table if the best is, seen again if lost.
+    let eligible = |c: &&Candidate| {
+        c.is_usable(max_heard_age_ms)
+            && (c.scan_age_ms.is_some() || best.scan_age_ms.is_none())
+            && lost.is_none_or(|l| l.bssid != c.bssid || c.seen_since_loss(l.since_ms))
+    };
+    let with_key = candidates
+        .iter()
+        .filter(|c| cached_key(&c.bssid))
+        .filter(eligible)
+        .max_by(|a, b| score(a).cmp(&score(b)).then_with(|| b.bssid.cmp(&a.bssid)));
+    match with_key {
+        Some(c) if score(c) + CACHED_KEY_PREFERENCE_DB >= score(best) => Some(c),
+        _ => Some(best),
+    }
+}

@@ -28,7 +28,9 @@ mod liveness_tests;
 mod tests;
 
 pub use backoff::Backoff;
-pub use candidate::{best_candidate, Candidate, CandidateSource, Lost};
+pub use candidate::{
+    best_candidate, best_candidate_with_cached_key, Candidate, CandidateSource, Lost,
+};
 pub use limiter::{Limiter, LimiterConfig};
 pub use liveness::{AckReports, Liveness, LivenessConfig, Verdict};
 pub use machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, Step};

@@ -37,6 +37,25 @@ pub enum Akm {
 }
 
 impl Akm {
+    /// Authenticates with 802.1X/EAP: a connection without a cached PMKSA runs a full EAP
+    /// exchange.
+    pub fn is_eap(self) -> bool {
+        matches!(
+            self,
+            Akm::Eap
+                | Akm::FtEap
+                | Akm::EapSha256
+                | Akm::EapSuiteB
+                | Akm::EapSuiteB192
+                | Akm::EapSha384
+                | Akm::FtEapSha384
+                | Akm::FilsSha256
+                | Akm::FilsSha384
+                | Akm::FtFilsSha256
+                | Akm::FtFilsSha384
+        )
+    }
+
     /// Its name in labels, logs and `roam status`: wpa_supplicant's key_mgmt, lowercase.
     pub fn name(self) -> &'static str {
         match self {
@@ -174,6 +193,12 @@ pub enum NetworkSecurity {
 impl NetworkSecurity {
     /// The authentication the station uses, for labels and `roam status`: an AKM's name, or
     /// `open`, `wep`, `unknown`.
+    /// The station authenticates with 802.1X/EAP: a roam to a BSS without a cached key runs
+    /// a full EAP exchange.
+    pub fn is_enterprise(&self) -> bool {
+        matches!(self, NetworkSecurity::Protected { akm, .. } if akm.is_eap())
+    }
+
     pub fn akm_name(&self) -> &'static str {
         match self {
             NetworkSecurity::Open => "open",

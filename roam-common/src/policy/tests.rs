@@ -1,5 +1,8 @@
 use super::{
-    candidate::{best_candidate, Candidate, CandidateSource, Lost, SCAN_ENTRY_USABLE_MS},
+    candidate::{
+        best_candidate, best_candidate_with_cached_key, Candidate, CandidateSource, Lost,
+        SCAN_ENTRY_USABLE_MS,
+    },
     limiter::{Limiter, LimiterConfig, Refusal},
     machine::{Action, Hold, Input, Machine, MachineConfig, Outcome, CATCH_UP_AFTER_NS},
     state::State,
@@ -50,6 +53,27 @@ fn best_candidate_prefers_fresh_and_strong_and_not_the_lost_bss() {
     assert_eq!(best_candidate(&all[..1], lost, 2_000), None);
     assert_eq!(weaker_but_alive.source(), CandidateSource::Both);
     assert_eq!(strong_but_stale.source(), CandidateSource::Supplicant);
+}
+
+/// On an enterprise network a BSS the station holds a PMKSA for spares a full EAP exchange:
+/// it goes first unless it is far weaker.
+#[test]
+fn a_candidate_with_a_cached_key_goes_first_unless_far_weaker() {
+    let strong = cand(AP2, -45, Some(100), Some(1_000));
+    let cached = cand(AP3, -52, Some(100), Some(1_000));
+    let all = [strong, cached];
+    let has_key = |b: &MacAddr| *b == AP3;
+    assert_eq!(best_candidate(&all, None, 2_000).unwrap().bssid, AP2);
+    assert_eq!(best_candidate_with_cached_key(&all, None, 2_000, has_key).unwrap().bssid, AP3);
+    let far = [strong, cand(AP3, -70, Some(100), Some(1_000))];
+    assert_eq!(best_candidate_with_cached_key(&far, None, 2_000, has_key).unwrap().bssid, AP2);
+    assert_eq!(best_candidate_with_cached_key(&all, None, 2_000, |_| false).unwrap().bssid, AP2);
+    // Only heard on the air: no key makes it beat one the manager's table lists.
+    let heard_only = [strong, cand(AP3, -46, Some(100), None)];
+    assert_eq!(
+        best_candidate_with_cached_key(&heard_only, None, 2_000, has_key).unwrap().bssid,
+        AP2
+    );
 }
 
 #[test]

@@ -12,6 +12,8 @@ struct AgentWorld<'a> {
     network: Option<&'a Network>,
     unannounced_seen: &'a mut u64,
     max_heard_age_ms: u64,
+    /// The APs the manager holds a PMKSA for: preferred on an enterprise network.
+    cached_keys: &'a [MacAddr],
 }
 
 impl World for AgentWorld<'_> {
@@ -20,7 +22,17 @@ impl World for AgentWorld<'_> {
         hear_unannounced_rows(self.book, self.observer, network, self.unannounced_seen);
         let rows = self.book.rows_in(network, |b| self.observer.bss_record(b).ok()?);
         let candidates = self.book.candidates(network, &rows, monotonic_ns(), Instant::now());
-        let best = policy::best_candidate(&candidates, Some(lost), self.max_heard_age_ms);
+        let best = if network.security.is_enterprise() {
+            let cached = |bssid: &MacAddr| self.cached_keys.contains(bssid);
+            policy::best_candidate_with_cached_key(
+                &candidates,
+                Some(lost),
+                self.max_heard_age_ms,
+                cached,
+            )
+        } else {
+            policy::best_candidate(&candidates, Some(lost), self.max_heard_age_ms)
+        };
         Some(Choice { best: best.copied(), known: candidates.len() })
     }
 
@@ -69,6 +81,7 @@ impl Agent {
             network: self.network.as_ref(),
             unannounced_seen: &mut self.unannounced_seen,
             max_heard_age_ms: self.opts.config.candidates.max_heard_age_ms,
+            cached_keys: &self.cached_keys,
         };
         let commands = self.conductor.handle(input, now, &mut world);
         for command in commands {

@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _, Result};
 use roam_common::{policy::security::NetworkSecurity, MacAddr};
 use roam_proto::Backend;
 use tokio::{sync::broadcast, task::JoinHandle};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{
     bss_filter::BssFilter, candidates::ScannedBss, nl_backend::NlBackend, wpa_backend::WpaBackend,
@@ -262,6 +262,21 @@ impl Manager {
         match (self, network_id) {
             (Manager::Wpa { actor, .. }, Some(id)) => actor.filter(id).await,
             _ => Ok(BssFilter::default()),
+        }
+    }
+
+    /// The APs the manager holds a PMKSA for (a return to them skips EAP); none to read
+    /// without a supplicant.
+    pub async fn cached_keys(&self) -> Vec<MacAddr> {
+        match self {
+            Manager::Wpa { actor, .. } => match actor.ctrl().request("PMKSA").await {
+                Ok(reply) => wpa::parse_pmksa(&reply),
+                Err(err) => {
+                    debug!("reading the PMKSA cache: {err:#}");
+                    Vec::new()
+                }
+            },
+            Manager::Nl80211 { .. } => Vec::new(),
         }
     }
 

@@ -196,6 +196,8 @@ struct Agent {
     /// The decisions: the state machine, the transition, the roam in flight, the retries.
     conductor: Conductor,
     book: CandidateBook,
+    /// The APs the manager holds a PMKSA for, read at each connection on an enterprise network.
+    cached_keys: Vec<MacAddr>,
     network: Option<Network>,
     network_id: Option<u32>,
     current_freq: u32,
@@ -309,6 +311,7 @@ impl Agent {
             manager,
             conductor,
             book: CandidateBook::default(),
+            cached_keys: Vec::new(),
             network: None,
             network_id: None,
             current_freq: 0,

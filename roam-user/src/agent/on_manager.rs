@@ -12,6 +12,10 @@ impl Agent {
             ManagerEvent::Connected { bssid } => {
                 self.follow_link_status().await.unwrap_or_else(|e| warn!("status: {e:#}"));
                 self.feed(Input::Connected { bssid }, now);
+                if self.network.as_ref().is_some_and(|n| n.security.is_enterprise()) {
+                    // The connection may have added one (the AP just authenticated with).
+                    self.cached_keys = self.manager.cached_keys().await;
+                }
                 let row = self.row(&bssid);
                 if let Some(signal) = &mut self.signal {
                     signal.associated(row.as_ref(), now);

@@ -125,6 +125,20 @@ pub struct Bss {
     pub flags: Vec<String>,
 }
 
+/// The APs wpa_supplicant holds a PMKSA for (`PMKSA`: `Index / AA / PMKID / expiration (in
+/// seconds) / opportunistic`, then one line per entry): a return to one of them needs no EAP
+/// exchange. Lines that are not entries are skipped.
+pub fn parse_pmksa(reply: &str) -> Vec<MacAddr> {
+    reply
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            fields.next()?.parse::<u32>().ok()?;
+            fields.next()?.parse().ok()
+        })
+        .collect()
+}
+
 /// Parses the reply to `BSS <bssid>`. An empty reply is how wpa_supplicant
 /// says the BSS is not in its scan table: `Ok(None)`.
 pub fn parse_bss(reply: &str) -> Result<Option<Bss>> {

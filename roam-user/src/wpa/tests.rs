@@ -285,3 +285,18 @@ async fn attach_refused_is_an_error() {
         "{err:?}"
     );
 }
+
+#[test]
+fn pmksa_lists_the_aps_with_a_cached_key() {
+    let reply = "Index / AA / PMKID / expiration (in seconds) / opportunistic\n\
+                 1 02:00:00:00:01:00 0123456789abcdef0123456789abcdef 43186 0\n\
+                 2 02:00:00:00:00:00 fedcba9876543210fedcba9876543210 43000 1\n";
+    assert_eq!(
+        parse_pmksa(reply),
+        ["02:00:00:00:01:00".parse().unwrap(), "02:00:00:00:00:00".parse::<MacAddr>().unwrap()]
+    );
+    assert!(
+        parse_pmksa("Index / AA / PMKID / expiration (in seconds) / opportunistic\n").is_empty()
+    );
+    assert!(parse_pmksa("FAIL\n").is_empty());
+}
