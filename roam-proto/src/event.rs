@@ -271,17 +271,20 @@ pub enum Phase {
     Assoc,
     /// The association to the connection (key handshake).
     Handshake,
+    /// The EAP exchange, inside the handshake, when one happened (802.1X networks).
+    Eap,
     /// The connection to the first data frame from the new AP.
     FirstData,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Detect,
         Phase::Decide,
         Phase::Auth,
         Phase::Assoc,
         Phase::Handshake,
+        Phase::Eap,
         Phase::FirstData,
     ];
 
@@ -293,6 +296,7 @@ impl Phase {
             Phase::Auth => "auth",
             Phase::Assoc => "assoc",
             Phase::Handshake => "handshake",
+            Phase::Eap => "eap",
             Phase::FirstData => "first_data",
         }
     }

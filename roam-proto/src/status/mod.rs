@@ -252,6 +252,10 @@ pub enum TransitionStep {
     Auth,
     Assoc,
     Associated,
+    /// The EAP exchange began (802.1X networks, when no cached key spared it).
+    EapStarted,
+    /// The EAP exchange succeeded.
+    EapDone,
     Connected,
     /// mac80211 opened the port to the new AP (data may flow; neighbours are put back).
     Authorized,
@@ -268,6 +272,8 @@ impl TransitionStep {
             TransitionStep::Auth => "auth",
             TransitionStep::Assoc => "assoc",
             TransitionStep::Associated => "associated",
+            TransitionStep::EapStarted => "eap_started",
+            TransitionStep::EapDone => "eap_done",
             TransitionStep::Connected => "connected",
             TransitionStep::Authorized => "authorized",
             TransitionStep::FirstData => "first_data",

@@ -28,6 +28,9 @@ use crate::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ManagerEvent {
     Authenticating,
+    /// An 802.1X/EAP exchange began, and succeeded (enterprise networks).
+    EapStarted,
+    EapSucceeded,
     Associating,
     Associated {
         bssid: MacAddr,
@@ -435,6 +438,8 @@ pub fn from_wpa(event: WpaEvent) -> ManagerEvent {
         WpaEvent::BssAdded { bssid, .. } => ManagerEvent::BssAdded { bssid },
         WpaEvent::BssRemoved { bssid, .. } => ManagerEvent::BssRemoved { bssid },
         WpaEvent::BeaconLoss => ManagerEvent::BeaconLoss,
+        WpaEvent::EapStarted => ManagerEvent::EapStarted,
+        WpaEvent::EapSucceeded => ManagerEvent::EapSucceeded,
         // A refusal ends the attempt at once: waiting out roam's timeout, pinned to a BSS that
         // said no, would keep the station off the air.
         WpaEvent::AssocRejected { bssid, .. } => ManagerEvent::ConnectFailed { bssid },

@@ -34,6 +34,8 @@ impl Agent {
             ManagerEvent::Associated { bssid } => {
                 connecting(TransitionStep::Associated, Some(bssid))
             }
+            ManagerEvent::EapStarted => Input::Step(TransitionStep::EapStarted),
+            ManagerEvent::EapSucceeded => Input::Step(TransitionStep::EapDone),
             ManagerEvent::ScanStarted => {
                 self.liveness.away(now, now + SCAN_AWAY_MAX.as_nanos() as u64);
                 Input::Scanning

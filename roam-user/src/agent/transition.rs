@@ -19,6 +19,8 @@ pub struct Marks {
     pub auth: u64,
     pub assoc: u64,
     pub associated: u64,
+    pub eap_started: u64,
+    pub eap_done: u64,
     pub connected: u64,
     /// mac80211 opened the port to the new AP (data may flow; neighbours are put back).
     pub authorized: u64,
@@ -59,6 +61,8 @@ impl Transition {
             TransitionStep::Auth => &mut m.auth,
             TransitionStep::Assoc => &mut m.assoc,
             TransitionStep::Associated => &mut m.associated,
+            TransitionStep::EapStarted => &mut m.eap_started,
+            TransitionStep::EapDone => &mut m.eap_done,
             TransitionStep::Connected => &mut m.connected,
             TransitionStep::Authorized => &mut m.authorized,
             TransitionStep::FirstData => &mut m.first_data,
@@ -79,6 +83,7 @@ impl Transition {
             (Phase::Auth, start_auth, if m.assoc != 0 { m.assoc } else { m.associated }),
             (Phase::Assoc, m.assoc, m.associated),
             (Phase::Handshake, m.associated, m.connected),
+            (Phase::Eap, m.eap_started, m.eap_done),
             (Phase::FirstData, m.connected, m.first_data),
         ];
         spans
@@ -162,6 +167,21 @@ mod tests {
         assert!((get(Phase::FirstData) - 0.010).abs() < 1e-9);
         assert_eq!(t.duration_ns(), Some(150 * MS));
         assert_eq!(t.timeline_ms().last().unwrap().1, TransitionStep::FirstData);
+    }
+
+    #[test]
+    fn an_eap_exchange_is_a_phase_of_its_own_inside_the_handshake() {
+        let mut t = Transition::new(Some(Trigger::Silence), None, 0);
+        t.mark(TransitionStep::Associated, 100 * MS);
+        t.mark(TransitionStep::EapStarted, 102 * MS);
+        t.mark(TransitionStep::EapDone, 352 * MS);
+        t.mark(TransitionStep::Connected, 400 * MS);
+        let phases = t.phases();
+        let get = |n| phases.iter().find(|(p, _)| *p == n).map(|(_, s)| *s);
+        assert!((get(Phase::Eap).unwrap() - 0.250).abs() < 1e-9);
+        assert!((get(Phase::Handshake).unwrap() - 0.300).abs() < 1e-9);
+        let without = Transition::new(Some(Trigger::Silence), None, 0);
+        assert!(without.phases().iter().all(|(p, _)| *p != Phase::Eap));
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub enum WpaEvent {
     KeyNegotiationCompleted {
         bssid: MacAddr,
     },
+    /// `CTRL-EVENT-EAP-STARTED`: an EAP exchange began (no cached key spared it).
+    EapStarted,
+    /// `CTRL-EVENT-EAP-SUCCESS`: it succeeded.
+    EapSucceeded,
     /// `CTRL-EVENT-BSS-ADDED <id> <bssid>`: a new scan table entry.
     BssAdded {
         id: u32,
@@ -138,6 +142,8 @@ fn parse_body(body: &str) -> Option<WpaEvent> {
             }
         }
         "CTRL-EVENT-BEACON-LOSS" => WpaEvent::BeaconLoss,
+        "CTRL-EVENT-EAP-STARTED" => WpaEvent::EapStarted,
+        "CTRL-EVENT-EAP-SUCCESS" => WpaEvent::EapSucceeded,
         "CTRL-EVENT-SCAN-STARTED" => WpaEvent::ScanStarted,
         "CTRL-EVENT-SCAN-RESULTS" => WpaEvent::ScanResults,
         "CTRL-EVENT-TERMINATING" => WpaEvent::Terminating,
@@ -282,6 +288,18 @@ mod tests {
 
     fn bssid(text: &str) -> MacAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn eap_exchanges() {
+        assert_eq!(
+            parse_event("<3>CTRL-EVENT-EAP-STARTED EAP authentication started"),
+            WpaEvent::EapStarted
+        );
+        assert_eq!(
+            parse_event("<3>CTRL-EVENT-EAP-SUCCESS EAP authentication completed successfully"),
+            WpaEvent::EapSucceeded
+        );
     }
 
     #[test]

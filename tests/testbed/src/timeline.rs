@@ -56,6 +56,8 @@ const WPA_SUPPLICANT_EVENTS: &[(&str, &str)] = &[
     ("SME: Trying to authenticate with", "auth"),
     ("Trying to associate with", "assoc"),
     ("Associated with", "associated"),
+    ("CTRL-EVENT-EAP-STARTED", "eap_started"),
+    ("CTRL-EVENT-EAP-SUCCESS", "eap_done"),
     ("WPA: Key negotiation completed with", "4way_done"),
     ("CTRL-EVENT-CONNECTED", "connected"),
 ];

@@ -52,6 +52,8 @@ pub enum Input {
         bssid: Option<MacAddr>,
     },
     Scanning,
+    /// A step of the connection the transition notes without more (the EAP exchange).
+    Step(TransitionStep),
     /// A scan's results are in the manager's table (read whole where it is).
     ScanDone,
     // ---- the kernel ----

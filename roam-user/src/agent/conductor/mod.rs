@@ -178,6 +178,7 @@ impl Conductor {
                 }
             }
             Input::PortAuthorized => self.mark(TransitionStep::Authorized, now),
+            Input::Step(step) => self.mark(step, now),
             Input::FirstData => {
                 if self.transition.as_ref().is_some_and(|t| t.marks.connected != 0) {
                     self.mark(TransitionStep::FirstData, now);
