@@ -30,7 +30,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use roam_testbed::{
     plan::{GuestResults, Plan, RESULTS_FILE},
-    scenario::Scenario,
+    scenario::{Band, Scenario, Security},
     stack::Stack,
 };
 
@@ -71,6 +71,14 @@ pub struct BenchArgs {
     /// Interval between two traffic probes.
     #[arg(long, default_value_t = vm::DEFAULT_PROBE_INTERVAL_MS)]
     interval_ms: u64,
+    /// Security of every scenario's network (open, wpa2-psk, wpa2-psk-pmf, wpa3-sae,
+    /// wpa2-wpa3, ft-psk, ft-sae, wpa2-eap, ft-eap), whatever its file says; the report's
+    /// command names it.
+    #[arg(long, conflicts_with = "from_session")]
+    security: Option<Security>,
+    /// Band of every scenario's named channel layouts: 2.4, 5 or mixed.
+    #[arg(long, conflicts_with = "from_session")]
+    band: Option<Band>,
     /// Run nothing: make the report again from an earlier benchmark's session directory
     /// (target/vm/runs/<stamp>), e.g. after a change to the figures or pictures. Given more
     /// than once, one report from several boots (each run with its own --scenarios).
@@ -242,15 +250,27 @@ fn read_session(dir: &Path) -> Result<(merge::Part, ReportPart)> {
 }
 
 fn selected_scenarios(args: &BenchArgs) -> Result<Vec<Scenario>> {
-    if args.scenarios.is_empty() && !args.quick {
-        return vm::scenarios::all();
-    }
-    let names: Vec<&str> = if args.scenarios.is_empty() {
-        QUICK_SCENARIOS.to_vec()
-    } else {
-        args.scenarios.iter().map(String::as_str).collect()
+    let scenarios = match (args.scenarios.is_empty(), args.quick) {
+        (true, false) => vm::scenarios::all()?,
+        (true, true) => {
+            QUICK_SCENARIOS.iter().map(|name| vm::scenarios::load(name)).collect::<Result<_>>()?
+        }
+        (false, _) => {
+            args.scenarios.iter().map(|name| vm::scenarios::load(name)).collect::<Result<_>>()?
+        }
     };
-    names.into_iter().map(vm::scenarios::load).collect()
+    Ok(with_overrides(scenarios, args))
+}
+
+/// `--security` and `--band` applied to every scenario.
+fn with_overrides(mut scenarios: Vec<Scenario>, args: &BenchArgs) -> Vec<Scenario> {
+    if let Some(security) = args.security {
+        vm::scenarios::with_security(&mut scenarios, security);
+    }
+    if let Some(band) = args.band {
+        scenarios.iter_mut().for_each(|scenario| scenario.band = band);
+    }
+    scenarios
 }
 
 /// report.json, summary.md and one SVG per run set into `out`; the JSON also to `json`.

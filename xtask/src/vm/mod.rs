@@ -53,7 +53,15 @@ enum VmCommand {
     /// Run scenarios in one boot and report the traffic gaps.
     Run(RunArgs),
     /// Run the VM suite of `cargo xtask test` alone (ROAM_VM_SUITE_REPEATS runs per case).
-    Suite,
+    Suite(SuiteArgs),
+}
+
+#[derive(Args)]
+struct SuiteArgs {
+    /// Security of every scenario's network (the open-* ones of the nl80211 stack excepted),
+    /// whatever its file says: wpa3-sae, ft-psk, wpa2-eap, ...
+    #[arg(long)]
+    security: Option<Security>,
 }
 
 #[derive(Args)]
@@ -136,7 +144,7 @@ pub fn run(args: VmArgs) -> Result<()> {
         }
         VmCommand::Shell(image_args) => shell(&image_args.spec()?),
         VmCommand::Run(run_args) => run_scenarios(&run_args),
-        VmCommand::Suite => suite::run(),
+        VmCommand::Suite(args) => suite::run(args.security),
     }
 }
 
@@ -153,7 +161,7 @@ pub fn machine_description() -> Result<String> {
 
 /// The VM suite run by `cargo xtask test`.
 pub fn test_suite() -> Result<()> {
-    suite::run()
+    suite::run(None)
 }
 
 fn shell(spec: &ImageSpec) -> Result<()> {

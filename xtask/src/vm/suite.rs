@@ -11,6 +11,7 @@ use anyhow::{bail, Result};
 use roam_testbed::{
     plan::{GuestResults, Plan},
     report::{RunReport, ScenarioReport},
+    scenario::{Scenario, Security},
     stack::Stack,
 };
 
@@ -71,7 +72,15 @@ const TOLERANCE_MS: f64 = 100.0;
 /// bridge went with the carrier), plus scheduling under TCG.
 const ARP_STALL_MS: f64 = 1500.0;
 
-pub fn run() -> Result<()> {
+/// Runs the suite; with `security`, every scenario whose network is protected runs with that
+/// security instead (the open ones stay open: the nl80211 stack joins nothing else).
+pub fn run(security: Option<Security>) -> Result<()> {
+    let secured = |mut scenario: Scenario| {
+        if let Some(security) = security.filter(|_| scenario.security != Security::Open) {
+            scenario.security = security;
+        }
+        scenario
+    };
     let repeats = match std::env::var("ROAM_VM_SUITE_REPEATS") {
         Ok(n) => n.parse()?,
         Err(_) => DEFAULT_REPEATS,
@@ -84,6 +93,7 @@ pub fn run() -> Result<()> {
             .into_iter()
             .filter(|s| !LONG_HOLDS.contains(&s.name.as_str()))
             .filter(|s| !BENCH_ONLY.contains(&s.name.as_str()))
+            .map(secured)
             .collect(),
         stacks: vec![Stack::WpaSupplicant],
         channels: None,
@@ -94,7 +104,10 @@ pub fn run() -> Result<()> {
     let (no_monitor_recoveries, no_monitor_holds) = by_expectation(NO_MONITOR_SCENARIOS);
     let with = |stack: Stack, names: &[&str], repeats: u32| -> Result<scenarios::Selection> {
         Ok(scenarios::Selection {
-            scenarios: names.iter().map(|name| scenarios::load(name)).collect::<Result<_>>()?,
+            scenarios: names
+                .iter()
+                .map(|name| scenarios::load(name).map(secured))
+                .collect::<Result<_>>()?,
             stacks: vec![stack],
             repeats,
             ..stock.clone()
@@ -102,7 +115,7 @@ pub fn run() -> Result<()> {
     };
     let recovery_runs = repeats + EXTRA_RECOVERY_RUNS;
     let mut plan = scenarios::plan(&stock)?;
-    let faults = scenarios::faults()?;
+    let faults: Vec<Scenario> = scenarios::faults()?.into_iter().map(secured).collect();
     let fault_names: Vec<String> = faults.iter().map(|s| s.name.clone()).collect();
     let faults = scenarios::Selection {
         scenarios: faults,
