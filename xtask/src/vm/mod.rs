@@ -62,6 +62,9 @@ struct SuiteArgs {
     /// whatever its file says: wpa3-sae, ft-psk, wpa2-eap, ...
     #[arg(long)]
     security: Option<Security>,
+    /// Band of every scenario's named channel layouts: 2.4, 5 or mixed.
+    #[arg(long)]
+    band: Option<Band>,
 }
 
 #[derive(Args)]
@@ -144,7 +147,7 @@ pub fn run(args: VmArgs) -> Result<()> {
         }
         VmCommand::Shell(image_args) => shell(&image_args.spec()?),
         VmCommand::Run(run_args) => run_scenarios(&run_args),
-        VmCommand::Suite(args) => suite::run(args.security),
+        VmCommand::Suite(args) => suite::run(args.security, args.band),
     }
 }
 
@@ -161,7 +164,7 @@ pub fn machine_description() -> Result<String> {
 
 /// The VM suite run by `cargo xtask test`.
 pub fn test_suite() -> Result<()> {
-    suite::run(None)
+    suite::run(None, None)
 }
 
 fn shell(spec: &ImageSpec) -> Result<()> {

@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use roam_testbed::{
     plan::{GuestResults, Plan},
     report::{RunReport, ScenarioReport},
-    scenario::{Scenario, Security},
+    scenario::{Band, Scenario, Security},
     stack::Stack,
 };
 
@@ -73,11 +73,15 @@ const TOLERANCE_MS: f64 = 100.0;
 const ARP_STALL_MS: f64 = 1500.0;
 
 /// Runs the suite; with `security`, every scenario whose network is protected runs with that
-/// security instead (the open ones stay open: the nl80211 stack joins nothing else).
-pub fn run(security: Option<Security>) -> Result<()> {
+/// security instead (the open ones stay open: the nl80211 stack joins nothing else), and with
+/// `band` every one in that band.
+pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
     let secured = |mut scenario: Scenario| {
         if let Some(security) = security.filter(|_| scenario.security != Security::Open) {
             scenario.security = security;
+        }
+        if let Some(band) = band {
+            scenario.band = band;
         }
         scenario
     };
