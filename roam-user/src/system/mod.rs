@@ -9,6 +9,7 @@
 pub mod caps;
 mod checks;
 pub mod iface;
+mod manager;
 mod report;
 mod roots;
 
@@ -21,6 +22,7 @@ pub use checks::{
     tx_status, INTERFACE, KERNEL_BTF, LINK, MODE, PHY, PRIVILEGES, TX_STATUS, WIRELESS,
     WPA_SUPPLICANT,
 };
+pub use manager::MANAGER;
 pub use report::{Check, Report, Status};
 pub use roots::SysRoots;
 
@@ -51,5 +53,9 @@ pub async fn check_all_with(roots: &SysRoots, iface: &str, wpa_ctrl_dir: &Path) 
     report.checks.push(checks::phy(roots, iface));
     report.checks.push(checks::link(roots, iface));
     report.checks.push(checks::wpa_supplicant(wpa_ctrl_dir, iface).await);
+    let ifindex = std::fs::read_to_string(roots.sys_class_net.join(iface).join("ifindex"))
+        .ok()
+        .and_then(|text| text.trim().parse().ok());
+    report.checks.push(manager::check(roots, iface, ifindex));
     report
 }

@@ -13,6 +13,10 @@ pub struct SysRoots {
     pub kernel_btf: PathBuf,
     /// `/run/netns`: named network namespaces (`ip netns add`).
     pub named_netns: PathBuf,
+    /// `/proc`: the processes running (which connection manager).
+    pub proc: PathBuf,
+    /// `/run/systemd/netif/links`: systemd-networkd's state of each link, by ifindex.
+    pub networkd_links: PathBuf,
 }
 
 impl SysRoots {
@@ -23,6 +27,8 @@ impl SysRoots {
             proc_self_status: "/proc/self/status".into(),
             kernel_btf: "/sys/kernel/btf/vmlinux".into(),
             named_netns: "/run/netns".into(),
+            proc: "/proc".into(),
+            networkd_links: "/run/systemd/netif/links".into(),
         }
     }
 }

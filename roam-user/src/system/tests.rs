@@ -31,6 +31,8 @@ impl FakeSystem {
             proc_self_status: base.join("proc/self/status"),
             kernel_btf: base.join("sys/kernel/btf/vmlinux"),
             named_netns: base.join("run/netns"),
+            proc: base.join("proc"),
+            networkd_links: base.join("run/systemd/netif/links"),
         };
         let system = FakeSystem { base, roots };
         system.write("proc/self/status", ROOT_STATUS);
@@ -77,6 +79,8 @@ impl FakeSystem {
     fn add_station(&self, name: &str, phy: &str) {
         self.add_interface(name, 1, Some("wlan"));
         self.write(&format!("sys/class/net/{name}/phy80211/name"), &format!("{phy}\n"));
+        self.write(&format!("sys/class/net/{name}/ifindex"), "3\n");
+        self.write("proc/4242/comm", "wpa_supplicant\n");
     }
 
     fn iface_file(&self, name: &str, file: &str, contents: &str) {
@@ -132,7 +136,7 @@ async fn healthy_station_passes_everything() {
 
     assert_eq!(
         names(&report),
-        [PRIVILEGES, KERNEL_BTF, INTERFACE, WIRELESS, MODE, PHY, LINK, WPA_SUPPLICANT]
+        [PRIVILEGES, KERNEL_BTF, INTERFACE, WIRELESS, MODE, PHY, LINK, WPA_SUPPLICANT, MANAGER]
     );
     for check in &report.checks {
         assert_eq!(check.status, Status::Ok, "{report}");
@@ -141,6 +145,35 @@ async fn healthy_station_passes_everything() {
     assert!(report.can_run());
     assert_eq!(detail_of(&report, PHY), "phy0");
     assert!(detail_of(&report, PRIVILEGES).starts_with("root (euid 0)"));
+}
+
+/// systemd-networkd manages the station without IgnoreCarrierLoss=: every roam would cost the
+/// station its addresses. Said, with the file to fix.
+#[tokio::test]
+async fn networkd_dropping_addresses_on_carrier_loss_is_a_warning() {
+    let system = FakeSystem::new();
+    system.add_station("wlan0", "phy0");
+    system.write("proc/77/comm", "systemd-network\n");
+    let network = system.base.join("etc/systemd/network/25-wlan.network");
+    system
+        .write("etc/systemd/network/25-wlan.network", "[Match]\nName=wlan0\n[Network]\nDHCP=yes\n");
+    system.write(
+        "run/systemd/netif/links/3",
+        &format!("ADMIN_STATE=configured\nNETWORK_FILE={}\n", network.display()),
+    );
+    let server = UnixDatagram::bind(system.wpa_dir().join("wlan0")).unwrap();
+    let (report, ()) = tokio::join!(system.check("wlan0"), answer_ping(&server));
+    assert_eq!(report.get(MANAGER).unwrap().status, Status::Warning, "{report}");
+    assert!(fix_of(&report, MANAGER).contains("IgnoreCarrierLoss=3s"));
+    assert!(report.can_run(), "a warning, not a blocker");
+
+    // A drop-in sets it: fine.
+    system.write(
+        "etc/systemd/network/25-wlan.network.d/roam.conf",
+        "[Network]\nIgnoreCarrierLoss=3s\n",
+    );
+    let (report, ()) = tokio::join!(system.check("wlan0"), answer_ping(&server));
+    assert_eq!(report.get(MANAGER).unwrap().status, Status::Ok, "{report}");
 }
 
 #[tokio::test]
