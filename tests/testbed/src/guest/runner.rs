@@ -69,10 +69,15 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
     // station built, if the agent is here.
     let mut agent_checks_due = Path::new(paths::ROAM).exists();
     let started = std::time::Instant::now();
+    let mut took: Vec<(&str, Duration)> = Vec::new();
     for (index, case) in plan.cases.iter().enumerate() {
-        let pace = pace(started.elapsed(), index, plan.cases.len());
+        let left: Vec<&str> =
+            plan.cases[index..].iter().map(|c| c.scenario.name.as_str()).collect();
+        let pace = pace(started.elapsed(), &took, &left);
         progress(format!("case {}/{}: {}{pace}", index + 1, plan.cases.len(), case.title()));
+        let case_started = std::time::Instant::now();
         results.cases.push(run_case(case, &mut topology, interval, plan.capture_frames, out));
+        took.push((case.scenario.name.as_str(), case_started.elapsed()));
         if let Some(built) = topology.as_ref().filter(|_| agent_checks_due) {
             agent_checks_due = false;
             match hooks::check(built, out) {
@@ -92,14 +97,21 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
 }
 
 /// " (12 min in, about 40 min to go)" once a case has run: a long plan (the benchmark's full
-/// run takes hours) says when it will end. The estimate assumes the cases left take as long as
-/// those done on average.
-fn pace(elapsed: Duration, done: usize, total: usize) -> String {
-    if done == 0 {
+/// run takes hours) says when it will end. Each case left is taken to last as long as the
+/// cases of its scenario done so far, on average (a minute-long flapping scenario beside
+/// five-second ones), or as all cases done where none of its scenario is.
+fn pace(elapsed: Duration, took: &[(&str, Duration)], left: &[&str]) -> String {
+    if took.is_empty() {
         return String::new();
     }
-    let left = elapsed.mul_f64((total - done) as f64 / done as f64);
-    format!(" ({} in, about {} to go)", minutes(elapsed), minutes(left))
+    let average = |of: &dyn Fn(&str) -> bool| {
+        let times: Vec<Duration> = took.iter().filter(|(n, _)| of(n)).map(|(_, d)| *d).collect();
+        (!times.is_empty()).then(|| times.iter().sum::<Duration>() / times.len() as u32)
+    };
+    let overall = average(&|_| true).unwrap_or_default();
+    let remaining: Duration =
+        left.iter().map(|name| average(&|n| n == *name).unwrap_or(overall)).sum();
+    format!(" ({} in, about {} to go)", minutes(elapsed), minutes(remaining))
 }
 
 /// "42 min", "2 h 05 min".
@@ -533,12 +545,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pace_extrapolates_the_cases_done_to_those_left() {
-        assert_eq!(pace(Duration::from_secs(600), 0, 30), "");
-        assert_eq!(pace(Duration::from_secs(600), 10, 30), " (10 min in, about 20 min to go)");
+    fn the_pace_extrapolates_each_scenarios_cases_done_to_its_cases_left() {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        assert_eq!(pace(min(10), &[], &["a"; 30]), "");
+        let ten_of_a = [("a", min(1)); 10];
+        assert_eq!(pace(min(10), &ten_of_a, &["a"; 20]), " (10 min in, about 20 min to go)");
+        // A long scenario done does not make the short ones left look long, nor the reverse.
+        let mixed = [("flap", min(6)), ("flap", min(6)), ("kill", Duration::from_secs(6))];
+        assert_eq!(pace(min(12), &mixed, &["kill"; 100]), " (12 min in, about 10 min to go)");
         assert_eq!(
-            pace(Duration::from_secs(3600), 100, 300),
-            " (1 h 00 min in, about 2 h 00 min to go)"
+            pace(min(12), &mixed, &["flap", "new"]),
+            " (12 min in, about 10 min to go)",
+            "an unseen scenario counts as the average case: 4 min 2 s"
         );
         assert_eq!(minutes(Duration::from_secs(29)), "0 min");
         assert_eq!(minutes(Duration::from_secs(7_530)), "2 h 06 min");
