@@ -93,6 +93,16 @@ impl Candidate {
         self.roamable_without_scan() || self.heard_age_ms.is_some_and(|a| a <= max_heard_age_ms)
     }
 
+    /// Known to have gone silent: on the channel a listening monitor is on (`listening_mhz`),
+    /// heard before and not for longer than `max_heard_age_ms`. A young scan entry does not
+    /// make such a BSS worth a roam: the monitor's silence is the fresher news (an AP switched
+    /// off a moment ago is still in the manager's table, and a roam pinned to it fails and
+    /// delays the manager's own reconnection).
+    pub fn gone_silent(&self, listening_mhz: Option<u32>, max_heard_age_ms: u64) -> bool {
+        listening_mhz == Some(self.freq_mhz)
+            && self.heard_age_ms.is_some_and(|age| age > max_heard_age_ms)
+    }
+
     /// Higher is better: the signal in dBm, minus a second-per-dB freshness penalty (capped), plus
     /// a bonus for an AP heard in the last second (it is certainly alive). A roam target that
     /// answers beats a slightly stronger one last seen half a minute ago.

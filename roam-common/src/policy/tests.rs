@@ -76,6 +76,19 @@ fn a_candidate_with_a_cached_key_goes_first_unless_far_weaker() {
     );
 }
 
+/// An AP switched off a moment ago is still in the manager's table; the monitor, listening on
+/// its channel, knows it went silent.
+#[test]
+fn a_bss_silent_where_the_monitor_listens_has_gone_whatever_its_scan_entry() {
+    let switched_off = cand(AP2, -45, Some(2_500), Some(4_000));
+    assert!(switched_off.is_usable(2_000), "its scan entry is young");
+    assert!(switched_off.gone_silent(Some(2412), 2_000));
+    assert!(!switched_off.gone_silent(Some(2437), 2_000), "another channel: silence means nothing");
+    assert!(!switched_off.gone_silent(None, 2_000), "no monitor listening");
+    assert!(!cand(AP2, -45, Some(100), Some(4_000)).gone_silent(Some(2412), 2_000));
+    assert!(!cand(AP2, -45, None, Some(4_000)).gone_silent(Some(2412), 2_000), "never heard");
+}
+
 #[test]
 fn a_candidate_is_usable_if_heard_recently_or_in_a_young_scan_entry() {
     let heard_only = cand(AP2, -50, Some(500), None);

@@ -14,6 +14,8 @@ struct AgentWorld<'a> {
     max_heard_age_ms: u64,
     /// The APs the manager holds a PMKSA for: preferred on an enterprise network.
     cached_keys: &'a [MacAddr],
+    /// The channel a monitor that hears the AP listens on: a BSS gone silent there is no target.
+    listening_mhz: Option<u32>,
 }
 
 impl World for AgentWorld<'_> {
@@ -21,7 +23,8 @@ impl World for AgentWorld<'_> {
         let network = self.network?;
         hear_unannounced_rows(self.book, self.observer, network, self.unannounced_seen);
         let rows = self.book.rows_in(network, |b| self.observer.bss_record(b).ok()?);
-        let candidates = self.book.candidates(network, &rows, monotonic_ns(), Instant::now());
+        let mut candidates = self.book.candidates(network, &rows, monotonic_ns(), Instant::now());
+        candidates.retain(|c| !c.gone_silent(self.listening_mhz, self.max_heard_age_ms));
         let best = if network.security.is_enterprise() {
             let cached = |bssid: &MacAddr| self.cached_keys.contains(bssid);
             policy::best_candidate_with_cached_key(
@@ -75,6 +78,7 @@ pub(super) fn hear_rows_of_the_network(
 impl Agent {
     /// Hands `input` to the conductor and performs what it decides.
     pub(super) fn feed(&mut self, input: Input, now: u64) {
+        let listening_mhz = self.monitor_hears().then_some(self.current_freq);
         let mut world = AgentWorld {
             book: &mut self.book,
             observer: &self.parts.observer,
@@ -82,6 +86,7 @@ impl Agent {
             unannounced_seen: &mut self.unannounced_seen,
             max_heard_age_ms: self.opts.config.candidates.max_heard_age_ms,
             cached_keys: &self.cached_keys,
+            listening_mhz,
         };
         let commands = self.conductor.handle(input, now, &mut world);
         for command in commands {
