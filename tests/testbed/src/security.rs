@@ -177,10 +177,16 @@ pub fn wpa_supplicant_lines(security: Security) -> Vec<String> {
         (true, false) => lines.push("ieee80211w=1".to_owned()),
         _ => {}
     }
-    if matches!(security, Security::Wpa3Sae | Security::Wpa2Wpa3 | Security::FtSae) {
-        lines.push("sae_pwe=2".to_owned());
-    }
     lines
+}
+
+/// The station side's global lines (before any network block). wpa_supplicant 2.10 takes
+/// `sae_pwe` only here: in a network block it refuses the whole file ("unknown network field").
+pub fn wpa_supplicant_globals(security: Security) -> Vec<String> {
+    match security {
+        Security::Wpa3Sae | Security::Wpa2Wpa3 | Security::FtSae => vec!["sae_pwe=2".to_owned()],
+        _ => Vec::new(),
+    }
 }
 
 /// iwd's name for the network's type: the extension of its network file and the suffix of its
@@ -268,7 +274,10 @@ mod tests {
         assert!(ap.contains("wpa_key_mgmt=SAE\n") && ap.contains("ieee80211w=2\n"));
         assert!(ap.contains("sae_pwe=2\n") && !ap.contains("wpa_passphrase"));
         let sta = wpa_supplicant_lines(Security::Wpa3Sae);
-        assert!(sta.contains(&"ieee80211w=2".to_owned()) && sta.contains(&"sae_pwe=2".to_owned()));
+        assert!(sta.contains(&"ieee80211w=2".to_owned()));
+        assert!(!sta.iter().any(|l| l.starts_with("sae_pwe")), "2.10: global only");
+        assert_eq!(wpa_supplicant_globals(Security::Wpa3Sae), ["sae_pwe=2"]);
+        assert!(wpa_supplicant_globals(Security::Wpa2Psk).is_empty());
         // Transition mode: both AKMs, PMF optional, both secrets.
         let ap = hostapd_lines(Security::Wpa2Wpa3, 0, "/x");
         assert!(ap.contains("wpa_key_mgmt=WPA-PSK SAE\n") && ap.contains("ieee80211w=1\n"));

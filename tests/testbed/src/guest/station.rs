@@ -380,8 +380,13 @@ fn wpa_supplicant_config(known: Known, freqs_mhz: &[u32], bgscan: Option<&str>) 
     let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
     // initial_freq_list only shortens the very first scan (a full scan takes 6-10 s under TCG);
     // every scan after a connection loss is stock behaviour.
+    let globals: String = roam_testbed::security::wpa_supplicant_globals(known.security)
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect();
     let mut config = format!(
         "ctrl_interface={WPA_CTRL_DIR}\n\
+         {globals}\
          initial_freq_list={}\n\
          network={{\n    ssid=\"{}\"\n    {key}\n    priority=2\n{}}}\n",
         freqs.join(" "),
