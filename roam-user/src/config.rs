@@ -475,6 +475,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_signal_keys_reach_the_signal_rule_and_turn_it_off() {
+        let on =
+            Config::parse("[detect]\nsignal_threshold_dbm = -65\nsignal_hysteresis_db = 5\n", "x");
+        let rule = on.unwrap().detect.signal().expect("on by default");
+        assert_eq!((rule.threshold_dbm, rule.hysteresis_db), (-65, 5));
+        let off = Config::parse("[detect]\nsignal_roaming = false\n", "x").unwrap();
+        assert_eq!(off.detect.signal(), None, "no signal watch: only a lost AP moves the station");
+        let err = format!(
+            "{:#}",
+            Config::parse("[detect]\nsignal_threshold_dbm = -30\n", "x").unwrap_err()
+        );
+        assert!(err.contains("detect.signal_threshold_dbm") && err.contains("-95 to -40"), "{err}");
+    }
+
+    #[test]
     fn an_empty_file_gives_the_defaults() {
         assert_eq!(Config::parse("", "x").unwrap(), Config::default());
         assert_eq!(Config::default().detect.silence_intervals, 3);
