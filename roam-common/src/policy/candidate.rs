@@ -93,14 +93,26 @@ impl Candidate {
         self.roamable_without_scan() || self.heard_age_ms.is_some_and(|a| a <= max_heard_age_ms)
     }
 
-    /// Known to have gone silent: on the channel a listening monitor is on (`listening_mhz`),
-    /// heard before and not for longer than `max_heard_age_ms`. A young scan entry does not
+    /// Known to have gone silent: on the channel a listening monitor was on (`listening_mhz`)
+    /// until the `lost` association ended, unheard by then for longer than `max_heard_age_ms`,
+    /// and neither heard nor scanned since. A young scan entry from before the loss does not
     /// make such a BSS worth a roam: the monitor's silence is the fresher news (an AP switched
     /// off a moment ago is still in the manager's table, and a roam pinned to it fails and
-    /// delays the manager's own reconnection).
-    pub fn gone_silent(&self, listening_mhz: Option<u32>, max_heard_age_ms: u64) -> bool {
-        listening_mhz == Some(self.freq_mhz)
-            && self.heard_age_ms.is_some_and(|age| age > max_heard_age_ms)
+    /// delays the manager's own reconnection). After the loss the monitor's silence means
+    /// nothing (the radio leaves the channel to scan, or idles elsewhere), so a scan that saw
+    /// the BSS since, as one that finds an AP back from a reboot, wins.
+    pub fn gone_silent(
+        &self,
+        listening_mhz: Option<u32>,
+        max_heard_age_ms: u64,
+        lost: Lost,
+    ) -> bool {
+        let unheard_while_listening = self
+            .heard_age_ms
+            .is_some_and(|age| age.saturating_sub(lost.since_ms) > max_heard_age_ms);
+        let scanned_since =
+            self.scan_age_ms.is_some_and(|age| age + SCAN_AGE_GRANULARITY_MS < lost.since_ms);
+        listening_mhz == Some(self.freq_mhz) && unheard_while_listening && !scanned_since
     }
 
     /// Higher is better: the signal in dBm, minus a second-per-dB freshness penalty (capped), plus

@@ -230,7 +230,8 @@ impl Machine {
                 self.loss(trigger, bssid, best, now_ns, &mut step)
             }
             Input::Retry { best } => {
-                let holding = matches!(self.state, State::Suspect | State::Init);
+                // A held loss survives the scan roam asks for while it holds it (SCAN).
+                let holding = matches!(self.state, State::Suspect | State::Init | State::Scan);
                 if let (true, None, Some(trigger)) = (holding, self.in_flight, self.pending) {
                     self.decide(trigger, best, now_ns, &mut step);
                 }

@@ -77,16 +77,27 @@ fn a_candidate_with_a_cached_key_goes_first_unless_far_weaker() {
 }
 
 /// An AP switched off a moment ago is still in the manager's table; the monitor, listening on
-/// its channel, knows it went silent.
+/// its channel until the loss, knows it went silent. A scan since the loss knows better.
 #[test]
-fn a_bss_silent_where_the_monitor_listens_has_gone_whatever_its_scan_entry() {
+fn a_bss_silent_where_the_monitor_listened_has_gone_until_a_scan_sees_it_again() {
+    let just_lost = Lost { bssid: AP1, since_ms: 10 };
     let switched_off = cand(AP2, -45, Some(2_500), Some(4_000));
     assert!(switched_off.is_usable(2_000), "its scan entry is young");
-    assert!(switched_off.gone_silent(Some(2412), 2_000));
-    assert!(!switched_off.gone_silent(Some(2437), 2_000), "another channel: silence means nothing");
-    assert!(!switched_off.gone_silent(None, 2_000), "no monitor listening");
-    assert!(!cand(AP2, -45, Some(100), Some(4_000)).gone_silent(Some(2412), 2_000));
-    assert!(!cand(AP2, -45, None, Some(4_000)).gone_silent(Some(2412), 2_000), "never heard");
+    assert!(switched_off.gone_silent(Some(2412), 2_000, just_lost));
+    assert!(!switched_off.gone_silent(Some(2437), 2_000, just_lost), "another channel");
+    assert!(!switched_off.gone_silent(None, 2_000, just_lost), "no monitor listening");
+    assert!(!cand(AP2, -45, Some(100), Some(4_000)).gone_silent(Some(2412), 2_000, just_lost));
+    assert!(!cand(AP2, -45, None, Some(4_000)).gone_silent(Some(2412), 2_000, just_lost));
+
+    // Five seconds after the loss: unheard since (the radio left the channel), but was it
+    // silent while the monitor still listened?
+    let lost_5s_ago = Lost { bssid: AP1, since_ms: 5_000 };
+    let heard_just_before_the_loss = cand(AP2, -45, Some(5_500), Some(9_000));
+    assert!(!heard_just_before_the_loss.gone_silent(Some(2412), 2_000, lost_5s_ago));
+    let silent_before_the_loss = cand(AP2, -45, Some(7_500), Some(9_000));
+    assert!(silent_before_the_loss.gone_silent(Some(2412), 2_000, lost_5s_ago));
+    let back_in_a_scan = cand(AP2, -45, Some(7_500), Some(300));
+    assert!(!back_in_a_scan.gone_silent(Some(2412), 2_000, lost_5s_ago), "a scan saw it since");
 }
 
 #[test]
@@ -328,6 +339,9 @@ fn a_held_loss_is_retried_only_when_asked_and_allowed() {
     m.handle(Input::Disconnected, S);
     assert_eq!(m.state(), State::Init);
     assert_eq!(m.handle(Input::Retry { best: None }, S + MS).action, None, "still nothing");
+    // Nowhere to go, so a scan: the loss is still held during it.
+    m.handle(Input::Scanning, S + MS);
+    assert_eq!(m.state(), State::Scan);
     let step = m.handle(Input::Retry { best: Some(&target) }, S + 2 * MS);
     assert!(matches!(step.action, Some(Action::Roam { target: t, .. }) if t.bssid == AP2));
     assert_eq!(m.state(), State::Roaming);

@@ -3,7 +3,7 @@
 //! opened or accounted, what it says published).
 
 use super::*;
-use conductor::{Choice, Command, Input, Notice, RoamOrder, World};
+use conductor::{Choice, Command, Input, Notice, RoamOrder, ScanScope, World};
 
 /// What the conductor reads of the agent's world: the candidate book over the kernel's table.
 struct AgentWorld<'a> {
@@ -14,7 +14,8 @@ struct AgentWorld<'a> {
     max_heard_age_ms: u64,
     /// The APs the manager holds a PMKSA for: preferred on an enterprise network.
     cached_keys: &'a [MacAddr],
-    /// The channel a monitor that hears the AP listens on: a BSS gone silent there is no target.
+    /// The channel a monitor that hears the AP listened on until the loss: a BSS gone silent
+    /// there by then, and not scanned since, is no target.
     listening_mhz: Option<u32>,
 }
 
@@ -24,7 +25,7 @@ impl World for AgentWorld<'_> {
         hear_unannounced_rows(self.book, self.observer, network, self.unannounced_seen);
         let rows = self.book.rows_in(network, |b| self.observer.bss_record(b).ok()?);
         let mut candidates = self.book.candidates(network, &rows, monotonic_ns(), Instant::now());
-        candidates.retain(|c| !c.gone_silent(self.listening_mhz, self.max_heard_age_ms));
+        candidates.retain(|c| !c.gone_silent(self.listening_mhz, self.max_heard_age_ms, lost));
         let best = if network.security.is_enterprise() {
             let cached = |bssid: &MacAddr| self.cached_keys.contains(bssid);
             policy::best_candidate_with_cached_key(
@@ -121,11 +122,16 @@ impl Agent {
                     }
                 });
             }
-            Command::ScanAll => {
+            Command::Scan(scope) => {
                 let Some(ssid) = self.network.as_ref().map(|n| n.ssid.clone()) else { return };
+                // The association's channel is kept while the station is disconnected.
+                let freqs = match scope {
+                    ScanScope::LostChannel if self.current_freq != 0 => vec![self.current_freq],
+                    _ => Vec::new(),
+                };
                 let actor = self.manager.actor();
                 tokio::spawn(async move {
-                    if let Err(err) = actor.scan_all(&ssid).await {
+                    if let Err(err) = actor.scan_for_network(&freqs, &ssid).await {
                         debug!("scan for candidates: {err:#}");
                     }
                 });

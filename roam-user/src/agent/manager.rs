@@ -333,12 +333,12 @@ impl ManagerActor {
         }
     }
 
-    /// A scan of every channel, awaited (the nl80211 backend's way to find candidates it never
-    /// heard of; wpa_supplicant scans by itself).
-    pub async fn scan_all(&self, ssid: &[u8]) -> Result<()> {
+    /// A scan of `freqs_mhz` (every channel when empty), awaited: the nl80211 backend's way to
+    /// find candidates it never heard of (wpa_supplicant scans by itself).
+    pub async fn scan_for_network(&self, freqs_mhz: &[u32], ssid: &[u8]) -> Result<()> {
         match self {
             ManagerActor::Wpa(_) => Ok(()),
-            ManagerActor::Nl80211(nl) => nl.scan(&[], ssid).await,
+            ManagerActor::Nl80211(nl) => nl.scan(freqs_mhz, ssid).await,
         }
     }
 

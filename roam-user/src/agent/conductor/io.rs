@@ -110,8 +110,18 @@ pub enum Command {
     Roam(RoamOrder),
     /// Put back what roam number `generation` changed in the manager.
     PutBack { generation: u64 },
-    /// Scan every channel for the network (nowhere known to go).
-    ScanAll,
+    /// Scan for the network: nowhere is known to go.
+    Scan(ScanScope),
+}
+
+/// The channels a scan for somewhere to go covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanScope {
+    /// The lost BSS's channel: an AP back from a reboot beacons there again, and a scan of one
+    /// channel is short, so the monitor, listening there between scans, hears it come back.
+    LostChannel,
+    /// Every channel the radio may use (seconds, during which the monitor hears little).
+    Every,
 }
 
 /// One roam to perform.

@@ -19,9 +19,9 @@
 //! 3. The machine acts, [`Command::Roam`], numbered (a late report of an earlier roam is not
 //!    taken for this one) and with a deadline; or it holds, for a reason ([`Notice::RoamHeld`]).
 //!    Where nobody else reconnects (bare nl80211) a held loss is tried again: when its backoff
-//!    ends, after a wait that doubles while nowhere is known to go (a scan of every channel is
-//!    asked for, [`Command::ScanAll`]), as soon as a scan finds somewhere, or when the lost AP
-//!    is heard again.
+//!    ends, after a wait that doubles while nowhere is known to go (a scan is asked for,
+//!    [`Command::Scan`]: of the lost AP's channel and of every channel in turn), as soon as a
+//!    scan finds somewhere, or when the lost AP is heard again.
 //! 4. The roam ends with a connection, a refusal, or its deadline ([`Notice::RoamEnded`]); what
 //!    it changed in the manager (a reconnection's BSSID pin) is then put back, for that roam's
 //!    number only ([`Command::PutBack`]).
@@ -54,7 +54,7 @@ use roam_common::{
 };
 use roam_proto::{LossSource, RoamResult, TransitionStep};
 
-pub use io::{Choice, Command, Config, Input, Notice, RoamOrder, World};
+pub use io::{Choice, Command, Config, Input, Notice, RoamOrder, ScanScope, World};
 
 use super::{liveness::Change, transition::Transition};
 
@@ -86,6 +86,9 @@ pub struct Conductor {
     retry_at: Option<u64>,
     /// The wait before looking again when nowhere is known to go.
     no_candidate: Backoff,
+    /// Scans asked for since the last connection with nowhere to go (they alternate between
+    /// the lost AP's channel and every channel).
+    empty_scans: u32,
 }
 
 impl Conductor {
@@ -102,6 +105,7 @@ impl Conductor {
             first_data_deadline: None,
             retry_at: None,
             no_candidate: Backoff::new(NO_CANDIDATE_RETRY_NS, NO_CANDIDATE_RETRY_MAX_NS),
+            empty_scans: 0,
         }
     }
 
@@ -248,6 +252,7 @@ impl Conductor {
         // A deauthentication seen before this connection is not the next one's.
         self.ap_ended = None;
         self.no_candidate.reset();
+        self.empty_scans = 0;
         if let Some(t) = &mut self.transition {
             t.to = Some(bssid);
             t.mark(TransitionStep::Connected, now);
@@ -342,12 +347,20 @@ impl Conductor {
     }
 
     /// Tries the held loss again (where nobody else reconnects); with nowhere known to go, a
-    /// scan of every channel is asked for first.
+    /// scan is asked for first: the lost AP's channel, then every channel, in turn (an AP that
+    /// rebooted comes back where it was; one that is gone for good leaves the station to find
+    /// another anywhere).
     fn retry(&mut self, now: u64, world: &mut dyn World, out: &mut Vec<Command>) {
         self.retry_at = None;
         let Some(choice) = self.choose(now, world) else { return };
         if choice.best.is_none() {
-            out.push(Command::ScanAll);
+            let scope = if self.empty_scans.is_multiple_of(2) {
+                ScanScope::LostChannel
+            } else {
+                ScanScope::Every
+            };
+            self.empty_scans += 1;
+            out.push(Command::Scan(scope));
         }
         let step = self.machine.handle(MachineInput::Retry { best: choice.best.as_ref() }, now);
         self.apply(step, now, world, out);

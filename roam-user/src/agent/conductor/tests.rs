@@ -7,7 +7,7 @@ use roam_common::{
 };
 use roam_proto::{LossSource, RoamResult, TransitionStep};
 
-use super::{Choice, Command, Conductor, Config, Input, Notice, RoamOrder, World};
+use super::{Choice, Command, Conductor, Config, Input, Notice, RoamOrder, ScanScope, World};
 use crate::agent::liveness::Change;
 
 const AP1: MacAddr = MacAddr([2, 0, 0, 0, 0, 0]);
@@ -359,11 +359,14 @@ fn with_nowhere_to_go_nl80211_scans_and_waits_longer_each_time() {
     let held_at = rig.now;
     let out = rig.until_deadline();
     assert_eq!(rig.now - held_at, 2 * S);
-    assert_eq!(out.first(), Some(&Command::ScanAll));
+    assert_eq!(out.first(), Some(&Command::Scan(ScanScope::LostChannel)), "where it rebooted");
     assert_eq!(held(&out), Some(Hold::NoCandidate));
     let retried_at = rig.now;
-    rig.until_deadline();
+    let out = rig.until_deadline();
     assert_eq!(rig.now - retried_at, 4 * S, "the wait doubles");
+    assert_eq!(out.first(), Some(&Command::Scan(ScanScope::Every)), "then anywhere");
+    let out = rig.until_deadline();
+    assert_eq!(out.first(), Some(&Command::Scan(ScanScope::LostChannel)), "in turn");
 
     // The lost AP beacons again (it rebooted): it is a candidate now, tried at once.
     rig.world.candidates = vec![Candidate { heard_age_ms: Some(1), ..candidate(AP1, Some(10)) }];
@@ -384,6 +387,31 @@ fn a_scan_that_finds_a_candidate_ends_the_wait() {
     let order = roams(&rig.after(800 * MS, Input::ScanDone))[0];
     assert!(order.scan_first, "cfg80211's entry is about to expire: scan its channel first");
 }
+
+/// Found by the suite (open-single-ap-reboot, roam-nl80211): the AP ended the association,
+/// nowhere was known, and the scan roam then asked for moved the machine to SCAN, where
+/// neither the scan's results nor the retry timer reached the held loss: never reconnected.
+#[test]
+fn a_held_loss_survives_the_scan_it_asked_for() {
+    let mut rig = Rig::new(nl80211());
+    rig.world.candidates.clear();
+    rig.after(100 * MS, deauth_frame(3));
+    assert_eq!(held(&rig.after(4 * MS, disconnected_by_ap(3))), Some(Hold::NoCandidate));
+    assert!(matches!(rig.until_deadline().first(), Some(Command::Scan(_))));
+    rig.after(10 * MS, Input::Scanning);
+    assert_eq!(rig.core.machine().state(), State::Scan);
+
+    // The scan finds nothing yet: the timer still stands and tries again.
+    assert!(roams(&rig.after(3 * S, Input::ScanDone)).is_empty());
+    assert!(matches!(rig.until_deadline().first(), Some(Command::Scan(_))), "retried in SCAN");
+    rig.after(10 * MS, Input::Scanning);
+
+    // The AP is back from its reboot and the next scan sees it.
+    rig.world.candidates = vec![candidate(AP1, Some(10))];
+    let order = roams(&rig.after(3 * S, Input::ScanDone))[0];
+    assert_eq!(order.target.bssid, AP1);
+}
+
 const SCAN_AGE_OLD: u64 = policy::candidate::SCAN_ENTRY_USABLE_MS + 1;
 
 /// wpa_supplicant rescans an expired entry by itself: roam scans only for a target missing
