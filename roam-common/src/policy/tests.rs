@@ -446,3 +446,15 @@ mod erased {
         }
     }
 }
+
+#[test]
+fn only_an_ap_that_stopped_answering_is_gone() {
+    for gone in [Trigger::Silence, Trigger::NoAck, Trigger::BeaconLoss] {
+        assert!(gone.ap_is_gone(), "{gone:?}");
+    }
+    for answering in
+        [Trigger::Deauth { reason: 3 }, Trigger::Disassoc { reason: 8 }, Trigger::Signal]
+    {
+        assert!(!answering.ap_is_gone(), "{answering:?}");
+    }
+}

@@ -73,6 +73,12 @@ impl Trigger {
         }
     }
 
+    /// The AP stopped answering (it went silent, stopped acknowledging, mac80211 gave up on
+    /// it): nothing that needs it, such as the FT keys it may hold, can be had from it.
+    pub fn ap_is_gone(self) -> bool {
+        matches!(self, Trigger::Silence | Trigger::NoAck | Trigger::BeaconLoss)
+    }
+
     /// The current AP may still be usable (signal trend): a roam must not leave it for nothing.
     pub fn is_soft(self) -> bool {
         self == Trigger::Signal

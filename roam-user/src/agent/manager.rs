@@ -27,7 +27,11 @@ use crate::{
 /// What the connection manager reports, in the agent's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ManagerEvent {
-    Authenticating,
+    /// Authentication with `bssid` began (the target of a roam, or another BSS once the
+    /// manager gave up on it).
+    Authenticating {
+        bssid: MacAddr,
+    },
     /// An 802.1X/EAP exchange began, and succeeded (enterprise networks).
     EapStarted,
     EapSucceeded,
@@ -430,7 +434,7 @@ pub fn from_wpa(event: WpaEvent) -> ManagerEvent {
         WpaEvent::Disconnected { reason, locally_generated, bssid } => {
             ManagerEvent::Disconnected { bssid: Some(bssid), reason, by_ap: !locally_generated }
         }
-        WpaEvent::Authenticating { .. } => ManagerEvent::Authenticating,
+        WpaEvent::Authenticating { bssid, .. } => ManagerEvent::Authenticating { bssid },
         WpaEvent::Associating { .. } => ManagerEvent::Associating,
         WpaEvent::Associated { bssid } => ManagerEvent::Associated { bssid },
         WpaEvent::ScanStarted => ManagerEvent::ScanStarted,

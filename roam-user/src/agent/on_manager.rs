@@ -29,7 +29,7 @@ impl Agent {
                 self.liveness.disassociated();
                 Input::Disconnected { bssid, reason, by_ap }
             }
-            ManagerEvent::Authenticating => connecting(TransitionStep::Auth, None),
+            ManagerEvent::Authenticating { bssid } => connecting(TransitionStep::Auth, Some(bssid)),
             ManagerEvent::Associating => connecting(TransitionStep::Assoc, None),
             ManagerEvent::Associated { bssid } => {
                 connecting(TransitionStep::Associated, Some(bssid))

@@ -11,6 +11,9 @@
 //!   scan when the target is in those results, and scans only the target's channel otherwise.
 //!   The pin is removed when the roam ends; both changes are recorded before they are made
 //!   ([`super::wpa_changes`]).
+//! - A `ROAM` that failed after the AP went away (a fast transition needing keys the dead AP
+//!   held) goes on as such a reconnection, its target's channel scanned first
+//!   (`conductor::fallback`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -29,6 +32,12 @@ use crate::wpa::{command, WpaCtrl, WpaEvent};
 
 /// How long a single-channel scan may take before the roam gives up on it.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(3);
+/// wpa_supplicant refuses a scan (`FAIL-BUSY`) while it authenticates or associates, and says
+/// nothing when that attempt ends (within tens of milliseconds when the BSS is gone: as when
+/// it tries the dead AP after a failed fast transition). The request is made again this often,
+/// for at most [`SCAN_BUSY_MAX`]; its own scan of every channel comes 100-500 ms after.
+const SCAN_BUSY_RETRY: Duration = Duration::from_millis(20);
+const SCAN_BUSY_MAX: Duration = Duration::from_millis(600);
 /// Seconds of `scan_res_valid_for_connect` while roam asks for a reconnection: anything longer
 /// than the life of a cfg80211 entry (30 s) that roam checked.
 const RESULTS_VALID_SECS: u32 = 3_600;
@@ -132,9 +141,16 @@ impl WpaBackend {
     pub async fn scan_one_channel(&self, freq_mhz: u32) -> Result<()> {
         let mut events = self.events.subscribe();
         let request = command::scan_freq(&[freq_mhz])?;
-        let reply = self.ctrl.request(&request).await?;
-        if reply.trim_end() != "OK" {
-            bail!("wpa_supplicant answered {:?} to {request}", reply.trim_end());
+        let asked = tokio::time::Instant::now();
+        loop {
+            let reply = self.ctrl.request(&request).await?;
+            match reply.trim_end() {
+                "OK" => break,
+                "FAIL-BUSY" if asked.elapsed() < SCAN_BUSY_MAX => {
+                    tokio::time::sleep(SCAN_BUSY_RETRY).await
+                }
+                other => bail!("wpa_supplicant answered {other:?} to {request}"),
+            }
         }
         tokio::time::timeout(SCAN_TIMEOUT, async {
             loop {
@@ -201,11 +217,13 @@ mod tests {
 
     const TARGET: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
 
-    /// A fake wpa_supplicant that answers from `script` (`FAIL` to anything else) and keeps
-    /// every command it was sent.
+    /// A fake wpa_supplicant that answers from `script` (`FAIL` to anything else; replies
+    /// separated by `|` are given in turn, the last one again and again), keeps every command
+    /// it was sent, and reports a scan's results once it accepted a `SCAN`.
     struct Fake {
         dir: PathBuf,
         sent: Arc<Mutex<Vec<String>>>,
+        events: broadcast::Sender<WpaEvent>,
     }
 
     impl Fake {
@@ -214,30 +232,44 @@ mod tests {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let socket = UnixDatagram::bind(dir.join("wlan0")).unwrap();
-            let script: HashMap<String, String> =
-                script.iter().map(|(c, r)| (c.to_string(), r.to_string())).collect();
+            let mut script: HashMap<String, Vec<String>> = script
+                .iter()
+                .map(|(c, r)| (c.to_string(), r.split('|').rev().map(str::to_owned).collect()))
+                .collect();
             let sent = Arc::new(Mutex::new(Vec::new()));
             let log = sent.clone();
+            let events = broadcast::channel(8).0;
+            let results = events.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 512];
                 loop {
                     let (len, peer) = socket.recv_from(&mut buf).await.unwrap();
                     let cmd = String::from_utf8_lossy(&buf[..len]).into_owned();
-                    let reply = match cmd.as_str() {
-                        "PING" => "PONG\n".to_owned(),
-                        other => script.get(other).cloned().unwrap_or_else(|| "FAIL\n".into()),
+                    let reply = match (cmd.as_str(), script.get_mut(&cmd)) {
+                        ("PING", _) => "PONG\n".to_owned(),
+                        (_, Some(replies)) if replies.len() > 1 => replies.pop().unwrap(),
+                        (_, Some(replies)) => replies[0].clone(),
+                        _ => "FAIL\n".to_owned(),
                     };
+                    let scanning = cmd.starts_with("SCAN") && reply == "OK\n";
                     log.lock().unwrap().push(cmd);
                     let Some(peer) = peer.as_pathname() else { continue };
                     let _ = socket.send_to(reply.as_bytes(), peer).await;
+                    if scanning {
+                        let _ = results.send(WpaEvent::ScanResults);
+                    }
                 }
             });
-            Fake { dir, sent }
+            Fake { dir, sent, events }
         }
 
         async fn backend(&self) -> WpaBackend {
             let ctrl = Arc::new(WpaCtrl::open(&self.dir, "wlan0").await.unwrap());
-            WpaBackend::new(ctrl, broadcast::channel(8).0, RecordLink::default()).await
+            WpaBackend::new(ctrl, self.events.clone(), RecordLink::default()).await
+        }
+
+        fn count(&self, command: &str) -> usize {
+            self.sent.lock().unwrap().iter().filter(|c| *c == command).count()
         }
 
         fn sent(&self, prefix: &str) -> bool {
@@ -292,5 +324,24 @@ mod tests {
         assert!(!fake.sent("ROAM "), "no ROAM was sent");
         backend.roam(roam_to(MacAddr([2, 0, 0, 0, 2, 0]))).await.unwrap();
         assert!(fake.sent("ROAM 02:00:00:00:02:00"));
+    }
+
+    /// wpa_supplicant refuses a scan while it tries a BSS of its own choosing (the dead AP,
+    /// after a failed fast transition): asked again until it accepts, for a while.
+    #[tokio::test]
+    async fn a_scan_refused_as_busy_is_asked_again() {
+        let fake = Fake::start("busy", &[("SCAN freq=2412", "FAIL-BUSY\n|FAIL-BUSY\n|OK\n")]);
+        fake.backend().await.scan_one_channel(2412).await.unwrap();
+        assert_eq!(fake.count("SCAN freq=2412"), 3);
+
+        let fake = Fake::start("always-busy", &[("SCAN freq=2412", "FAIL-BUSY\n")]);
+        let err = fake.backend().await.scan_one_channel(2412).await.unwrap_err();
+        assert!(err.to_string().contains("FAIL-BUSY"), "{err}");
+        let tries = fake.count("SCAN freq=2412");
+        assert!(tries > 3, "asked again while busy, {tries} times");
+
+        let fake = Fake::start("refused", &[("SCAN freq=2412", "FAIL\n")]);
+        assert!(fake.backend().await.scan_one_channel(2412).await.is_err());
+        assert_eq!(fake.count("SCAN freq=2412"), 1, "a plain refusal is final");
     }
 }

@@ -39,7 +39,9 @@
 //! with the kernel's kind and time and the manager's reason.
 
 mod ap_ended;
+mod fallback;
 mod io;
+mod retry;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -78,6 +80,9 @@ pub struct Conductor {
     roam_generation: u64,
     /// The roam whose changes to the manager may be in place.
     changed_by: Option<u64>,
+    /// The roam in flight reassociates after the AP went away: if it fails at the target, it
+    /// goes on once as a full reconnection (see `fallback`).
+    fast_roam: Option<(Trigger, Candidate)>,
     /// The latest roam's target frequency (its outcome is labelled with its band).
     roam_freq_mhz: u32,
     roam_deadline: Option<u64>,
@@ -100,6 +105,7 @@ impl Conductor {
             ap_ended: None,
             roam_generation: 0,
             changed_by: None,
+            fast_roam: None,
             roam_freq_mhz: 0,
             roam_deadline: None,
             first_data_deadline: None,
@@ -113,6 +119,10 @@ impl Conductor {
 
     pub fn handle(&mut self, input: Input, now: u64, world: &mut dyn World) -> Vec<Command> {
         let mut out = Vec::new();
+        if self.fast_roam_given_up(&input) {
+            self.fall_back_to_reconnection(now, &mut out);
+            return out;
+        }
         match input {
             Input::Connected { bssid } => self.connected(bssid, now, world, &mut out),
             Input::FoundConnected { bssid } => {
@@ -230,8 +240,12 @@ impl Conductor {
         let due = |deadline: Option<u64>| deadline.is_some_and(|at| at <= now);
         if due(self.roam_deadline) {
             self.roam_deadline = None;
-            let step = self.machine.handle(MachineInput::RoamTimeout, now);
-            self.apply(step, now, world, out);
+            if self.fast_roam.is_some() {
+                self.fall_back_to_reconnection(now, out);
+            } else {
+                let step = self.machine.handle(MachineInput::RoamTimeout, now);
+                self.apply(step, now, world, out);
+            }
         }
         if due(self.first_data_deadline) {
             self.finish_transition(out);
@@ -249,6 +263,7 @@ impl Conductor {
         out: &mut Vec<Command>,
     ) {
         self.retry_at = None;
+        self.fast_roam = None;
         // A deauthentication seen before this connection is not the next one's.
         self.ap_ended = None;
         self.no_candidate.reset();
@@ -346,26 +361,6 @@ impl Conductor {
         self.apply(step, now, world, out);
     }
 
-    /// Tries the held loss again (where nobody else reconnects); with nowhere known to go, a
-    /// scan is asked for first: the lost AP's channel, then every channel, in turn (an AP that
-    /// rebooted comes back where it was; one that is gone for good leaves the station to find
-    /// another anywhere).
-    fn retry(&mut self, now: u64, world: &mut dyn World, out: &mut Vec<Command>) {
-        self.retry_at = None;
-        let Some(choice) = self.choose(now, world) else { return };
-        if choice.best.is_none() {
-            let scope = if self.empty_scans.is_multiple_of(2) {
-                ScanScope::LostChannel
-            } else {
-                ScanScope::Every
-            };
-            self.empty_scans += 1;
-            out.push(Command::Scan(scope));
-        }
-        let step = self.machine.handle(MachineInput::Retry { best: choice.best.as_ref() }, now);
-        self.apply(step, now, world, out);
-    }
-
     /// The candidates, the lost BSS ranked as lost since the transition began.
     fn choose(&self, now: u64, world: &mut dyn World) -> Option<Choice> {
         let bssid = self.machine.current_bss()?;
@@ -408,6 +403,7 @@ impl Conductor {
         self.roam_freq_mhz = target.freq_mhz;
         let generation = self.roam_generation;
         let reconnect = trigger.ap_ended_association();
+        self.fast_roam = (!reconnect && trigger.ap_is_gone()).then_some((trigger, target));
         if let Some(t) = &mut self.transition {
             t.mark(TransitionStep::Acted, now);
             t.to = Some(target.bssid);
@@ -453,6 +449,7 @@ impl Conductor {
             }
         };
         self.roam_deadline = None;
+        self.fast_roam = None;
         if result != RoamResult::Success {
             // The backoff the failure started is checked by the retry itself.
             self.schedule_retry(Some(now), now);
@@ -465,14 +462,6 @@ impl Conductor {
             result,
             target_freq_mhz: self.roam_freq_mhz,
         }));
-    }
-
-    /// After an outcome that leaves a loss held: when to try again, if roam must.
-    fn schedule_retry(&mut self, until_ns: Option<u64>, now: u64) {
-        if self.config.manager_reconnects || self.machine.config().observe_only {
-            return;
-        }
-        self.retry_at = Some(until_ns.unwrap_or_else(|| now + self.no_candidate.failed()));
     }
 
     // ---- the transition ----

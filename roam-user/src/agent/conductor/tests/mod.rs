@@ -10,6 +10,8 @@ use roam_proto::{LossSource, RoamResult, TransitionStep};
 use super::{Choice, Command, Conductor, Config, Input, Notice, RoamOrder, ScanScope, World};
 use crate::agent::liveness::Change;
 
+mod fallback;
+
 const AP1: MacAddr = MacAddr([2, 0, 0, 0, 0, 0]);
 const AP2: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
 const OTHER: MacAddr = MacAddr([2, 0, 0, 0, 9, 0]);
@@ -300,7 +302,8 @@ fn a_roam_times_out_at_its_deadline() {
 #[test]
 fn a_late_report_of_an_earlier_roam_does_not_touch_the_next() {
     let mut rig = Rig::new(nl80211());
-    rig.after(100 * MS, lost(rig.now));
+    rig.after(100 * MS, deauth_frame(3));
+    rig.after(MS, disconnected_by_ap(3));
     let out = rig.until_deadline();
     assert_eq!(ended(&out), Some(RoamResult::Timeout));
     // nl80211 retries; the limiter's backoff holds the first try.
