@@ -68,12 +68,22 @@ pub fn analyze(
     let anchor = completions.iter().rev().find(|&&(echoed, _)| echoed <= trigger_ns).copied();
     let (anchor_ns, anchor_sent_ns) = anchor.unwrap_or((trigger_ns, trigger_ns));
 
-    // Walk the completions after the anchor, then the end of the window, tracking the widest step.
+    let answered_after_trigger = completions.iter().any(|&(_, sent)| sent >= trigger_ns);
+    let last_completion = completions.last().map(|&(echoed, _)| echoed);
+    let recovered = answered_after_trigger
+        && last_completion
+            .is_some_and(|last| end_ns - last <= RECOVERED_WITHIN_INTERVALS * interval_ns);
+
+    // Walk the completions after the anchor, tracking the widest step; then the end of the
+    // window, only while traffic has not come back (after a recovery, the time since the last
+    // echo is probes in flight, not a gap: a run without any outage whose window ended a
+    // moment late showed that as its gap, with no round trip to end it).
     let mut previous = anchor_ns;
     let mut widest = (0, anchor_ns, None);
     let after_anchor =
         completions.iter().map(|&(echoed, _)| echoed).filter(|&echoed| echoed > anchor_ns);
-    for point in after_anchor.map(Some).chain([None]) {
+    let window_end = (!recovered).then_some(None);
+    for point in after_anchor.map(Some).chain(window_end) {
         let at = point.unwrap_or(end_ns);
         if at.saturating_sub(previous) > widest.0 {
             widest = (at - previous, previous, point);
@@ -81,12 +91,6 @@ pub fn analyze(
         previous = at;
     }
     let (gap_ns, gap_start_ns, gap_end_ns) = widest;
-
-    let answered_after_trigger = completions.iter().any(|&(_, sent)| sent >= trigger_ns);
-    let last_completion = completions.last().map(|&(echoed, _)| echoed);
-    let recovered = answered_after_trigger
-        && last_completion
-            .is_some_and(|last| end_ns - last <= RECOVERED_WITHIN_INTERVALS * interval_ns);
 
     let in_flight_from = end_ns.saturating_sub(IN_FLIGHT_INTERVALS * interval_ns);
     let lost_packets = records
@@ -172,6 +176,18 @@ mod tests {
         assert_eq!(outcome.gap_ms, 10.0);
         assert_eq!(outcome.lost_packets, 0);
         assert!(outcome.recovered);
+    }
+
+    /// Found by CI (beacons-lost-ap-alive, stock, no outage at all): the window ended 25 ms
+    /// after the last echo, and that tail was taken for the run's gap, with no round trip to
+    /// end it.
+    #[test]
+    fn the_tail_of_a_recovered_window_is_no_gap() {
+        let records = traffic(3000, |_| false);
+        let outcome = analyze(&records, 1000 * MS, 3016 * MS, INTERVAL);
+        assert!(outcome.recovered);
+        assert_eq!(outcome.gap_ms, 10.0);
+        assert!(outcome.gap_end_ns.is_some(), "a round trip ends the gap");
     }
 
     #[test]
