@@ -100,6 +100,11 @@ impl AccessPoint {
         self.ctrl()?.command(&format!("DEAUTHENTICATE {station} reason={reason}"))
     }
 
+    /// Drops what hostapd remembers of `station` without a frame on the air (`tx=0`).
+    pub fn forget_station(&self, station: &str) -> Result<()> {
+        self.ctrl()?.command(&format!("DEAUTHENTICATE {station} tx=0"))
+    }
+
     pub fn disassociate(&self, station: &str, reason: u16) -> Result<()> {
         self.ctrl()?.command(&format!("DISASSOCIATE {station} reason={reason}"))
     }

@@ -473,6 +473,14 @@ fn prepare(topology: &mut Topology, laps: &mut Laps) -> Result<(String, usize)> 
     let serving = topology
         .ap_by_bssid(&bssid)
         .with_context(|| format!("the station is connected to {bssid}, not to one of our APs"))?;
+    // The other APs forget the station: one it left without a deauthentication (a fast
+    // transition away, a silence in the previous run) would still hold its association, and
+    // under PMF answer the next one with an SA Query, a second's wait that is the previous
+    // run's doing, not this one's.
+    for (index, ap) in topology.aps.iter().enumerate().filter(|(index, _)| *index != serving) {
+        ap.forget_station(&topology.station_mac)
+            .with_context(|| format!("AP {index} forgetting the station"))?;
+    }
     Ok((bssid, serving))
 }
 
