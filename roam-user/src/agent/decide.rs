@@ -43,6 +43,10 @@ impl World for AgentWorld<'_> {
     fn scan_entry_age_ms(&self, bssid: &MacAddr) -> Option<u64> {
         self.book.scan_entry(bssid).map(|entry| entry.age_ms(Instant::now()))
     }
+
+    fn ft_keys_from_first_ap(&self) -> bool {
+        self.network.is_some_and(|n| n.security.ft_keys_from_first_ap())
+    }
 }
 
 /// Reads the kernel's table for BSSes of the network it did not announce (a flood of new BSSes
@@ -141,7 +145,7 @@ impl Agent {
 
     /// Starts the roam on a task; its failure comes back numbered (`on_action_done`).
     fn start_roam(&mut self, order: RoamOrder) {
-        let RoamOrder { generation, trigger, target, scan_first, reconnect } = order;
+        let RoamOrder { generation, trigger, target, scan_first, reconnect, leave_first } = order;
         let network = self.network.as_ref();
         let request = RoamRequest {
             generation,
@@ -150,6 +154,7 @@ impl Agent {
             ssid: network.map(|n| n.ssid.clone()).unwrap_or_default(),
             scan_first,
             disconnected: reconnect,
+            leave_first,
             network_id: self.network_id,
             security: network.map_or(policy::security::NetworkSecurity::Unknown, |n| n.security),
         };

@@ -95,8 +95,11 @@ pub struct RoamRequest {
     pub ssid: Vec<u8>,
     /// The manager lacks a usable entry for the target: scan its channel first.
     pub scan_first: bool,
-    /// The station is disconnected (the AP ended the association, or a roam failed).
+    /// A reconnection rather than a reassociation: the station is disconnected (the AP ended
+    /// the association, a roam failed), or leaves first.
     pub disconnected: bool,
+    /// The station leaves the AP it still holds an association with before reconnecting.
+    pub leave_first: bool,
     pub network_id: Option<u32>,
     /// What the station negotiated: a target found by the roam's own scan must offer it.
     pub security: NetworkSecurity,

@@ -80,8 +80,13 @@ impl NlBackend {
     }
 
     pub async fn roam(&self, req: RoamRequest) -> Result<()> {
-        if !req.disconnected {
-            self.nl.disconnect(self.ifindex).await.context("leaving the current AP")?;
+        // cfg80211 connects afresh (no fast transition without a supplicant): a station still
+        // associated leaves first, whatever the request.
+        if !req.disconnected || req.leave_first {
+            match self.nl.disconnect(self.ifindex).await {
+                Err(Nl80211Error::Kernel { errno: Errno::ENOTCONN, .. }) if req.disconnected => {}
+                result => result.context("leaving the current AP")?,
+            }
         }
         if req.scan_first {
             self.scan(&[req.freq_mhz], &req.ssid).await?;

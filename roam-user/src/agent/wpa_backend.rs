@@ -70,6 +70,10 @@ impl WpaBackend {
     /// events).
     pub async fn roam(&self, req: RoamRequest) -> Result<()> {
         let target = req.target;
+        if req.leave_first {
+            // Before the scan: wpa_supplicant refuses one while it tries a BSS of its own.
+            self.changes.leave(req.generation).await.context("leaving the AP that went away")?;
+        }
         if req.scan_first {
             self.scan_one_channel(req.freq_mhz).await?;
             self.check_scanned(&req).await?;
@@ -186,7 +190,7 @@ impl WpaBackend {
                 false
             }
         };
-        let result = self.ctrl.request_expecting(command::REASSOCIATE, "OK").await;
+        let result = self.changes.reassociate().await;
         if extended {
             if let Err(err) = self.changes.restore_results_valid().await {
                 warn!("{err:#}");
@@ -290,6 +294,7 @@ mod tests {
             ssid: b"roam".to_vec(),
             scan_first: false,
             disconnected: false,
+            leave_first: false,
             network_id: Some(0),
             security: NetworkSecurity::Unknown,
             generation: 1,

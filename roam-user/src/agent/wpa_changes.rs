@@ -1,5 +1,6 @@
-//! roam's changes to wpa_supplicant's settings for a reconnection: the network block's BSSID pin
-//! and `scan_res_valid_for_connect`.
+//! roam's changes to wpa_supplicant's settings for a reconnection: the network block's BSSID pin,
+//! `scan_res_valid_for_connect`, and the station told to leave the AP that went away
+//! (`DISCONNECT`, until roam's `REASSOCIATE`).
 //!
 //! Each change is written to the run record, with the value it replaces, before it is made, and
 //! put back afterwards: by this run when the roam ends (retried), at exit, or by the next start
@@ -80,6 +81,8 @@ struct State {
     changes: SupplicantChanges,
     /// The roam whose pin is in place.
     pinned_by: Option<u64>,
+    /// The roam that made the station leave, and has not reassociated yet.
+    left_by: Option<u64>,
     /// The latest roam that ended: its pin, and any older one's, is not made any more.
     ended: Option<u64>,
 }
@@ -132,6 +135,32 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
         self.expect_ok(&command::network_bssid(network_id, target)).await
     }
 
+    /// Makes the station leave its AP (`DISCONNECT`) for roam `generation`, recorded first:
+    /// wpa_supplicant stays disconnected until [`Self::reassociate`], or the put-back.
+    pub async fn leave(&self, generation: u64) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if state.ended.is_some_and(|ended| generation <= ended) {
+            bail!("roam {generation} ended before the station left its AP");
+        }
+        state.changes.left = true;
+        self.log.write(&state.changes)?;
+        state.left_by = Some(generation);
+        self.expect_ok(command::DISCONNECT).await
+    }
+
+    /// `REASSOCIATE`: the station connects again (its network's pin, if any, holds), and a
+    /// `DISCONNECT` of roam's is undone.
+    pub async fn reassociate(&self) -> Result<()> {
+        let mut state = self.state.lock().await;
+        self.expect_ok(command::REASSOCIATE).await?;
+        if state.changes.left {
+            state.changes.left = false;
+            state.left_by = None;
+            self.log.write(&state.changes)?;
+        }
+        Ok(())
+    }
+
     /// The block's own `bssid` (the operator's or its manager's pin), roam's pin seen through:
     /// what it was before roam pinned it, if roam did.
     pub async fn configured_pin(&self, network_id: u32) -> Result<Option<MacAddr>> {
@@ -142,21 +171,27 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
         }
     }
 
-    /// Roam `generation` ended: its pin is put back, and one that has yet to arrive is not made.
-    /// A newer roam's pin stays.
+    /// Roam `generation` ended: its pin is put back, and one that has yet to arrive is not made;
+    /// a station it made leave and did not reconnect connects again. A newer roam's changes
+    /// stay.
     pub async fn end_roam(&self, generation: u64) -> Result<()> {
         let mut state = self.state.lock().await;
         state.ended = state.ended.max(Some(generation));
-        if state.pinned_by == Some(generation) {
-            self.put_back_pin(&mut state).await?;
-        }
-        Ok(())
+        let pin = match state.pinned_by == Some(generation) {
+            true => self.put_back_pin(&mut state).await,
+            false => Ok(()),
+        };
+        let left = match state.left_by == Some(generation) {
+            true => self.put_back_left(&mut state).await,
+            false => Ok(()),
+        };
+        pin.and(left)
     }
 
     /// Puts back everything (at exit).
     pub async fn put_back(&self) -> Result<()> {
         let mut state = self.state.lock().await;
-        state.ended = state.ended.max(state.pinned_by);
+        state.ended = state.ended.max(state.pinned_by).max(state.left_by);
         self.put_back_all(&mut state).await
     }
 
@@ -182,7 +217,34 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
     async fn put_back_all(&self, state: &mut State) -> Result<()> {
         let pin = self.put_back_pin(state).await;
         let setting = self.put_back_results_valid(state).await;
-        pin.and(setting)
+        // Last: the station reconnects with its own settings.
+        let left = self.put_back_left(state).await;
+        pin.and(setting).and(left)
+    }
+
+    /// A station roam made leave connects again, if it is still disconnected: after a
+    /// supplicant restart, or once it connected by other means, nothing is sent.
+    async fn put_back_left(&self, state: &mut State) -> Result<()> {
+        if !state.changes.left {
+            return Ok(());
+        }
+        self.retried(|| self.reassociate_if_disconnected())
+            .await
+            .context("reconnecting the station roam made leave its AP")?;
+        state.changes.left = false;
+        state.left_by = None;
+        self.log.write(&state.changes)
+    }
+
+    async fn reassociate_if_disconnected(&self) -> Result<()> {
+        let status = self.supplicant.request(command::STATUS).await?;
+        if !status.lines().any(|line| line == "wpa_state=DISCONNECTED") {
+            debug!("the station is not disconnected any more: no REASSOCIATE");
+            return Ok(());
+        }
+        self.expect_ok(command::REASSOCIATE).await?;
+        info!("the station roam made leave its AP connects again");
+        Ok(())
     }
 
     async fn put_back_pin(&self, state: &mut State) -> Result<()> {

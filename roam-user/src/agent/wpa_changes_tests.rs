@@ -12,6 +12,8 @@ const OPERATORS: MacAddr = MacAddr([2, 0, 0, 0, 9, 0]);
 struct FakeSupplicant {
     bssids: Mutex<Vec<Option<MacAddr>>>,
     results_valid: Mutex<String>,
+    /// Its `wpa_state`.
+    state: Mutex<String>,
     /// Requests that fail (time out) before one is answered.
     failures: Mutex<u32>,
     sent: Mutex<Vec<String>>,
@@ -22,6 +24,7 @@ impl FakeSupplicant {
         FakeSupplicant {
             bssids: Mutex::new(bssids.to_vec()),
             results_valid: Mutex::new("5".into()),
+            state: Mutex::new("COMPLETED".into()),
             ..Default::default()
         }
     }
@@ -56,6 +59,15 @@ impl Supplicant for FakeSupplicant {
             ["GET", "scan_res_valid_for_connect"] => self.results_valid.lock().unwrap().clone(),
             ["SET", "scan_res_valid_for_connect", value] => {
                 *self.results_valid.lock().unwrap() = (*value).to_owned();
+                "OK\n".into()
+            }
+            ["STATUS"] => format!("bssid={A}\nwpa_state={}\n", self.state.lock().unwrap()),
+            ["DISCONNECT"] => {
+                *self.state.lock().unwrap() = "DISCONNECTED".into();
+                "OK\n".into()
+            }
+            ["REASSOCIATE"] => {
+                *self.state.lock().unwrap() = "AUTHENTICATING".into();
                 "OK\n".into()
             }
             _ => "UNKNOWN COMMAND\n".into(),
@@ -196,6 +208,7 @@ async fn what_a_killed_run_left_is_put_back_at_the_next_start() {
     let left = SupplicantChanges {
         pin: Some(PinRecord { network_id: 0, pinned: A, previous: None }),
         results_valid: Some(SettingRecord { set_to: "3600".into(), previous: "7".into() }),
+        left: false,
     };
     let c = WpaChanges::new(supplicant, FakeLog { left, ..Default::default() });
     c.undo_left().await;
@@ -210,7 +223,7 @@ async fn a_restarted_supplicant_is_not_unpinned_from_a_record() {
     // pin, and stays so.
     let left = SupplicantChanges {
         pin: Some(PinRecord { network_id: 0, pinned: A, previous: None }),
-        results_valid: None,
+        ..Default::default()
     };
     let c = WpaChanges::new(
         FakeSupplicant::with_networks(&[Some(OPERATORS)]),
@@ -232,5 +245,61 @@ async fn the_results_validity_is_recorded_and_put_back() {
     );
     c.restore_results_valid().await.unwrap();
     assert_eq!(*c.supplicant.results_valid.lock().unwrap(), "9");
+    assert!(c.log.last().is_empty());
+}
+
+fn state(c: &WpaChanges<FakeSupplicant, FakeLog>) -> String {
+    c.supplicant.state.lock().unwrap().clone()
+}
+
+/// A full reconnection leaves the AP that went away first: recorded before it is sent, and
+/// done with once roam's REASSOCIATE went through.
+#[tokio::test]
+async fn leaving_the_ap_is_recorded_first_and_undone_by_the_reassociation() {
+    let c = changes(&[None]);
+    c.leave(1).await.unwrap();
+    assert_eq!(state(&c), "DISCONNECTED");
+    assert!(c.log.written.lock().unwrap()[0].left, "recorded");
+    assert_eq!(*c.supplicant.sent.lock().unwrap(), ["DISCONNECT"]);
+    c.reassociate().await.unwrap();
+    assert_eq!(state(&c), "AUTHENTICATING");
+    assert!(c.log.last().is_empty());
+    c.end_roam(1).await.unwrap();
+    assert_eq!(c.supplicant.sent.lock().unwrap().len(), 2, "nothing more to undo");
+}
+
+/// A roam that ends between the two (its scan failed, its deadline came) leaves no station
+/// disconnected behind it; an older roam's end does not reconnect a newer roam's station.
+#[tokio::test]
+async fn a_station_left_and_not_reconnected_connects_again_when_its_roam_ends() {
+    let c = changes(&[None]);
+    c.leave(2).await.unwrap();
+    c.end_roam(1).await.unwrap();
+    assert_eq!(state(&c), "DISCONNECTED", "roam 1's end is not roam 2's");
+    c.end_roam(2).await.unwrap();
+    assert_eq!(state(&c), "AUTHENTICATING");
+    assert!(c.log.last().is_empty());
+    assert!(c.leave(2).await.is_err(), "an ended roam makes the station leave no more");
+}
+
+/// A killed run's DISCONNECT is undone at the next start, unless the station is connecting
+/// or connected by then (a restarted supplicant, a reconnection by other means).
+#[tokio::test]
+async fn a_killed_runs_leave_is_undone_only_while_the_station_is_disconnected() {
+    let left = SupplicantChanges { left: true, ..Default::default() };
+    let supplicant = FakeSupplicant::with_networks(&[None]);
+    *supplicant.state.lock().unwrap() = "DISCONNECTED".into();
+    let c = WpaChanges::new(supplicant, FakeLog { left: left.clone(), ..Default::default() });
+    c.undo_left().await;
+    assert_eq!(state(&c), "AUTHENTICATING");
+    assert!(c.log.last().is_empty());
+
+    let c = WpaChanges::new(
+        FakeSupplicant::with_networks(&[None]),
+        FakeLog { left, ..Default::default() },
+    );
+    c.undo_left().await;
+    assert_eq!(state(&c), "COMPLETED");
+    assert!(!c.supplicant.sent.lock().unwrap().contains(&"REASSOCIATE".to_owned()));
     assert!(c.log.last().is_empty());
 }

@@ -42,11 +42,15 @@ pub struct SupplicantChanges {
     pub pin: Option<PinRecord>,
     /// `scan_res_valid_for_connect`, extended for a reconnection.
     pub results_valid: Option<SettingRecord>,
+    /// roam told the supplicant to leave the AP that went away (`DISCONNECT`), to reconnect in
+    /// full: it does not connect by itself again until `REASSOCIATE`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left: bool,
 }
 
 impl SupplicantChanges {
     pub fn is_empty(&self) -> bool {
-        self.pin.is_none() && self.results_valid.is_none()
+        self.pin.is_none() && self.results_valid.is_none() && !self.left
     }
 }
 
@@ -278,6 +282,9 @@ fn left_in_supplicant(station: &str, changes: &SupplicantChanges) -> String {
             setting.previous
         ));
     }
+    if changes.left {
+        fixes.push(format!("wpa_cli -i {station} reassociate"));
+    }
     format!(
         "wpa_supplicant did not take back roam's changes; the next start of roam puts them back, or fix: {}",
         fixes.join("; ")
@@ -301,6 +308,7 @@ mod tests {
                     previous: None,
                 }),
                 results_valid: None,
+                left: false,
             },
         }
     }

@@ -11,6 +11,8 @@ pub const ATTACH: &str = "ATTACH";
 pub const DETACH: &str = "DETACH";
 /// Connect again, with the network's current configuration (its BSSID pin, if any).
 pub const REASSOCIATE: &str = "REASSOCIATE";
+/// Leave the current AP, and stay disconnected until `REASSOCIATE`.
+pub const DISCONNECT: &str = "DISCONNECT";
 /// wpa_supplicant's ignore list, one BSSID a line (2.10's name).
 pub const BSSID_IGNORE: &str = "BSSID_IGNORE";
 /// The same before 2.10.

@@ -133,9 +133,13 @@ pub struct RoamOrder {
     pub target: Candidate,
     /// Scan the target's channel first: the manager does not know it (or will not for long).
     pub scan_first: bool,
-    /// The AP ended the association: the station reconnects (pinned to the target), rather
-    /// than reassociating from a live link.
+    /// The station reconnects (pinned to the target, authenticating in full), rather than
+    /// reassociating from a live link: the AP ended the association, or took the station's
+    /// FT keys with it.
     pub reconnect: bool,
+    /// The station still holds an association with the AP that went away: it leaves it first
+    /// (or a reconnection would be a reassociation, a fast transition again).
+    pub leave_first: bool,
 }
 
 /// What the core says happened, for events, metrics and counters.
@@ -179,6 +183,9 @@ pub trait World {
     fn choose(&mut self, lost: policy::Lost) -> Option<Choice>;
     /// The age of the manager's scan entry of `bssid`, if it has one.
     fn scan_entry_age_ms(&self, bssid: &MacAddr) -> Option<u64>;
+    /// The network's fast transitions need keys the station's first AP holds (see
+    /// `Akm::ft_keys_from_first_ap`).
+    fn ft_keys_from_first_ap(&self) -> bool;
 }
 
 /// Where to go, as far as is known.

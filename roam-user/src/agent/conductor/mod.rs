@@ -39,7 +39,7 @@
 //! with the kernel's kind and time and the manager's reason.
 
 mod ap_ended;
-mod fallback;
+mod ft;
 mod io;
 mod retry;
 #[cfg(test)]
@@ -81,8 +81,12 @@ pub struct Conductor {
     /// The roam whose changes to the manager may be in place.
     changed_by: Option<u64>,
     /// The roam in flight reassociates after the AP went away: if it fails at the target, it
-    /// goes on once as a full reconnection (see `fallback`).
+    /// goes on once as a full reconnection (see `ft`).
     fast_roam: Option<(Trigger, Candidate)>,
+    /// The AP the station last authenticated with in full: the holder of its FT keys.
+    key_holder: Option<MacAddr>,
+    /// The next connection authenticates in full (the station was disconnected).
+    full_auth_coming: bool,
     /// The latest roam's target frequency (its outcome is labelled with its band).
     roam_freq_mhz: u32,
     roam_deadline: Option<u64>,
@@ -106,6 +110,8 @@ impl Conductor {
             roam_generation: 0,
             changed_by: None,
             fast_roam: None,
+            key_holder: None,
+            full_auth_coming: false,
             roam_freq_mhz: 0,
             roam_deadline: None,
             first_data_deadline: None,
@@ -127,6 +133,7 @@ impl Conductor {
             Input::Connected { bssid } => self.connected(bssid, now, world, &mut out),
             Input::FoundConnected { bssid } => {
                 if self.machine.current_bss().is_none() {
+                    self.note_key_holder(bssid);
                     let step = self.machine.handle(MachineInput::Connected { bssid }, now);
                     self.apply(step, now, world, &mut out);
                 }
@@ -140,6 +147,7 @@ impl Conductor {
                 }
             }
             Input::Disconnected { bssid, reason, by_ap } => {
+                self.full_auth_coming = true;
                 let was = self.machine.current_bss();
                 self.mark(TransitionStep::Left, now);
                 let step = self.machine.handle(MachineInput::Disconnected, now);
@@ -264,6 +272,7 @@ impl Conductor {
     ) {
         self.retry_at = None;
         self.fast_roam = None;
+        self.note_key_holder(bssid);
         // A deauthentication seen before this connection is not the next one's.
         self.ap_ended = None;
         self.no_candidate.reset();
@@ -402,7 +411,9 @@ impl Conductor {
         self.roam_generation += 1;
         self.roam_freq_mhz = target.freq_mhz;
         let generation = self.roam_generation;
-        let reconnect = trigger.ap_ended_association();
+        // The station leaves an AP that took its FT keys with it, and reconnects in full.
+        let leave_first = self.keys_went_with_the_ap(trigger, world);
+        let reconnect = trigger.ap_ended_association() || leave_first;
         self.fast_roam = (!reconnect && trigger.ap_is_gone()).then_some((trigger, target));
         if let Some(t) = &mut self.transition {
             t.mark(TransitionStep::Acted, now);
@@ -411,9 +422,11 @@ impl Conductor {
         if reconnect {
             // The reconnection pins the manager to the target: this roam's change to undo.
             self.changed_by = Some(generation);
+            self.full_auth_coming = true;
         }
         self.roam_deadline = Some(now + self.config.roam_timeout_ns);
-        out.push(Command::Roam(RoamOrder { generation, trigger, target, scan_first, reconnect }));
+        let order = RoamOrder { generation, trigger, target, scan_first, reconnect, leave_first };
+        out.push(Command::Roam(order));
     }
 
     fn outcome(&mut self, outcome: Outcome, now: u64, out: &mut Vec<Command>) {

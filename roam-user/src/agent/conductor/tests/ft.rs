@@ -1,4 +1,5 @@
-//! A fast roam that fails after the AP went away goes on once as a full reconnection.
+//! 802.11r after the AP went away: a full reconnection where it held the keys, and where a
+//! fast transition fails.
 
 use super::*;
 
@@ -25,6 +26,7 @@ fn the_manager_leaving_the_target_turns_the_roam_into_a_reconnection() {
     assert_eq!((order.target.bssid, order.generation), (AP2, 2));
     assert!(order.reconnect, "a full reconnection from a disconnected station");
     assert!(order.scan_first, "with the target in wpa_supplicant's last scan results");
+    assert!(order.leave_first, "wpa_supplicant's own attempt at the dead AP is ended");
     assert_eq!(order.trigger, Trigger::NoAck);
     assert!(ended(&out).is_none(), "still the same roam for the machine");
 
@@ -72,4 +74,52 @@ fn only_a_fast_roam_from_a_gone_ap_falls_back() {
     assert!(roams(&rig.after(MS, disconnected_by_ap(3)))[0].reconnect);
     let out = rig.after(50 * MS, Input::ConnectFailed { bssid: Some(AP2) });
     assert!(roams(&out).is_empty() && ended(&out) == Some(RoamResult::Failure));
+}
+
+fn ft_sae() -> Rig {
+    let mut rig = Rig::new(wpa_supplicant());
+    rig.world.ft_keys_from_first_ap = true;
+    rig
+}
+
+/// FT-SAE, the station authenticated in full at AP1, which goes away: no fast transition
+/// (AP2 would ask AP1 for the keys), but a full reconnection, leaving AP1 first.
+#[test]
+fn after_the_key_holder_went_away_the_station_reconnects_in_full() {
+    let mut rig = ft_sae();
+    let order = roams(&rig.after(100 * MS, lost(rig.now)))[0];
+    assert!(order.reconnect && order.leave_first, "{order:?}");
+    assert_eq!(order.target.bssid, AP2);
+    let out = rig.after(10 * MS, authenticating(OTHER));
+    assert!(roams(&out).is_empty(), "no second way: this is the full one");
+    let out = rig.after(150 * MS, Input::Connected { bssid: AP2 });
+    assert_eq!(ended(&out), Some(RoamResult::Success));
+    assert!(out.contains(&Command::PutBack { generation: 1 }));
+}
+
+/// A fast transition keeps the key holder; a full authentication makes a new one.
+#[test]
+fn the_key_holder_is_the_ap_of_the_last_full_authentication() {
+    let mut rig = ft_sae();
+    // The manager's own fast transition to AP2 (no disconnection): AP1 keeps the keys.
+    rig.after(S, authenticating(AP2));
+    rig.after(30 * MS, Input::Connected { bssid: AP2 });
+    rig.world.candidates = vec![candidate(AP1, Some(1_000))];
+    let order = roams(&rig.after(S, lost(rig.now)))[0];
+    assert!(!order.reconnect && !order.leave_first, "AP1 holds the keys, and is alive");
+    rig.after(40 * MS, Input::Connected { bssid: AP1 });
+
+    // A disconnection, then a connection to AP2: a full authentication there.
+    rig.after(S, disconnected_by_ap(7));
+    rig.after(100 * MS, Input::Connected { bssid: AP2 });
+    let order = roams(&rig.after(S, lost(rig.now)))[0];
+    assert!(order.reconnect && order.leave_first, "AP2 held the keys");
+}
+
+/// FT-PSK: any AP may derive the keys itself, so the fast transition is tried.
+#[test]
+fn with_ft_psk_the_fast_transition_is_tried() {
+    let mut rig = Rig::new(wpa_supplicant());
+    let order = roams(&rig.after(100 * MS, lost(rig.now)))[0];
+    assert!(!order.reconnect && !order.leave_first);
 }
