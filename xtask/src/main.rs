@@ -11,6 +11,7 @@ mod demo;
 mod fuzz;
 mod lint;
 mod monitoring;
+mod scrape;
 mod setup;
 mod test;
 mod vm;

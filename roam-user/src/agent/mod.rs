@@ -117,7 +117,7 @@ pub async fn run(mut opts: RunOptions) -> Result<()> {
         // Started once the first attachment has passed the checks; kept across the others.
         let services = match &mut services {
             Some(services) => services,
-            None => services.insert(Services::start(&opts.config).await?),
+            None => services.insert(Services::start(&opts.config, &opts.iface).await?),
         };
         let mut agent = Agent::new(opts.clone(), parts, services).await?;
         // Attaching again uses the manager chosen now: a supplicant that is not back yet is

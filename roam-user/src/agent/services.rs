@@ -32,8 +32,8 @@ pub struct Services {
 
 impl Services {
     /// Creates the channels and starts the metrics endpoint (if configured).
-    pub async fn start(config: &Config) -> Result<Services> {
-        let metrics = Arc::new(Metrics::new());
+    pub async fn start(config: &Config, station: &str) -> Result<Services> {
+        let metrics = Arc::new(Metrics::for_device(station));
         let emitter = Emitter::new(1024);
         let (status_tx, _) = watch::channel(Status::default());
         let (stop_servers, stop_rx) = watch::channel(false);

@@ -62,11 +62,29 @@ impl Default for Metrics {
 impl Metrics {
     /// Registers every family; the state machine starts in "init".
     pub fn new() -> Self {
+        Self::registered(None)
+    }
+
+    /// [`Metrics::new`], every series of roam's own labelled `device="<station>"`: they join
+    /// node_exporter's `node_wifi_*` series of the same interface, and two instances of roam
+    /// (`roam@wlan0`, `roam@wlan1`) scraped by one job stay apart.
+    pub fn for_device(station: &str) -> Self {
+        Self::registered(Some(station))
+    }
+
+    fn registered(device: Option<&str>) -> Self {
         // The process metrics keep their conventional unprefixed names; everything of roam's
         // own is under `roam_`.
         let mut registry = Registry::default();
         registry.register_collector(Box::new(ProcessCollector));
-        let roam = registry.sub_registry_with_prefix(PREFIX);
+        let roam = match device {
+            Some(device) => registry.sub_registry_with_label((
+                std::borrow::Cow::Borrowed("device"),
+                std::borrow::Cow::Owned(device.to_owned()),
+            )),
+            None => &mut registry,
+        };
+        let roam = roam.sub_registry_with_prefix(PREFIX);
         let f = Families::register(roam);
         let kernel = Arc::new(KernelCollector::default());
         roam.register_collector(Box::new(kernel.clone()));

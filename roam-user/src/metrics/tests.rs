@@ -353,3 +353,20 @@ fn reason_labels_are_a_small_set_whatever_the_air_sends() {
     assert_has(&text, "roam_deauth_received_total{reason=\"other\"} 2");
     assert_has(&text, "roam_deauth_received_total{reason=\"protected\"} 1");
 }
+
+/// Every series of roam's own names its station, as node_exporter's `node_wifi_*` do; the
+/// process's own do not (one process, one interface).
+#[test]
+fn an_agents_series_name_its_device() {
+    let m = Metrics::for_device("wlan1");
+    m.roam_attempt(TriggerKind::NoAck, Backend::WpaSupplicant, RoamResult::Success, "sae", "5");
+    let text = m.encode();
+    assert_has(&text, "roam_state{device=\"wlan1\",state=\"init\"} 1");
+    let attempts = text.lines().find(|l| l.starts_with("roam_attempts_total{")).expect("a roam");
+    assert!(attempts.contains("device=\"wlan1\""), "{attempts}");
+    for line in text.lines().filter(|l| l.starts_with("roam_")) {
+        assert!(line.contains("device=\"wlan1\""), "{line}");
+    }
+    let process = text.lines().find(|l| l.starts_with("process_")).expect("process metrics");
+    assert!(!process.contains("device="), "{process}");
+}

@@ -14,55 +14,7 @@ use std::collections::BTreeMap;
 use roam_testbed::{plan::ProcessWindow, stack::Stack};
 use serde::{Deserialize, Serialize};
 
-/// One scrape: series (name with labels, as exposed) -> value.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Scrape(BTreeMap<String, f64>);
-
-impl Scrape {
-    /// Parses OpenMetrics/Prometheus text. Comments and lines that do not end in a number are
-    /// skipped: only values are needed here.
-    pub fn parse(text: &str) -> Scrape {
-        Scrape(
-            text.lines()
-                .filter(|line| !line.starts_with('#'))
-                .filter_map(|line| {
-                    let (series, value) = line.rsplit_once(' ')?;
-                    Some((series.to_owned(), value.parse().ok()?))
-                })
-                .collect(),
-        )
-    }
-
-    /// The value of a series without labels.
-    pub fn value(&self, name: &str) -> Option<f64> {
-        self.0.get(name).copied()
-    }
-
-    /// Sum over every series of `name`, whatever their labels.
-    pub fn sum(&self, name: &str) -> f64 {
-        self.0
-            .iter()
-            .filter(|(series, _)| {
-                series
-                    .strip_prefix(name)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('{'))
-            })
-            .map(|(_, v)| v)
-            .sum()
-    }
-
-    /// `name{label="x"}` -> value, keyed by x.
-    pub fn by_label(&self, name: &str, label: &str) -> BTreeMap<String, f64> {
-        let prefix = format!("{name}{{{label}=\"");
-        self.0
-            .iter()
-            .filter_map(|(series, &v)| {
-                let rest = series.strip_prefix(&prefix)?;
-                Some((rest.split_once('"')?.0.to_owned(), v))
-            })
-            .collect()
-    }
-}
+pub use crate::scrape::Scrape;
 
 /// One run's window between two scrapes of the agent.
 #[derive(Debug, Clone, PartialEq)]
@@ -356,7 +308,7 @@ mod tests {
 
     fn with_probes(mut scrape: Scrape, acked: u32, not_acked: u32) -> Scrape {
         for (result, n) in [("acked", acked), ("not_acked", not_acked)] {
-            scrape.0.insert(format!("{PROBES}{{result=\"{result}\"}}"), f64::from(n));
+            scrape.insert(PROBES, &[("device", "sta0"), ("result", result)], f64::from(n));
         }
         scrape
     }

@@ -6,6 +6,8 @@ use std::path::Path;
 use roam_proto::{AgentEvent, EventLine, RoamResult};
 use roam_testbed::plan::{Case, RunOutcome};
 
+use crate::scrape::Scrape;
+
 /// Memory the agent may gain over the five minutes of flapping (allocator slack, the BSS book
 /// at its bound); a leak per loss (~75 losses) grows past it.
 const MAX_RSS_GROWTH_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
@@ -195,9 +197,7 @@ pub fn stayed_put(run: &RunOutcome, events: &str) -> Result<(), String> {
 
 /// The scrape after the run shows events lost to a full ring.
 pub fn overflow_counted(metrics: &str) -> Result<(), String> {
-    let lost = metrics.lines().find_map(|line| {
-        line.strip_prefix("roam_ringbuf_events_lost_total ")?.trim().parse::<f64>().ok()
-    });
+    let lost = Scrape::parse(metrics).value("roam_ringbuf_events_lost_total");
     match lost {
         Some(lost) if lost > 0.0 => Ok(()),
         Some(_) => Err("the ring did not overflow (roam_ringbuf_events_lost_total is 0)".into()),
@@ -236,16 +236,8 @@ const MAX_BSS_NEW_IN_FLOOD: f64 = 50.0;
 /// The agent was not woken per invented BSS: its count of the kernel's new-BSS events grew by
 /// a handful at most.
 pub fn quiet_through(before: &str, after: &str) -> Result<(), String> {
-    let bss_new = |scrape: &str| {
-        scrape
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("roam_kernel_events_total{kind=\"bss_new\"} ")?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or(0.0)
+    let bss_new = |text: &str| {
+        Scrape::parse(text).with_label("roam_kernel_events_total", "kind", "bss_new").unwrap_or(0.0)
     };
     let woken = bss_new(after) - bss_new(before);
     if woken > MAX_BSS_NEW_IN_FLOOD {

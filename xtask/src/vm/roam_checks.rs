@@ -14,6 +14,7 @@ use super::{
     boot::SessionOutcome,
     fault_checks::{self, Fault},
 };
+use crate::scrape::Scrape;
 
 /// roam's median gap must be at most this fraction of stock's (the targets, measured over ten
 /// runs outside the suite, are 0.25 for a silent AP and 0.3 for the others, and roam's medians
@@ -40,7 +41,7 @@ fn max_gap_ratio(scenario: &str) -> f64 {
 /// few under a stalling TCG host must not decide alone).
 const WINDOW_SLACK_PACKETS: u64 = 2;
 /// A metric every roam run must leave in the scrape.
-const ROAM_SUCCESS_SERIES: &str = "roam_attempts_total{";
+const ROAM_ATTEMPTS: &str = "roam_attempts_total";
 /// roam's default `act.max_roams_per_minute` (the suite runs the agent without a config file).
 const DEFAULT_ROAMS_PER_MINUTE: usize = 6;
 
@@ -178,7 +179,7 @@ fn metrics_show_roams(
     let run = runs.last()?;
     let path = session.join(&run.log_dir).join("metrics.txt");
     match std::fs::read_to_string(&path) {
-        Ok(text) if text.lines().any(|l| l.starts_with(ROAM_SUCCESS_SERIES)) => None,
+        Ok(text) if Scrape::parse(&text).has(ROAM_ATTEMPTS) => None,
         Ok(_) => {
             Some(format!("{}: no roam attempt in the metrics ({})", path.display(), case.title()))
         }
