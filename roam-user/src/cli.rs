@@ -88,8 +88,10 @@ pub struct RunArgs {
     /// Measure and export, never act.
     #[arg(long)]
     pub observe_only: bool,
-    /// Prometheus endpoint address (host:port or "off"); overrides metrics.listen.
-    #[arg(long)]
+    /// Prometheus endpoint address (host:port or "off"); overrides metrics.listen. A second
+    /// agent on one host needs its own: roam@.service reads ROAM_METRICS_LISTEN from
+    /// /etc/roam/<iface>.env.
+    #[arg(long, env = "ROAM_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
     /// wpa_supplicant's control socket directory; overrides paths.wpa_ctrl_dir.
     #[arg(long)]
@@ -329,6 +331,17 @@ mod tests {
             let title = format!(".TH roam-{} 1", sub.get_name());
             assert!(page.contains(&title), "{title} missing:\n{page}");
         }
+    }
+
+    #[test]
+    fn the_unit_gives_each_instance_its_metrics_address_through_the_variable_run_reads() {
+        let unit = include_str!("../packaging/roam@.service");
+        assert!(unit.lines().any(|l| l == "EnvironmentFile=-/etc/roam/%i.env"), "{unit}");
+        let roam = Cli::command();
+        let run = roam.find_subcommand("run").unwrap();
+        let listen = run.get_arguments().find(|a| a.get_id() == "metrics_listen").unwrap();
+        assert_eq!(listen.get_env(), Some(std::ffi::OsStr::new("ROAM_METRICS_LISTEN")));
+        assert!(unit.contains("ROAM_METRICS_LISTEN="), "the unit's comment names the variable");
     }
 
     #[test]

@@ -90,8 +90,11 @@ fn default_assignment(key: &str) -> Option<String> {
     None
 }
 
-/// Default Prometheus endpoint: loopback only, a port in the exporters' range.
-pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9477";
+/// Default Prometheus endpoint: loopback only. The exporters' range of Prometheus's default-port
+/// list (9100-9999) is full and its allocations go on above 10000; 10120 is past those taken
+/// when this was chosen (9477, roam's first port, belongs to another exporter there). A second
+/// agent on the same host sets its own (`ROAM_METRICS_LISTEN`, see roam@.service).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:10120";
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -495,7 +498,7 @@ mod tests {
         assert_eq!(Config::default().detect.silence_intervals, 3);
         assert_eq!(
             Config::default().metrics.listen_addr().unwrap(),
-            Some("127.0.0.1:9477".parse().unwrap())
+            Some("127.0.0.1:10120".parse().unwrap())
         );
     }
 

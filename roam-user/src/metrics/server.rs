@@ -70,8 +70,9 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
             _ => "cannot be bound",
         };
         anyhow::Error::new(e).context(format!(
-            "metrics listen address {addr} {why}: pick another with --metrics-listen or \
-             metrics.listen in the config"
+            "metrics listen address {addr} {why}: pick another with --metrics-listen, \
+             ROAM_METRICS_LISTEN (for roam@<iface>: in /etc/roam/<iface>.env) or metrics.listen \
+             in the config"
         ))
     })
 }
@@ -358,7 +359,8 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "metrics listen address {addr} is in use: pick another with --metrics-listen or \
+                "metrics listen address {addr} is in use: pick another with --metrics-listen, \
+                 ROAM_METRICS_LISTEN (for roam@<iface>: in /etc/roam/<iface>.env) or \
                  metrics.listen in the config"
             )
         );

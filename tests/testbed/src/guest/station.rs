@@ -440,7 +440,7 @@ const AGENT_STOP_GRACE: Duration = Duration::from_secs(15);
 /// The agent's control socket (its default for the station interface).
 const ROAM_SOCKET: &str = "/run/roam/sta0.sock";
 /// The agent's Prometheus endpoint (its default), inside the station namespace.
-pub const ROAM_METRICS: &str = "127.0.0.1:9477";
+pub const ROAM_METRICS: &str = "127.0.0.1:10120";
 
 impl RoamAgent {
     pub fn start(known: Known, freqs_mhz: &[u32], args: &[String]) -> Result<Self> {

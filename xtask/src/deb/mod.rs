@@ -1,6 +1,11 @@
 //! `cargo xtask deb`: the Debian package, built by cargo-deb from roam-user's
 //! `[package.metadata.deb]`: the agent, /etc/roam/roam.toml as a conffile, the `roam@.service`
-//! template unit, and the manual pages and shell completions the agent prints itself.
+//! template unit with its maintainer scripts, and the manual pages and shell completions the
+//! agent prints itself; then md5sums added, and checked: its files, its scripts, lintian.
+
+mod lintian;
+mod md5sums;
+mod scripts;
 
 use std::{
     fs,
@@ -27,7 +32,9 @@ const COMPLETIONS: &[(&str, &str)] =
 const EXPECTED_FILES: &[&str] = &[
     "/usr/bin/roam",
     "/etc/roam/roam.toml",
-    "/lib/systemd/system/roam@.service",
+    "/usr/lib/systemd/system/roam@.service",
+    "/usr/share/doc/roam/changelog.Debian.gz",
+    "/usr/share/lintian/overrides/roam",
     "/usr/share/man/man1/roam.1.gz",
     "/usr/share/man/man1/roam-run.1.gz",
     "/usr/share/bash-completion/completions/roam",
@@ -57,6 +64,7 @@ pub fn build() -> Result<PathBuf> {
     if !deb.is_file() {
         bail!("cargo deb printed no package path ({printed:?})");
     }
+    md5sums::add(&deb, &out_dir.join("md5sums-work"))?;
     note(format!("built {}", deb.display()));
     Ok(deb)
 }
@@ -83,9 +91,16 @@ fn generate(roam: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The package holds every expected file, marks the configuration as a conffile, and its
-/// manual pages are roff.
+/// The package holds every expected file and marks the configuration as a conffile; its
+/// maintainer scripts do what they say to running agents; lintian finds no error or warning.
 pub fn check(deb: &Path) -> Result<()> {
+    check_contents(deb)?;
+    let work = deb.with_extension("scripts-work");
+    scripts::check(deb, &work)?;
+    lintian::check(deb)
+}
+
+fn check_contents(deb: &Path) -> Result<()> {
     step(format!("Checking {}", deb.display()));
     let listing = cmd::output(Command::new("dpkg-deb").arg("--contents").arg(deb))?;
     let problems = missing_files(&listing);
