@@ -251,7 +251,10 @@ impl RoamResult {
 pub enum ConfirmedBy {
     /// The gateway answered roam's ARP request through the new AP (the first neighbour to).
     ArpReply(IpAddr),
-    /// Nothing to ask (no flushed IPv4 neighbour, or no address to ask from): nothing went back.
+    /// An IPv6 neighbour (the router) answered roam's neighbour solicitation through the new AP
+    /// (the first neighbour to).
+    NeighbourAdvertisement(IpAddr),
+    /// Nothing to ask (no flushed neighbour, or no address to ask from): nothing went back.
     Settle,
     /// Nobody answered: nothing went back (the kernel resolves the entries as without roam).
     NoAnswer,

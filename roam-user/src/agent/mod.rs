@@ -240,9 +240,9 @@ impl Agent {
         let (kernel_tx, kernel) = mpsc::channel(256);
         let (put_back, plan_rx) = watch::channel(None);
         let (restored_tx, restored_rx) = mpsc::unbounded_channel();
-        let port_opened = parts.neighbours.take().map(|(follower, prober)| {
+        let port_opened = parts.neighbours.take().map(|(follower, probers)| {
             let (opened_tx, opened_rx) = mpsc::unbounded_channel();
-            neighbours::spawn(follower, prober, opened_rx, plan_rx, restored_tx);
+            neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx);
             opened_tx
         });
         kernel_events::pump(

@@ -69,13 +69,19 @@ impl Agent {
     pub(super) fn on_neighbours_restored(&mut self, restored: Restored) {
         let confirmed_by = match restored.confirmation {
             Confirmation::ArpReply(ip) => ConfirmedBy::ArpReply(ip.into()),
+            Confirmation::NeighbourAdvertisement(ip) => {
+                ConfirmedBy::NeighbourAdvertisement(ip.into())
+            }
             Confirmation::Settled => ConfirmedBy::Settle,
             Confirmation::NoAnswer => ConfirmedBy::NoAnswer,
         };
         match restored.result {
             Ok(put_back)
                 if !put_back.is_empty()
-                    || matches!(restored.confirmation, Confirmation::ArpReply(_)) =>
+                    || matches!(
+                        restored.confirmation,
+                        Confirmation::ArpReply(_) | Confirmation::NeighbourAdvertisement(_)
+                    ) =>
             {
                 let delay_ms = restored.done_ns.saturating_sub(restored.opened.at_ns) as f64 / 1e6;
                 self.emitter.emit(AgentEvent::NeighboursRestored {

@@ -27,7 +27,7 @@ use crate::{
     control,
     ebpf::{stats, Observer, ObserverOptions},
     leftovers::{self, MonitorRecord, Previous, RecordFile, RunLock, RunRecord, SupplicantChanges},
-    neighbours::{ArpProber, NeighbourFollower},
+    neighbours::{ArpProber, NdProber, NeighbourFollower, Probers},
     nl80211::{self, MonitorIface},
     system,
 };
@@ -64,7 +64,7 @@ pub struct Parts {
     /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`).
     /// The neighbour follower, and the ARP socket that confirms the new path (none if it could
     /// not be opened: entries then go back unconfirmed).
-    pub neighbours: Option<(NeighbourFollower, Option<ArpProber>)>,
+    pub neighbours: Option<(NeighbourFollower, Probers)>,
     /// The connection manager roam follows and acts through (taken by the agent).
     pub manager: Option<Manager>,
     pub drop_reason_names: HashMap<u32, String>,
@@ -164,10 +164,19 @@ impl Parts {
             }
             let follower = NeighbourFollower::new(wireless.ifindex)
                 .context("following the neighbour table")?;
-            let prober = ArpProber::new(wireless.ifindex, &wireless.name, wireless.mac)
-                .inspect_err(|err| warn!("{err:#}: flushed neighbour entries go back without asking the neighbour first"))
+            // Without a prober, that family's flushed entries are left to the kernel (an entry
+            // never goes back unconfirmed).
+            let arp = ArpProber::new(wireless.ifindex, &wireless.name, wireless.mac)
+                .inspect_err(|err| {
+                    warn!("{err:#}: flushed IPv4 neighbour entries are left to the kernel")
+                })
                 .ok();
-            Some((follower, prober))
+            let nd = NdProber::new(wireless.ifindex, &wireless.name, wireless.mac)
+                .inspect_err(|err| {
+                    warn!("{err:#}: flushed IPv6 neighbour entries are left to the kernel")
+                })
+                .ok();
+            Some((follower, Probers { arp, nd }))
         } else {
             None
         };

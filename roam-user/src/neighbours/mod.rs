@@ -10,24 +10,23 @@
 //!
 //! roam keeps the kernel's behaviour and shortens the wait: it follows the entries through
 //! rtnetlink ([`book`]); when mac80211 opens the station's port to the new AP it asks the
-//! flushed IPv4 neighbours again ([`arp`]: the AP may authorise the station a little later,
-//! and what it receives before is lost), and at each answer re-adds what it confirms as
-//! `NUD_PROBE` (`RTM_NEWNEIGH`, create without replace): the neighbour's entry with the address
-//! that answered (after a move to another network the same IP may be another host), and the
-//! IPv6 entries that had that same address (the router's link-local address). On the
-//! INCOMPLETE entry holding the queue this releases every packet queued behind it at once.
-//! What does not answer within [`CONFIRM_LIMIT`] is left to the kernel, as without roam: an
-//! entry is never put back unconfirmed. The packets sent while the carrier was off are
-//! delivered instead of dropped, which changing `arp_evict_nocarrier` would not give, and no
-//! sysctl is touched.
+//! flushed neighbours again (IPv4 by ARP, [`arp`]; IPv6 by neighbour solicitation, [`nd`]:
+//! the AP may authorise the station a little later, and what it receives before is lost),
+//! and at each answer re-adds what it confirms as `NUD_PROBE` (`RTM_NEWNEIGH`, create without
+//! replace): the neighbour's entry with the address that answered (after a move to another
+//! network the same IP may be another host), and the IPv6 entries that had that same address
+//! (the router's link-local address). On the INCOMPLETE entry holding the queue this releases
+//! every packet queued behind it at once. What does not answer within 500 ms
+//! (`task::CONFIRM_LIMIT`) is left to the kernel, as without roam: an entry is never put back
+//! unconfirmed. The packets sent while the carrier was off are delivered instead of dropped,
+//! which changing `arp_evict_nocarrier` would not give, and no sysctl is touched.
 
 pub mod arp;
 mod book;
+pub mod nd;
+mod task;
 
-use std::{
-    net::{IpAddr, Ipv4Addr},
-    time::Duration,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::{bail, Context as _, Result};
 use netlink_packet_core::{
@@ -41,27 +40,19 @@ use netlink_packet_route::{
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::errno::Errno;
 use roam_common::MacAddr;
-use tokio::{
-    sync::{mpsc, watch},
-    time::Instant,
-};
 use tracing::{debug, warn};
 
 pub use self::{
     arp::{ArpExchange, ArpProber},
     book::{Neighbour, NeighbourBook, NeighbourChange},
+    nd::{NdExchange, NdProber},
+    task::{spawn, Probers},
 };
 use crate::{
     netif::monotonic_ns,
     netlink_answer::{answer, Answer},
     rtnl::{self, serialize, Subscription},
 };
-
-/// How often to ask again while the neighbour does not answer through the new AP yet.
-const ARP_RETRY: Duration = Duration::from_millis(5);
-/// How long the neighbours are asked; what has not answered by then is left to the kernel's own
-/// resolution (its retry comes after `retrans_time`, 1 s).
-const CONFIRM_LIMIT: Duration = Duration::from_millis(500);
 
 /// mac80211 opened the station's port to `bssid` (CLOCK_MONOTONIC `at_ns`).
 #[derive(Clone, Copy, Debug)]
@@ -76,9 +67,12 @@ pub enum Confirmation {
     /// This neighbour answered an ARP request sent after the port opened (the first of them to
     /// answer): the path works.
     ArpReply(Ipv4Addr),
-    /// Nothing to ask (no flushed IPv4 entry, or no address to ask from): nothing went back.
+    /// This neighbour answered a neighbour solicitation sent after the port opened (the first
+    /// of them to answer).
+    NeighbourAdvertisement(Ipv6Addr),
+    /// Nothing to ask (no flushed entry, or no address to ask from): nothing went back.
     Settled,
-    /// Nobody answered within [`CONFIRM_LIMIT`]: nothing went back.
+    /// Nobody answered within 500 ms: nothing went back.
     NoAnswer,
 }
 
@@ -99,168 +93,6 @@ pub struct Restored {
 pub struct PutBackPlan {
     /// Flushes at or after this (CLOCK_MONOTONIC ns) belong to the transition.
     pub since_ns: u64,
-}
-
-/// A port opening whose flushed neighbours are being asked.
-struct Pending<'p> {
-    port: PortOpened,
-    since_ns: u64,
-    /// None when there is nothing (more) to ask.
-    asking: Option<Asking<'p>>,
-    next_request: Instant,
-    give_up: Instant,
-    /// The first neighbour that answered.
-    first_answer: Option<Ipv4Addr>,
-    /// What the answers confirmed and roam put back.
-    put_back: Vec<Neighbour>,
-    /// The first failure to put an entry back.
-    error: Option<anyhow::Error>,
-}
-
-/// The flushed IPv4 neighbours being asked, each with the station address asked from, and the
-/// socket asking them.
-struct Asking<'p> {
-    targets: Vec<(Ipv4Addr, Ipv4Addr)>,
-    exchange: ArpExchange<'p>,
-}
-
-impl Pending<'_> {
-    fn next_wakeup(&self) -> Instant {
-        if self.asking.is_none() {
-            self.give_up
-        } else {
-            self.next_request.min(self.give_up)
-        }
-    }
-}
-
-/// Runs `follower` on a task of its own, so putting entries back waits for nothing else the
-/// agent does: it follows the table and, at every port opening during a transition (`plan`:
-/// none outside one), asks the flushed IPv4 neighbours through `prober` and puts back what
-/// the transition flushed once one answers. Reports go to `restored`; the task ends when the
-/// agent drops its ends of the channels.
-pub fn spawn(
-    mut follower: NeighbourFollower,
-    prober: Option<ArpProber>,
-    mut opened: mpsc::UnboundedReceiver<PortOpened>,
-    plan: watch::Receiver<Option<PutBackPlan>>,
-    restored: mpsc::UnboundedSender<Restored>,
-) {
-    tokio::spawn(async move {
-        let prober = prober.as_ref();
-        let mut pending: Option<Pending> = None;
-        loop {
-            let asking = pending.as_ref().and_then(|p| p.asking.as_ref());
-            let confirmation = tokio::select! {
-                followed = follower.next() => {
-                    if let Err(err) = followed {
-                        warn!("neighbour table: {err:#}; flushed entries will not be put back");
-                        return;
-                    }
-                    continue;
-                }
-                port = opened.recv() => {
-                    let Some(port) = port else { return };
-                    let Some(p) = *plan.borrow() else { continue };
-                    pending = Some(follower.prepare(port, p, prober));
-                    continue;
-                }
-                reply = next_reply(asking), if asking.is_some() => {
-                    let p = pending.as_mut().expect("asking");
-                    let (sender, mac) = match reply {
-                        Ok(reply) => reply,
-                        Err(err) => {
-                            warn!("{err:#}; flushed entries are left to the kernel");
-                            p.asking = None;
-                            p.give_up = Instant::now();
-                            continue;
-                        }
-                    };
-                    let asking = p.asking.as_mut().expect("asking");
-                    let asked = asking.targets.len();
-                    asking.targets.retain(|&(target, _)| target != sender);
-                    if asking.targets.len() == asked {
-                        continue; // not one of ours, or answered already
-                    }
-                    let all_answered = asking.targets.is_empty();
-                    match follower.put_back_confirmed(p.since_ns, sender, mac) {
-                        Ok(back) => p.put_back.extend(back),
-                        Err(err) => {
-                            p.error.get_or_insert(err);
-                        }
-                    }
-                    let first = *p.first_answer.get_or_insert(sender);
-                    if !all_answered {
-                        continue;
-                    }
-                    Confirmation::ArpReply(first)
-                }
-                _ = sleep_until(pending.as_ref().map(Pending::next_wakeup)) => {
-                    let p = pending.as_mut().expect("a deadline comes from a pending opening");
-                    let now = Instant::now();
-                    if now < p.give_up {
-                        ask(p, now);
-                        continue;
-                    }
-                    match p.first_answer {
-                        Some(first) => Confirmation::ArpReply(first),
-                        None if p.asking.is_none() => Confirmation::Settled,
-                        None => Confirmation::NoAnswer,
-                    }
-                }
-            };
-            let p = pending.take().expect("a confirmation ends a pending opening");
-            let result = match p.error {
-                Some(err) => Err(err),
-                None => Ok(p.put_back),
-            };
-            let done_ns = monotonic_ns();
-            let report = Restored { opened: p.port, done_ns, confirmation, result };
-            if restored.send(report).is_err() {
-                return;
-            }
-        }
-    });
-}
-
-/// The targets the station has an address to ask from, with the socket to ask through; none
-/// if there is nothing to ask.
-fn start_asking<'p>(prober: &'p ArpProber, targets: &[Ipv4Addr]) -> Result<Option<Asking<'p>>> {
-    let own = prober.own_addresses()?;
-    let targets: Vec<(Ipv4Addr, Ipv4Addr)> =
-        targets.iter().filter_map(|&t| Some((t, arp::source_for(&own, t)?))).collect();
-    if targets.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Asking { targets, exchange: prober.open() }))
-}
-
-/// Sends this round's requests; a failure stops the asking (the entries then go back at once).
-fn ask(p: &mut Pending, now: Instant) {
-    let Some(asking) = &p.asking else { return };
-    for &(target, source) in &asking.targets {
-        if let Err(err) = asking.exchange.send_request(source, target) {
-            warn!("{err:#}; flushed entries are left to the kernel");
-            p.asking = None;
-            p.give_up = now;
-            return;
-        }
-    }
-    p.next_request = now + ARP_RETRY;
-}
-
-async fn next_reply(asking: Option<&Asking<'_>>) -> Result<(Ipv4Addr, MacAddr)> {
-    match asking {
-        Some(asking) => asking.exchange.next_reply().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Follows the neighbour entries of one interface and puts flushed ones back.
@@ -303,44 +135,13 @@ impl NeighbourFollower {
         }
     }
 
-    /// What to do about a port opening: ask the flushed IPv4 neighbours when there are any and
-    /// the station has an address to ask from (else there is nothing to put back).
-    fn prepare<'p>(
-        &mut self,
-        port: PortOpened,
-        plan: PutBackPlan,
-        prober: Option<&'p ArpProber>,
-    ) -> Pending<'p> {
-        let now = Instant::now();
+    /// The neighbours the transition since `since_ns` flushed, once the notifications still
+    /// queued are in.
+    fn flushed_since(&mut self, since_ns: u64) -> Vec<IpAddr> {
         if let Err(err) = self.catch_up() {
             warn!("neighbour table: {err:#}");
         }
-        let targets: Vec<Ipv4Addr> = self
-            .book
-            .flushed_since(plan.since_ns)
-            .into_iter()
-            .filter_map(|ip| match ip {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
-        let asking = prober.filter(|_| !targets.is_empty()).and_then(|prober| {
-            start_asking(prober, &targets)
-                .inspect_err(|err| warn!("{err:#}; flushed entries are left to the kernel"))
-                .ok()
-                .flatten()
-        });
-        let give_up = if asking.is_none() { now } else { now + CONFIRM_LIMIT };
-        Pending {
-            port,
-            since_ns: plan.since_ns,
-            asking,
-            next_request: now,
-            give_up,
-            first_answer: None,
-            put_back: Vec::new(),
-            error: None,
-        }
+        self.book.flushed_since(since_ns)
     }
 
     /// Takes notifications still queued (the agent was busy) into the book.
@@ -360,11 +161,11 @@ impl NeighbourFollower {
     pub fn put_back_confirmed(
         &mut self,
         since_ns: u64,
-        ip: Ipv4Addr,
+        ip: IpAddr,
         mac: MacAddr,
     ) -> Result<Vec<Neighbour>> {
         self.catch_up()?;
-        let confirmed = self.book.take_confirmed(IpAddr::V4(ip), &mac.0, since_ns);
+        let confirmed = self.book.take_confirmed(ip, &mac.0, since_ns);
         for n in &confirmed {
             let seq = self.next_seq();
             let request = put_back_request(self.ifindex, n, seq);

@@ -6,17 +6,20 @@
 //! the task asks the gateway first, and the packets leave when it answers.
 
 use std::{
-    net::{IpAddr, UdpSocket},
+    net::{IpAddr, SocketAddrV6, UdpSocket},
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     time::{Duration, Instant},
 };
 
 use anyhow::{ensure, Context as _, Result};
-use integration_test::{in_netns, ip, veth_pair};
+use integration_test::{in_netns, ip, sysctl, veth_pair};
 use roam_common::MacAddr;
 use roam_user::{
     carrier::LinkWatcher,
-    neighbours::{self, arp, ArpProber, Confirmation, NeighbourFollower, PortOpened, PutBackPlan},
+    neighbours::{
+        self, arp, ArpProber, Confirmation, NdProber, NeighbourFollower, PortOpened, Probers,
+        PutBackPlan,
+    },
     netif,
 };
 use tokio::sync::{mpsc, watch};
@@ -65,6 +68,31 @@ fn packet_socket(iface: &str, protocol: u16) -> Result<OwnedFd> {
 /// Counts UDP datagrams to GATEWAY:PORT on the capture until `want` are seen or nothing more
 /// arrives within `wait` (awaited with poll, not slept).
 fn datagrams_seen(socket: &OwnedFd, want: usize, wait: Duration) -> Result<usize> {
+    packets_seen(socket, want, wait, |packet| {
+        let ihl = usize::from(packet[0] & 0x0f) * 4;
+        packet.len() >= ihl + 4
+            && packet[9] == libc::IPPROTO_UDP as u8
+            && u16::from_be_bytes([packet[ihl + 2], packet[ihl + 3]]) == PORT
+    })
+}
+
+/// The same for UDP datagrams to PORT in IPv6 packets (no extension headers).
+fn udp6_seen(socket: &OwnedFd, want: usize, wait: Duration) -> Result<usize> {
+    packets_seen(socket, want, wait, |packet| {
+        packet.len() >= 44
+            && packet[6] == libc::IPPROTO_UDP as u8
+            && u16::from_be_bytes([packet[42], packet[43]]) == PORT
+    })
+}
+
+/// Counts the packets on the capture that `wanted` picks until `want` are seen or nothing more
+/// arrives within `wait`.
+fn packets_seen(
+    socket: &OwnedFd,
+    want: usize,
+    wait: Duration,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<usize> {
     let mut n = 0;
     let mut buf = [0u8; 2048];
     let deadline = Instant::now() + wait;
@@ -76,20 +104,18 @@ fn datagrams_seen(socket: &OwnedFd, want: usize, wait: Duration) -> Result<usize
             break;
         }
         // SAFETY: buf is valid for its length.
-        let len = unsafe {
-            libc::recv(socket.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0)
-        };
+        let len = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
         ensure!(len > 0, "reading the capture: {}", std::io::Error::last_os_error());
-        let packet = &buf[..len as usize];
-        let ihl = usize::from(packet[0] & 0x0f) * 4;
-        if packet.len() >= ihl + 4
-            && packet[9] == libc::IPPROTO_UDP as u8
-            && u16::from_be_bytes([packet[ihl + 2], packet[ihl + 3]]) == PORT
-        {
+        if wanted(&buf[..len as usize]) {
             n += 1;
         }
     }
     Ok(n)
+}
+
+/// A valid IPv6 entry on the station, as one the kernel resolved.
+fn reachable_v6(addr: &str, mac: &str) -> Result<()> {
+    ip(&["-6", "neigh", "replace", addr, "lladdr", mac, "dev", STATION, "nud", "reachable"])
 }
 
 fn neighbour_state(addr: &str) -> Result<String> {
@@ -215,7 +241,8 @@ fn spawn_task(station: u32) -> Result<Task> {
     let (opened, opened_rx) = mpsc::unbounded_channel();
     let (plan, plan_rx) = watch::channel(None);
     let (restored_tx, restored) = mpsc::unbounded_channel();
-    neighbours::spawn(follower, Some(prober), opened_rx, plan_rx, restored_tx);
+    let probers = Probers { arp: Some(prober), nd: None };
+    neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx);
     Ok(Task { opened, plan, restored })
 }
 
@@ -282,18 +309,7 @@ fn only_what_answered_goes_back_with_the_address_that_answered() -> Result<()> {
             // A new namespace may start with IPv6 off on its interfaces.
             let ipv6 = format!("/proc/sys/net/ipv6/conf/{STATION}/disable_ipv6");
             std::fs::write(&ipv6, "0").with_context(|| format!("enabling IPv6 ({ipv6})"))?;
-            ip(&[
-                "-6",
-                "neigh",
-                "replace",
-                OLD_ROUTER_V6,
-                "lladdr",
-                GATEWAY_MAC,
-                "dev",
-                STATION,
-                "nud",
-                "reachable",
-            ])?;
+            reachable_v6(OLD_ROUTER_V6, GATEWAY_MAC)?;
             let mut task = spawn_task(station)?;
             task.plan.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
             let capture = roam_with_five_datagrams_queued()?;
@@ -311,4 +327,123 @@ fn only_what_answered_goes_back_with_the_address_that_answered() -> Result<()> {
             Ok(())
         })
     })
+}
+
+/// IPv6: the router's entry (a link-local address nobody on the peer owns, so only the test
+/// answers for it), flushed by the carrier loss with datagrams queued behind it, goes back
+/// when the router answers the task's neighbour solicitation through the new path, with the
+/// address that answered; not before.
+#[test]
+fn an_ipv6_neighbour_goes_back_when_it_answers_a_solicitation() -> Result<()> {
+    const STATION_V6: &str = "fe80::1";
+    const PEER_V6: &str = "fe80::2";
+    const ROUTER_V6: &str = "fe80::99";
+    const NEW_ROUTER_MAC: &str = "02:00:00:00:ee:06";
+    in_netns(|| {
+        veth_pair(STATION, "10.79.0.1/24", PEER)?;
+        // Fixed addresses without duplicate address detection: usable at once.
+        for (dev, addr) in [(STATION, STATION_V6), (PEER, PEER_V6)] {
+            sysctl(&format!("net.ipv6.conf.{dev}.addr_gen_mode"), "1")?;
+            sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "0")?;
+            ip(&["-6", "addr", "add", &format!("{addr}/64"), "dev", dev, "nodad"])?;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let station = netif::ifindex(STATION)?;
+            let station_mac = netif_mac(STATION)?;
+            let follower = NeighbourFollower::new(station)?;
+            let probers =
+                Probers { arp: None, nd: Some(NdProber::new(station, STATION, station_mac)?) };
+            let (opened, opened_rx) = mpsc::unbounded_channel();
+            let (plan, plan_rx) = watch::channel(None);
+            let (restored_tx, mut restored) = mpsc::unbounded_channel();
+            neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx);
+            plan.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
+
+            // The roam: a valid entry, the carrier goes, three datagrams queue, it comes back.
+            reachable_v6(ROUTER_V6, GATEWAY_MAC)?;
+            let router = SocketAddrV6::new(ROUTER_V6.parse()?, PORT, 0, station);
+            let socket = UdpSocket::bind(SocketAddrV6::new(STATION_V6.parse()?, 0, 0, station))?;
+            let mut links = LinkWatcher::new()?;
+            ip(&["link", "set", PEER, "down"])?;
+            links.wait_carrier(station, false, WAIT)?;
+            ensure!(neighbour_state(ROUTER_V6)?.is_empty(), "the carrier loss flushed it");
+            for i in 0..3u32 {
+                socket.send_to(&i.to_be_bytes(), router)?;
+            }
+            ip(&["link", "set", PEER, "up"])?;
+            // The peer's link-local address went with its down (the station's carrier loss).
+            ip(&["-6", "addr", "add", &format!("{PEER_V6}/64"), "dev", PEER, "nodad"])?;
+            links.wait_carrier(station, true, WAIT)?;
+            let capture = packet_socket(PEER, libc::ETH_P_IPV6 as u16)?;
+
+            let port =
+                PortOpened { bssid: MacAddr([2, 0, 0, 0, 1, 0]), at_ns: netif::monotonic_ns() };
+            opened.send(port)?;
+            let early = tokio::time::timeout(Duration::from_millis(150), restored.recv()).await;
+            ensure!(early.is_err(), "nothing goes back before an answer: {early:?}");
+
+            let mac: MacAddr = NEW_ROUTER_MAC.parse()?;
+            tokio::task::spawn_blocking(move || {
+                answer_one_solicitation(PEER, ROUTER_V6, mac, WAIT)
+            })
+            .await??;
+            let report = tokio::time::timeout(WAIT, restored.recv())
+                .await
+                .context("no report after the answer")?
+                .context("the task ended")?;
+            assert_eq!(
+                report.confirmation,
+                Confirmation::NeighbourAdvertisement(ROUTER_V6.parse()?)
+            );
+            report.result?;
+            assert_eq!(udp6_seen(&capture, 3, WAIT)?, 3, "the queued datagrams left");
+            let state = neighbour_state(ROUTER_V6)?;
+            ensure!(state.contains(NEW_ROUTER_MAC), "the address that answered: {state}");
+            Ok(())
+        })
+    })
+}
+
+fn netif_mac(iface: &str) -> Result<MacAddr> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/address"))?;
+    Ok(text.trim().parse()?)
+}
+
+/// The router, starting to answer: the next neighbour solicitation for `target` heard on the
+/// peer (within `wait`) gets an advertisement from `mac`, sent to the station from the peer's
+/// own link-local address.
+fn answer_one_solicitation(iface: &str, target: &str, mac: MacAddr, wait: Duration) -> Result<()> {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let target: std::net::Ipv6Addr = target.parse()?;
+    let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+    socket.bind_device(Some(iface.as_bytes()))?;
+    socket.set_unicast_hops_v6(255)?;
+    socket.set_read_timeout(Some(wait))?;
+    let ifindex = netif::ifindex(iface)?;
+    // Solicitations go to the target's solicited-node group, which only its owner has joined.
+    socket.join_multicast_v6(&neighbours::nd::solicited_node(target), ifindex)?;
+    let deadline = Instant::now() + wait;
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 256];
+    loop {
+        ensure!(Instant::now() < deadline, "no solicitation for {target}");
+        let (len, from) = socket.recv_from(&mut buf)?;
+        // SAFETY: recv_from initialised the first len bytes.
+        let packet: &[u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), len) };
+        let is_solicitation_for_target =
+            packet.len() >= 24 && packet[0] == 135 && packet[8..24] == target.octets();
+        if !is_solicitation_for_target {
+            continue;
+        }
+        let asker = from.as_socket_ipv6().context("an IPv6 sender")?;
+        let mut advert = vec![136, 0, 0, 0, 0xe0, 0, 0, 0];
+        advert.extend(target.octets());
+        advert.extend([2, 1]);
+        advert.extend(mac.0);
+        let to = SocketAddrV6::new(*asker.ip(), 0, 0, ifindex);
+        socket
+            .send_to(&advert, &SockAddr::from(to))
+            .with_context(|| format!("answering {to} from {iface}"))?;
+        return Ok(());
+    }
 }
