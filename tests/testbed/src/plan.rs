@@ -45,9 +45,19 @@ fn first() -> u32 {
 }
 
 impl Case {
-    /// `silent-ap-loss 1-6 wpa_supplicant`: how progress lines and tables name the case.
+    /// `silent-ap-loss [1-6] wpa_supplicant`, `ap-deauth [1-1] roam (ft-sae)`: how progress
+    /// lines and tables name the case.
     pub fn title(&self) -> String {
-        format!("{} [{}] {}", self.scenario.name, channels_label(&self.channels), self.stack)
+        let security = self.security_label().map(|s| format!(" ({s})")).unwrap_or_default();
+        let channels = channels_label(&self.channels);
+        format!("{} [{channels}] {}{security}", self.scenario.name, self.stack)
+    }
+
+    /// The network's security where it is not the testbed's WPA2-PSK or open: a plan can run
+    /// one scenario under several (the suite's security cases), and their titles and log
+    /// directories must differ.
+    pub fn security_label(&self) -> Option<&'static str> {
+        crate::security::distinct_name(self.scenario.security)
     }
 
     /// The numbers of this case's runs.
@@ -55,9 +65,12 @@ impl Case {
         self.first_run..=self.first_run + self.repeats - 1
     }
 
-    /// Directory name of one run's logs: `silent-ap-loss-1-6-wpa_supplicant-2`.
+    /// Directory name of one run's logs: `silent-ap-loss-1-6-wpa_supplicant-2`,
+    /// `ap-deauth-1-1-roam-ft-sae-1`.
     pub fn run_dir_name(&self, run: u32) -> String {
-        format!("{}-{}-{}-{run}", self.scenario.name, channels_label(&self.channels), self.stack)
+        let security = self.security_label().map(|s| format!("{s}-")).unwrap_or_default();
+        let channels = channels_label(&self.channels);
+        format!("{}-{channels}-{}-{security}{run}", self.scenario.name, self.stack)
     }
 }
 
@@ -69,6 +82,20 @@ pub struct GuestResults {
     /// changed sysctls), one entry per test that left something.
     #[serde(default)]
     pub leftovers: Vec<String>,
+    /// What the guest ran (absent from results of older testbeds).
+    #[serde(default)]
+    pub software: Software,
+}
+
+/// The guest's kernel and the versions its daemons report of themselves (`hostapd -v`...):
+/// a figure is of these, and a report says so.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Software {
+    /// `uname -r`
+    pub kernel: String,
+    pub hostapd: String,
+    pub wpa_supplicant: String,
+    pub iwd: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

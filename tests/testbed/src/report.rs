@@ -2,14 +2,15 @@
 //! only ever added, never renamed.
 //!
 //! ```json
-//! {"scenarios":[{"name","channels","stack","p50_gap_ms","p95_gap_ms",
+//! {"scenarios":[{"name","channels","stack","security","p50_gap_ms","p95_gap_ms",
 //!   "runs":[{"gap_ms","lost_packets","recovered","bssid_before","bssid_after","timeline":[...]}]}]}
 //! ```
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    plan::{GuestResults, Plan},
+    plan::{GuestResults, Plan, Software},
+    scenario::Security,
     stack::Stack,
     timeline::TimelineEvent,
 };
@@ -36,6 +37,9 @@ pub fn hooks_not_attached(check_json: &str) -> Result<Vec<String>, String> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
+    /// The guest's kernel and daemons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<Software>,
 }
 
 /// One scenario on one channel layout with one stack.
@@ -45,6 +49,9 @@ pub struct ScenarioReport {
     /// The channel of each AP, e.g. `[1, 1]` (same) or `[1, 6]` (different).
     pub channels: Vec<u8>,
     pub stack: Stack,
+    /// The network's security (a plan can run one scenario under several).
+    #[serde(default)]
+    pub security: Security,
     /// Median traffic gap over the runs; null without runs.
     pub p50_gap_ms: Option<f64>,
     pub p95_gap_ms: Option<f64>,
@@ -94,13 +101,15 @@ impl Report {
                     name: case.scenario.name.clone(),
                     channels: case.channels.clone(),
                     stack: case.stack,
+                    security: case.scenario.security,
                     p50_gap_ms: percentile(&gaps, 50.0),
                     p95_gap_ms: percentile(&gaps, 95.0),
                     runs,
                 }
             })
             .collect();
-        Report { scenarios }
+        let software = Some(results.software.clone()).filter(|s| *s != Software::default());
+        Report { scenarios, software }
     }
 }
 
@@ -206,12 +215,14 @@ mod tests {
                 runs: vec![run(1000.0), run(2000.0), unmeasured],
             }],
             leftovers: Vec::new(),
+            software: Software::default(),
         };
         let json = serde_json::to_value(Report::new(&plan, &results)).unwrap();
         let expected = serde_json::json!({"scenarios": [{
             "name": "ap-kill",
             "channels": [1, 6],
             "stack": "wpa_supplicant",
+            "security": "wpa2-psk",
             "p50_gap_ms": 1500.0,
             "p95_gap_ms": 1950.0,
             "runs": [

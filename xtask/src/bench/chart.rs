@@ -11,7 +11,7 @@ use roam_testbed::{scenario::channels_label, stack::Stack};
 use super::{
     figures::Milestones,
     report::{BenchReport, RunFigures, ScenarioFigures},
-    table::{group, run_sets},
+    table::{group, run_sets, RunSet},
     walk,
 };
 
@@ -61,9 +61,12 @@ pub fn segments(m: &Milestones) -> Vec<(usize, f64, f64)> {
     out
 }
 
-/// File name of a run set's picture: `ap-deauth-1-6.svg`.
-pub fn file_name(name: &str, channels: &[u8]) -> String {
-    format!("{name}-{}.svg", channels_label(channels))
+/// File name of a run set's picture: `ap-deauth-1-6.svg`, `ap-deauth-ft-sae-1-6.svg`.
+pub fn file_name(set: &RunSet) -> String {
+    let security = roam_testbed::security::distinct_name(set.security)
+        .map(|s| format!("{s}-"))
+        .unwrap_or_default();
+    format!("{}-{security}{}.svg", set.name, channels_label(set.channels))
 }
 
 /// Every run set's SVG, as (file name, contents): a walk's loss over time, any other
@@ -71,7 +74,8 @@ pub fn file_name(name: &str, channels: &[u8]) -> String {
 pub fn all(report: &BenchReport) -> Result<Vec<(String, String)>> {
     run_sets(report)
         .into_iter()
-        .map(|(name, channels)| {
+        .map(|set| {
+            let (name, channels) = (set.name, set.channels);
             let groups: Vec<&ScenarioFigures> = [
                 Stack::WpaSupplicant,
                 Stack::WpaSupplicantBgscan,
@@ -80,14 +84,14 @@ pub fn all(report: &BenchReport) -> Result<Vec<(String, String)>> {
                 Stack::Roam,
             ]
             .into_iter()
-            .filter_map(|s| group(report, name, channels, s))
+            .filter_map(|s| group(report, set, s))
             .collect();
             let svg = if walk::is_walk(name) {
                 draw_walk(name, channels, &groups)?
             } else {
                 draw(name, channels, &groups)?
             };
-            Ok((file_name(name, channels), svg))
+            Ok((file_name(&set), svg))
         })
         .collect()
 }
@@ -366,7 +370,9 @@ mod tests {
         for text in ["wpa_supplicant", "iwd", "roam", "until detected", "ap-deauth"] {
             assert!(svg.contains(text), "{text} missing from the SVG");
         }
-        let roam = group(&report, "ap-deauth", &[1, 1], Stack::Roam).unwrap();
+        let security = roam_testbed::scenario::Security::Wpa2Psk;
+        let set = RunSet { name: "ap-deauth", channels: &[1, 1], security };
+        let roam = group(&report, set, Stack::Roam).unwrap();
         assert_eq!(representative(roam).unwrap().gap_ms, 200.0);
     }
 }

@@ -9,7 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use roam_testbed::plan::{GuestResults, Plan};
+use roam_testbed::{
+    plan::{GuestResults, Plan},
+    scenario::Security,
+};
 
 use super::plan::is_quiet;
 
@@ -29,6 +32,9 @@ pub struct Merged {
     pub results: GuestResults,
 }
 
+/// A scenario on a channel layout and network: what one boot alone may measure.
+type RunSetKey = (String, Vec<u8>, Security);
+
 /// Joins the parts in the order given. Refuses parts that do not share a parent directory,
 /// that were run at different probe intervals, or that both measured the same scenario on
 /// the same channels.
@@ -39,7 +45,7 @@ pub fn merge(parts: Vec<Part>) -> Result<Merged> {
     let probe_interval_ms = first.plan.probe_interval_ms;
     let mut plan = Plan { probe_interval_ms, cases: Vec::new(), capture_frames: false };
     let mut results = GuestResults::default();
-    let mut measured_in: Vec<(String, Vec<u8>, PathBuf)> = Vec::new();
+    let mut measured_in: Vec<(RunSetKey, PathBuf)> = Vec::new();
     for part in parts {
         if parent(&part.dir)? != root {
             bail!(
@@ -67,18 +73,19 @@ pub fn merge(parts: Vec<Part>) -> Result<Merged> {
         }
         let stamp = part.dir.file_name().context("session directory")?.to_owned();
         for case in part.plan.cases.iter().filter(|c| !is_quiet(&c.scenario)) {
-            let key = (case.scenario.name.clone(), case.channels.clone());
-            match measured_in.iter().find(|(n, c, _)| (n, c) == (&key.0, &key.1)) {
-                Some((_, _, dir)) if *dir != part.dir => bail!(
-                    "{} on channels {:?} was measured in both {} and {}: a ratio holds within one \
-                     boot; leave it out of one part's --scenarios",
+            let key = (case.scenario.name.clone(), case.channels.clone(), case.scenario.security);
+            match measured_in.iter().find(|(k, _)| *k == key) {
+                Some((_, dir)) if *dir != part.dir => bail!(
+                    "{} on channels {:?} ({}) was measured in both {} and {}: a ratio holds \
+                     within one boot; leave it out of one part's --scenarios",
                     key.0,
                     key.1,
+                    key.2.name(),
                     dir.display(),
                     part.dir.display()
                 ),
                 Some(_) => {}
-                None => measured_in.push((key.0, key.1, part.dir.clone())),
+                None => measured_in.push((key, part.dir.clone())),
             }
         }
         plan.cases.extend(part.plan.cases);
@@ -118,7 +125,7 @@ mod tests {
     fn part(dir: &str, cases: Vec<Case>) -> Part {
         let results = GuestResults {
             cases: cases.iter().map(|_| CaseOutcome::default()).collect(),
-            leftovers: Vec::new(),
+            ..GuestResults::default()
         };
         Part {
             dir: dir.into(),
@@ -151,6 +158,15 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("measured in both"), "{err}");
+    }
+
+    #[test]
+    fn one_scenario_on_two_networks_may_come_from_two_boots() {
+        let mut ft = case("kill", KILL);
+        ft.scenario.security = Security::FtPsk;
+        let merged =
+            merge(vec![part("runs/a", vec![case("kill", KILL)]), part("runs/b", vec![ft])]);
+        assert!(merged.is_ok(), "{:?}", merged.err());
     }
 
     #[test]

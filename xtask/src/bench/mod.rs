@@ -29,7 +29,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use roam_testbed::{
-    plan::{GuestResults, Plan, RESULTS_FILE},
+    plan::{GuestResults, Plan, Software, RESULTS_FILE},
     scenario::{Band, Scenario, Security},
     stack::Stack,
 };
@@ -79,6 +79,10 @@ pub struct BenchArgs {
     /// Band of every scenario's named channel layouts: 2.4, 5 or mixed.
     #[arg(long, conflicts_with = "from_session")]
     band: Option<Band>,
+    /// The Debian release of the guest's kernel and programs (bookworm, trixie, sid); the
+    /// report's command names it.
+    #[arg(long, value_enum, default_value_t, conflicts_with = "from_session")]
+    debian: vm::Debian,
     /// Run nothing: make the report again from an earlier benchmark's session directory
     /// (target/vm/runs/<stamp>), e.g. after a change to the figures or pictures. Given more
     /// than once, one report from several boots (each run with its own --scenarios).
@@ -106,7 +110,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     let commit = git_commit();
     let roam = build::build(true)?;
-    let spec = vm::ImageSpec { roam: Some(roam), extra: Vec::new() };
+    let spec = vm::ImageSpec { roam: Some(roam), extra: Vec::new(), debian: args.debian };
     let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
     let outcome = vm::run_plan(&spec, &plan, &options)?;
 
@@ -300,6 +304,13 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         "Machine: {} ({} CPUs), host kernel {}; VM: {}; guest: {}. Run on {}.\n",
         m.cpu_model, m.cpus, m.host_kernel, m.vm, m.guest_kernel, m.date
     );
+    if let Some(s) = &m.guest_software {
+        let _ = writeln!(
+            md,
+            "Guest software: linux {}, hostapd {}, wpa_supplicant {}, iwd {}.\n",
+            s.kernel, s.hostapd, s.wpa_supplicant, s.iwd
+        );
+    }
     if !report.parts.is_empty() {
         let _ = writeln!(
             md,
@@ -312,7 +323,16 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         }
         md.push('\n');
     }
-    let _ = writeln!(md, "### Traffic gaps\n\n{}", table::gaps(report).markdown());
+    let securities = table::securities(report);
+    if securities.len() > 1 {
+        // One table per network type: each mode's stacks side by side.
+        for security in securities {
+            let gaps = table::gaps_on(report, security).markdown();
+            let _ = writeln!(md, "### Traffic gaps, {}\n\n{gaps}", security.name());
+        }
+    } else {
+        let _ = writeln!(md, "### Traffic gaps\n\n{}", table::gaps(report).markdown());
+    }
     let walks = table::walks(report);
     if !walks.rows.is_empty() {
         let _ = writeln!(
@@ -390,7 +410,15 @@ fn machine(date: String, session: &Path) -> Machine {
             .unwrap_or_default(),
         vm: vm::machine_description().unwrap_or_default(),
         guest_kernel,
+        guest_software: guest_software(session),
     }
+}
+
+/// What the session's guest ran, from its results (None for sessions before it was recorded).
+fn guest_software(session: &Path) -> Option<Software> {
+    let text = fs::read_to_string(session.join(RESULTS_FILE)).ok()?;
+    let results: GuestResults = serde_json::from_str(&text).ok()?;
+    Some(results.software).filter(|s| *s != Software::default())
 }
 
 /// A session directory's name (its start, UTC: `20261121-194739`) as RFC 3339.

@@ -14,8 +14,9 @@
 use std::path::Path;
 
 use roam_testbed::{
-    plan::{GuestResults, Plan, ProcessWindow},
+    plan::{GuestResults, Plan, ProcessWindow, Software},
     report::{median_u64, percentile},
+    scenario::Security,
     stack::Stack,
     timeline::TimelineEvent,
 };
@@ -90,6 +91,9 @@ pub struct Machine {
     pub vm: String,
     /// The guest kernel's version line.
     pub guest_kernel: String,
+    /// The versions the guest's kernel and daemons report (absent before they were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_software: Option<Software>,
 }
 
 /// One scenario on one channel layout with one stack.
@@ -98,6 +102,9 @@ pub struct ScenarioFigures {
     pub name: String,
     pub channels: Vec<u8>,
     pub stack: Stack,
+    /// The network's security (a report may hold one scenario under several).
+    #[serde(default)]
+    pub security: Security,
     pub runs: Vec<RunFigures>,
     pub recovered: usize,
     pub p50_gap_ms: Option<f64>,
@@ -117,6 +124,15 @@ pub struct ScenarioFigures {
     /// Nothing happens to the APs in this scenario: its runs measure costs and false alarms,
     /// and its gaps are jitter.
     pub quiet: bool,
+}
+
+impl ScenarioFigures {
+    /// The same scenario, channel layout and security (another stack's figures of it).
+    pub fn same_case_as(&self, other: &ScenarioFigures) -> bool {
+        self.name == other.name
+            && self.channels == other.channels
+            && self.security == other.security
+    }
 }
 
 /// One run.
@@ -185,13 +201,17 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
         let index = groups
             .iter()
             .position(|g| {
-                g.name == case.scenario.name && g.channels == case.channels && g.stack == case.stack
+                g.name == case.scenario.name
+                    && g.channels == case.channels
+                    && g.stack == case.stack
+                    && g.security == case.scenario.security
             })
             .unwrap_or_else(|| {
                 groups.push(ScenarioFigures {
                     name: case.scenario.name.clone(),
                     channels: case.channels.clone(),
                     stack: case.stack,
+                    security: case.scenario.security,
                     runs: Vec::new(),
                     recovered: 0,
                     p50_gap_ms: None,
@@ -267,17 +287,16 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
         group.p50_lossy_ms = percentile(&lossy, 50.0);
         group.max_connections = group.runs.iter().map(|r| r.connections).max();
     }
-    let medians: Vec<(String, Vec<u8>, Stack, Option<f64>)> = groups
+    // Ratios within a scenario, channel layout and security: stock on the same network.
+    let medians: Vec<(ScenarioFigures, Option<f64>)> = groups
         .iter()
-        .map(|g| (g.name.clone(), g.channels.clone(), g.stack, g.p50_gap_ms))
+        .map(|g| (ScenarioFigures { runs: Vec::new(), ..g.clone() }, g.p50_gap_ms))
         .collect();
     let median_of = |g: &ScenarioFigures, stack: Stack| {
         medians
             .iter()
-            .find(|(name, channels, s, _)| {
-                *name == g.name && *channels == g.channels && *s == stack
-            })
-            .and_then(|m| m.3)
+            .find(|(m, _)| m.same_case_as(g) && m.stack == stack)
+            .and_then(|(_, p50)| *p50)
     };
     for group in &mut groups {
         let ratio = |base: Option<f64>| match (group.p50_gap_ms, base) {
@@ -431,7 +450,41 @@ pub(crate) mod tests {
                 CaseOutcome { error: None, runs: vec![run] }
             })
             .collect();
-        (plan, GuestResults { cases, leftovers: Vec::new() }, MemoryLogs(logs))
+        (plan, GuestResults { cases, ..GuestResults::default() }, MemoryLogs(logs))
+    }
+
+    #[test]
+    fn ratios_compare_stacks_on_the_same_network() {
+        let (mut plan, mut results, logs) = sample();
+        // The same runs again on an FT-SAE network where stock takes twice as long.
+        let ft: Vec<(roam_testbed::plan::Case, CaseOutcome)> = plan
+            .cases
+            .iter()
+            .zip(&results.cases)
+            .map(|(case, outcome)| {
+                let mut case = case.clone();
+                case.scenario.security = Security::FtSae;
+                let mut outcome = outcome.clone();
+                if case.stack == Stack::WpaSupplicant {
+                    outcome.runs.iter_mut().for_each(|run| run.report.gap_ms *= 2.0);
+                }
+                (case, outcome)
+            })
+            .collect();
+        for (case, outcome) in ft {
+            plan.cases.push(case);
+            results.cases.push(outcome);
+        }
+        let groups = build(&plan, &results, &logs).scenarios;
+        let roam_on = |security| {
+            groups
+                .iter()
+                .find(|g| g.name == "ap-deauth" && g.stack == Stack::Roam && g.security == security)
+                .and_then(|g| g.ratio_to_stock)
+                .map(|r| (r * 100.0).round() / 100.0)
+        };
+        assert_eq!(roam_on(Security::Wpa2Psk), Some(0.18));
+        assert_eq!(roam_on(Security::FtSae), Some(0.09), "against FT-SAE's own stock");
     }
 
     #[test]
@@ -510,7 +563,7 @@ pub(crate) mod tests {
                 CaseOutcome { error: None, runs: vec![outcome(&dir, 10.0, 0, window)] }
             })
             .collect();
-        let results = GuestResults { cases, leftovers: Vec::new() };
+        let results = GuestResults { cases, ..GuestResults::default() };
         let stack_costs = build(&plan, &results, &MemoryLogs(logs)).stack_costs;
         let cpu: Vec<(Stack, Option<f64>)> =
             stack_costs.iter().map(|c| (c.stack, c.costs.agent_cpu_ms_per_minute_idle)).collect();

@@ -3,7 +3,11 @@
 
 use std::fmt::Write as _;
 
-use roam_testbed::{report::percentile, scenario::channels_label, stack::Stack};
+use roam_testbed::{
+    report::percentile,
+    scenario::{channels_label, Security},
+    stack::Stack,
+};
 
 use super::{
     costs::Costs,
@@ -75,29 +79,74 @@ fn count(v: Option<f64>) -> String {
     )
 }
 
-/// The run sets with a disruption, in report order: (scenario, channels).
-pub fn run_sets(report: &BenchReport) -> Vec<(&str, &[u8])> {
-    let mut sets: Vec<(&str, &[u8])> = Vec::new();
+/// One scenario on one channel layout and network, every stack's runs of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSet<'a> {
+    pub name: &'a str,
+    pub channels: &'a [u8],
+    pub security: Security,
+}
+
+impl RunSet<'_> {
+    /// `silent-ap-loss`, or `silent-ap-loss (ft-sae)` on a network other than the testbed's
+    /// WPA2-PSK (or an open scenario's open one).
+    pub fn label(&self) -> String {
+        match roam_testbed::security::distinct_name(self.security) {
+            Some(security) => format!("{} ({security})", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+}
+
+/// The run sets with a disruption, in report order.
+pub fn run_sets(report: &BenchReport) -> Vec<RunSet<'_>> {
+    let mut sets: Vec<RunSet> = Vec::new();
     for g in report.scenarios.iter().filter(|g| !g.quiet) {
-        if !sets.contains(&(g.name.as_str(), g.channels.as_slice())) {
-            sets.push((g.name.as_str(), g.channels.as_slice()));
+        let set = RunSet { name: &g.name, channels: &g.channels, security: g.security };
+        if !sets.contains(&set) {
+            sets.push(set);
         }
     }
     sets
 }
 
+/// The securities of a report's run sets, in report order.
+pub fn securities(report: &BenchReport) -> Vec<Security> {
+    let mut out: Vec<Security> = Vec::new();
+    for set in run_sets(report) {
+        if !out.contains(&set.security) {
+            out.push(set.security);
+        }
+    }
+    out
+}
+
 pub fn group<'a>(
     report: &'a BenchReport,
-    name: &str,
-    channels: &[u8],
+    set: RunSet,
     stack: Stack,
 ) -> Option<&'a ScenarioFigures> {
-    report.scenarios.iter().find(|g| g.name == name && g.channels == channels && g.stack == stack)
+    report.scenarios.iter().find(|g| {
+        g.name == set.name
+            && g.channels == set.channels
+            && g.security == set.security
+            && g.stack == stack
+    })
 }
 
 /// Gaps per scenario: each stack's p50 / p95, each roam stack's ratio to stock (and roam's to
 /// iwd), and probes lost.
 pub fn gaps(report: &BenchReport) -> Table {
+    gaps_where(report, |_| true)
+}
+
+/// [`gaps`] of the run sets on `security` networks only: docs/benchmarks.md has a table per
+/// network type.
+pub fn gaps_on(report: &BenchReport, security: Security) -> Table {
+    gaps_where(report, |set| set.security == security)
+}
+
+fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
     let stacks = stacks_of(report);
     let agents = agent_stacks(report);
     let mut header = vec!["scenario".to_owned(), "channels".to_owned()];
@@ -108,10 +157,11 @@ pub fn gaps(report: &BenchReport) -> Table {
     header.extend(["roam/iwd".into(), "lost p50".into(), "recovered".into()]);
     let rows = run_sets(report)
         .into_iter()
-        .map(|(name, channels)| {
+        .filter(|set| wanted(set))
+        .map(|set| {
             let groups: Vec<Option<&ScenarioFigures>> =
-                stacks.iter().map(|&s| group(report, name, channels, s)).collect();
-            let mut row = vec![name.to_owned(), channels_label(channels)];
+                stacks.iter().map(|&s| group(report, set, s)).collect();
+            let mut row = vec![set.label(), channels_label(set.channels)];
             for g in &groups {
                 row.push(g.map_or_else(
                     || "-".into(),
@@ -119,11 +169,9 @@ pub fn gaps(report: &BenchReport) -> Table {
                 ));
             }
             for &stack in &agents {
-                row.push(ratio(
-                    group(report, name, channels, stack).and_then(|g| g.ratio_to_stock),
-                ));
+                row.push(ratio(group(report, set, stack).and_then(|g| g.ratio_to_stock)));
             }
-            let roam = group(report, name, channels, Stack::Roam);
+            let roam = group(report, set, Stack::Roam);
             row.push(ratio(roam.and_then(|g| g.ratio_to_iwd)));
             let per_stack = |f: &dyn Fn(&ScenarioFigures) -> String| {
                 groups
@@ -148,11 +196,11 @@ pub fn walks(report: &BenchReport) -> Table {
     header.extend(stacks.iter().map(|stack| format!("{stack} lost / lossy ms / roams")));
     let rows = run_sets(report)
         .into_iter()
-        .filter(|(name, _)| super::walk::is_walk(name))
-        .map(|(name, channels)| {
-            let mut row = vec![name.to_owned(), channels_label(channels)];
+        .filter(|set| super::walk::is_walk(set.name))
+        .map(|set| {
+            let mut row = vec![set.label(), channels_label(set.channels)];
             for &stack in &stacks {
-                row.push(group(report, name, channels, stack).map_or_else(
+                row.push(group(report, set, stack).map_or_else(
                     || "-".into(),
                     |g| {
                         let roams = g.max_connections.map_or_else(|| "-".into(), |n| n.to_string());
@@ -176,11 +224,11 @@ pub fn roam_detail(report: &BenchReport) -> Table {
     let agents = agent_stacks(report);
     let rows = run_sets(report)
         .into_iter()
-        .flat_map(|(name, channels)| {
-            agents.iter().filter_map(move |&stack| group(report, name, channels, stack))
+        .flat_map(|set| {
+            agents.iter().filter_map(move |&stack| Some((set, group(report, set, stack)?)))
         })
-        .map(|g| {
-            let mut row = vec![g.name.clone(), channels_label(&g.channels), g.stack.to_string()];
+        .map(|(set, g)| {
+            let mut row = vec![set.label(), channels_label(&g.channels), g.stack.to_string()];
             for phase in phases {
                 let values: Vec<f64> = g
                     .runs
@@ -443,6 +491,24 @@ pub(crate) mod tests {
         let md = table.markdown();
         assert!(md.starts_with("| scenario | channels |"));
         assert_eq!(md.lines().count(), 3);
+    }
+
+    #[test]
+    fn each_network_gets_its_own_rows_and_table() {
+        let mut report = sample_report();
+        let ft: Vec<ScenarioFigures> = report
+            .scenarios
+            .iter()
+            .map(|g| ScenarioFigures { security: Security::FtPsk, ..g.clone() })
+            .collect();
+        report.scenarios.extend(ft);
+        assert_eq!(securities(&report), [Security::Wpa2Psk, Security::FtPsk]);
+        let all = gaps(&report);
+        let labels: Vec<&str> = all.rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(labels, ["ap-deauth", "ap-deauth (ft-psk)"]);
+        let ft_only = gaps_on(&report, Security::FtPsk);
+        assert_eq!(ft_only.rows.len(), 1);
+        assert_eq!(ft_only.rows[0][0], "ap-deauth (ft-psk)");
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn capture(seeds_dir: &Path) -> Result<()> {
     let mut plan = vm::scenarios::plan(&selection)?;
     plan.capture_frames = true;
     let roam = build::build(true)?;
-    let spec = vm::ImageSpec { roam: Some(roam), extra: Vec::new() };
+    let spec = vm::ImageSpec { roam: Some(roam), ..vm::ImageSpec::default() };
     let options = vm::RunOptions { no_summary: true, ..vm::RunOptions::default() };
     let outcome = vm::run_plan(&spec, &plan, &options)?;
     if !outcome.failures.is_empty() {

@@ -70,7 +70,9 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
     let runs: u32 = plan.cases.iter().map(|c| c.repeats).sum();
     let timeout = options.timeout.unwrap_or_else(|| time_budget(plan));
     step(format!(
-        "Booting the VM ({accelerator:?}): {} cases, {runs} runs, timeout {}s",
+        "Booting the VM ({accelerator:?}, Debian {}, linux {}): {} cases, {runs} runs, timeout {}s",
+        image.debian.suite(),
+        image.kernel_version,
         plan.cases.len(),
         timeout.as_secs()
     ));
@@ -95,6 +97,11 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
 
     let results = extract_results(&disk, &session)?;
     let _ = fs::remove_file(&disk);
+    let s = &results.software;
+    note(format!(
+        "guest: linux {}, hostapd {}, wpa_supplicant {}, iwd {}",
+        s.kernel, s.hostapd, s.wpa_supplicant, s.iwd
+    ));
     let report = Report::new(plan, &results);
     fs::write(session.dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     if !options.no_summary {

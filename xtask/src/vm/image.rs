@@ -1,11 +1,13 @@
-//! The guest image: Debian's kernel plus an initramfs made of layered cpio archives.
+//! The guest image: Debian's kernel plus an initramfs made of layered cpio archives, of one
+//! Debian release ([`Debian`]: the host's packages for bookworm, the archive's for the others).
 //!
-//! - `base.cpio` (cached, rebuilt only when the kernel or a host package changes): kernel modules,
+//! - `base.cpio` (cached, rebuilt only when the kernel or a package changes): kernel modules,
 //!   the system programs (hostapd, wpa_supplicant, iwd, dbus-daemon, iw, iproute2, tcpdump,
 //!   busybox, kmod) with their shared libraries, the regulatory database, the directory
 //!   skeleton with a minimal password database;
 //! - `project.cpio` (rebuilt every time, it is small): the testbed's guest binary (`/init`), the
-//!   roam agent if one is built, and any extra binaries;
+//!   roam agent if one is built, and any extra binaries (built on the host, with the guest
+//!   release's libraries);
 //! - a per-session archive with the run plan.
 //!
 //! The kernel unpacks concatenated archives in order, so the layers need no merging.
@@ -21,7 +23,14 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
-use super::{cpio::CpioWriter, kernel, kernel::Kernel, packages, shared_libs};
+pub use super::release::Debian;
+use super::{
+    cpio::CpioWriter,
+    kernel,
+    kernel::Kernel,
+    packages, release,
+    shared_libs::{Libraries, Library},
+};
 use crate::cmd::{self, note, step};
 
 /// Bump when the base archive's layout changes, so caches rebuild.
@@ -70,9 +79,13 @@ const ETC_FILES: &[(&str, &str)] =
 /// depmod's inputs besides the modules themselves.
 const MODULE_METADATA: &[&str] = &["modules.order", "modules.builtin", "modules.builtin.modinfo"];
 
-/// The regulatory database (without it cfg80211 is stuck in the world domain).
-const FIRMWARE: &[&str] =
-    &["/usr/lib/firmware/regulatory.db", "/usr/lib/firmware/regulatory.db.p7s"];
+/// The regulatory database (without it cfg80211 is stuck in the world domain). On the host the
+/// alternatives system points these at Debian's copies; an unpacked root has only those,
+/// under the names of the second column.
+const FIRMWARE: &[(&str, &str)] = &[
+    ("/usr/lib/firmware/regulatory.db", "/usr/lib/firmware/regulatory.db-debian"),
+    ("/usr/lib/firmware/regulatory.db.p7s", "/usr/lib/firmware/regulatory.db.p7s-debian"),
+];
 
 /// A host binary to put into the guest (its shared libraries come along).
 #[derive(Debug, Clone)]
@@ -89,6 +102,8 @@ pub struct ImageSpec {
     pub roam: Option<PathBuf>,
     /// More binaries, e.g. tools another part of the project wants in the VM.
     pub extra: Vec<GuestBinary>,
+    /// The Debian release of the guest's kernel and programs.
+    pub debian: Debian,
 }
 
 /// A built image, ready to boot.
@@ -98,6 +113,9 @@ pub struct Image {
     pub archives: Vec<PathBuf>,
     /// Whether the roam agent is in the image (the `roam` stack needs it).
     pub roam: Option<PathBuf>,
+    pub debian: Debian,
+    /// `6.12.57+deb13-amd64`
+    pub kernel_version: String,
 }
 
 impl Image {
@@ -125,13 +143,40 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| cmd::workspace_root().join("target"))
 }
 
+/// The guest's programs: the host's (bookworm) or an unpacked root of another release.
+struct UserSpace {
+    root: Option<release::Root>,
+    libraries: Libraries,
+}
+
+impl UserSpace {
+    /// Where the guest's `path` is read from.
+    fn file(&self, path: &str) -> PathBuf {
+        match &self.root {
+            Some(root) => root.dir.join(path.trim_start_matches('/')),
+            None => PathBuf::from(path),
+        }
+    }
+}
+
 /// Builds (or reuses) every layer.
 pub fn build(spec: &ImageSpec) -> Result<Image> {
     packages::ensure()?;
     let vm = vm_dir();
-    fs::create_dir_all(&vm)?;
-    let kernel = kernel::ensure(&vm)?;
-    let base = base_archive(&vm, &kernel)?;
+    let dir = spec.debian.dir(&vm);
+    fs::create_dir_all(&dir)?;
+    step(format!("Guest of Debian {}", spec.debian.suite()));
+    let apt = spec.debian.apt(&vm)?;
+    let user_space = match spec.debian {
+        Debian::Bookworm => UserSpace { root: None, libraries: Libraries::Host },
+        _ => {
+            let root = release::ensure_root(&apt, &dir, packages::GUEST_PACKAGES)?;
+            let libraries = Libraries::Root(root.dir.clone());
+            UserSpace { root: Some(root), libraries }
+        }
+    };
+    let kernel = kernel::ensure(&dir, &apt)?;
+    let base = base_archive(&dir, &kernel, &user_space)?;
     let testbed = build_testbed()?;
     let roam = spec.roam.clone().or_else(find_roam_binary);
     let mut binaries = vec![GuestBinary { host: testbed, guest: "/usr/bin/roam-testbed".into() }];
@@ -146,9 +191,15 @@ pub fn build(spec: &ImageSpec) -> Result<Image> {
     for binary in &mut binaries {
         binary.host = without_debug_info(&vm, &binary.host);
     }
-    let project = vm.join("project.cpio");
-    write_archive(&project, |cpio| add_binaries(cpio, &binaries))?;
-    Ok(Image { kernel: kernel.vmlinuz, archives: vec![base, project], roam })
+    let project = dir.join("project.cpio");
+    write_archive(&project, |cpio| add_binaries(cpio, &binaries, &user_space.libraries))?;
+    Ok(Image {
+        kernel: kernel.vmlinuz,
+        archives: vec![base, project],
+        roam,
+        debian: spec.debian,
+        kernel_version: kernel.version,
+    })
 }
 
 /// The newest of target/release/roam and target/debug/roam, if any.
@@ -199,26 +250,29 @@ fn build_testbed() -> Result<PathBuf> {
     Ok(target_dir().join("release/roam-testbed"))
 }
 
-fn base_archive(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
-    let archive = vm.join("base.cpio");
-    let key_file = vm.join("base.key");
+fn base_archive(dir: &Path, kernel: &Kernel, user_space: &UserSpace) -> Result<PathBuf> {
+    let archive = dir.join("base.cpio");
+    let key_file = dir.join("base.key");
+    let packages = match &user_space.root {
+        Some(root) => root.contents.clone(),
+        None => packages::installed_versions()?,
+    };
     // Whatever goes into the base layer is in its key, so changing a list rebuilds it.
     let key = format!(
         "layout {BASE_LAYOUT}\nkernel {}\nbinaries {SYSTEM_BINARIES:?}\netc {ETC_FILES:?}\n\
-         modules {:?}\n{}",
+         modules {:?}\n{packages}",
         kernel.version,
         roam_testbed::BOOT_MODULES,
-        packages::installed_versions()?
     );
     if archive.exists() && fs::read_to_string(&key_file).is_ok_and(|k| k == key) {
         note(format!("base image: cached ({})", archive.display()));
         return Ok(archive);
     }
     step(format!("Building the base image (kernel {})", kernel.version));
-    let modules = stage_modules(vm, kernel)?;
+    let modules = stage_modules(dir, kernel)?;
     let binaries: Vec<GuestBinary> = SYSTEM_BINARIES
         .iter()
-        .map(|path| GuestBinary { host: path.into(), guest: (*path).to_owned() })
+        .map(|path| GuestBinary { host: user_space.file(path), guest: (*path).to_owned() })
         .collect();
     write_archive(&archive, |cpio| {
         for dir in ["/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/root", "/usr/local/bin"] {
@@ -232,9 +286,13 @@ fn base_archive(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
         for (path, text) in ETC_FILES {
             cpio.file(path, 0o644, text.as_bytes())?;
         }
-        add_binaries(cpio, &binaries)?;
-        for firmware in FIRMWARE {
-            add_file(cpio, Path::new(firmware), firmware)?;
+        add_binaries(cpio, &binaries, &user_space.libraries)?;
+        for (firmware, debian_copy) in FIRMWARE {
+            let file = match user_space.file(firmware) {
+                file if file.exists() => file,
+                _ => user_space.file(debian_copy),
+            };
+            add_file(cpio, &file, firmware)?;
         }
         add_tree(cpio, &modules, "/usr/lib/modules")
     })?;
@@ -252,12 +310,20 @@ fn stage_modules(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
     let target = staging.join("lib/modules").join(&kernel.version);
     let mut modules = BTreeSet::new();
     for root in roam_testbed::BOOT_MODULES.iter().chain([&roam_testbed::RADIO_MODULE]) {
-        let plan = cmd::output(Command::new("modprobe").arg("-d").arg(&kernel.root).args([
-            "-S",
-            &kernel.version,
-            "--show-depends",
-            root,
-        ]))?;
+        let shown = Command::new("modprobe")
+            .arg("-d")
+            .arg(&kernel.root)
+            .args(["-S", &kernel.version, "--show-depends", root])
+            .output()?;
+        if !shown.status.success() {
+            if *root == roam_testbed::RADIO_MODULE {
+                bail!("linux {} has no {root}: the testbed needs it", kernel.version);
+            }
+            // Newer kernels fold some (ghash_generic, sha512_generic in 7.x) into others.
+            note(format!("{root}: not a module of linux {} (left out)", kernel.version));
+            continue;
+        }
+        let plan = String::from_utf8(shown.stdout)?;
         modules.extend(
             plan.lines()
                 .filter_map(|line| line.strip_prefix("insmod "))
@@ -275,7 +341,7 @@ fn stage_modules(vm: &Path, kernel: &Kernel) -> Result<PathBuf> {
     for name in MODULE_METADATA {
         fs::copy(source.join(name), target.join(name))?;
     }
-    cmd::run(Command::new("depmod").arg("-b").arg(&staging).arg(&kernel.version))?;
+    kernel::depmod(&staging, &kernel.version)?;
     note(format!("{} kernel modules", modules.len()));
     Ok(staging.join("lib/modules"))
 }
@@ -293,7 +359,11 @@ fn write_archive(
 }
 
 /// Binaries and their shared libraries (each library once).
-fn add_binaries(cpio: &mut CpioWriter<BufWriter<File>>, binaries: &[GuestBinary]) -> Result<()> {
+fn add_binaries(
+    cpio: &mut CpioWriter<BufWriter<File>>,
+    binaries: &[GuestBinary],
+    from: &Libraries,
+) -> Result<()> {
     let mut libraries = BTreeSet::new();
     for binary in binaries {
         if !binary.host.exists() {
@@ -304,10 +374,14 @@ fn add_binaries(cpio: &mut CpioWriter<BufWriter<File>>, binaries: &[GuestBinary]
             );
         }
         add_file(cpio, &binary.host, &binary.guest)?;
-        libraries.extend(shared_libs::of(&binary.host)?);
+        libraries.extend(from.of(&binary.host)?);
     }
-    for library in libraries {
-        add_file(cpio, &library, &canonical_location(&library)?)?;
+    for Library { file, guest } in libraries {
+        let guest = match guest {
+            Some(guest) => guest,
+            None => canonical_location(&file)?,
+        };
+        add_file(cpio, &file, &guest)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! [`ImageSpec`] (`roam` for the agent, `extra` for anything else, each with its shared
 //! libraries) and call [`run_plan`], or [`build_image`] to only build.
 
+mod apt;
 mod boot;
 mod cpio;
 mod fault_checks;
@@ -16,6 +17,7 @@ mod image;
 mod kernel;
 mod packages;
 mod qemu;
+mod release;
 mod roam_checks;
 pub mod scenarios;
 mod session;
@@ -34,7 +36,7 @@ use roam_testbed::{
 
 use crate::cmd::{note, step};
 pub use boot::{run_plan, RunOptions, PLAN_FILE};
-pub use image::{GuestBinary, ImageSpec};
+pub use image::{Debian, GuestBinary, ImageSpec};
 
 pub const DEFAULT_PROBE_INTERVAL_MS: u64 = 10;
 
@@ -65,6 +67,13 @@ struct SuiteArgs {
     /// Band of every scenario's named channel layouts: 2.4, 5 or mixed.
     #[arg(long)]
     band: Option<Band>,
+    /// The Debian release of the guest's kernel and programs.
+    #[arg(long, value_enum, default_value_t)]
+    debian: Debian,
+    /// Run one part of the suite alone (a roam part's ratios then lack stock's: use it for
+    /// the stacks' own checks, or with `security`, which brings its stock runs).
+    #[arg(long, value_enum)]
+    only: Option<suite::SuitePart>,
 }
 
 #[derive(Args)]
@@ -75,6 +84,11 @@ struct ImageArgs {
     /// Another host binary for the guest, at the same path or at GUEST_PATH.
     #[arg(long = "with", value_name = "HOST_PATH[:GUEST_PATH]")]
     with: Vec<String>,
+    /// The Debian release of the guest's kernel and programs: bookworm (the host's own
+    /// packages), trixie or sid (fetched from Debian's archive by a private apt, cached under
+    /// target/vm/<release>).
+    #[arg(long, value_enum, default_value_t)]
+    debian: Debian,
 }
 
 impl ImageArgs {
@@ -92,7 +106,7 @@ impl ImageArgs {
                 Ok(GuestBinary { host, guest: guest.to_owned() })
             })
             .collect::<Result<_>>()?;
-        Ok(ImageSpec { roam: self.roam.clone(), extra })
+        Ok(ImageSpec { roam: self.roam.clone(), extra, debian: self.debian })
     }
 }
 
@@ -147,7 +161,7 @@ pub fn run(args: VmArgs) -> Result<()> {
         }
         VmCommand::Shell(image_args) => shell(&image_args.spec()?),
         VmCommand::Run(run_args) => run_scenarios(&run_args),
-        VmCommand::Suite(args) => suite::run(args.security, args.band),
+        VmCommand::Suite(args) => suite::run(args.security, args.band, args.debian, args.only),
     }
 }
 
@@ -164,7 +178,7 @@ pub fn machine_description() -> Result<String> {
 
 /// The VM suite run by `cargo xtask test`.
 pub fn test_suite() -> Result<()> {
-    suite::run(None, None)
+    suite::run(None, None, Debian::default(), None)
 }
 
 fn shell(spec: &ImageSpec) -> Result<()> {

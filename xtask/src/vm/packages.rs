@@ -1,5 +1,6 @@
-//! Host packages the testbed needs: qemu, and the Debian packages whose binaries go into the
-//! guest (the image copies them from the host, with their shared libraries).
+//! Packages the testbed needs: qemu on the host, and the Debian packages whose binaries go into
+//! the guest (for a bookworm guest the image copies them from the host, with their shared
+//! libraries; for another release they come from its archive, see `release`).
 
 use std::process::Command;
 
@@ -7,8 +8,12 @@ use anyhow::Result;
 
 use crate::{cmd, setup};
 
-pub const HOST_PACKAGES: &[&str] = &[
-    "qemu-system-x86",
+/// Packages only the host needs.
+const HOST_ONLY: &[&str] = &["qemu-system-x86"];
+
+/// The packages whose programs run in the guest: the host's for a bookworm guest, the
+/// release's own (with their dependencies) for the others.
+pub const GUEST_PACKAGES: &[&str] = &[
     "hostapd",
     "wpasupplicant",
     // The iwd stack: iwd, and the D-Bus daemon and client it is run and driven with (not
@@ -23,18 +28,21 @@ pub const HOST_PACKAGES: &[&str] = &[
     "tcpdump",
     "wireless-regdb",
     "kmod",
+    // setpriv (essential on the host, not a dependency of anything above).
+    "util-linux",
     // Lists programs and links in the guest: nothing of roam's may be left after a test.
     "bpftool",
 ];
 
 /// Installs whatever is missing (apt-get, as root).
 pub fn ensure() -> Result<()> {
-    setup::ensure_apt_packages(HOST_PACKAGES)
+    setup::ensure_apt_packages(HOST_ONLY)?;
+    setup::ensure_apt_packages(GUEST_PACKAGES)
 }
 
 /// `package version` lines of the packages the base image is made of: its cache key.
 pub fn installed_versions() -> Result<String> {
     cmd::output(
-        Command::new("dpkg-query").args(["-W", "-f=${Package} ${Version}\\n"]).args(HOST_PACKAGES),
+        Command::new("dpkg-query").args(["-W", "-f=${Package} ${Version}\\n"]).args(GUEST_PACKAGES),
     )
 }

@@ -114,7 +114,7 @@ pub fn check(plan: &Plan, outcome: &SessionOutcome) -> Vec<String> {
     problems
 }
 
-/// roam's median gap against stock's, per scenario and channel layout.
+/// roam's median gap against stock's, per scenario, channel layout and security.
 pub fn gap_ratios(report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
     let recovery = |s: &&ScenarioReport| {
@@ -122,7 +122,10 @@ pub fn gap_ratios(report: &Report) -> Vec<String> {
     };
     for roam in report.scenarios.iter().filter(recovery) {
         let Some(stock) = report.scenarios.iter().find(|s| {
-            s.stack == Stack::WpaSupplicant && s.name == roam.name && s.channels == roam.channels
+            s.stack == Stack::WpaSupplicant
+                && s.name == roam.name
+                && s.channels == roam.channels
+                && s.security == roam.security
         }) else {
             continue;
         };
@@ -130,10 +133,18 @@ pub fn gap_ratios(report: &Report) -> Vec<String> {
         match ratio(roam, stock) {
             Some(r) if r <= max => {}
             Some(r) => problems.push(format!(
-                "{} {:?}: {}'s median gap is {r:.2}x stock's (at most {max} expected)",
-                roam.name, roam.channels, roam.stack
+                "{} {:?} {}: {}'s median gap is {r:.2}x stock's (at most {max} expected)",
+                roam.name,
+                roam.channels,
+                roam.security.name(),
+                roam.stack
             )),
-            None => problems.push(format!("{} {:?}: no gap to compare", roam.name, roam.channels)),
+            None => problems.push(format!(
+                "{} {:?} {}: no gap to compare",
+                roam.name,
+                roam.channels,
+                roam.security.name()
+            )),
         }
     }
     problems
@@ -269,6 +280,8 @@ fn most_in_any_minute(times: &[f64]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use roam_testbed::scenario::Security;
+
     use super::*;
 
     fn scenario(stack: Stack, p50: f64) -> ScenarioReport {
@@ -276,6 +289,7 @@ mod tests {
             name: "silent-ap-loss".into(),
             channels: vec![1, 6],
             stack,
+            security: Security::default(),
             p50_gap_ms: Some(p50),
             p95_gap_ms: Some(p50),
             runs: Vec::new(),
@@ -321,14 +335,32 @@ mod tests {
     fn a_roam_gap_above_the_ratio_is_a_problem() {
         let fast = Report {
             scenarios: vec![scenario(Stack::WpaSupplicant, 2000.0), scenario(Stack::Roam, 500.0)],
+            ..Report::default()
         };
         assert!(gap_ratios(&fast).is_empty());
         let slow = Report {
             scenarios: vec![scenario(Stack::WpaSupplicant, 2000.0), scenario(Stack::Roam, 1500.0)],
+            ..Report::default()
         };
         let problems = gap_ratios(&slow);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("0.75x"), "{problems:?}");
+    }
+
+    #[test]
+    fn roam_is_compared_with_stock_on_the_same_security() {
+        let ft = |stack, p50| ScenarioReport { security: Security::FtSae, ..scenario(stack, p50) };
+        let report = Report {
+            scenarios: vec![
+                scenario(Stack::WpaSupplicant, 2000.0),
+                ft(Stack::WpaSupplicant, 600.0),
+                ft(Stack::Roam, 500.0),
+            ],
+            ..Report::default()
+        };
+        let problems = gap_ratios(&report);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("ft-sae"), "{problems:?}");
     }
 
     #[test]
@@ -342,6 +374,7 @@ mod tests {
                 reboot(Stack::WpaSupplicant, 5100.0),
                 reboot(Stack::RoamNl80211, 4500.0),
             ],
+            ..Report::default()
         };
         assert!(gap_ratios(&sooner).is_empty());
         let later = Report {
@@ -349,6 +382,7 @@ mod tests {
                 reboot(Stack::WpaSupplicant, 5100.0),
                 reboot(Stack::RoamNl80211, 5300.0),
             ],
+            ..Report::default()
         };
         assert!(gap_ratios(&later)[0].contains("at most 1 expected"), "{:?}", gap_ratios(&later));
     }

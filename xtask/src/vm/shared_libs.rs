@@ -1,4 +1,6 @@
-//! The shared libraries a host binary needs, as `ldd` resolves them.
+//! The shared libraries a binary needs in the guest: as the host's `ldd` resolves them, or,
+//! for a guest of another Debian release, as that release's own dynamic loader resolves them
+//! inside its unpacked root.
 
 use std::{
     path::{Path, PathBuf},
@@ -7,7 +9,63 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
-/// Libraries (including the dynamic loader) that `binary` loads; empty for a static binary.
+/// Where a binary's libraries come from.
+#[derive(Clone, Debug)]
+pub enum Libraries {
+    /// The host's.
+    Host,
+    /// An unpacked Debian root (its /usr/lib64 loader and /usr/lib/<triplet> libraries).
+    Root(PathBuf),
+}
+
+/// A library to copy: the file to read, and its path in the guest.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Library {
+    pub file: PathBuf,
+    /// `None`: the same path as on the host, once its directory symlinks are resolved.
+    pub guest: Option<String>,
+}
+
+const LOADER: &str = "usr/lib64/ld-linux-x86-64.so.2";
+const LIBRARY_DIRS: &[&str] = &["usr/lib/x86_64-linux-gnu", "usr/lib"];
+
+impl Libraries {
+    /// Libraries (including the dynamic loader) that `binary` loads; empty for a static one.
+    pub fn of(&self, binary: &Path) -> Result<Vec<Library>> {
+        let root = match self {
+            Libraries::Host => {
+                let libs = of(binary)?;
+                return Ok(libs.into_iter().map(|file| Library { file, guest: None }).collect());
+            }
+            Libraries::Root(root) => root,
+        };
+        let path: Vec<String> =
+            LIBRARY_DIRS.iter().map(|dir| root.join(dir).display().to_string()).collect();
+        let out = Command::new(root.join(LOADER))
+            .arg("--library-path")
+            .arg(path.join(":"))
+            .arg("--list")
+            .arg(binary)
+            .output()
+            .with_context(|| format!("cannot run {}", root.join(LOADER).display()))?;
+        if !out.status.success() {
+            return Ok(Vec::new()); // static
+        }
+        let listed = parse_ldd(&String::from_utf8_lossy(&out.stdout))
+            .with_context(|| format!("{} --list {}", LOADER, binary.display()))?;
+        listed.into_iter().map(|file| in_root(root, file)).collect()
+    }
+}
+
+/// A library the root's loader listed: under the root, at the same path in the guest.
+fn in_root(root: &Path, file: PathBuf) -> Result<Library> {
+    let inside = file.strip_prefix(root).with_context(|| {
+        format!("{} is outside {}: the loader looked on the host", file.display(), root.display())
+    })?;
+    Ok(Library { guest: Some(format!("/{}", inside.display())), file })
+}
+
+/// Libraries (including the dynamic loader) that a host `binary` loads; empty for a static one.
 pub fn of(binary: &Path) -> Result<Vec<PathBuf>> {
     let out =
         Command::new("ldd").arg(binary).output().context("cannot run ldd (package libc-bin)")?;
@@ -56,5 +114,13 @@ mod tests {
             ]
         );
         assert!(parse_ldd("\tlibfoo.so => not found\n").is_err());
+    }
+
+    #[test]
+    fn a_root_library_keeps_its_path_inside_the_root() {
+        let root = Path::new("/vm/trixie/root");
+        let lib = in_root(root, root.join("usr/lib/x86_64-linux-gnu/libc.so.6")).unwrap();
+        assert_eq!(lib.guest.as_deref(), Some("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+        assert!(in_root(root, PathBuf::from("/usr/lib/x86_64-linux-gnu/libc.so.6")).is_err());
     }
 }

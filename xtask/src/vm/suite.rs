@@ -11,12 +11,16 @@ use anyhow::{bail, Result};
 use roam_testbed::{
     plan::{GuestResults, Plan},
     report::{RunReport, ScenarioReport},
-    scenario::{Band, Scenario, Security},
+    scenario::{Band, ChannelPlan, Scenario, Security},
     stack::Stack,
 };
 
 use super::{
-    image::ImageSpec, roam_checks, scenarios, session::Session, summary::Failure, RunOptions,
+    image::{Debian, ImageSpec},
+    roam_checks, scenarios,
+    session::Session,
+    summary::Failure,
+    RunOptions,
 };
 use crate::cmd::{self, note, step};
 
@@ -58,6 +62,14 @@ const NL80211_SCENARIOS: &[&str] =
 /// consistency check below does not apply to them.
 const REPEATED_OUTAGES: &[&str] = &["ap-flapping"];
 
+/// The networks users run besides WPA2-PSK and open: each once with the two scenarios below,
+/// stock and roam on the same channel, so every mode is seen to recover, with roam ahead.
+const SECURITY_MODES: [Security; 6] = roam_testbed::security::USERS_NETWORKS;
+const SECURITY_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
+/// One run per stack and mode: the ratio guard is loose enough for one, and CI's 60 minutes
+/// leave room for no more (12 topologies, 24 runs, about 5 minutes under TCG).
+const SECURITY_REPEATS: u32 = 1;
+
 /// Runs of each fault test (tests/faults): each checks what roam does, not how fast.
 const FAULT_REPEATS: u32 = 1;
 /// Runs per case in the suite; `ROAM_VM_SUITE_REPEATS` overrides (the suite must fit in CI).
@@ -75,7 +87,25 @@ const ARP_STALL_MS: f64 = 1500.0;
 /// Runs the suite; with `security`, every scenario whose network is protected runs with that
 /// security instead (the open ones stay open: the nl80211 stack joins nothing else), and with
 /// `band` every one in that band.
-pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
+/// A part of the suite, to run alone while working on it (`cargo xtask vm suite --only`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SuitePart {
+    /// Every scenario with stock wpa_supplicant.
+    Stock,
+    /// The roam stacks: roam, roam-no-monitor, roam-nl80211.
+    Roam,
+    /// The fault tests (tests/faults).
+    Faults,
+    /// silent-ap-loss and ap-deauth per security mode, stock and roam.
+    Security,
+}
+
+pub fn run(
+    security: Option<Security>,
+    band: Option<Band>,
+    debian: Debian,
+    only: Option<SuitePart>,
+) -> Result<()> {
     let secured = |mut scenario: Scenario| {
         if let Some(security) = security.filter(|_| scenario.security != Security::Open) {
             scenario.security = security;
@@ -89,9 +119,13 @@ pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
         Ok(n) => n.parse()?,
         Err(_) => DEFAULT_REPEATS,
     };
-    step(format!(
-        "VM suite: every scenario x channel layout with stock wpa_supplicant, {repeats} runs each"
-    ));
+    step(match only {
+        None => format!(
+            "VM suite: every scenario x channel layout with stock wpa_supplicant, {repeats} runs \
+             each; roam's scenarios with the roam stacks; the fault tests; each network type"
+        ),
+        Some(part) => format!("VM suite, one part: {part:?}"),
+    });
     let stock = scenarios::Selection {
         scenarios: scenarios::all()?
             .into_iter()
@@ -118,7 +152,6 @@ pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
         })
     };
     let recovery_runs = repeats + EXTRA_RECOVERY_RUNS;
-    let mut plan = scenarios::plan(&stock)?;
     let faults: Vec<Scenario> = scenarios::faults()?.into_iter().map(secured).collect();
     let fault_names: Vec<String> = faults.iter().map(|s| s.name.clone()).collect();
     let faults = scenarios::Selection {
@@ -127,17 +160,26 @@ pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
         repeats: FAULT_REPEATS,
         ..stock.clone()
     };
-    for selection in [
-        with(Stack::Roam, &recoveries, recovery_runs)?,
-        with(Stack::Roam, &holds, repeats)?,
-        with(Stack::Roam, LONG_HOLDS, 1)?,
-        with(Stack::RoamNoMonitor, &no_monitor_recoveries, recovery_runs)?,
-        with(Stack::RoamNoMonitor, &no_monitor_holds, repeats)?,
-        with(Stack::RoamNoMonitor, LONG_HOLDS, 1)?,
-        with(Stack::RoamNl80211, NL80211_SCENARIOS, recovery_runs)?,
-        faults,
-    ] {
-        plan.cases.extend(scenarios::plan(&selection)?.cases);
+    let mut parts = vec![
+        (SuitePart::Stock, stock.clone()),
+        (SuitePart::Roam, with(Stack::Roam, &recoveries, recovery_runs)?),
+        (SuitePart::Roam, with(Stack::Roam, &holds, repeats)?),
+        (SuitePart::Roam, with(Stack::Roam, LONG_HOLDS, 1)?),
+        (SuitePart::Roam, with(Stack::RoamNoMonitor, &no_monitor_recoveries, recovery_runs)?),
+        (SuitePart::Roam, with(Stack::RoamNoMonitor, &no_monitor_holds, repeats)?),
+        (SuitePart::Roam, with(Stack::RoamNoMonitor, LONG_HOLDS, 1)?),
+        (SuitePart::Roam, with(Stack::RoamNl80211, NL80211_SCENARIOS, recovery_runs)?),
+        (SuitePart::Faults, faults),
+    ];
+    // With --security every protected scenario already runs in that one mode.
+    if security.is_none() {
+        for mode in SECURITY_MODES {
+            parts.push((SuitePart::Security, security_cases(mode, band, &stock)?));
+        }
+    }
+    let mut plan = Plan { cases: Vec::new(), ..scenarios::plan(&stock)? };
+    for (_, selection) in parts.iter().filter(|(part, _)| only.is_none_or(|only| only == *part)) {
+        plan.cases.extend(scenarios::plan(selection)?.cases);
     }
     // The agent users install: the release build (a debug agent is ~40 ms slower per roam under
     // TCG, which the ratios below would measure instead of roam).
@@ -145,6 +187,7 @@ pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
     cmd::run(cmd::cargo().args(["build", "--release", "--package", "roam-user", "--bin", "roam"]))?;
     let image = ImageSpec {
         roam: Some(cmd::workspace_root().join("target/release/roam")),
+        debian,
         ..ImageSpec::default()
     };
     let outcome = super::run_plan(&image, &plan, &RunOptions::default())?;
@@ -183,6 +226,30 @@ pub fn run(security: Option<Security>, band: Option<Band>) -> Result<()> {
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");
     Ok(())
+}
+
+/// silent-ap-loss and ap-deauth on a `mode` network, stock and roam, on one channel.
+fn security_cases(
+    mode: Security,
+    band: Option<Band>,
+    stock: &scenarios::Selection,
+) -> Result<scenarios::Selection> {
+    let scenarios = SECURITY_SCENARIOS
+        .iter()
+        .map(|name| {
+            let mut scenario = scenarios::load(name)?;
+            scenario.security = mode;
+            scenario.band = band.unwrap_or(scenario.band);
+            Ok(scenario)
+        })
+        .collect::<Result<_>>()?;
+    Ok(scenarios::Selection {
+        scenarios,
+        stacks: vec![Stack::WpaSupplicant, Stack::Roam],
+        channels: Some(ChannelPlan::Same),
+        repeats: SECURITY_REPEATS,
+        ..stock.clone()
+    })
 }
 
 /// Scenarios roam must recover from, and those where it must hold back.
@@ -333,6 +400,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_security_cases_keep_their_own_logs_beside_the_stock_ones() {
+        let stock = scenarios::Selection {
+            scenarios: SECURITY_SCENARIOS.iter().map(|n| scenarios::load(n).unwrap()).collect(),
+            stacks: vec![Stack::WpaSupplicant, Stack::Roam],
+            channels: None,
+            repeats: 1,
+            probe_interval_ms: 10,
+        };
+        let mut dirs: Vec<String> = scenarios::plan(&stock)
+            .unwrap()
+            .cases
+            .iter()
+            .map(|case| case.run_dir_name(1))
+            .collect();
+        for mode in SECURITY_MODES {
+            let plan = scenarios::plan(&security_cases(mode, None, &stock).unwrap()).unwrap();
+            assert_eq!(plan.cases.len(), 4, "2 scenarios x stock and roam, one layout");
+            assert!(plan.cases.iter().all(|case| case.scenario.security == mode));
+            dirs.extend(plan.cases.iter().map(|case| case.run_dir_name(1)));
+        }
+        let unique: std::collections::BTreeSet<&String> = dirs.iter().collect();
+        assert_eq!(unique.len(), dirs.len(), "{dirs:?}");
+    }
+
     /// One ap-disable case per stack, two runs each, the first of which did not recover; the
     /// second recovered where `second_recovers`.
     fn one_miss_per_stack(second_recovers: bool) -> (Plan, GuestResults, Vec<Failure>) {
@@ -360,7 +452,7 @@ mod tests {
         };
         let case =
             CaseOutcome { error: None, runs: vec![outcome(false), outcome(second_recovers)] };
-        let results = GuestResults { cases: vec![case.clone(), case], leftovers: Vec::new() };
+        let results = GuestResults { cases: vec![case.clone(), case], ..GuestResults::default() };
         let failures = super::super::summary::failures(&plan, &results, Path::new("/s"));
         (plan, results, failures)
     }

@@ -14,7 +14,7 @@ pub fn table(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<18} {:<9} {:<15} {:>4} {:>9} {:>11} {:>11} {:>9}",
+        "{:<28} {:<9} {:<15} {:>4} {:>9} {:>11} {:>11} {:>9}",
         "scenario",
         "channels",
         "stack",
@@ -30,8 +30,11 @@ pub fn table(report: &Report) -> String {
         let ms = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
         let _ = writeln!(
             out,
-            "{:<18} {:<9} {:<15} {:>4} {:>9} {:>11} {:>11} {:>9}",
-            s.name,
+            "{:<28} {:<9} {:<15} {:>4} {:>9} {:>11} {:>11} {:>9}",
+            match roam_testbed::security::distinct_name(s.security) {
+                Some(security) => format!("{} ({security})", s.name),
+                None => s.name.clone(),
+            },
             channels_label(&s.channels),
             s.stack.name(),
             s.runs.len(),

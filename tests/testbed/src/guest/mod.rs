@@ -22,6 +22,7 @@ pub mod random;
 pub mod refusals;
 pub mod results;
 pub mod runner;
+pub mod software;
 pub mod stalls;
 pub mod station;
 pub mod system;

@@ -19,7 +19,7 @@ use super::{
     logs::LogMark,
     paths, proc_stats,
     random::XorShift,
-    refusals, results, stalls,
+    refusals, results, software, stalls,
     system::{self, monotonic_ns, progress, realtime_us},
     text_patching,
     topology::{Topology, TopologyKey, IN_FLIGHT},
@@ -54,7 +54,8 @@ pub fn run_plan_file(plan_path: &Path, device: &Path) -> Result<()> {
     if let Err(err) = stalls::start() {
         progress(format!("warning: vCPU stalls are not measured on every vCPU: {err:#}"));
     }
-    let results = run_plan(&plan, out);
+    let mut results = run_plan(&plan, out);
+    results.software = software::read();
     fs::write(out.join(RESULTS_FILE), serde_json::to_vec_pretty(&results)?)?;
     fs::write(out.join("dmesg.txt"), system::kernel_log())?;
     progress("writing results");
