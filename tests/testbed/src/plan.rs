@@ -23,6 +23,10 @@ pub struct Plan {
     /// them (radiotap), in the run's `frames.pcap`: the fuzzer's seeds (`cargo xtask fuzz`).
     #[serde(default)]
     pub capture_frames: bool,
+    /// A second probe, over IPv6, beside the IPv4 one (`vm run --ipv6`): each run's gap is then
+    /// reported per address family.
+    #[serde(default)]
+    pub ipv6_probe: bool,
 }
 
 /// One scenario on one channel layout with one stack, repeated.

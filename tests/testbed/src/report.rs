@@ -55,6 +55,9 @@ pub struct ScenarioReport {
     /// Median traffic gap over the runs; null without runs.
     pub p50_gap_ms: Option<f64>,
     pub p95_gap_ms: Option<f64>,
+    /// The IPv6 probe's median gap, where one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_gap_ms_ipv6: Option<f64>,
     pub runs: Vec<RunReport>,
 }
 
@@ -79,6 +82,17 @@ pub struct RunReport {
     pub bssid_after: Option<String>,
     /// Events in ms from the trigger, in time order.
     pub timeline: Vec<TimelineEvent>,
+    /// The IPv6 probe's figures, where one ran beside the IPv4 one (whose are the fields above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<FamilyFigures>,
+}
+
+/// One address family's probe over a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyFigures {
+    pub gap_ms: f64,
+    pub lost_packets: u64,
+    pub recovered: bool,
 }
 
 impl Report {
@@ -97,6 +111,8 @@ impl Report {
                     .map(|run| run.report.clone())
                     .collect();
                 let gaps: Vec<f64> = runs.iter().map(|run| run.gap_ms).collect();
+                let gaps6: Vec<f64> =
+                    runs.iter().filter_map(|run| Some(run.ipv6.as_ref()?.gap_ms)).collect();
                 ScenarioReport {
                     name: case.scenario.name.clone(),
                     channels: case.channels.clone(),
@@ -104,6 +120,7 @@ impl Report {
                     security: case.scenario.security,
                     p50_gap_ms: percentile(&gaps, 50.0),
                     p95_gap_ms: percentile(&gaps, 95.0),
+                    p50_gap_ms_ipv6: percentile(&gaps6, 50.0),
                     runs,
                 }
             })
@@ -175,6 +192,7 @@ mod tests {
                 bssid_before: Some("02:00:00:00:00:00".into()),
                 bssid_after: Some("02:00:00:00:01:00".into()),
                 timeline: vec![TimelineEvent::new(12.5, "auth", "wpa_supplicant")],
+                ipv6: None,
             },
             measured: true,
             log_dir: "runs/x-1".into(),
@@ -203,6 +221,7 @@ mod tests {
                 first_run: 1,
             }],
             capture_frames: false,
+            ipv6_probe: false,
         };
         let unmeasured = RunOutcome {
             measured: false,

@@ -43,7 +43,12 @@ pub fn merge(parts: Vec<Part>) -> Result<Merged> {
     let root = parent(&first.dir)?.to_path_buf();
     let first_dir = first.dir.clone();
     let probe_interval_ms = first.plan.probe_interval_ms;
-    let mut plan = Plan { probe_interval_ms, cases: Vec::new(), capture_frames: false };
+    let mut plan = Plan {
+        probe_interval_ms,
+        cases: Vec::new(),
+        capture_frames: false,
+        ipv6_probe: first.plan.ipv6_probe,
+    };
     let mut results = GuestResults::default();
     let mut measured_in: Vec<(RunSetKey, PathBuf)> = Vec::new();
     for part in parts {
@@ -129,7 +134,7 @@ mod tests {
         };
         Part {
             dir: dir.into(),
-            plan: Plan { probe_interval_ms: 10, cases, capture_frames: false },
+            plan: Plan { probe_interval_ms: 10, cases, capture_frames: false, ipv6_probe: false },
             results,
         }
     }

@@ -79,6 +79,9 @@ pub struct BenchArgs {
     /// Band of every scenario's named channel layouts: 2.4, 5 or mixed.
     #[arg(long, conflicts_with = "from_session")]
     band: Option<Band>,
+    /// A second probe over IPv6 beside the IPv4 one: the gaps are reported per address family.
+    #[arg(long, conflicts_with = "from_session")]
+    ipv6: bool,
     /// The Debian release of the guest's kernel and programs (bookworm, trixie, sid); the
     /// report's command names it.
     #[arg(long, value_enum, default_value_t, conflicts_with = "from_session")]
@@ -101,7 +104,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if stacks.contains(&Stack::RoamNl80211) {
         bail!("the benchmark compares wpa_supplicant, roam and iwd; roam-nl80211 runs in `cargo xtask vm run`");
     }
-    let plan = plan::interleaved(&scenarios, &stacks, repeats, args.interval_ms)?;
+    let plan = Plan {
+        ipv6_probe: args.ipv6,
+        ..plan::interleaved(&scenarios, &stacks, repeats, args.interval_ms)?
+    };
     cmd::step(format!(
         "Benchmark: {} scenarios x their channel layouts x {} stacks, {repeats} runs each, stacks taking turns",
         scenarios.len(),

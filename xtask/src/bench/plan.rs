@@ -93,7 +93,7 @@ pub fn interleaved(
     if !scenarios.iter().any(is_idle_station) {
         push_rounds(&idle_station_scenario(), stacks, 1)?;
     }
-    Ok(Plan { probe_interval_ms, cases, capture_frames: false })
+    Ok(Plan { probe_interval_ms, cases, capture_frames: false, ipv6_probe: false })
 }
 
 #[cfg(test)]

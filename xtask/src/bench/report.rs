@@ -119,6 +119,11 @@ pub struct ScenarioFigures {
     pub max_connections: Option<u32>,
     /// This stack's median gap over stock wpa_supplicant's, same scenario and channels.
     pub ratio_to_stock: Option<f64>,
+    /// The IPv6 probe's median gap and its ratio to stock's, where one ran (`bench --ipv6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_gap_ms_ipv6: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_to_stock_ipv6: Option<f64>,
     /// ... over iwd's.
     pub ratio_to_iwd: Option<f64>,
     /// Nothing happens to the APs in this scenario: its runs measure costs and false alarms,
@@ -139,6 +144,9 @@ impl ScenarioFigures {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFigures {
     pub gap_ms: f64,
+    /// The IPv6 probe's gap, where one ran beside the IPv4 one (whose `gap_ms` is above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_ms_ipv6: Option<f64>,
     pub lost_packets: u64,
     /// Time from the trigger with more than 5 % of the probes lost.
     #[serde(default)]
@@ -221,6 +229,8 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
                     p50_lossy_ms: None,
                     max_connections: None,
                     ratio_to_stock: None,
+                    p50_gap_ms_ipv6: None,
+                    ratio_to_stock_ipv6: None,
                     ratio_to_iwd: None,
                     quiet,
                 });
@@ -236,6 +246,7 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
                 .and_then(|text| AgentAccount::of(&text));
             groups[index].runs.push(RunFigures {
                 gap_ms: report.gap_ms,
+                gap_ms_ipv6: report.ipv6.as_ref().map(|v6| v6.gap_ms),
                 lost_packets: report.lost_packets,
                 lossy_ms: report.lossy_ms,
                 connections: report.connections,
@@ -286,25 +297,26 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
         let lossy: Vec<f64> = group.runs.iter().map(|r| r.lossy_ms).collect();
         group.p50_lossy_ms = percentile(&lossy, 50.0);
         group.max_connections = group.runs.iter().map(|r| r.connections).max();
+        let gaps6: Vec<f64> = group.runs.iter().filter_map(|r| r.gap_ms_ipv6).collect();
+        group.p50_gap_ms_ipv6 = percentile(&gaps6, 50.0);
     }
     // Ratios within a scenario, channel layout and security: stock on the same network.
-    let medians: Vec<(ScenarioFigures, Option<f64>)> = groups
-        .iter()
-        .map(|g| (ScenarioFigures { runs: Vec::new(), ..g.clone() }, g.p50_gap_ms))
-        .collect();
-    let median_of = |g: &ScenarioFigures, stack: Stack| {
-        medians
-            .iter()
-            .find(|(m, _)| m.same_case_as(g) && m.stack == stack)
-            .and_then(|(_, p50)| *p50)
+    let medians: Vec<ScenarioFigures> =
+        groups.iter().map(|g| ScenarioFigures { runs: Vec::new(), ..g.clone() }).collect();
+    let of_stack = |g: &ScenarioFigures, stack: Stack| {
+        medians.iter().find(|m| m.same_case_as(g) && m.stack == stack)
+    };
+    let ratio = |ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
+        (Some(ours), Some(theirs)) if theirs > 0.0 => Some(ours / theirs),
+        _ => None,
     };
     for group in &mut groups {
-        let ratio = |base: Option<f64>| match (group.p50_gap_ms, base) {
-            (Some(ours), Some(theirs)) if theirs > 0.0 => Some(ours / theirs),
-            _ => None,
-        };
-        group.ratio_to_stock = ratio(median_of(group, Stack::WpaSupplicant));
-        group.ratio_to_iwd = ratio(median_of(group, Stack::Iwd));
+        let stock = of_stack(group, Stack::WpaSupplicant);
+        group.ratio_to_stock = ratio(group.p50_gap_ms, stock.and_then(|s| s.p50_gap_ms));
+        group.ratio_to_stock_ipv6 =
+            ratio(group.p50_gap_ms_ipv6, stock.and_then(|s| s.p50_gap_ms_ipv6));
+        group.ratio_to_iwd =
+            ratio(group.p50_gap_ms, of_stack(group, Stack::Iwd).and_then(|s| s.p50_gap_ms));
     }
     let mut stacks: Vec<Stack> = Vec::new();
     for (stack, _) in &windows {
@@ -354,7 +366,7 @@ pub(crate) mod tests {
 
     use roam_testbed::{
         plan::{CaseOutcome, RunOutcome},
-        report::RunReport,
+        report::{FamilyFigures, RunReport},
         scenario::Scenario,
     };
 
@@ -385,6 +397,7 @@ pub(crate) mod tests {
                     TimelineEvent::new(40.0, "auth", "kernel"),
                     TimelineEvent::new(gap_ms, "first_probe_answered", "probe"),
                 ],
+                ipv6: None,
             },
             measured: true,
             log_dir: log_dir.into(),
@@ -485,6 +498,25 @@ pub(crate) mod tests {
         };
         assert_eq!(roam_on(Security::Wpa2Psk), Some(0.18));
         assert_eq!(roam_on(Security::FtSae), Some(0.09), "against FT-SAE's own stock");
+    }
+
+    #[test]
+    fn the_ipv6_probe_has_its_own_medians_and_ratios() {
+        let (plan, mut results, logs) = sample();
+        for (case, outcome) in plan.cases.iter().zip(&mut results.cases) {
+            for run in &mut outcome.runs {
+                let gap_ms = match case.stack {
+                    Stack::WpaSupplicant => 2000.0,
+                    _ => 100.0,
+                };
+                run.report.ipv6 = Some(FamilyFigures { gap_ms, lost_packets: 0, recovered: true });
+            }
+        }
+        let groups = build(&plan, &results, &logs).scenarios;
+        let roam = groups.iter().find(|g| g.name == "ap-deauth" && g.stack == Stack::Roam).unwrap();
+        assert_eq!(roam.p50_gap_ms_ipv6, Some(100.0));
+        assert_eq!(roam.ratio_to_stock_ipv6, Some(0.05));
+        assert_eq!(roam.runs[0].gap_ms_ipv6, Some(100.0));
     }
 
     #[test]

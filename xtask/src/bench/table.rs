@@ -154,7 +154,13 @@ fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
         header.push(format!("{stack} p50/p95 ms"));
     }
     header.extend(agents.iter().map(|stack| format!("{stack}/stock")));
-    header.extend(["roam/iwd".into(), "lost p50".into(), "recovered".into()]);
+    header.push("roam/iwd".into());
+    // With the IPv6 probe (bench --ipv6): each agent stack's ratio on that family too.
+    let ipv6 = report.scenarios.iter().any(|g| g.p50_gap_ms_ipv6.is_some());
+    if ipv6 {
+        header.extend(agents.iter().map(|stack| format!("{stack}/stock IPv6")));
+    }
+    header.extend(["lost p50".into(), "recovered".into()]);
     let rows = run_sets(report)
         .into_iter()
         .filter(|set| wanted(set))
@@ -173,6 +179,11 @@ fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
             }
             let roam = group(report, set, Stack::Roam);
             row.push(ratio(roam.and_then(|g| g.ratio_to_iwd)));
+            if ipv6 {
+                for &stack in &agents {
+                    row.push(ratio(group(report, set, stack).and_then(|g| g.ratio_to_stock_ipv6)));
+                }
+            }
             let per_stack = |f: &dyn Fn(&ScenarioFigures) -> String| {
                 groups
                     .iter()
@@ -472,6 +483,22 @@ pub(crate) mod tests {
         let mut unknown = report;
         unknown["costs"]["surprise"] = serde_json::json!(1);
         assert!(!validator.is_valid(&unknown));
+    }
+
+    #[test]
+    fn a_report_with_ipv6_figures_validates_too() {
+        let path = crate::cmd::workspace_root().join("docs/bench.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+        let mut report = sample_report();
+        let group = &mut report.scenarios[0];
+        group.p50_gap_ms_ipv6 = Some(120.0);
+        group.ratio_to_stock_ipv6 = Some(0.12);
+        group.runs[0].gap_ms_ipv6 = Some(120.0);
+        let report = serde_json::to_value(report).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl Apt {
         })
     }
 
-    /// `package` and everything it depends on (pre-depends included; recommends not), as
+    /// `packages` and everything they depend on (pre-depends included; recommends not), as
     /// real package names.
     pub fn closure(&self, packages: &[&str]) -> Result<Vec<String>> {
         let listing = cmd::output(

@@ -30,6 +30,7 @@ use std::{fs, path::PathBuf, time::Duration};
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use roam_testbed::{
+    plan::Plan,
     scenario::{Band, ChannelPlan, Security},
     stack::Stack,
 };
@@ -139,6 +140,10 @@ struct RunArgs {
     /// Interval between two traffic probes.
     #[arg(long, default_value_t = DEFAULT_PROBE_INTERVAL_MS)]
     interval_ms: u64,
+    /// A second probe over IPv6 (unique local addresses on the bridge and the station) beside
+    /// the IPv4 one: each run's gap is reported per address family.
+    #[arg(long)]
+    ipv6: bool,
     /// Kill the VM after this long [default: computed from the plan].
     #[arg(long)]
     timeout_s: Option<u64>,
@@ -221,7 +226,7 @@ fn run_scenarios(args: &RunArgs) -> Result<()> {
         repeats: args.repeats,
         probe_interval_ms: args.interval_ms,
     };
-    let plan = scenarios::plan(&selection)?;
+    let plan = Plan { ipv6_probe: args.ipv6, ..scenarios::plan(&selection)? };
     let options =
         RunOptions { timeout: args.timeout_s.map(Duration::from_secs), ..RunOptions::default() };
     let outcome = run_plan(&args.image.spec()?, &plan, &options)?;

@@ -292,6 +292,7 @@ mod tests {
             security: Security::default(),
             p50_gap_ms: Some(p50),
             p95_gap_ms: Some(p50),
+            p50_gap_ms_ipv6: None,
             runs: Vec::new(),
         }
     }
@@ -398,6 +399,7 @@ mod tests {
                 bssid_before: None,
                 bssid_after: None,
                 timeline: Vec::new(),
+                ipv6: None,
             },
             measured: true,
             log_dir: format!("runs/x-{probe}"),

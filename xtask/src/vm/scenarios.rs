@@ -145,7 +145,12 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
             }
         }
     }
-    Ok(Plan { probe_interval_ms: selection.probe_interval_ms, cases, capture_frames: false })
+    Ok(Plan {
+        probe_interval_ms: selection.probe_interval_ms,
+        cases,
+        capture_frames: false,
+        ipv6_probe: false,
+    })
 }
 
 #[cfg(test)]

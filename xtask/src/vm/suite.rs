@@ -397,6 +397,7 @@ mod tests {
             bssid_before: None,
             bssid_after: None,
             timeline,
+            ipv6: None,
         }
     }
 

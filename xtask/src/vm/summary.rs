@@ -24,11 +24,16 @@ pub fn table(report: &Report) -> String {
         "p95 gap ms",
         "lost p50"
     );
+    let ipv6 = report.scenarios.iter().any(|s| s.p50_gap_ms_ipv6.is_some());
+    if ipv6 {
+        out.pop();
+        out.push_str(&format!(" {:>13}\n", "IPv6 p50 ms"));
+    }
     for s in &report.scenarios {
         let recovered = s.runs.iter().filter(|r| r.recovered).count();
         let lost: Vec<u64> = s.runs.iter().map(|r| r.lost_packets).collect();
         let ms = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{:<28} {:<9} {:<15} {:>4} {:>9} {:>11} {:>11} {:>9}",
             match roam_testbed::security::distinct_name(s.security) {
@@ -43,6 +48,10 @@ pub fn table(report: &Report) -> String {
             ms(s.p95_gap_ms),
             ms(median_u64(&lost)),
         );
+        if ipv6 {
+            let _ = write!(out, " {:>13}", ms(s.p50_gap_ms_ipv6));
+        }
+        out.push('\n');
     }
     out
 }

@@ -40,6 +40,11 @@ pub const BRIDGE: &str = "br0";
 pub const BRIDGE_MAC: &str = "02:00:00:00:ff:01";
 pub const BRIDGE_ADDRESS: &str = "10.0.0.1/24";
 pub const ECHO_ADDRESS: &str = "10.0.0.1:7777";
+/// IPv6 beside IPv4 where the plan asks for the second probe: unique local addresses, fixed and
+/// without duplicate address detection, so both are usable at once.
+pub const STA_ADDRESS6: &str = "fd00:726f:616d::2/64";
+pub const BRIDGE_ADDRESS6: &str = "fd00:726f:616d::1/64";
+pub const ECHO_ADDRESS6: &str = "[fd00:726f:616d::1]:7777";
 
 pub const SSID: &str = "roam-testbed";
 

@@ -142,7 +142,11 @@ fn enter_netns(path: &Path) -> Result<()> {
 }
 
 fn probe_socket(target: SocketAddr) -> Result<UdpSocket> {
-    let socket = UdpSocket::bind("0.0.0.0:0")?;
+    let any: SocketAddr = match target {
+        SocketAddr::V4(_) => "0.0.0.0:0".parse()?,
+        SocketAddr::V6(_) => "[::]:0".parse()?,
+    };
+    let socket = UdpSocket::bind(any)?;
     socket.connect(target)?;
     socket.set_read_timeout(Some(POLL))?;
     Ok(socket)

@@ -5,7 +5,7 @@ use std::{fmt::Write as _, fs, path::Path, time::Duration};
 use anyhow::{Context as _, Result};
 use roam_testbed::{
     plan::{Case, CaseOutcome, GuestResults, Plan, ProcessWindow, RunOutcome, RESULTS_FILE},
-    report::RunReport,
+    report::{FamilyFigures, RunReport},
     timeline::{self, TimelineEvent},
     traffic::{self, ProbeRecord},
 };
@@ -77,7 +77,7 @@ fn run_plan(plan: &Plan, out: &Path) -> GuestResults {
         let pace = pace(started.elapsed(), &took, &left);
         progress(format!("case {}/{}: {}{pace}", index + 1, plan.cases.len(), case.title()));
         let case_started = std::time::Instant::now();
-        results.cases.push(run_case(case, &mut topology, interval, plan.capture_frames, out));
+        results.cases.push(run_case(case, &mut topology, interval, plan, out));
         took.push((case.scenario.name.as_str(), case_started.elapsed()));
         if let Some(built) = topology.as_ref().filter(|_| agent_checks_due) {
             agent_checks_due = false;
@@ -128,9 +128,10 @@ fn run_case(
     case: &Case,
     topology: &mut Option<Topology>,
     interval: Duration,
-    capture_frames: bool,
+    plan: &Plan,
     out: &Path,
 ) -> CaseOutcome {
+    let capture_frames = plan.capture_frames;
     let key = TopologyKey {
         stack: case.stack,
         channels: case.channels.clone(),
@@ -138,6 +139,7 @@ fn run_case(
         beacon_interval_tu: case.scenario.beacon_interval_tu,
         third_radio: case.scenario.needs_third_radio(),
         other_network: case.scenario.other_network,
+        ipv6: plan.ipv6_probe,
     };
     let mut outcome = CaseOutcome::default();
     // "run 2/5" within a case of five; a plan of one-run cases (the benchmark) numbers its
@@ -232,6 +234,7 @@ fn run_once(
         bssid_before: None,
         bssid_after: None,
         timeline: Vec::new(),
+        ipv6: None,
     };
     let mut measured = false;
     let mut extras = RunExtras::default();
@@ -380,8 +383,25 @@ fn measure(
     drop(capture);
 
     // The numbers.
-    let records = topology.probe().records_since(t0.monotonic_ns.saturating_sub(BEFORE_TRIGGER_NS));
+    let since_ns = t0.monotonic_ns.saturating_sub(BEFORE_TRIGGER_NS);
+    let records = topology.probe().records_since(since_ns);
     let outcome = traffic::analyze(&records, t0.monotonic_ns, end_ns, interval.as_nanos() as u64);
+    let records6 = topology.probe6().map(|probe| probe.records_since(since_ns));
+    if let Some(records6) = &records6 {
+        let v6 = traffic::analyze(records6, t0.monotonic_ns, end_ns, interval.as_nanos() as u64);
+        report.ipv6 = Some(FamilyFigures {
+            gap_ms: v6.gap_ms,
+            lost_packets: v6.lost_packets,
+            recovered: v6.recovered,
+        });
+        if let Some(end) = v6.gap_end_ns {
+            events.push(TimelineEvent::new(
+                t0.ms_since_monotonic(end),
+                "first_probe6_answered",
+                "probe",
+            ));
+        }
+    }
     report.gap_ms = outcome.gap_ms;
     report.lost_packets = outcome.lost_packets;
     report.lossy_ms = outcome.lossy_ms;
@@ -425,6 +445,9 @@ fn measure(
     fs::write(dir.join("trace.txt"), kernel_trace)?;
     fs::write(dir.join("dmesg.txt"), system::kernel_log())?;
     fs::write(dir.join("probe.csv"), probe_csv(&records, t0))?;
+    if let Some(records6) = &records6 {
+        fs::write(dir.join("probe6.csv"), probe_csv(records6, t0))?;
+    }
     fs::write(dir.join("report.json"), serde_json::to_vec_pretty(report)?)?;
     // Before the scrape below, which wakes the agent too.
     let window_ms = (monotonic_ns() - daemons_since_ns) as f64 / 1e6;

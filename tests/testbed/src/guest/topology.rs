@@ -50,6 +50,8 @@ pub struct TopologyKey {
     pub third_radio: bool,
     /// The last AP serves another network, on a LAN of its own (see `Scenario::other_network`).
     pub other_network: bool,
+    /// IPv6 on the bridge and the station, and a second probe over it (`Plan::ipv6_probe`).
+    pub ipv6: bool,
 }
 
 pub struct Topology {
@@ -69,6 +71,9 @@ pub struct Topology {
     station: Option<Box<dyn Station>>,
     probe: Option<Probe>,
     echo: Option<Echo>,
+    /// The IPv6 probe and its echo responder, where the key asks for IPv6.
+    probe6: Option<Probe>,
+    echo6: Option<Echo>,
     /// The other network's gateway's echo responder (same address, its own namespace).
     other_echo: Option<Echo>,
 }
@@ -76,7 +81,7 @@ pub struct Topology {
 impl Topology {
     pub fn build(key: &TopologyKey, probe_interval: Duration, laps: &mut Laps) -> Result<Topology> {
         remove_leftovers()?;
-        create_bridge()?;
+        create_bridge(key.ipv6)?;
         set_regulatory_domain(&key.channels)?;
         let aps = key.channels.len();
         let radios = hwsim::load(aps + 1 + usize::from(key.third_radio))?;
@@ -90,6 +95,8 @@ impl Topology {
             station: None,
             probe: None,
             echo: None,
+            probe6: None,
+            echo6: None,
             other_echo: None,
             attacker: others.get(1).map(Attacker::new).transpose()?,
             background: Vec::new(),
@@ -122,8 +129,11 @@ impl Topology {
             ap.start()?;
             topology.aps.push(ap);
         }
-        move_to_station_netns(&station_radio.phy, &station_radio.iface)?;
+        move_to_station_netns(&station_radio.phy, &station_radio.iface, key.ipv6)?;
         topology.echo = Some(Echo::start(echo_address())?);
+        if key.ipv6 {
+            topology.echo6 = Some(Echo::start(echo_address6())?);
+        }
         laps.lap("build");
         topology.start_station(probe_interval, laps)?;
         Ok(topology)
@@ -145,6 +155,7 @@ impl Topology {
         laps: &mut Laps,
     ) -> Result<()> {
         self.probe = None;
+        self.probe6 = None;
         self.station = None;
         laps.lap("stop");
         // Only a stack with the agent can leave roam's things behind (the benchmark switches
@@ -174,11 +185,11 @@ impl Topology {
             .wait_connected(CONNECT_TIMEOUT)
             .context("the station did not connect to the topology")?;
         laps.lap("join");
-        self.probe = Some(Probe::start(
-            Some(Path::new(paths::STA_NETNS_PATH)),
-            echo_address(),
-            probe_interval,
-        )?);
+        let station_netns = Some(Path::new(paths::STA_NETNS_PATH));
+        self.probe = Some(Probe::start(station_netns, echo_address(), probe_interval)?);
+        if self.key.ipv6 {
+            self.probe6 = Some(Probe::start(station_netns, echo_address6(), probe_interval)?);
+        }
         self.wait_steady_traffic()?;
         laps.lap("probe");
         self.station().check_alive()
@@ -206,7 +217,7 @@ impl Topology {
         args.extend(add);
         args.extend(["addr", &mac]);
         process::run(paths::IP, &args)?;
-        configure_station_iface()?;
+        configure_station_iface(self.key.ipv6)?;
         self.station().start_supplicant()
     }
 
@@ -216,6 +227,16 @@ impl Topology {
 
     pub fn probe(&self) -> &Probe {
         self.probe.as_ref().expect("probe runs while the topology exists")
+    }
+
+    /// The IPv6 probe, where the key asks for one.
+    pub fn probe6(&self) -> Option<&Probe> {
+        self.probe6.as_ref()
+    }
+
+    /// Every probe running (the IPv4 one first).
+    pub fn probes(&self) -> impl Iterator<Item = &Probe> {
+        self.probe.iter().chain(&self.probe6)
     }
 
     pub fn freqs_mhz(&self) -> Vec<u32> {
@@ -303,18 +324,19 @@ impl Topology {
         Ok(())
     }
 
-    /// Waits until the last probes were all answered.
+    /// Waits until the last probes were all answered, on every probe.
     pub fn wait_steady_traffic(&self) -> Result<()> {
-        let probe = self.probe();
-        // A slow probe (an idle station's pace) needs longer for its streak.
-        let timeout = STEADY_TIMEOUT.max(probe.settled_duration() * 3);
-        let deadline = Instant::now() + timeout;
         let since = system::monotonic_ns();
-        while probe.answered_streak(since, IN_FLIGHT) < probe.settled_streak() {
-            if Instant::now() > deadline {
-                bail!("probe traffic did not flow steadily within {timeout:?}");
+        for probe in self.probes() {
+            // A slow probe (an idle station's pace) needs longer for its streak.
+            let timeout = STEADY_TIMEOUT.max(probe.settled_duration() * 3);
+            let deadline = Instant::now() + timeout;
+            while probe.answered_streak(since, IN_FLIGHT) < probe.settled_streak() {
+                if Instant::now() > deadline {
+                    bail!("probe traffic did not flow steadily within {timeout:?}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())
     }
@@ -324,10 +346,12 @@ impl Drop for Topology {
     fn drop(&mut self) {
         // Programs first (they hold interfaces), then the namespace, the bridge, the radios.
         self.probe = None;
+        self.probe6 = None;
         self.station = None;
         leftovers::check(&format!("the {} stack stopped", self.key.stack));
         self.aps.clear();
         self.echo = None;
+        self.echo6 = None;
         self.other_echo = None;
         if let Err(err) = remove_leftovers() {
             system::progress(format!("warning: topology teardown: {err:#}"));
@@ -337,6 +361,10 @@ impl Drop for Topology {
 
 fn echo_address() -> SocketAddr {
     paths::ECHO_ADDRESS.parse().expect("valid address")
+}
+
+fn echo_address6() -> SocketAddr {
+    paths::ECHO_ADDRESS6.parse().expect("valid address")
 }
 
 /// Removes what a previous topology may have left: namespace, bridge, radios.
@@ -390,14 +418,20 @@ fn create_other_network() -> Result<()> {
     in_gateway(&["link", "set", "lo", "up"])
 }
 
-fn create_bridge() -> Result<()> {
+fn create_bridge(ipv6: bool) -> Result<()> {
     process::ip(&["link", "add", paths::BRIDGE, "type", "bridge"])?;
     process::ip(&["link", "set", paths::BRIDGE, "address", paths::BRIDGE_MAC])?;
     process::ip(&["address", "add", paths::BRIDGE_ADDRESS, "dev", paths::BRIDGE])?;
+    if ipv6 {
+        let ipv6 = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", paths::BRIDGE);
+        system::write_knob(ipv6, "0")?;
+        let address = ["-6", "address", "add", paths::BRIDGE_ADDRESS6, "dev", paths::BRIDGE];
+        process::ip(&[&address[..], &["nodad"]].concat())?;
+    }
     process::ip(&["link", "set", paths::BRIDGE, "up"])
 }
 
-fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
+fn move_to_station_netns(phy: &str, iface: &str, ipv6: bool) -> Result<()> {
     process::ip(&["netns", "add", paths::STA_NETNS])?;
     process::run(paths::IW, &["phy", phy, "set", "netns", "name", paths::STA_NETNS])?;
     let in_netns = |args: &[&str]| {
@@ -407,25 +441,30 @@ fn move_to_station_netns(phy: &str, iface: &str) -> Result<()> {
     };
     in_netns(&["link", "set", iface, "name", paths::STA_IFACE])?;
     in_netns(&["link", "set", "lo", "up"])?;
-    configure_station_iface()
+    configure_station_iface(ipv6)
 }
 
 /// The station interface's settings, in the station namespace.
-fn configure_station_iface() -> Result<()> {
-    // The testbed's network is IPv4: IPv6 chatter at each (re)connection (DAD, MLD, router
-    // solicitations) would only blur the per-packet comparison of the probe and the drop window.
-    let key = format!("net.ipv6.conf.{}.disable_ipv6", paths::STA_IFACE);
-    let status = process::in_station_netns(paths::TESTBED).args(["sysctl", &key, "1"]).status()?;
-    anyhow::ensure!(status.success(), "could not disable IPv6 on the station");
-    process::ip(&[
-        "-n",
-        paths::STA_NETNS,
-        "address",
-        "add",
-        paths::STA_ADDRESS,
-        "dev",
-        paths::STA_IFACE,
-    ])
+fn configure_station_iface(ipv6: bool) -> Result<()> {
+    // The testbed's network is IPv4 unless the plan probes IPv6 too: IPv6 chatter at each
+    // (re)connection (DAD, MLD, router solicitations) would only blur the per-packet comparison
+    // of the probe and the drop window.
+    let sysctl = |key: String, value: &str| -> Result<()> {
+        let status =
+            process::in_station_netns(paths::TESTBED).args(["sysctl", &key, value]).status()?;
+        anyhow::ensure!(status.success(), "could not set {key} on the station");
+        Ok(())
+    };
+    let conf = format!("net.ipv6.conf.{}", paths::STA_IFACE);
+    let in_netns = |args: &[&str]| process::ip(&[&["-n", paths::STA_NETNS][..], args].concat());
+    if ipv6 {
+        // Its link-local address without the second of detection a roam must not wait for.
+        sysctl(format!("{conf}.accept_dad"), "0")?;
+        in_netns(&["-6", "address", "add", paths::STA_ADDRESS6, "dev", paths::STA_IFACE, "nodad"])?;
+    } else {
+        sysctl(format!("{conf}.disable_ipv6"), "1")?;
+    }
+    in_netns(&["address", "add", paths::STA_ADDRESS, "dev", paths::STA_IFACE])
 }
 
 /// `roam-testbed up`: builds a topology and keeps it until Enter is pressed.
@@ -437,6 +476,7 @@ pub fn hold(channels: &ChannelPlan, aps: usize, security: Security, stack: Stack
         beacon_interval_tu: 100,
         third_radio: false,
         other_network: false,
+        ipv6: false,
     };
     let mut topology = Topology::build(&key, Duration::from_millis(10), &mut Laps::start())?;
     for ap in &topology.aps {

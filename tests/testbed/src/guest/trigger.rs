@@ -31,11 +31,11 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
     let label = |what: &str| Some(format!("{what} {iface}"));
     let result = match *step {
         Step::PauseTraffic => {
-            topology.probe().set_paused(true);
+            topology.probes().for_each(|probe| probe.set_paused(true));
             Ok(Some("pause traffic".into()))
         }
         Step::ResumeTraffic => {
-            topology.probe().set_paused(false);
+            topology.probes().for_each(|probe| probe.set_paused(false));
             Ok(Some("resume traffic".into()))
         }
         Step::SelectNetwork { network } => topology
