@@ -5,7 +5,8 @@
 //! (tolerant thresholds: the exact ratios are the benchmark's), its drop-window accounting must
 //! agree with the probe, and its metrics must show the roams; the same for the agent alone on
 //! an open network (roam-nl80211), and with its monitor off (roam-no-monitor, what a host whose
-//! monitor hears nothing gets).
+//! monitor hears nothing gets); the fault tests; silent-ap-loss and ap-deauth on every network
+//! type users run. Then a smoke run on each newer Debian release, a boot each.
 
 use anyhow::{bail, Result};
 use roam_testbed::{
@@ -98,6 +99,51 @@ pub enum SuitePart {
     Faults,
     /// silent-ap-loss and ap-deauth per security mode, stock and roam.
     Security,
+    /// The newer Debian releases' smoke runs, a boot each (see [`RELEASE_SMOKE`]).
+    Releases,
+}
+
+/// The Debian releases besides bookworm that `cargo xtask test` boots once each: the whole
+/// suite on them is `cargo xtask vm suite --debian <release>`, on demand (over CI's budget).
+pub const SMOKE_RELEASES: [Debian; 2] = [Debian::Trixie, Debian::Sid];
+/// What a release's smoke run runs: one silent AP and one deauthentication, stock and roam, one
+/// run each on one channel; every hook must attach, roam must recover ahead of stock, and
+/// nothing of roam's may stay.
+pub const RELEASE_SMOKE: &[&str] = &["silent-ap-loss", "ap-deauth"];
+
+/// The smoke run of `debian` (a boot of its own).
+pub fn release_smoke(debian: Debian) -> Result<()> {
+    step(format!("VM smoke run on Debian {}", debian.suite()));
+    let selection = scenarios::Selection {
+        scenarios: RELEASE_SMOKE.iter().map(|name| scenarios::load(name)).collect::<Result<_>>()?,
+        stacks: vec![Stack::WpaSupplicant, Stack::Roam],
+        channels: Some(ChannelPlan::Same),
+        repeats: 1,
+        probe_interval_ms: super::DEFAULT_PROBE_INTERVAL_MS,
+    };
+    let plan = scenarios::plan(&selection)?;
+    let image = ImageSpec { roam: Some(release_agent()?), debian, ..ImageSpec::default() };
+    let outcome = super::run_plan(&image, &plan, &RunOptions::default())?;
+    let mut problems: Vec<String> = outcome
+        .failures
+        .iter()
+        .filter(|failure| !is_a_stock_miss(&plan, &outcome.results, failure))
+        .map(|failure| failure.to_string())
+        .collect();
+    problems.extend(roam_checks::gap_ratios(&outcome.report));
+    problems.extend(check_roam_hooks(&outcome.session));
+    problems.extend(outcome.results.leftovers.iter().map(|found| format!("left behind {found}")));
+    report_problems(&outcome.session, &problems)?;
+    note(format!("smoke run on Debian {} passed", debian.suite()));
+    Ok(())
+}
+
+/// The agent users install: the release build (a debug agent is ~40 ms slower per roam under
+/// TCG, which the suite's ratios would measure instead of roam).
+fn release_agent() -> Result<std::path::PathBuf> {
+    step("Building the release agent for the VM");
+    cmd::run(cmd::cargo().args(["build", "--release", "--package", "roam-user", "--bin", "roam"]))?;
+    Ok(cmd::workspace_root().join("target/release/roam"))
 }
 
 pub fn run(
@@ -106,6 +152,9 @@ pub fn run(
     debian: Debian,
     only: Option<SuitePart>,
 ) -> Result<()> {
+    if only == Some(SuitePart::Releases) {
+        return SMOKE_RELEASES.into_iter().try_for_each(release_smoke);
+    }
     let secured = |mut scenario: Scenario| {
         if let Some(security) = security.filter(|_| scenario.security != Security::Open) {
             scenario.security = security;
@@ -181,15 +230,7 @@ pub fn run(
     for (_, selection) in parts.iter().filter(|(part, _)| only.is_none_or(|only| only == *part)) {
         plan.cases.extend(scenarios::plan(selection)?.cases);
     }
-    // The agent users install: the release build (a debug agent is ~40 ms slower per roam under
-    // TCG, which the ratios below would measure instead of roam).
-    step("Building the release agent for the VM");
-    cmd::run(cmd::cargo().args(["build", "--release", "--package", "roam-user", "--bin", "roam"]))?;
-    let image = ImageSpec {
-        roam: Some(cmd::workspace_root().join("target/release/roam")),
-        debian,
-        ..ImageSpec::default()
-    };
+    let image = ImageSpec { roam: Some(release_agent()?), debian, ..ImageSpec::default() };
     let outcome = super::run_plan(&image, &plan, &RunOptions::default())?;
     let mut problems = Vec::new();
     for failure in &outcome.failures {
@@ -225,6 +266,10 @@ pub fn run(
     problems.extend(roam_checks::check(&plan, &outcome));
     report_problems(&outcome.session, &problems)?;
     note("VM suite passed");
+    // The newer releases, a boot each, where the whole suite ran on bookworm.
+    if only.is_none() && debian == Debian::Bookworm && security.is_none() && band.is_none() {
+        SMOKE_RELEASES.into_iter().try_for_each(release_smoke)?;
+    }
     Ok(())
 }
 
