@@ -465,14 +465,19 @@ pub(crate) mod tests {
         }
     }
 
+    /// The validator of docs/bench.schema.json.
+    fn schema() -> jsonschema::Validator {
+        let path = crate::cmd::workspace_root().join("docs/bench.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    }
+
     /// The JSON shape is documented in docs/bench.schema.json; every object there is closed
     /// (`additionalProperties: false`), so a field added here without the schema fails too.
     #[test]
     fn a_report_validates_against_the_documented_schema() {
-        let path = crate::cmd::workspace_root().join("docs/bench.schema.json");
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+        let validator = schema();
         let report = serde_json::to_value(sample_report()).unwrap();
         let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "the sample report breaks the schema: {errors:#?}");
@@ -487,10 +492,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_report_with_ipv6_figures_validates_too() {
-        let path = crate::cmd::workspace_root().join("docs/bench.schema.json");
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+        let validator = schema();
         let mut report = sample_report();
         let group = &mut report.scenarios[0];
         group.p50_gap_ms_ipv6 = Some(120.0);
