@@ -147,10 +147,29 @@ fn probe_socket(target: SocketAddr) -> Result<UdpSocket> {
         SocketAddr::V6(_) => "[::]:0".parse()?,
     };
     let socket = UdpSocket::bind(any)?;
-    socket.connect(target)?;
+    // IPv6's prefix route comes back a moment after a new stack's connection brings the link
+    // up (seen when the benchmark switched stacks): until then connect() finds no route.
+    let deadline = std::time::Instant::now() + ROUTE_WAIT;
+    loop {
+        match socket.connect(target) {
+            Ok(()) => break,
+            Err(err)
+                if err.kind() == std::io::ErrorKind::NetworkUnreachable
+                    && std::time::Instant::now() < deadline =>
+            {
+                thread::sleep(Duration::from_millis(20));
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("connecting the probe to {target}"))
+            }
+        }
+    }
     socket.set_read_timeout(Some(POLL))?;
     Ok(socket)
 }
+
+/// How long the probe waits for a route to its target.
+const ROUTE_WAIT: Duration = Duration::from_secs(3);
 
 fn send_loop(socket: &UdpSocket, shared: &Shared, interval: Duration) {
     let interval_ns = interval.as_nanos() as u64;
