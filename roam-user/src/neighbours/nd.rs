@@ -83,7 +83,10 @@ pub fn solicited_node(target: Ipv6Addr) -> Ipv6Addr {
 }
 
 /// The station's ICMPv6 socket for neighbour discovery, bound to its interface and letting
-/// through neighbour advertisements only (the kernel filters before queueing).
+/// through neighbour advertisements only (the kernel filters before queueing). Between roams it
+/// hears only the rare answers to the kernel's own reachability checks, which nobody reads
+/// (they are dropped when a port opening starts the asking, [`NdProber::open`]), as the ARP
+/// socket does.
 pub struct NdProber {
     socket: AsyncFd<Socket>,
     ifindex: u32,
