@@ -81,6 +81,11 @@ impl Candidate {
         self.scan_age_ms.is_some_and(|age| age <= SCAN_ENTRY_USABLE_MS)
     }
 
+    /// Heard on the air within [`HEARD_ALIVE_MS`]: there right now, by the kernel's word.
+    pub fn heard_alive(&self) -> bool {
+        self.heard_age_ms.is_some_and(|a| a <= HEARD_ALIVE_MS)
+    }
+
     /// Heard, or seen by a scan, since a loss `since_ms` ago: after the loss's own frames
     /// ([`LOSS_FRAMES_MS`]), scan ages with their granularity.
     pub fn seen_since_loss(&self, since_ms: u64) -> bool {
@@ -126,8 +131,7 @@ impl Candidate {
             (None, None) => u64::MAX,
         };
         let penalty = (age_ms / 1_000).min(30) as i32;
-        let alive_bonus =
-            if self.heard_age_ms.is_some_and(|a| a <= HEARD_ALIVE_MS) { 5 } else { 0 };
+        let alive_bonus = if self.heard_alive() { 5 } else { 0 };
         signal - penalty + alive_bonus
     }
 }

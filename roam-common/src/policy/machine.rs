@@ -132,6 +132,8 @@ pub struct Step {
 struct InFlight {
     trigger: Trigger,
     target: MacAddr,
+    /// The manager has authenticated (or tried to) with the target.
+    tried: bool,
 }
 
 /// How long a connection may seem to be in progress before the manager's own state is believed
@@ -213,9 +215,20 @@ impl Machine {
             Input::Scanning => {
                 if self.state == State::Init {
                     self.go(State::Scan, now_ns, &mut step);
+                } else if self.in_flight.is_some_and(|f| f.tried) {
+                    // The manager tried the target and is looking elsewhere: the attempt
+                    // failed, whether or not it said so (an authentication that timed out is
+                    // no event of wpa_supplicant's). Ended now, before the manager chooses
+                    // from this scan, so that roam's pin to the target is gone by then.
+                    self.attempt_ended(Input::ActionFailed, now_ns, &mut step);
                 }
             }
-            Input::Authenticating { .. } => self.progress(State::Auth, now_ns, &mut step),
+            Input::Authenticating { bssid } => {
+                if let Some(flight) = &mut self.in_flight {
+                    flight.tried |= flight.target == bssid;
+                }
+                self.progress(State::Auth, now_ns, &mut step)
+            }
             Input::Associating { .. } | Input::Associated { .. } => {
                 self.progress(State::Assoc, now_ns, &mut step)
             }
@@ -249,19 +262,38 @@ impl Machine {
                 }
             }
             Input::ActionFailed | Input::RoamTimeout => {
-                if let Some(flight) = self.in_flight.take() {
-                    self.limiter.failed(now_ns);
-                    step.outcome = Some(if input == Input::RoamTimeout {
-                        Outcome::TimedOut { trigger: flight.trigger, target: flight.target }
-                    } else {
-                        Outcome::Failed { trigger: flight.trigger, target: flight.target }
-                    });
-                    self.pending = Some(flight.trigger);
-                    self.go(State::Suspect, now_ns, &mut step);
-                }
+                self.attempt_ended(input, now_ns, &mut step)
             }
         }
         step
+    }
+
+    /// The roam in flight failed (`ActionFailed`) or timed out (`RoamTimeout`): the loss is
+    /// held again.
+    fn attempt_ended(&mut self, how: Input<'_>, now_ns: u64, step: &mut Step) {
+        if let Some(flight) = self.in_flight.take() {
+            self.limiter.failed(now_ns);
+            step.outcome = Some(if how == Input::RoamTimeout {
+                Outcome::TimedOut { trigger: flight.trigger, target: flight.target }
+            } else {
+                Outcome::Failed { trigger: flight.trigger, target: flight.target }
+            });
+            self.pending = Some(flight.trigger);
+            self.go(State::Suspect, now_ns, step);
+        }
+    }
+
+    /// The manager tried the roam's target (a scan from now on means it gave up on it).
+    pub fn target_tried(&self) -> bool {
+        self.in_flight.is_some_and(|f| f.tried)
+    }
+
+    /// The roam in flight goes on another way to the same target (its scan first is not a
+    /// sign of failure).
+    pub fn attempt_again(&mut self) {
+        if let Some(flight) = &mut self.in_flight {
+            flight.tried = false;
+        }
     }
 
     /// Connection progress reported by the supplicant: a state of its own unless roam is
@@ -327,7 +359,7 @@ impl Machine {
         match (hold, best) {
             (None, Some(target)) => {
                 self.limiter.started(now_ns);
-                self.in_flight = Some(InFlight { trigger, target: target.bssid });
+                self.in_flight = Some(InFlight { trigger, target: target.bssid, tried: false });
                 step.action = Some(Action::Roam {
                     trigger,
                     target: *target,

@@ -195,6 +195,32 @@ fn a_target_unknown_to_the_connection_layer_is_scanned_first() {
     assert!(matches!(step.action, Some(Action::Roam { scan_first: true, .. })));
 }
 
+/// wpa_supplicant reports no event when an authentication times out: it scans again. A scan
+/// after the target was tried ends the roam (roam's pin must be gone before the manager
+/// chooses from that scan); a scan before it (the manager finding the target) does not.
+#[test]
+fn a_scan_after_the_target_was_tried_is_the_roams_failure() {
+    let mut m = machine(false);
+    let target = cand(AP2, -45, None, Some(3_000));
+    let loss =
+        Input::Loss { trigger: Trigger::Deauth { reason: 3 }, bssid: AP1, best: Some(&target) };
+    m.handle(Input::Disconnected, S);
+    assert!(m.handle(loss, S).action.is_some());
+    assert_eq!(m.handle(Input::Scanning, S + 10 * MS), Default::default(), "finding the target");
+    m.handle(Input::Authenticating { bssid: AP3 }, S + 20 * MS);
+    assert!(!m.target_tried(), "another BSS is not the target");
+    assert_eq!(m.handle(Input::Scanning, S + 30 * MS), Default::default());
+    m.handle(Input::Authenticating { bssid: AP2 }, S + 40 * MS);
+    assert!(m.target_tried());
+    let step = m.handle(Input::Scanning, S + 500 * MS);
+    assert_eq!(
+        step.outcome,
+        Some(Outcome::Failed { trigger: Trigger::Deauth { reason: 3 }, target: AP2 })
+    );
+    assert_eq!(m.state(), State::Suspect);
+    assert!(!m.target_tried(), "nothing in flight");
+}
+
 #[test]
 fn a_machine_told_to_observe_holds_and_acts_again_once_allowed() {
     let target = cand(AP2, -45, Some(50), Some(3_000));

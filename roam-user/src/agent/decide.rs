@@ -4,6 +4,7 @@
 
 use super::*;
 use conductor::{Choice, Command, Input, Notice, RoamOrder, ScanScope, World};
+use target_check::TargetCheck;
 
 /// What the conductor reads of the agent's world: the candidate book over the kernel's table.
 struct AgentWorld<'a> {
@@ -145,9 +146,17 @@ impl Agent {
 
     /// Starts the roam on a task; its failure comes back numbered (`on_action_done`).
     fn start_roam(&mut self, order: RoamOrder) {
-        let RoamOrder { generation, trigger, target, scan_first, reconnect, leave_first } = order;
+        let RoamOrder {
+            generation,
+            trigger,
+            target,
+            scan_first,
+            confirm_first,
+            reconnect,
+            leave_first,
+        } = order;
         let network = self.network.as_ref();
-        let request = RoamRequest {
+        let mut request = RoamRequest {
             generation,
             target: target.bssid,
             freq_mhz: target.freq_mhz,
@@ -167,9 +176,20 @@ impl Agent {
             backend: self.manager.backend(),
         });
         let actor = self.manager.actor();
+        let check = confirm_first.then(|| TargetCheck {
+            nl80211: self.parts.nl80211.clone(),
+            ifindex: self.station_ifindex,
+            station: self.station_mac,
+        });
         let done = self.action_tx.clone();
         tokio::spawn(async move {
-            let result = actor.roam(request).await;
+            let result = match check {
+                Some(check) => match check.confirm(&mut request).await {
+                    Ok(()) => actor.roam(request).await,
+                    Err(err) => Err(err),
+                },
+                None => actor.roam(request).await,
+            };
             let _ = done.send(ActionDone { generation, result }).await;
         });
     }

@@ -33,6 +33,7 @@ mod setup;
 mod signal_watch;
 mod signals;
 mod status;
+mod target_check;
 mod transition;
 mod watch_ap;
 mod wpa_backend;

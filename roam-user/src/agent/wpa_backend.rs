@@ -75,8 +75,9 @@ impl WpaBackend {
             self.changes.leave(req.generation).await.context("leaving the AP that went away")?;
         }
         if req.scan_first {
+            let asked = tokio::time::Instant::now();
             self.scan_one_channel(req.freq_mhz).await?;
-            self.check_scanned(&req).await?;
+            self.check_scanned(&req, asked.elapsed()).await?;
         }
         if req.disconnected {
             self.reconnect_to(target, req.network_id, req.generation).await
@@ -92,15 +93,17 @@ impl WpaBackend {
         }
     }
 
-    /// A target roam only heard on the air, now that the scan of its channel is in: in the
-    /// table, and offering the network's suites (a same-SSID beacon proves nothing).
-    async fn check_scanned(&self, req: &RoamRequest) -> Result<()> {
+    /// The target, now that the scan of its channel (`scan_took` ago) is in: in the table,
+    /// seen by that scan (cfg80211 hands its entries of BSSes unheard for up to 30 s to every
+    /// scan's results), and offering the network's suites (a same-SSID beacon proves nothing).
+    async fn check_scanned(&self, req: &RoamRequest, scan_took: Duration) -> Result<()> {
         let target = req.target;
-        let bss = self
-            .ctrl
-            .bss(target)
-            .await?
-            .with_context(|| format!("{target} did not answer the scan of its channel"))?;
+        let not_seen = || format!("{target} did not answer the scan of its channel");
+        let bss = self.ctrl.bss(target).await?.with_context(not_seen)?;
+        // Whole seconds, rounded down on both sides: seen during the scan means no older.
+        if u64::from(bss.age_secs) > scan_took.as_secs() {
+            bail!("{} (its entry is {} s old)", not_seen(), bss.age_secs);
+        }
         let offered = crate::wpa::security::bss_security(&bss.flags);
         if req.security.admits(&offered) == Some(false) {
             bail!(
@@ -329,6 +332,37 @@ mod tests {
         assert!(!fake.sent("ROAM "), "no ROAM was sent");
         backend.roam(roam_to(MacAddr([2, 0, 0, 0, 2, 0]))).await.unwrap();
         assert!(fake.sent("ROAM 02:00:00:00:02:00"));
+    }
+
+    /// cfg80211 hands its entries of BSSes unheard for up to 30 s to every scan's results: the
+    /// target must have been seen by the scan roam asked for, not seconds before it.
+    #[tokio::test]
+    async fn a_target_the_scan_did_not_see_again_is_not_pinned() {
+        let entry = |age: u32| {
+            format!(
+                "id=3\nbssid=02:00:00:00:01:00\nfreq=2412\nlevel=-30\nage={age}\nflags=[ESS]\nssid=roam\n"
+            )
+        };
+        let reconnect = RoamRequest { scan_first: true, disconnected: true, ..roam_to(TARGET) };
+        let stale = entry(3);
+        let fake =
+            Fake::start("stale", &[("SCAN freq=2412", "OK\n"), ("BSS 02:00:00:00:01:00", &stale)]);
+        let err = fake.backend().await.roam(reconnect.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("did not answer the scan"), "{err}");
+        assert!(!fake.sent("BSSID "), "no pin");
+
+        let fresh = entry(0);
+        let fake = Fake::start(
+            "fresh",
+            &[
+                ("SCAN freq=2412", "OK\n"),
+                ("BSS 02:00:00:00:01:00", &fresh),
+                ("ROAM 02:00:00:00:01:00", "OK\n"),
+            ],
+        );
+        let roam = RoamRequest { scan_first: true, ..roam_to(TARGET) };
+        fake.backend().await.roam(roam).await.unwrap();
+        assert!(fake.sent("ROAM 02:00:00:00:01:00"));
     }
 
     /// wpa_supplicant refuses a scan while it tries a BSS of its own choosing (the dead AP,

@@ -106,6 +106,7 @@ pub enum Op {
     TriggerScan,
     GetScan,
     GetStation,
+    Frame,
     Connect { bssid: MacAddr, freq_mhz: u32 },
     Disconnect,
 }
@@ -125,6 +126,7 @@ impl Op {
             Op::TriggerScan => "NL80211_CMD_TRIGGER_SCAN",
             Op::GetScan => "NL80211_CMD_GET_SCAN",
             Op::GetStation => "NL80211_CMD_GET_STATION",
+            Op::Frame => "NL80211_CMD_FRAME",
             Op::Connect { .. } => "NL80211_CMD_CONNECT",
             Op::Disconnect => "NL80211_CMD_DISCONNECT",
         }

@@ -38,6 +38,10 @@ pub enum MlmeEvent {
     Deauth { bssid: MacAddr, source: MacAddr, reason: u16 },
     /// NL80211_CMD_DISASSOCIATE, as [`MlmeEvent::Deauth`].
     Disassoc { bssid: MacAddr, source: MacAddr, reason: u16 },
+    /// NL80211_CMD_FRAME_TX_STATUS: what became of a frame sent with
+    /// NL80211_CMD_FRAME (`cookie` from its reply): `acked` when the peer's
+    /// 802.11 ACK came back.
+    FrameTxStatus { cookie: u64, acked: bool },
     /// The event socket overflowed (ENOBUFS): some events were lost, so the
     /// state must be re-read (GET_INTERFACE, GET_SCAN) rather than inferred.
     EventsLost,
@@ -76,6 +80,8 @@ struct EventAttrs<'a> {
     timed_out: bool,
     by_ap: bool,
     frame: Option<&'a [u8]>,
+    cookie: Option<u64>,
+    ack: bool,
 }
 
 fn read_u32(value: &[u8]) -> Option<u32> {
@@ -84,6 +90,10 @@ fn read_u32(value: &[u8]) -> Option<u32> {
 
 fn read_u16(value: &[u8]) -> Option<u16> {
     Some(u16::from_ne_bytes(value.get(..2)?.try_into().ok()?))
+}
+
+fn read_u64(value: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(value.get(..8)?.try_into().ok()?))
 }
 
 fn read_mac(value: &[u8]) -> Option<MacAddr> {
@@ -96,6 +106,8 @@ fn event_attrs(payload: &[u8]) -> EventAttrs<'_> {
     let frame = attr_kind(Nl80211Attr::Frame(Vec::new()));
     let reason = attr_kind(Nl80211Attr::ReasonCode(0));
     let status = attr_kind(Nl80211Attr::StatusCode(0.into()));
+    let cookie = attr_kind(Nl80211Attr::Cookie(0));
+    let ack = attr_kind(Nl80211Attr::Ack);
     let mut attrs = EventAttrs::default();
     for nla in NlasIterator::new(payload) {
         // A malformed attribute ends the walk; what was read so far stands.
@@ -111,6 +123,8 @@ fn event_attrs(payload: &[u8]) -> EventAttrs<'_> {
             k if k == frame => attrs.frame = Some(value),
             k if k == reason => attrs.reason = read_u16(value),
             k if k == status => attrs.status = read_u16(value),
+            k if k == cookie => attrs.cookie = read_u64(value),
+            k if k == ack => attrs.ack = true,
             NL80211_ATTR_TIMED_OUT => attrs.timed_out = true,
             NL80211_ATTR_DISCONNECTED_BY_AP => attrs.by_ap = true,
             _ => {}
@@ -157,6 +171,9 @@ pub fn decode_event(cmd: u8, payload: &[u8]) -> Option<(u32, MlmeEvent)> {
         Nl80211Command::Disassociate => {
             let (source, bssid, reason) = mgmt_frame_reason(attrs.frame?)?;
             MlmeEvent::Disassoc { bssid, source, reason }
+        }
+        Nl80211Command::FrameTxStatus => {
+            MlmeEvent::FrameTxStatus { cookie: attrs.cookie?, acked: attrs.ack }
         }
         _ => return None,
     };
@@ -227,6 +244,36 @@ mod tests {
         ] {
             assert_eq!(u8::from(cmd), number, "{cmd:?}");
         }
+    }
+
+    /// nl80211_frame_tx_status(): WIPHY, IFINDEX, WDEV, FRAME, COOKIE, then ACK only if the
+    /// peer acknowledged.
+    #[test]
+    fn frame_tx_status_reads_cookie_and_ack() {
+        const COOKIE: u16 = 88;
+        const ACK: u16 = 92;
+        const FRAME_TX_STATUS: u8 = 60;
+        assert_eq!(attr_kind(Nl80211Attr::Cookie(0)), COOKIE);
+        assert_eq!(attr_kind(Nl80211Attr::Ack), ACK);
+        assert_eq!(u8::from(Nl80211Command::FrameTxStatus), FRAME_TX_STATUS);
+        let status = |acked: bool| {
+            let mut attrs = vec![
+                nla(WIPHY, &0u32.to_ne_bytes()),
+                ifindex(4),
+                nla(WDEV, &1u64.to_ne_bytes()),
+                nla(FRAME, &[0x40, 0, 0, 0]),
+                nla(COOKIE, &0x1234_5678_9abc_u64.to_ne_bytes()),
+            ];
+            if acked {
+                attrs.push(nla(ACK, &[]));
+            }
+            decode_event(FRAME_TX_STATUS, &payload(&attrs))
+        };
+        let event = |acked| MlmeEvent::FrameTxStatus { cookie: 0x1234_5678_9abc, acked };
+        assert_eq!(status(true), Some((4, event(true))));
+        assert_eq!(status(false), Some((4, event(false))));
+        let no_cookie = payload(&[ifindex(4), nla(ACK, &[])]);
+        assert_eq!(decode_event(FRAME_TX_STATUS, &no_cookie), None, "nothing to match it to");
     }
 
     #[test]

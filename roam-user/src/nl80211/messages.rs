@@ -121,6 +121,21 @@ pub(crate) fn trigger_scan(
     Ok(message(Nl80211Command::TriggerScan, attributes))
 }
 
+/// NL80211_CMD_FRAME: one management frame sent as it is on `freq_mhz`, off the operating
+/// channel if need be (a station that is not associated has none), its TX status reported
+/// as NL80211_CMD_FRAME_TX_STATUS.
+pub(crate) fn frame(ifindex: u32, freq_mhz: u32, frame: Vec<u8>) -> Nl80211Message {
+    message(
+        Nl80211Command::Frame,
+        vec![
+            Nl80211Attr::IfIndex(ifindex),
+            Nl80211Attr::WiphyFreq(freq_mhz),
+            Nl80211Attr::OffchannelTxOk,
+            Nl80211Attr::Frame(frame),
+        ],
+    )
+}
+
 /// NL80211_CMD_GET_SCAN (sent as a dump): cfg80211's BSS table for the
 /// interface's radio.
 pub(crate) fn get_scan(ifindex: u32) -> Nl80211Message {
@@ -294,6 +309,22 @@ mod tests {
         assert_eq!(wire(&del_interface(9)), vec![(3, 9u32.to_ne_bytes().to_vec())]);
         let wdev = (1u64 << 32) | 2;
         assert_eq!(wire(&del_wdev(wdev)), vec![(153, wdev.to_ne_bytes().to_vec())]);
+    }
+
+    #[test]
+    fn a_frame_goes_on_its_channel_even_off_the_operating_one() {
+        let msg = frame(5, 2437, vec![0x40, 0]);
+        assert_eq!(msg.cmd, Nl80211Command::Frame);
+        assert_eq!(
+            msg.attributes,
+            vec![
+                Nl80211Attr::IfIndex(5),
+                Nl80211Attr::WiphyFreq(2437),
+                Nl80211Attr::OffchannelTxOk,
+                Nl80211Attr::Frame(vec![0x40, 0]),
+            ]
+        );
+        assert_eq!(round_trip(&msg), msg);
     }
 
     #[test]

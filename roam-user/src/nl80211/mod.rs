@@ -6,7 +6,8 @@
 //!   ([`Nl80211::trigger_scan`] → [`PendingScan`], [`Nl80211::scan_results`]
 //!   → [`ScanBss`]), supplicant-less connections to open networks
 //!   ([`Nl80211::connect`], [`Nl80211::disconnect`]), the AP's signal as the station
-//!   measures it ([`Nl80211::station_signal`]) and events
+//!   measures it ([`Nl80211::station_signal`]), whether a BSS acknowledges a frame
+//!   ([`Nl80211::bss_acknowledges`]) and events
 //!   ([`Nl80211::mlme_events`] → [`MlmeEvents`] of [`MlmeEvent`]).
 //! - Pure parts, tested without a radio: request building ([`messages`]),
 //!   information elements ([`ies`]), scan entries ([`ScanBss::from_bss_info`]),
@@ -26,6 +27,7 @@ pub mod ies;
 mod iface;
 pub mod messages;
 mod monitor;
+mod probe;
 mod scan;
 mod station;
 mod subscription;
@@ -38,6 +40,7 @@ pub use error::{Nl80211Error, Op, Result};
 pub use events::MlmeEvent;
 pub use iface::{IfType, WirelessIface};
 pub use monitor::MonitorIface;
+pub use probe::ACK_WAIT;
 pub use scan::PendingScan;
 pub use station::StationSignal;
 pub use subscription::MlmeEvents;

@@ -71,6 +71,8 @@ pub(crate) enum Groups {
     Scan,
     /// "scan" and "mlme": everything [`MlmeEvent`] describes.
     ScanAndMlme,
+    /// "mlme" only: enough to wait for a frame's TX status.
+    Mlme,
 }
 
 impl Nl80211 {
@@ -85,6 +87,7 @@ impl Nl80211 {
         let names: &[&str] = match groups {
             Groups::Scan => &[GROUP_SCAN],
             Groups::ScanAndMlme => &[GROUP_SCAN, GROUP_MLME],
+            Groups::Mlme => &[GROUP_MLME],
         };
         let family = self.family();
         let ids = names.iter().map(|name| family.group(name)).collect::<Result<Vec<u32>>>()?;

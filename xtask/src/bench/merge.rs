@@ -30,6 +30,17 @@ pub struct Merged {
     pub root: PathBuf,
     pub plan: Plan,
     pub results: GuestResults,
+    /// Per part, in order: the run sets it measured again in place of an earlier part's.
+    pub replaced: Vec<Vec<String>>,
+}
+
+/// What to do with a run set two parts measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Twice {
+    /// Refuse the merge: a ratio holds within one boot.
+    Refuse,
+    /// The later part's runs replace the earlier one's (the agent changed in between).
+    LaterReplaces,
 }
 
 /// A scenario on a channel layout and network: what one boot alone may measure.
@@ -37,8 +48,8 @@ type RunSetKey = (String, Vec<u8>, Security);
 
 /// Joins the parts in the order given. Refuses parts that do not share a parent directory,
 /// that were run at different probe intervals, or that both measured the same scenario on
-/// the same channels.
-pub fn merge(parts: Vec<Part>) -> Result<Merged> {
+/// the same channels and network (unless `twice` lets the later one replace the earlier's).
+pub fn merge(parts: Vec<Part>, twice: Twice) -> Result<Merged> {
     let Some(first) = parts.first() else { bail!("no benchmark session to report on") };
     let root = parent(&first.dir)?.to_path_buf();
     let first_dir = first.dir.clone();
@@ -51,6 +62,7 @@ pub fn merge(parts: Vec<Part>) -> Result<Merged> {
     };
     let mut results = GuestResults::default();
     let mut measured_in: Vec<(RunSetKey, PathBuf)> = Vec::new();
+    let mut replaced = Vec::new();
     for part in parts {
         if parent(&part.dir)? != root {
             bail!(
@@ -77,22 +89,30 @@ pub fn merge(parts: Vec<Part>) -> Result<Merged> {
             );
         }
         let stamp = part.dir.file_name().context("session directory")?.to_owned();
+        let mut replaces = Vec::new();
         for case in part.plan.cases.iter().filter(|c| !is_quiet(&c.scenario)) {
             let key = (case.scenario.name.clone(), case.channels.clone(), case.scenario.security);
-            match measured_in.iter().find(|(k, _)| *k == key) {
-                Some((_, dir)) if *dir != part.dir => bail!(
-                    "{} on channels {:?} ({}) was measured in both {} and {}: a ratio holds \
-                     within one boot; leave it out of one part's --scenarios",
-                    key.0,
-                    key.1,
-                    key.2.name(),
-                    dir.display(),
-                    part.dir.display()
-                ),
+            let name = format!("{} on channels {:?} ({})", key.0, key.1, key.2.name());
+            match measured_in.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, dir)) if *dir != part.dir => {
+                    if twice == Twice::Refuse {
+                        bail!(
+                            "{name} was measured in both {} and {}: a ratio holds within one \
+                             boot; leave it out of one part's --scenarios, or give \
+                             --later-replaces if the agent changed in between",
+                            dir.display(),
+                            part.dir.display()
+                        );
+                    }
+                    drop_run_set(&mut plan, &mut results, &key);
+                    *dir = part.dir.clone();
+                    replaces.push(name);
+                }
                 Some(_) => {}
                 None => measured_in.push((key, part.dir.clone())),
             }
         }
+        replaced.push(replaces);
         plan.cases.extend(part.plan.cases);
         for mut case in part.results.cases {
             for run in &mut case.runs {
@@ -102,7 +122,21 @@ pub fn merge(parts: Vec<Part>) -> Result<Merged> {
         }
         results.leftovers.extend(part.results.leftovers);
     }
-    Ok(Merged { root, plan, results })
+    Ok(Merged { root, plan, results, replaced })
+}
+
+/// Removes an earlier part's cases of one run set, with their results (the two lists run in
+/// step).
+fn drop_run_set(plan: &mut Plan, results: &mut GuestResults, key: &RunSetKey) {
+    let keep: Vec<bool> = plan
+        .cases
+        .iter()
+        .map(|c| (&c.scenario.name, &c.channels, c.scenario.security) != (&key.0, &key.1, key.2))
+        .collect();
+    let mut flags = keep.iter();
+    plan.cases.retain(|_| *flags.next().unwrap_or(&true));
+    let mut flags = keep.iter();
+    results.cases.retain(|_| *flags.next().unwrap_or(&true));
 }
 
 fn parent(dir: &Path) -> Result<&Path> {
@@ -144,10 +178,13 @@ mod tests {
 
     #[test]
     fn parts_join_in_order_and_quiet_windows_may_repeat() {
-        let merged = merge(vec![
-            part("runs/a", vec![case("kill", KILL), case("idle", WAIT)]),
-            part("runs/b", vec![case("deauth", KILL), case("idle", WAIT)]),
-        ])
+        let merged = merge(
+            vec![
+                part("runs/a", vec![case("kill", KILL), case("idle", WAIT)]),
+                part("runs/b", vec![case("deauth", KILL), case("idle", WAIT)]),
+            ],
+            Twice::Refuse,
+        )
         .unwrap();
         assert_eq!(merged.root, Path::new("runs"));
         let names: Vec<&str> = merged.plan.cases.iter().map(|c| c.scenario.name.as_str()).collect();
@@ -157,32 +194,57 @@ mod tests {
 
     #[test]
     fn a_scenario_measured_in_two_boots_is_refused() {
-        let err = merge(vec![
-            part("runs/a", vec![case("kill", KILL)]),
-            part("runs/b", vec![case("kill", KILL)]),
-        ])
+        let err = merge(
+            vec![
+                part("runs/a", vec![case("kill", KILL)]),
+                part("runs/b", vec![case("kill", KILL)]),
+            ],
+            Twice::Refuse,
+        )
         .unwrap_err();
         assert!(err.to_string().contains("measured in both"), "{err}");
+        assert!(err.to_string().contains("--later-replaces"), "{err}");
+    }
+
+    /// With `--later-replaces`, the later boot's runs stand alone, and the report says so.
+    #[test]
+    fn a_later_boot_may_replace_an_earlier_ones_runs() {
+        let mut earlier = part("runs/a", vec![case("kill", KILL), case("deauth", KILL)]);
+        earlier.results.cases[0].error = Some("the earlier boot's".to_owned());
+        let merged =
+            merge(vec![earlier, part("runs/b", vec![case("kill", KILL)])], Twice::LaterReplaces)
+                .unwrap();
+        let names: Vec<&str> = merged.plan.cases.iter().map(|c| c.scenario.name.as_str()).collect();
+        assert_eq!(names, ["deauth", "kill"]);
+        assert_eq!(merged.results.cases.len(), 2);
+        assert!(merged.results.cases.iter().all(|c| c.error.is_none()), "the earlier one went");
+        assert_eq!(merged.replaced[0], Vec::<String>::new());
+        assert_eq!(merged.replaced[1].len(), 1);
+        assert!(merged.replaced[1][0].starts_with("kill on channels [1, 1]"));
     }
 
     #[test]
     fn one_scenario_on_two_networks_may_come_from_two_boots() {
         let mut ft = case("kill", KILL);
         ft.scenario.security = Security::FtPsk;
-        let merged =
-            merge(vec![part("runs/a", vec![case("kill", KILL)]), part("runs/b", vec![ft])]);
+        let merged = merge(
+            vec![part("runs/a", vec![case("kill", KILL)]), part("runs/b", vec![ft])],
+            Twice::Refuse,
+        );
         assert!(merged.is_ok(), "{:?}", merged.err());
     }
 
     #[test]
     fn parts_of_different_directories_or_intervals_are_refused() {
-        let err =
-            merge(vec![part("x/a", vec![case("a", KILL)]), part("y/b", vec![case("b", KILL)])])
-                .unwrap_err();
+        let err = merge(
+            vec![part("x/a", vec![case("a", KILL)]), part("y/b", vec![case("b", KILL)])],
+            Twice::Refuse,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("not in one directory"), "{err}");
         let mut slow = part("x/b", vec![case("b", KILL)]);
         slow.plan.probe_interval_ms = 1000;
-        let err = merge(vec![part("x/a", vec![case("a", KILL)]), slow]).unwrap_err();
+        let err = merge(vec![part("x/a", vec![case("a", KILL)]), slow], Twice::Refuse).unwrap_err();
         assert!(err.to_string().contains("--interval-ms"), "{err}");
     }
 
@@ -190,7 +252,7 @@ mod tests {
     fn a_part_cut_short_is_refused() {
         let mut short = part("x/a", vec![case("a", KILL), case("b", KILL)]);
         short.results.cases.pop();
-        let err = merge(vec![short]).unwrap_err();
+        let err = merge(vec![short], Twice::Refuse).unwrap_err();
         assert!(err.to_string().contains("1 of its 2 cases"), "{err}");
     }
 }

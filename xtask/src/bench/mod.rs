@@ -91,6 +91,11 @@ pub struct BenchArgs {
     /// than once, one report from several boots (each run with its own --scenarios).
     #[arg(long, value_name = "SESSION_DIR", conflicts_with_all = ["repeats", "scenarios", "stacks", "quick"])]
     from_session: Vec<PathBuf>,
+    /// With --from-session: a scenario a later session measured again replaces the earlier
+    /// session's runs of it (for an agent changed in between; the report lists what each
+    /// boot replaced). Without it such a pair is refused.
+    #[arg(long, requires = "from_session")]
+    later_replaces: bool,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -128,6 +133,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         date: date.clone(),
         command: command_line(),
         commit: Some(commit),
+        replaces: Vec::new(),
     };
     let sessions = Sessions { root: &outcome.session.dir, parts: vec![part] };
     let report = assemble(&plan, &outcome.results, &sessions, repeats, command_line());
@@ -219,7 +225,12 @@ fn report_again(args: &BenchArgs, dirs: &[PathBuf]) -> Result<()> {
         parts.push(part);
         described.push(description);
     }
-    let merged = merge::merge(parts)?;
+    let twice =
+        if args.later_replaces { merge::Twice::LaterReplaces } else { merge::Twice::Refuse };
+    let merged = merge::merge(parts, twice)?;
+    for (part, replaces) in described.iter_mut().zip(&merged.replaced) {
+        part.replaces = replaces.clone();
+    }
     let repeats = merged.plan.cases.iter().map(|c| c.first_run + c.repeats - 1).max().unwrap_or(0);
     let command = match described.as_slice() {
         [one] => format!("{} (report: {})", one.command, command_line()),
@@ -255,6 +266,7 @@ fn read_session(dir: &Path) -> Result<(merge::Part, ReportPart)> {
             .map(|c| c.trim().to_owned())
             .unwrap_or_else(|_| "(not recorded)".to_owned()),
         commit: fs::read_to_string(dir.join(COMMIT_FILE)).ok().map(|c| c.trim().to_owned()),
+        replaces: Vec::new(),
     };
     Ok((merge::Part { dir: dir.to_path_buf(), plan, results }, description))
 }
@@ -326,6 +338,13 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         for part in &report.parts {
             let commit = part.commit.as_deref().unwrap_or("commit not recorded");
             let _ = writeln!(md, "- {}: `{}` (agent at {commit})", part.date, part.command);
+            if !part.replaces.is_empty() {
+                let _ = writeln!(
+                    md,
+                    "  - measured again, replacing an earlier boot's runs: {}",
+                    part.replaces.join("; ")
+                );
+            }
         }
         md.push('\n');
     }

@@ -70,6 +70,10 @@ pub struct ReportPart {
     /// The commit the agent it measured was built from, where recorded.
     #[serde(default)]
     pub commit: Option<String>,
+    /// The run sets (scenario, channels, network) it measured again in place of an earlier
+    /// boot's (`--later-replaces`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
 }
 
 /// One stack's costs.

@@ -456,6 +456,7 @@ pub(crate) mod tests {
                     date: "2026-12-06T06:20:00Z".into(),
                     command: "cargo xtask bench --scenarios a".into(),
                     commit: Some("bb8e779".into()),
+                    replaces: vec!["silent-ap-loss on channels [1, 1] (wpa2-psk)".into()],
                 })
                 .to_vec(),
             scenarios,

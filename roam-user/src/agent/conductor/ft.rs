@@ -40,7 +40,7 @@ impl Conductor {
     }
 
     /// Whether `input` says the manager gave up on the fast roam's target: it authenticates
-    /// with another BSS, or the target refused it.
+    /// with another BSS, the target refused it, or it scans after trying the target.
     pub(super) fn fast_roam_given_up(&self, input: &Input) -> bool {
         let Some((_, target)) = self.fast_roam else { return false };
         if self.machine.state() != State::Roaming {
@@ -52,6 +52,7 @@ impl Conductor {
                 elsewhere(bssid)
             }
             Input::ConnectFailed { bssid } => !bssid.is_some_and(elsewhere),
+            Input::Scanning => self.machine.target_tried(),
             _ => false,
         }
     }
@@ -70,10 +71,20 @@ impl Conductor {
         self.changed_by = Some(generation);
         self.full_auth_coming = true;
         self.roam_deadline = Some(now + self.config.roam_timeout_ns);
+        self.machine.attempt_again();
         out.push(Command::Roam(full_reconnection(generation, trigger, target)));
     }
 }
 
 fn full_reconnection(generation: u64, trigger: Trigger, target: Candidate) -> RoamOrder {
-    RoamOrder { generation, trigger, target, scan_first: true, reconnect: true, leave_first: true }
+    // The scan of the target's channel is the check.
+    RoamOrder {
+        generation,
+        trigger,
+        target,
+        scan_first: true,
+        confirm_first: false,
+        reconnect: true,
+        leave_first: true,
+    }
 }

@@ -133,6 +133,9 @@ pub struct RoamOrder {
     pub target: Candidate,
     /// Scan the target's channel first: the manager does not know it (or will not for long).
     pub scan_first: bool,
+    /// Ask the target whether it is there before pinning the manager to it (a probe request
+    /// it must acknowledge): a reconnection to a BSS known only from a scan entry.
+    pub confirm_first: bool,
     /// The station reconnects (pinned to the target, authenticating in full), rather than
     /// reassociating from a live link: the AP ended the association, or took the station's
     /// FT keys with it.

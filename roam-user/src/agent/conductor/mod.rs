@@ -41,6 +41,7 @@
 mod ap_ended;
 mod ft;
 mod io;
+mod order;
 mod retry;
 #[cfg(test)]
 mod tests;
@@ -49,8 +50,8 @@ mod view;
 use roam_common::{
     event::{Leave, LeaveKind},
     policy::{
-        self, candidate::SCAN_ENTRY_USABLE_MS, Action, Backoff, Candidate, Hold,
-        Input as MachineInput, Machine, Outcome, State, Step, Trigger,
+        self, Action, Backoff, Candidate, Hold, Input as MachineInput, Machine, Outcome, State,
+        Step, Trigger,
     },
     MacAddr,
 };
@@ -387,46 +388,6 @@ impl Conductor {
         if let Some(Action::Roam { trigger, target, scan_first }) = step.action {
             self.roam(trigger, target, scan_first, now, &*world, out);
         }
-    }
-
-    fn roam(
-        &mut self,
-        trigger: Trigger,
-        target: Candidate,
-        scan_first: bool,
-        now: u64,
-        world: &dyn World,
-        out: &mut Vec<Command>,
-    ) {
-        let entry_age_ms = world.scan_entry_age_ms(&target.bssid);
-        let scan_first = if self.config.reads_table_whole {
-            // cfg80211 connects only to a BSS in its table: scan when the entry is missing or
-            // about to expire.
-            entry_age_ms.is_none_or(|age| age > SCAN_ENTRY_USABLE_MS)
-        } else {
-            // wpa_supplicant rescans an expired cfg80211 entry by itself; roam scans only for
-            // a target missing from its own table.
-            scan_first && entry_age_ms.is_none()
-        };
-        self.roam_generation += 1;
-        self.roam_freq_mhz = target.freq_mhz;
-        let generation = self.roam_generation;
-        // The station leaves an AP that took its FT keys with it, and reconnects in full.
-        let leave_first = self.keys_went_with_the_ap(trigger, world);
-        let reconnect = trigger.ap_ended_association() || leave_first;
-        self.fast_roam = (!reconnect && trigger.ap_is_gone()).then_some((trigger, target));
-        if let Some(t) = &mut self.transition {
-            t.mark(TransitionStep::Acted, now);
-            t.to = Some(target.bssid);
-        }
-        if reconnect {
-            // The reconnection pins the manager to the target: this roam's change to undo.
-            self.changed_by = Some(generation);
-            self.full_auth_coming = true;
-        }
-        self.roam_deadline = Some(now + self.config.roam_timeout_ns);
-        let order = RoamOrder { generation, trigger, target, scan_first, reconnect, leave_first };
-        out.push(Command::Roam(order));
     }
 
     fn outcome(&mut self, outcome: Outcome, now: u64, out: &mut Vec<Command>) {

@@ -36,6 +36,22 @@ fn the_manager_leaving_the_target_turns_the_roam_into_a_reconnection() {
     assert!(out.contains(&Command::PutBack { generation: 2 }), "the pin is undone");
 }
 
+/// The target tried and no word of it (its authentication timed out): wpa_supplicant scans,
+/// and the roam goes on as the reconnection, whose own scan of the target's channel is no
+/// failure.
+#[test]
+fn a_scan_after_the_target_was_tried_falls_back_and_the_fallbacks_scan_goes_on() {
+    let mut rig = fast_roam_under_way();
+    assert!(roams(&rig.after(5 * MS, Input::Scanning)).is_empty(), "before the target was tried");
+    rig.after(5 * MS, authenticating(AP2));
+    let order = roams(&rig.after(100 * MS, Input::Scanning))[0];
+    assert!(order.reconnect && order.scan_first && order.generation == 2);
+    let out = rig.after(MS, Input::Scanning);
+    assert!(out.is_empty(), "the reconnection's own scan: {out:?}");
+    let out = rig.after(100 * MS, Input::Connected { bssid: AP2 });
+    assert_eq!(ended(&out), Some(RoamResult::Success));
+}
+
 /// Once: a reconnection refused too ends the roam as a failure.
 #[test]
 fn a_refused_fast_roam_falls_back_once() {

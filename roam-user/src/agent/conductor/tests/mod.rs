@@ -361,6 +361,24 @@ fn a_refusal_by_another_bss_is_not_the_roams() {
     assert_eq!(rig.core.machine().state(), State::Roaming);
 }
 
+/// As in the VM's `open-single-ap-reboot` without a monitor: the pinned target had gone too
+/// and its authentication timed out, which wpa_supplicant reports by no event; it scans again.
+/// The pin goes when that scan starts, not after wpa_supplicant chose from its results (with
+/// the pin in place it found nothing and waited 5 s to scan again).
+#[test]
+fn a_pinned_target_that_never_answered_is_unpinned_when_the_manager_scans_again() {
+    let mut rig = Rig::new(wpa_supplicant());
+    rig.after(100 * MS, deauth_frame(3));
+    let order = roams(&rig.after(MS, disconnected_by_ap(3)))[0];
+    assert!(order.reconnect && order.target.bssid == AP2);
+    let auth = Input::Connecting { step: TransitionStep::Auth, bssid: Some(AP2) };
+    assert!(rig.after(5 * MS, auth).iter().all(|c| !matches!(c, Command::PutBack { .. })));
+    let out = rig.after(500 * MS, Input::Scanning);
+    assert_eq!(ended(&out), Some(RoamResult::Failure));
+    assert!(out.contains(&Command::PutBack { generation: order.generation }));
+    assert!(rig.after(50 * MS, Input::ScanDone).is_empty());
+}
+
 const SCAN_AGE_OLD: u64 = policy::candidate::SCAN_ENTRY_USABLE_MS + 1;
 
 /// wpa_supplicant rescans an expired entry by itself: roam scans only for a target missing
@@ -373,6 +391,31 @@ fn wpa_supplicant_is_asked_to_scan_only_for_a_target_it_lacks() {
     let mut rig = Rig::new(wpa_supplicant());
     rig.world.candidates = vec![candidate(AP2, None)];
     assert!(roams(&rig.after(100 * MS, lost(rig.now)))[0].scan_first);
+}
+
+/// A reconnection pins the manager to its target: one the kernel does not hear right now
+/// (a scan entry only, as without a monitor or on another channel) is asked first whether it
+/// is there. A reassociation from a live link pins nothing, and a scan first is check enough.
+#[test]
+fn a_reconnection_to_a_target_known_only_from_its_scan_entry_is_confirmed_first() {
+    let reconnection = |heard_age_ms: Option<u64>, scan_age_ms: Option<u64>| {
+        let mut rig = Rig::new(wpa_supplicant());
+        rig.world.candidates = vec![Candidate { heard_age_ms, ..candidate(AP2, scan_age_ms) }];
+        rig.after(100 * MS, deauth_frame(3));
+        roams(&rig.after(MS, disconnected_by_ap(3)))[0]
+    };
+    let order = reconnection(None, Some(3_000));
+    assert!(order.reconnect && order.confirm_first && !order.scan_first);
+    let stale_air = policy::candidate::HEARD_ALIVE_MS + 1;
+    assert!(reconnection(Some(stale_air), Some(3_000)).confirm_first, "unheard for a while");
+    assert!(!reconnection(Some(50), Some(3_000)).confirm_first, "the kernel hears it now");
+    let order = reconnection(Some(50), None);
+    assert!(order.scan_first && !order.confirm_first, "the scan is the check");
+
+    let mut rig = Rig::new(wpa_supplicant());
+    rig.world.candidates = vec![Candidate { heard_age_ms: None, ..candidate(AP2, Some(3_000)) }];
+    let order = roams(&rig.after(100 * MS, lost(rig.now)))[0];
+    assert!(!order.reconnect && !order.confirm_first, "a reassociation pins nothing");
 }
 
 /// A transition the manager began itself (a deliberate roam) is measured too, and ends after
