@@ -85,6 +85,31 @@ pub struct RunReport {
     /// The IPv6 probe's figures, where one ran beside the IPv4 one (whose are the fields above).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<FamilyFigures>,
+    /// How the station's addresses fared, for the stacks that take them by DHCP and router
+    /// advertisements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addressing: Option<Addressing>,
+}
+
+/// The station's addresses over one run of a DHCP stack: a roam that keeps the link keeps the
+/// lease, so the server sees no DISCOVER from the station and the addresses stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addressing {
+    /// DHCPDISCOVERs the server logged from the station during the run: the lease was lost.
+    pub dhcp_discovers: u32,
+    /// DHCPREQUESTs it logged (a client confirming its lease after a roam is not a loss).
+    pub dhcp_requests: u32,
+    /// The station had its leased IPv4 address at the end of the run.
+    pub ipv4_kept: bool,
+    /// The station had an IPv6 default route (from the router advertisements) at the end.
+    pub ipv6_default_route: bool,
+}
+
+impl Addressing {
+    /// Whether the run kept the station's addressing whole.
+    pub fn kept(&self) -> bool {
+        self.dhcp_discovers == 0 && self.ipv4_kept && self.ipv6_default_route
+    }
 }
 
 /// One address family's probe over a run.
@@ -193,6 +218,7 @@ mod tests {
                 bssid_after: Some("02:00:00:00:01:00".into()),
                 timeline: vec![TimelineEvent::new(12.5, "auth", "wpa_supplicant")],
                 ipv6: None,
+                addressing: None,
             },
             measured: true,
             log_dir: "runs/x-1".into(),

@@ -203,6 +203,27 @@ pub fn wpa_supplicant_globals(security: Security) -> Vec<String> {
     }
 }
 
+/// The security sections of a NetworkManager keyfile profile for the network, as a user's
+/// profile has them (nm-settings-keyfile(5)): NetworkManager adds FT, SHA-256 AKMs and PMF by
+/// itself where the AP and the driver offer them, as it does for every profile.
+pub fn networkmanager_sections(security: Security) -> String {
+    let psk = |key_mgmt: &str, pmf: Option<u8>| {
+        let pmf = pmf.map(|p| format!("pmf={p}\n")).unwrap_or_default();
+        format!("[wifi-security]\nkey-mgmt={key_mgmt}\npsk={PASSPHRASE}\n{pmf}")
+    };
+    match security {
+        Security::Open => String::new(),
+        // pmf=3: required, as the network requires it.
+        Security::Wpa2PskPmf => psk("wpa-psk", Some(3)),
+        Security::Wpa2Psk | Security::Wpa2Wpa3 | Security::FtPsk => psk("wpa-psk", None),
+        Security::Wpa3Sae | Security::FtSae => psk("sae", None),
+        Security::Wpa2Eap | Security::FtEap => format!(
+            "[wifi-security]\nkey-mgmt=wpa-eap\n\n[802-1x]\neap=pwd\nidentity={EAP_IDENTITY}\n\
+             password={PASSPHRASE}\n"
+        ),
+    }
+}
+
 /// iwd's name for the network's type: the extension of its network file and the suffix of its
 /// D-Bus object.
 pub fn iwd_kind(security: Security) -> &'static str {
@@ -250,6 +271,17 @@ pub fn rsn_element(security: Security) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networkmanager_profiles_name_the_key_management_a_user_picks() {
+        let psk = networkmanager_sections(Security::FtPsk);
+        assert!(psk.contains("key-mgmt=wpa-psk\n") && psk.contains("psk=roam-testbed-passphrase"));
+        assert!(networkmanager_sections(Security::Wpa3Sae).contains("key-mgmt=sae\n"));
+        assert!(networkmanager_sections(Security::Wpa2PskPmf).contains("pmf=3\n"));
+        let eap = networkmanager_sections(Security::FtEap);
+        assert!(eap.contains("key-mgmt=wpa-eap\n") && eap.contains("[802-1x]\neap=pwd\n"));
+        assert_eq!(networkmanager_sections(Security::Open), "");
+    }
 
     #[test]
     fn every_mode_has_a_name_its_scenario_files_parse() {

@@ -33,28 +33,84 @@ pub enum Stack {
     /// the runner's scans and deliberate roams).
     #[serde(rename = "iwd")]
     Iwd,
+    /// NetworkManager owning the station, as on Debian, Ubuntu and Fedora desktops: its own
+    /// wpa_supplicant over D-Bus, a keyfile profile for the testbed network, its DHCP client.
+    #[serde(rename = "networkmanager")]
+    NetworkManager,
+    /// The same plus the roam agent (through the control socket NetworkManager's
+    /// wpa_supplicant opens, `-O /run/wpa_supplicant`, as Debian starts it).
+    #[serde(rename = "roam-networkmanager")]
+    RoamNetworkManager,
+    /// systemd-networkd (DHCP, router advertisements, `IgnoreCarrierLoss=3s`) beside
+    /// wpa_supplicant as wpa_supplicant@.service runs it: servers and robots.
+    #[serde(rename = "networkd")]
+    Networkd,
+    /// The same plus the roam agent.
+    #[serde(rename = "roam-networkd")]
+    RoamNetworkd,
 }
 
 impl Stack {
-    pub const ALL: [Stack; 6] = [
+    pub const ALL: [Stack; 10] = [
         Stack::WpaSupplicant,
         Stack::WpaSupplicantBgscan,
         Stack::Roam,
         Stack::RoamNoMonitor,
         Stack::RoamNl80211,
         Stack::Iwd,
+        Stack::NetworkManager,
+        Stack::RoamNetworkManager,
+        Stack::Networkd,
+        Stack::RoamNetworkd,
     ];
+
+    /// The same host without the roam agent: what the agent's figures are compared with
+    /// (stock wpa_supplicant for the bare agent stacks, the manager for the manager stacks).
+    pub fn without_agent(self) -> Stack {
+        match self {
+            Stack::Roam | Stack::RoamNoMonitor | Stack::RoamNl80211 => Stack::WpaSupplicant,
+            Stack::RoamNetworkManager => Stack::NetworkManager,
+            Stack::RoamNetworkd => Stack::Networkd,
+            other => other,
+        }
+    }
 
     /// Whether the roam agent runs in this stack (it needs the agent in the image).
     pub fn runs_roam(self) -> bool {
-        matches!(self, Stack::Roam | Stack::RoamNoMonitor | Stack::RoamNl80211)
+        matches!(
+            self,
+            Stack::Roam
+                | Stack::RoamNoMonitor
+                | Stack::RoamNl80211
+                | Stack::RoamNetworkManager
+                | Stack::RoamNetworkd
+        )
     }
 
     /// Whether wpa_supplicant runs (and logs its timeline) in this stack.
     pub fn runs_wpa_supplicant(self) -> bool {
         matches!(
             self,
-            Stack::WpaSupplicant | Stack::WpaSupplicantBgscan | Stack::Roam | Stack::RoamNoMonitor
+            Stack::WpaSupplicant
+                | Stack::WpaSupplicantBgscan
+                | Stack::Roam
+                | Stack::RoamNoMonitor
+                | Stack::NetworkManager
+                | Stack::RoamNetworkManager
+                | Stack::Networkd
+                | Stack::RoamNetworkd
+        )
+    }
+
+    /// Whether the stack configures the station's addresses itself, by DHCP and router
+    /// advertisements (the others get a static address from the testbed).
+    pub fn uses_dhcp(self) -> bool {
+        matches!(
+            self,
+            Stack::NetworkManager
+                | Stack::RoamNetworkManager
+                | Stack::Networkd
+                | Stack::RoamNetworkd
         )
     }
 
@@ -66,6 +122,10 @@ impl Stack {
             Stack::RoamNoMonitor => "roam-no-monitor",
             Stack::RoamNl80211 => "roam-nl80211",
             Stack::Iwd => "iwd",
+            Stack::NetworkManager => "networkmanager",
+            Stack::RoamNetworkManager => "roam-networkmanager",
+            Stack::Networkd => "networkd",
+            Stack::RoamNetworkd => "roam-networkd",
         }
     }
 }

@@ -26,6 +26,10 @@ fn colour(stack: Stack) -> RGBColor {
         Stack::Iwd => RGBColor(0x4c, 0x72, 0xb0),
         Stack::Roam | Stack::RoamNl80211 => RGBColor(0xdd, 0x84, 0x52),
         Stack::RoamNoMonitor => RGBColor(0x8c, 0x61, 0x3c),
+        Stack::NetworkManager => RGBColor(0x55, 0xa8, 0x68),
+        Stack::RoamNetworkManager => RGBColor(0xc4, 0x4e, 0x8a),
+        Stack::Networkd => RGBColor(0x64, 0x99, 0xa8),
+        Stack::RoamNetworkd => RGBColor(0xa8, 0x64, 0x3c),
     }
 }
 

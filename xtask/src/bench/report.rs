@@ -15,7 +15,7 @@ use std::path::Path;
 
 use roam_testbed::{
     plan::{GuestResults, Plan, ProcessWindow, Software},
-    report::{median_u64, percentile},
+    report::{median_u64, percentile, Addressing},
     scenario::Security,
     stack::Stack,
     timeline::TimelineEvent,
@@ -121,7 +121,8 @@ pub struct ScenarioFigures {
     /// Most connections the manager completed after the trigger in one run.
     #[serde(default)]
     pub max_connections: Option<u32>,
-    /// This stack's median gap over stock wpa_supplicant's, same scenario and channels.
+    /// This stack's median gap over the same host's without the agent (stock wpa_supplicant,
+    /// or the stack's connection manager alone), same scenario and channels.
     pub ratio_to_stock: Option<f64>,
     /// The IPv6 probe's median gap and its ratio to stock's, where one ran (`bench --ipv6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +174,10 @@ pub struct RunFigures {
     /// The longest time a vCPU of the guest stood still inside the gap (the machine's share
     /// of it, whatever the stack); null where it was not measured.
     pub guest_stall_ms: Option<f64>,
+    /// For a DHCP stack (the manager stacks): whether the station kept its lease and
+    /// addresses over the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addressing: Option<Addressing>,
 }
 
 /// Files of a run's log directory the report reads.
@@ -267,6 +272,7 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
                 log_dir: run.log_dir.clone(),
                 timeline: report.timeline.clone(),
                 guest_stall_ms: run.guest_stall_ms,
+                addressing: report.addressing,
             });
             daemon_windows.extend(run.processes.iter().map(|p| (case.stack, kind, p)));
             let agent = run.processes.iter().find(|p| p.process == AGENT_PROCESS);
@@ -315,7 +321,7 @@ pub fn build(plan: &Plan, results: &GuestResults, logs: &dyn RunLogs) -> Built {
         _ => None,
     };
     for group in &mut groups {
-        let stock = of_stack(group, Stack::WpaSupplicant);
+        let stock = of_stack(group, group.stack.without_agent());
         group.ratio_to_stock = ratio(group.p50_gap_ms, stock.and_then(|s| s.p50_gap_ms));
         group.ratio_to_stock_ipv6 =
             ratio(group.p50_gap_ms_ipv6, stock.and_then(|s| s.p50_gap_ms_ipv6));
@@ -402,6 +408,7 @@ pub(crate) mod tests {
                     TimelineEvent::new(gap_ms, "first_probe_answered", "probe"),
                 ],
                 ipv6: None,
+                addressing: None,
             },
             measured: true,
             log_dir: log_dir.into(),

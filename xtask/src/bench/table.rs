@@ -134,6 +134,14 @@ pub fn group<'a>(
     })
 }
 
+/// What an agent stack's ratio is to: "stock" (wpa_supplicant alone), or its manager alone.
+fn baseline_name(stack: Stack) -> String {
+    match stack.without_agent() {
+        Stack::WpaSupplicant => "stock".to_owned(),
+        manager => manager.to_string(),
+    }
+}
+
 /// Gaps per scenario: each stack's p50 / p95, each roam stack's ratio to stock (and roam's to
 /// iwd), and probes lost.
 pub fn gaps(report: &BenchReport) -> Table {
@@ -153,14 +161,19 @@ fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
     for stack in &stacks {
         header.push(format!("{stack} p50/p95 ms"));
     }
-    header.extend(agents.iter().map(|stack| format!("{stack}/stock")));
+    header.extend(agents.iter().map(|&stack| format!("{stack}/{}", baseline_name(stack))));
     header.push("roam/iwd".into());
     // With the IPv6 probe (bench --ipv6): each agent stack's ratio on that family too.
     let ipv6 = report.scenarios.iter().any(|g| g.p50_gap_ms_ipv6.is_some());
     if ipv6 {
-        header.extend(agents.iter().map(|stack| format!("{stack}/stock IPv6")));
+        header.extend(agents.iter().map(|&stack| format!("{stack}/{} IPv6", baseline_name(stack))));
     }
     header.extend(["lost p50".into(), "recovered".into()]);
+    // With the manager stacks (DHCP): in how many runs each kept its lease and addresses.
+    let addressing = report.scenarios.iter().flat_map(|g| &g.runs).any(|r| r.addressing.is_some());
+    if addressing {
+        header.push("addresses kept".into());
+    }
     let rows = run_sets(report)
         .into_iter()
         .filter(|set| wanted(set))
@@ -193,6 +206,15 @@ fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
             };
             row.push(per_stack(&|g| count(g.p50_lost_packets)));
             row.push(per_stack(&|g| format!("{}/{}", g.recovered, g.runs.len())));
+            if addressing {
+                row.push(per_stack(&|g| {
+                    let checked: Vec<_> = g.runs.iter().filter_map(|r| r.addressing).collect();
+                    match checked.len() {
+                        0 => "-".into(),
+                        n => format!("{}/{n}", checked.iter().filter(|a| a.kept()).count()),
+                    }
+                }));
+            }
             row
         })
         .collect();
@@ -439,6 +461,7 @@ fn stacks_of(report: &BenchReport) -> Vec<Stack> {
 pub(crate) mod tests {
     use super::*;
     use crate::bench::report::{build, tests::sample, Built, Machine, SCHEMA_VERSION};
+    use roam_testbed::report::Addressing;
 
     pub fn sample_report() -> BenchReport {
         let (plan, results, logs) = sample();
@@ -521,6 +544,24 @@ pub(crate) mod tests {
         let md = table.markdown();
         assert!(md.starts_with("| scenario | channels |"));
         assert_eq!(md.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_dhcp_stack_s_runs_say_whether_they_kept_the_addresses() {
+        let mut report = sample_report();
+        assert!(!gaps(&report).header.iter().any(|h| h == "addresses kept"));
+        let kept = Addressing {
+            dhcp_discovers: 0,
+            dhcp_requests: 1,
+            ipv4_kept: true,
+            ipv6_default_route: true,
+        };
+        let roam = report.scenarios.iter_mut().find(|g| g.stack == Stack::Roam).unwrap();
+        roam.runs[0].addressing = Some(kept);
+        roam.runs[1].addressing = Some(Addressing { dhcp_discovers: 1, ..kept });
+        let table = gaps(&report);
+        assert_eq!(table.header.last().unwrap(), "addresses kept");
+        assert_eq!(table.rows[0].last().unwrap(), "- / 1/2 / -", "wpa_supplicant, roam, iwd");
     }
 
     #[test]

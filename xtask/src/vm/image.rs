@@ -13,7 +13,7 @@
 //! The kernel unpacks concatenated archives in order, so the layers need no merging.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     fs::{self, File},
     io::BufWriter,
     os::unix::fs::PermissionsExt as _,
@@ -34,7 +34,7 @@ use super::{
 use crate::cmd::{self, note, step};
 
 /// Bump when the base archive's layout changes, so caches rebuild.
-const BASE_LAYOUT: u32 = 2;
+const BASE_LAYOUT: u32 = 3;
 
 /// Host programs copied into the guest at the same path (the host is merged-/usr Debian).
 const SYSTEM_BINARIES: &[&str] = &[
@@ -57,6 +57,23 @@ const SYSTEM_BINARIES: &[&str] = &[
     "/usr/sbin/bpftool",
 ];
 
+/// Programs that go in where the guest's packages have them: the newer releases' roots, or for
+/// a bookworm guest the host, else bookworm's managers unpacked from its archive.
+const OPTIONAL_BINARIES: &[&str] = &[
+    "/usr/sbin/NetworkManager",
+    "/usr/bin/nmcli",
+    "/usr/sbin/dnsmasq",
+    "/usr/bin/unshare",
+    "/usr/lib/systemd/systemd-networkd",
+    "/usr/bin/networkctl",
+];
+
+/// NetworkManager's device plugins (the Wi-Fi one is dlopen()ed, so no loader lists it).
+const NETWORKMANAGER_PLUGINS: &str = "/usr/lib/x86_64-linux-gnu/NetworkManager";
+/// The one plugin the guest needs: the others (modems, Bluetooth, teams, PPP) would bring
+/// their libraries into every boot's initramfs for nothing.
+const NETWORKMANAGER_WIFI_PLUGIN: &str = "libnm-device-plugin-wifi.so";
+
 const SYMLINKS: &[(&str, &str)] = &[
     ("/bin", "usr/bin"),
     ("/sbin", "usr/sbin"),
@@ -73,8 +90,13 @@ const SYMLINKS: &[(&str, &str)] = &[
 
 /// Files of the guest's /etc: dbus-daemon (the iwd stack's bus) looks its clients' uid up in
 /// the password database and refuses to run without an entry for its own.
-const ETC_FILES: &[(&str, &str)] =
-    &[("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("/etc/group", "root:x:0:\n")];
+/// systemd-networkd (the networkd stacks) drops to its own user, and takes its DHCP client's
+/// DUID from the machine id.
+const ETC_FILES: &[(&str, &str)] = &[
+    ("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nsystemd-network:x:998:998::/:/bin/false\n"),
+    ("/etc/group", "root:x:0:\nsystemd-network:x:998:\n"),
+    ("/etc/machine-id", "726f616d746573746265640000000001\n"),
+];
 
 /// depmod's inputs besides the modules themselves.
 const MODULE_METADATA: &[&str] = &["modules.order", "modules.builtin", "modules.builtin.modinfo"];
@@ -147,6 +169,9 @@ fn target_dir() -> PathBuf {
 struct UserSpace {
     root: Option<release::Root>,
     libraries: Libraries,
+    /// Bookworm's connection managers, which the host does not install: unpacked from its
+    /// archive, taken with their own libraries.
+    managers: Option<release::Root>,
 }
 
 impl UserSpace {
@@ -156,6 +181,29 @@ impl UserSpace {
             Some(root) => root.dir.join(path.trim_start_matches('/')),
             None => PathBuf::from(path),
         }
+    }
+
+    /// The optional program `path` and where its libraries come from, if this guest has it.
+    fn optional(&self, path: &str) -> Option<(PathBuf, Libraries)> {
+        let own = self.file(path);
+        if own.exists() {
+            return Some((own, self.libraries.clone()));
+        }
+        let managers = self.managers.as_ref()?;
+        let unpacked = managers.dir.join(path.trim_start_matches('/'));
+        unpacked.exists().then(|| (unpacked, Libraries::Root(managers.dir.clone())))
+    }
+
+    /// What the cache of the base layer is keyed by.
+    fn contents(&self) -> Result<String> {
+        let own = match &self.root {
+            Some(root) => root.contents.clone(),
+            None => packages::installed_versions()?,
+        };
+        Ok(match &self.managers {
+            Some(managers) => format!("{own}\nmanagers:\n{}", managers.contents),
+            None => own,
+        })
     }
 }
 
@@ -168,11 +216,23 @@ pub fn build(spec: &ImageSpec) -> Result<Image> {
     step(format!("Guest of Debian {}", spec.debian.suite()));
     let apt = spec.debian.apt(&vm)?;
     let user_space = match spec.debian {
-        Debian::Bookworm => UserSpace { root: None, libraries: Libraries::Host },
+        Debian::Bookworm => {
+            let managers = release::ensure_root(
+                &apt,
+                &dir.join("managers"),
+                packages::BOOKWORM_MANAGER_PACKAGES,
+            )?;
+            UserSpace { root: None, libraries: Libraries::Host, managers: Some(managers) }
+        }
         _ => {
-            let root = release::ensure_root(&apt, &dir, packages::GUEST_PACKAGES)?;
+            let wanted: Vec<&str> = packages::GUEST_PACKAGES
+                .iter()
+                .chain(packages::ROOT_ONLY_PACKAGES)
+                .copied()
+                .collect();
+            let root = release::ensure_root(&apt, &dir, &wanted)?;
             let libraries = Libraries::Root(root.dir.clone());
-            UserSpace { root: Some(root), libraries }
+            UserSpace { root: Some(root), libraries, managers: None }
         }
     };
     let kernel = kernel::ensure(&dir, &apt)?;
@@ -192,7 +252,7 @@ pub fn build(spec: &ImageSpec) -> Result<Image> {
         binary.host = without_debug_info(&vm, &binary.host);
     }
     let project = dir.join("project.cpio");
-    write_archive(&project, |cpio| add_binaries(cpio, &binaries, &user_space.libraries))?;
+    write_archive(&project, |cpio| add_binaries(cpio, &[(&binaries, &user_space.libraries)]))?;
     Ok(Image {
         kernel: kernel.vmlinuz,
         archives: vec![base, project],
@@ -253,13 +313,11 @@ fn build_testbed() -> Result<PathBuf> {
 fn base_archive(dir: &Path, kernel: &Kernel, user_space: &UserSpace) -> Result<PathBuf> {
     let archive = dir.join("base.cpio");
     let key_file = dir.join("base.key");
-    let packages = match &user_space.root {
-        Some(root) => root.contents.clone(),
-        None => packages::installed_versions()?,
-    };
+    let packages = user_space.contents()?;
     // Whatever goes into the base layer is in its key, so changing a list rebuilds it.
     let key = format!(
-        "layout {BASE_LAYOUT}\nkernel {}\nbinaries {SYSTEM_BINARIES:?}\netc {ETC_FILES:?}\n\
+        "layout {BASE_LAYOUT}\nkernel {}\nbinaries {SYSTEM_BINARIES:?} {OPTIONAL_BINARIES:?}\n\
+         etc {ETC_FILES:?}\n\
          modules {:?}\n{packages}",
         kernel.version,
         roam_testbed::BOOT_MODULES,
@@ -274,6 +332,18 @@ fn base_archive(dir: &Path, kernel: &Kernel, user_space: &UserSpace) -> Result<P
         .iter()
         .map(|path| GuestBinary { host: user_space.file(path), guest: (*path).to_owned() })
         .collect();
+    // Each optional program with the libraries of the root it came from (after the system
+    // binaries: where both roots have a library, the managers' copy is the one the guest keeps).
+    let mut optional: Vec<(Vec<GuestBinary>, Libraries)> = OPTIONAL_BINARIES
+        .iter()
+        .filter_map(|path| {
+            let (host, libraries) = user_space.optional(path)?;
+            Some((vec![GuestBinary { host, guest: (*path).to_owned() }], libraries))
+        })
+        .collect();
+    if let Some((plugins, libraries)) = user_space.optional(NETWORKMANAGER_PLUGINS) {
+        optional.push((plugin_files(&plugins, NETWORKMANAGER_PLUGINS)?, libraries));
+    }
     write_archive(&archive, |cpio| {
         for dir in ["/proc", "/sys", "/dev", "/run", "/tmp", "/etc", "/root", "/usr/local/bin"] {
             cpio.dir(dir)?;
@@ -286,7 +356,13 @@ fn base_archive(dir: &Path, kernel: &Kernel, user_space: &UserSpace) -> Result<P
         for (path, text) in ETC_FILES {
             cpio.file(path, 0o644, text.as_bytes())?;
         }
-        add_binaries(cpio, &binaries, &user_space.libraries)?;
+        let groups: Vec<(&[GuestBinary], &Libraries)> =
+            std::iter::once((binaries.as_slice(), &user_space.libraries))
+                .chain(
+                    optional.iter().map(|(binaries, libraries)| (binaries.as_slice(), libraries)),
+                )
+                .collect();
+        add_binaries(cpio, &groups)?;
         for (firmware, debian_copy) in FIRMWARE {
             let file = match user_space.file(firmware) {
                 file if file.exists() => file,
@@ -299,6 +375,23 @@ fn base_archive(dir: &Path, kernel: &Kernel, user_space: &UserSpace) -> Result<P
     fs::write(&key_file, key)?;
     note(format!("base image: {}", archive.display()));
     Ok(archive)
+}
+
+/// NetworkManager's Wi-Fi plugin under `host_dir` (its versioned plugin directory), at the same
+/// path under `guest_dir`.
+fn plugin_files(host_dir: &Path, guest_dir: &str) -> Result<Vec<GuestBinary>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(host_dir)? {
+        let entry = entry?;
+        let guest = format!("{guest_dir}/{}", entry.file_name().to_string_lossy());
+        if entry.file_type()?.is_dir() {
+            out.extend(plugin_files(&entry.path(), &guest)?);
+        } else if entry.file_name() == NETWORKMANAGER_WIFI_PLUGIN {
+            out.push(GuestBinary { host: entry.path(), guest });
+        }
+    }
+    out.sort_by(|a, b| a.guest.cmp(&b.guest));
+    Ok(out)
 }
 
 /// Copies the needed modules (and depmod's inputs) into a staging tree and runs depmod there,
@@ -358,29 +451,34 @@ fn write_archive(
     Ok(())
 }
 
-/// Binaries and their shared libraries (each library once).
+/// Binaries and their shared libraries, each group of binaries with the libraries of the root
+/// it came from. Every library goes in once: where two groups need one at the same path, the
+/// later group's copy.
 fn add_binaries(
     cpio: &mut CpioWriter<BufWriter<File>>,
-    binaries: &[GuestBinary],
-    from: &Libraries,
+    groups: &[(&[GuestBinary], &Libraries)],
 ) -> Result<()> {
-    let mut libraries = BTreeSet::new();
-    for binary in binaries {
-        if !binary.host.exists() {
-            bail!(
-                "{} is missing on the host (needed in the guest as {})",
-                binary.host.display(),
-                binary.guest
-            );
+    let mut libraries = BTreeMap::new();
+    for (binaries, from) in groups {
+        for binary in *binaries {
+            if !binary.host.exists() {
+                bail!(
+                    "{} is missing on the host (needed in the guest as {})",
+                    binary.host.display(),
+                    binary.guest
+                );
+            }
+            add_file(cpio, &binary.host, &binary.guest)?;
+            for Library { file, guest } in from.of(&binary.host)? {
+                let guest = match guest {
+                    Some(guest) => guest,
+                    None => canonical_location(&file)?,
+                };
+                libraries.insert(guest, file);
+            }
         }
-        add_file(cpio, &binary.host, &binary.guest)?;
-        libraries.extend(from.of(&binary.host)?);
     }
-    for Library { file, guest } in libraries {
-        let guest = match guest {
-            Some(guest) => guest,
-            None => canonical_location(&file)?,
-        };
+    for (guest, file) in libraries {
         add_file(cpio, &file, &guest)?;
     }
     Ok(())

@@ -34,6 +34,15 @@ pub const GUEST_PACKAGES: &[&str] = &[
     "bpftool",
 ];
 
+/// More packages for the guests made from a release's archive: NetworkManager for the
+/// networkmanager stacks, dnsmasq as the DHCP server and router advertiser behind the APs,
+/// systemd for networkd.
+pub const ROOT_ONLY_PACKAGES: &[&str] = &["network-manager", "dnsmasq-base", "systemd"];
+
+/// What a bookworm guest needs that the host does not install: the same managers, from
+/// bookworm's archive (systemd-networkd is the host's own).
+pub const BOOKWORM_MANAGER_PACKAGES: &[&str] = &["network-manager", "dnsmasq-base"];
+
 /// Installs whatever is missing (apt-get, as root).
 pub fn ensure() -> Result<()> {
     setup::ensure_apt_packages(HOST_ONLY)?;

@@ -400,6 +400,7 @@ mod tests {
                 bssid_after: None,
                 timeline: Vec::new(),
                 ipv6: None,
+                addressing: None,
             },
             measured: true,
             log_dir: format!("runs/x-{probe}"),

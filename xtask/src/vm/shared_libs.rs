@@ -14,7 +14,8 @@ use anyhow::{bail, Context as _, Result};
 pub enum Libraries {
     /// The host's.
     Host,
-    /// An unpacked Debian root (its /usr/lib64 loader and /usr/lib/<triplet> libraries).
+    /// An unpacked Debian root (its lib64 loader and lib/<triplet> libraries, under /usr or,
+    /// as bookworm's packages still ship them, not).
     Root(PathBuf),
 }
 
@@ -26,8 +27,12 @@ pub struct Library {
     pub guest: Option<String>,
 }
 
-const LOADER: &str = "usr/lib64/ld-linux-x86-64.so.2";
-const LIBRARY_DIRS: &[&str] = &["usr/lib/x86_64-linux-gnu", "usr/lib"];
+/// The dynamic loader: trixie's libc6 ships it under /usr, bookworm's in /lib64.
+const LOADERS: &[&str] = &["usr/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"];
+const LIBRARY_DIRS: &[&str] =
+    &["usr/lib/x86_64-linux-gnu", "usr/lib", "lib/x86_64-linux-gnu", "lib"];
+/// The top-level directories a merged-/usr system (the guest) has only as links into /usr.
+const MERGED_INTO_USR: &[&str] = &["lib/", "lib64/", "bin/", "sbin/"];
 
 impl Libraries {
     /// Libraries (including the dynamic loader) that `binary` loads; empty for a static one.
@@ -41,28 +46,39 @@ impl Libraries {
         };
         let path: Vec<String> =
             LIBRARY_DIRS.iter().map(|dir| root.join(dir).display().to_string()).collect();
-        let out = Command::new(root.join(LOADER))
+        let loader = LOADERS
+            .iter()
+            .map(|loader| root.join(loader))
+            .find(|loader| loader.exists())
+            .with_context(|| format!("{} has no dynamic loader (libc6)", root.display()))?;
+        let out = Command::new(&loader)
             .arg("--library-path")
             .arg(path.join(":"))
             .arg("--list")
             .arg(binary)
             .output()
-            .with_context(|| format!("cannot run {}", root.join(LOADER).display()))?;
+            .with_context(|| format!("cannot run {}", loader.display()))?;
         if !out.status.success() {
             return Ok(Vec::new()); // static
         }
         let listed = parse_ldd(&String::from_utf8_lossy(&out.stdout))
-            .with_context(|| format!("{} --list {}", LOADER, binary.display()))?;
+            .with_context(|| format!("{} --list {}", loader.display(), binary.display()))?;
         listed.into_iter().map(|file| in_root(root, file)).collect()
     }
 }
 
-/// A library the root's loader listed: under the root, at the same path in the guest.
+/// A library the root's loader listed: under the root, at the same path in the guest, where
+/// /lib is /usr/lib.
 fn in_root(root: &Path, file: PathBuf) -> Result<Library> {
     let inside = file.strip_prefix(root).with_context(|| {
         format!("{} is outside {}: the loader looked on the host", file.display(), root.display())
     })?;
-    Ok(Library { guest: Some(format!("/{}", inside.display())), file })
+    let inside = inside.display().to_string();
+    let merged = match MERGED_INTO_USR.iter().any(|top| inside.starts_with(top)) {
+        true => format!("/usr/{inside}"),
+        false => format!("/{inside}"),
+    };
+    Ok(Library { guest: Some(merged), file })
 }
 
 /// Libraries (including the dynamic loader) that a host `binary` loads; empty for a static one.
@@ -122,5 +138,14 @@ mod tests {
         let lib = in_root(root, root.join("usr/lib/x86_64-linux-gnu/libc.so.6")).unwrap();
         assert_eq!(lib.guest.as_deref(), Some("/usr/lib/x86_64-linux-gnu/libc.so.6"));
         assert!(in_root(root, PathBuf::from("/usr/lib/x86_64-linux-gnu/libc.so.6")).is_err());
+    }
+
+    #[test]
+    fn a_split_usr_library_goes_where_the_merged_guest_keeps_it() {
+        let root = Path::new("/vm/managers/root");
+        let lib = in_root(root, root.join("lib/x86_64-linux-gnu/libudev.so.1")).unwrap();
+        assert_eq!(lib.guest.as_deref(), Some("/usr/lib/x86_64-linux-gnu/libudev.so.1"));
+        let loader = in_root(root, root.join("lib64/ld-linux-x86-64.so.2")).unwrap();
+        assert_eq!(loader.guest.as_deref(), Some("/usr/lib64/ld-linux-x86-64.so.2"));
     }
 }

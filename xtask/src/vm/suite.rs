@@ -443,6 +443,7 @@ mod tests {
             bssid_after: None,
             timeline,
             ipv6: None,
+            addressing: None,
         }
     }
 

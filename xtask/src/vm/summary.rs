@@ -4,7 +4,7 @@ use std::{fmt::Write as _, path::Path};
 
 use roam_testbed::{
     plan::{GuestResults, Plan},
-    report::{median_u64, Report},
+    report::{median_u64, Addressing, Report, RunReport},
     scenario::channels_label,
     timeline::TimelineEvent,
 };
@@ -29,6 +29,11 @@ pub fn table(report: &Report) -> String {
         out.pop();
         out.push_str(&format!(" {:>13}\n", "IPv6 p50 ms"));
     }
+    let addressing = report.scenarios.iter().flat_map(|s| &s.runs).any(|r| r.addressing.is_some());
+    if addressing {
+        out.pop();
+        out.push_str(&format!(" {:>15}\n", "addresses kept"));
+    }
     for s in &report.scenarios {
         let recovered = s.runs.iter().filter(|r| r.recovered).count();
         let lost: Vec<u64> = s.runs.iter().map(|r| r.lost_packets).collect();
@@ -51,9 +56,22 @@ pub fn table(report: &Report) -> String {
         if ipv6 {
             let _ = write!(out, " {:>13}", ms(s.p50_gap_ms_ipv6));
         }
+        if addressing {
+            let _ = write!(out, " {:>15}", addresses_kept(&s.runs));
+        }
         out.push('\n');
     }
     out
+}
+
+/// For a DHCP stack's runs: in how many the station kept its lease and addresses (no DHCP
+/// DISCOVER, its IPv4 address and IPv6 default route there at the end); `-` for the others.
+fn addresses_kept(runs: &[RunReport]) -> String {
+    let checked: Vec<&Addressing> = runs.iter().filter_map(|r| r.addressing.as_ref()).collect();
+    match checked.len() {
+        0 => "-".to_owned(),
+        n => format!("{}/{n}", checked.iter().filter(|a| a.kept()).count()),
+    }
 }
 
 /// A case or run that failed, with the line that says so.

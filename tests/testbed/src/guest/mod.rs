@@ -6,6 +6,7 @@ pub mod attacker;
 pub mod autoload;
 pub mod capture;
 pub mod ctrl;
+pub mod dhcp;
 pub mod hooks;
 pub mod http;
 pub mod hwsim;

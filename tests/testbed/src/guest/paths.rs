@@ -10,6 +10,13 @@ pub const WPA_SUPPLICANT: &str = "/usr/sbin/wpa_supplicant";
 pub const IWD: &str = "/usr/libexec/iwd";
 pub const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 pub const DBUS_SEND: &str = "/usr/bin/dbus-send";
+/// The manager stacks' programs (bookworm's guest takes NetworkManager and dnsmasq from
+/// bookworm's archive, the host having neither).
+pub const NETWORK_MANAGER: &str = "/usr/sbin/NetworkManager";
+pub const NMCLI: &str = "/usr/bin/nmcli";
+pub const UNSHARE: &str = "/usr/bin/unshare";
+pub const DNSMASQ: &str = "/usr/sbin/dnsmasq";
+pub const NETWORKD: &str = "/usr/lib/systemd/systemd-networkd";
 pub const BUSYBOX: &str = "/usr/bin/busybox";
 /// This program (the testbed's guest binary).
 pub const TESTBED: &str = "/usr/bin/roam-testbed";

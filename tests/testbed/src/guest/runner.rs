@@ -13,7 +13,7 @@ use roam_testbed::{
 use super::{
     aslr, autoload,
     capture::FrameCapture,
-    hooks,
+    dhcp, hooks,
     laps::Laps,
     leftovers,
     logs::LogMark,
@@ -235,6 +235,7 @@ fn run_once(
         bssid_after: None,
         timeline: Vec::new(),
         ipv6: None,
+        addressing: None,
     };
     let mut measured = false;
     let mut extras = RunExtras::default();
@@ -333,6 +334,7 @@ fn measure(
     let station_marks: Vec<LogMark> = station_logs.iter().map(|l| LogMark::now(&l.path)).collect();
     let ap_marks: Vec<LogMark> =
         topology.aps.iter().map(|ap| LogMark::now(ap.log_path())).collect();
+    let dhcp_mark = topology.dhcp().map(|server| LogMark::now(server.log_path()));
     trace::clear()?;
     let capture = match capture_frames {
         true => {
@@ -436,6 +438,11 @@ fn measure(
     }
     for (ap, mark) in topology.aps.iter().zip(&ap_marks) {
         fs::write(dir.join(format!("hostapd-{}.log", ap.iface)), mark.text_since())?;
+    }
+    if let Some(mark) = &dhcp_mark {
+        let log = mark.text_since();
+        report.addressing = Some(dhcp::addressing(&log, &topology.station_mac)?);
+        fs::write(dir.join("dnsmasq.log"), log)?;
     }
     let kernel_trace = trace::read();
     events.extend(kernel_events(&kernel_trace, &topology.station_phy, t0));

@@ -23,7 +23,13 @@ use super::{
     process::{self, Daemon},
 };
 
+mod addressed;
 mod iwd;
+mod networkd;
+mod networkmanager;
+mod supplicant_ctrl;
+
+use supplicant_ctrl::SupplicantCtrl;
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// The agent loads and verifies its kernel programs and reads the kernel's BTF: seconds under
@@ -125,6 +131,9 @@ pub struct SupplicantSettings {
     /// The network block's `bssid` (`FAIL`: unset).
     pub network_bssid: String,
     pub results_valid_for_connect: String,
+    /// The connection manager's profile of the network, where one owns the supplicant
+    /// (NetworkManager's settings as nmcli reads them, without what changes by itself).
+    pub manager_profile: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +158,15 @@ impl SettingsSinceStart {
                 "wpa_supplicant scan_res_valid_for_connect: {} -> {}",
                 a.results_valid_for_connect, b.results_valid_for_connect
             ));
+        }
+        if let (Some(before), Some(now)) = (&a.manager_profile, &b.manager_profile) {
+            let gone = before.iter().filter(|line| !now.contains(line));
+            let came = now.iter().filter(|line| !before.contains(line));
+            let diff: Vec<String> =
+                gone.map(|l| format!("-{l}")).chain(came.map(|l| format!("+{l}"))).collect();
+            if !diff.is_empty() {
+                changes.push(format!("NetworkManager profile: {}", diff.join(", ")));
+            }
         }
         changes
     }
@@ -175,6 +193,18 @@ pub fn start(stack: Stack, known: Known, freqs_mhz: &[u32]) -> Result<Box<dyn St
         }
         Stack::RoamNl80211 => Ok(Box::new(RoamOnNl80211::start(known, freqs_mhz)?)),
         Stack::Iwd => Ok(Box::new(iwd::Iwd::start(known, freqs_mhz)?)),
+        Stack::NetworkManager => {
+            Ok(Box::new(networkmanager::NetworkManager::start(known, freqs_mhz)?))
+        }
+        Stack::RoamNetworkManager => {
+            let manager = networkmanager::NetworkManager::start(known, freqs_mhz)?;
+            Ok(Box::new(RoamAgent::beside(Box::new(manager), &[])?))
+        }
+        Stack::Networkd => Ok(Box::new(networkd::Networkd::start(known, freqs_mhz)?)),
+        Stack::RoamNetworkd => {
+            let manager = networkd::Networkd::start(known, freqs_mhz)?;
+            Ok(Box::new(RoamAgent::beside(Box::new(manager), &[])?))
+        }
     }
 }
 
@@ -186,14 +216,21 @@ pub fn client_hint(stack: Stack) -> String {
         }
         Stack::RoamNl80211 => format!("roam status --iface {}", paths::STA_IFACE),
         Stack::Iwd => iwd::client_hint(),
+        Stack::Networkd | Stack::RoamNetworkd => {
+            format!("wpa_cli -p {WPA_CTRL_DIR} -i {}; networkctl", paths::STA_IFACE)
+        }
+        Stack::NetworkManager | Stack::RoamNetworkManager => format!(
+            "wpa_cli -p {} -i {}; nmcli (DBUS_SYSTEM_BUS_ADDRESS of the stack's bus)",
+            networkmanager::CTRL_DIR,
+            paths::STA_IFACE
+        ),
     }
 }
 
 /// Stock wpa_supplicant with a debug log (`-dd -t`).
 pub struct WpaSupplicant {
     daemon: Daemon,
-    ctrl: Ctrl,
-    events: Events,
+    sup: SupplicantCtrl,
     log: PathBuf,
     config: PathBuf,
     /// The settings roam may change, as this daemon started with them.
@@ -215,7 +252,8 @@ impl WpaSupplicant {
         let log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
         let (daemon, ctrl, events) = Self::launch(&config, &log)?;
         let settings_at_start = read_settings(&ctrl)?;
-        Ok(WpaSupplicant { daemon, ctrl, events, log, config, settings_at_start })
+        let sup = SupplicantCtrl { ctrl, events };
+        Ok(WpaSupplicant { daemon, sup, log, config, settings_at_start })
     }
 
     /// Starts the daemon (its log appended to) and connects to it once its socket is bound.
@@ -243,54 +281,28 @@ impl WpaSupplicant {
     }
 
     fn relaunch(&mut self) -> Result<()> {
-        (self.daemon, self.ctrl, self.events) = Self::launch(&self.config, &self.log)?;
-        self.settings_at_start = read_settings(&self.ctrl)?;
+        let (daemon, ctrl, events) = Self::launch(&self.config, &self.log)?;
+        (self.daemon, self.sup) = (daemon, SupplicantCtrl { ctrl, events });
+        self.settings_at_start = read_settings(&self.sup.ctrl)?;
         Ok(())
     }
 }
 
 impl Station for WpaSupplicant {
     fn wait_connected(&mut self, timeout: Duration) -> Result<String> {
-        // Drain first: a CONNECTED event that arrives after the STATUS below is a new one.
-        self.events.drain()?;
-        if let Some(bssid) = self.connected_bssid()? {
-            return Ok(bssid);
-        }
-        self.events
-            .wait_for("CTRL-EVENT-CONNECTED", timeout, |e| e.starts_with("CTRL-EVENT-CONNECTED"))
-            .context("the station did not connect")?;
-        self.connected_bssid()?.context("CTRL-EVENT-CONNECTED, but STATUS is not COMPLETED")
+        self.sup.wait_connected(timeout)
     }
 
     fn connected_bssid(&mut self) -> Result<Option<String>> {
-        let status = self.ctrl.status()?;
-        let field = |key: &str| status.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        Ok(match field("wpa_state").as_deref() {
-            Some("COMPLETED") => field("bssid"),
-            _ => None,
-        })
+        self.sup.connected_bssid()
     }
 
     fn scan(&mut self, freqs_mhz: &[u32], timeout: Duration) -> Result<()> {
-        let freqs: Vec<String> = freqs_mhz.iter().map(u32::to_string).collect();
-        let request = format!("SCAN freq={}", freqs.join(","));
-        let finished = |e: &str| {
-            e.starts_with("CTRL-EVENT-SCAN-RESULTS") || e.starts_with("CTRL-EVENT-SCAN-FAILED")
-        };
-        for _attempt in 0..3 {
-            self.events.drain()?;
-            let reply = self.ctrl.request(&request)?;
-            let event = self.events.wait_for("scan results", timeout, finished)?;
-            // FAIL-BUSY: someone else's scan just finished; ours has yet to run.
-            if reply.trim() == "OK" && event.starts_with("CTRL-EVENT-SCAN-RESULTS") {
-                return Ok(());
-            }
-        }
-        bail!("`{request}` did not complete a scan in 3 attempts")
+        self.sup.scan(freqs_mhz, timeout)
     }
 
     fn roam(&mut self, bssid: &str) -> Result<()> {
-        self.ctrl.command(&format!("ROAM {bssid}"))
+        self.sup.roam(bssid)
     }
 
     /// `SELECT_NETWORK` of the network's block (0: the main one, 1: the other).
@@ -299,14 +311,11 @@ impl Station for WpaSupplicant {
             NetworkChoice::Main => 0,
             NetworkChoice::Other => 1,
         };
-        self.ctrl.command(&format!("SELECT_NETWORK {id}"))
+        self.sup.ctrl.command(&format!("SELECT_NETWORK {id}"))
     }
 
     fn forget_previous_runs(&mut self) -> Result<()> {
-        // An AP lost in the previous run stays on the BSSID ignore list for 10 s or more; while
-        // it is there, a reconnection cannot use the fast "other BSS of this ESS" scan and scans
-        // every channel instead (8 s under TCG), which no long-connected station would do.
-        self.ctrl.command("BSSID_IGNORE clear")
+        self.sup.forget_previous_runs()
     }
 
     fn check_alive(&mut self) -> Result<()> {
@@ -339,7 +348,7 @@ impl Station for WpaSupplicant {
         self.daemon.check_running()?;
         Ok(SettingsSinceStart {
             at_start: self.settings_at_start.clone(),
-            now: read_settings(&self.ctrl)?,
+            now: read_settings(&self.sup.ctrl)?,
         })
     }
 
@@ -353,13 +362,14 @@ impl Station for WpaSupplicant {
     }
 }
 
-fn read_settings(ctrl: &Ctrl) -> Result<SupplicantSettings> {
+pub(super) fn read_settings(ctrl: &Ctrl) -> Result<SupplicantSettings> {
     Ok(SupplicantSettings {
         network_bssid: ctrl.request("GET_NETWORK 0 bssid")?.trim_end().to_owned(),
         results_valid_for_connect: ctrl
             .request("GET scan_res_valid_for_connect")?
             .trim_end()
             .to_owned(),
+        manager_profile: None,
     })
 }
 
@@ -408,7 +418,8 @@ pub struct RoamAgent {
     // Dropped in this order: the agent stops (and cleans up) while wpa_supplicant still runs.
     events: Daemon,
     agent: Daemon,
-    supplicant: WpaSupplicant,
+    /// The connection manager the agent runs beside (stock wpa_supplicant, NetworkManager).
+    supplicant: Box<dyn Station>,
     log: PathBuf,
     events_log: PathBuf,
     /// Where this run's part of the event log starts (fault steps wait for events after it).
@@ -445,7 +456,13 @@ pub const ROAM_METRICS: &str = "127.0.0.1:10120";
 impl RoamAgent {
     pub fn start(known: Known, freqs_mhz: &[u32], args: &[String]) -> Result<Self> {
         require_agent()?;
-        let supplicant = WpaSupplicant::start(known, freqs_mhz)?;
+        Self::beside(Box::new(WpaSupplicant::start(known, freqs_mhz)?), args)
+    }
+
+    /// The agent beside `supplicant`'s connection manager, through its control socket in
+    /// /run/wpa_supplicant (the agent's default).
+    pub fn beside(supplicant: Box<dyn Station>, args: &[String]) -> Result<Self> {
+        require_agent()?;
         let log = Path::new(paths::LOG_DIR).join("roam.log");
         let events_log = Path::new(paths::LOG_DIR).join("roam-events.jsonl");
         let (agent, events) = spawn_agent(&log, &events_log, &as_strs(args))?;
@@ -654,7 +671,7 @@ impl Drop for RoamAgent {
         self.events.kill();
         self.agent.kill();
         // A supplicant stopped by the test (its interface removed) took its settings with it.
-        if !self.supplicant.daemon.is_running() {
+        if self.supplicant.check_alive().is_err() {
             return;
         }
         match self.supplicant.supplicant_settings() {
@@ -847,16 +864,20 @@ mod tests {
         let start = SupplicantSettings {
             network_bssid: "FAIL".into(),
             results_valid_for_connect: "5".into(),
+            manager_profile: Some(vec!["802-11-wireless.bssid:".into()]),
         };
         let mut settings = SettingsSinceStart { at_start: start.clone(), now: start };
         assert!(settings.changes().is_empty());
         settings.now.network_bssid = "02:00:00:00:01:00".into();
         settings.now.results_valid_for_connect = "3600".into();
+        settings.now.manager_profile = Some(vec!["802-11-wireless.bssid:02:00:00:00:01:00".into()]);
         assert_eq!(
             settings.changes(),
             [
                 "wpa_supplicant network 0 bssid: FAIL -> 02:00:00:00:01:00",
-                "wpa_supplicant scan_res_valid_for_connect: 5 -> 3600"
+                "wpa_supplicant scan_res_valid_for_connect: 5 -> 3600",
+                "NetworkManager profile: -802-11-wireless.bssid:, \
+                 +802-11-wireless.bssid:02:00:00:00:01:00"
             ]
         );
     }

@@ -23,6 +23,7 @@ use roam_testbed::{
 use super::{
     ap::AccessPoint,
     attacker::Attacker,
+    dhcp::DhcpServer,
     hwsim,
     laps::Laps,
     leftovers,
@@ -71,6 +72,8 @@ pub struct Topology {
     station: Option<Box<dyn Station>>,
     probe: Option<Probe>,
     echo: Option<Echo>,
+    /// DHCP and router advertisements behind the APs, while a stack that uses them runs.
+    dhcp: Option<DhcpServer>,
     /// The IPv6 probe and its echo responder, where the key asks for IPv6.
     probe6: Option<Probe>,
     echo6: Option<Echo>,
@@ -97,6 +100,7 @@ impl Topology {
             echo: None,
             probe6: None,
             echo6: None,
+            dhcp: None,
             other_echo: None,
             attacker: others.get(1).map(Attacker::new).transpose()?,
             background: Vec::new(),
@@ -179,6 +183,12 @@ impl Topology {
         let freqs = self.freqs_mhz();
         let known =
             station::Known { security: self.key.security, other_network: self.key.other_network };
+        match (self.key.stack.uses_dhcp(), &mut self.dhcp) {
+            (true, None) => self.dhcp = Some(DhcpServer::start(&self.station_mac)?),
+            (true, Some(server)) => server.check_running()?,
+            (false, Some(_)) => self.dhcp = None,
+            (false, None) => {}
+        }
         self.station = Some(station::start(self.key.stack, known, &freqs)?);
         laps.lap("start");
         self.station()
@@ -219,6 +229,11 @@ impl Topology {
         process::run(paths::IP, &args)?;
         configure_station_iface(self.key.ipv6)?;
         self.station().start_supplicant()
+    }
+
+    /// The DHCP server behind the APs, while a stack that uses it runs.
+    pub fn dhcp(&self) -> Option<&DhcpServer> {
+        self.dhcp.as_ref()
     }
 
     pub fn station(&mut self) -> &mut dyn Station {

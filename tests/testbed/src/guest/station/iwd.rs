@@ -317,7 +317,7 @@ impl Station for Iwd {
 
 /// A minimal system bus: one socket, anyone may own any name, send and receive anything (a
 /// system bus denies what its policy does not allow, replies from the bus included).
-fn bus_config_file(address: &str) -> String {
+pub(super) fn bus_config_file(address: &str) -> String {
     format!(
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
