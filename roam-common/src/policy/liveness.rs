@@ -102,6 +102,8 @@ pub struct Liveness {
     next_probe_ns: Option<u64>,
     /// A hint asked for a probe at this time: only news from after it cancels the probe.
     hinted_at_ns: Option<u64>,
+    /// The station had sent within a probe interval at the previous look at its traffic.
+    was_sending: bool,
     outstanding: Option<Outstanding>,
     next_id: u64,
     unreported: u32,
@@ -120,6 +122,7 @@ impl Liveness {
             away_until_ns: 0,
             next_probe_ns: None,
             hinted_at_ns: None,
+            was_sending: false,
             outstanding: None,
             next_id: 1,
             unreported: 0,
@@ -176,14 +179,19 @@ impl Liveness {
     }
 
     /// What the station's traffic showed at `now_ns`: the AP last heard at `last_rx_ns`, the
-    /// station last sending at `last_tx_ns`. A link busy both ways (both within one probe
-    /// interval) needs no look before `busy_interval_ns`: should the AP go, the station's next
-    /// packet into the silence wakes the agent (the kernel's hint, [`Liveness::suspect`]). A
-    /// station that only receives, or is idle, is looked at every probe interval as before.
+    /// station last sending at `last_tx_ns`. A link busy both ways needs no look before
+    /// `busy_interval_ns`: should the AP go, the station's next packet into the silence wakes
+    /// the agent (the kernel's hint, [`Liveness::suspect`]). Busy means the station sent within
+    /// one probe interval of this look *and* of the previous one: one recent packet of a
+    /// station that sends once a second says nothing of when its next comes (waiting for it
+    /// took up to 0.8 s to notice a silent AP in the VM). A station that only receives, sends
+    /// sparsely, or is idle is looked at every probe interval.
     pub fn traffic(&mut self, last_rx_ns: u64, last_tx_ns: u64, now_ns: u64) {
         self.heard(last_rx_ns);
         let recent = |at: u64| now_ns.saturating_sub(at) < self.config.probe_interval_ns;
-        let busy = recent(last_rx_ns) && recent(last_tx_ns);
+        let sending = recent(last_tx_ns);
+        let busy = recent(last_rx_ns) && sending && self.was_sending;
+        self.was_sending = sending;
         if !busy || self.failures > 0 || self.hinted_at_ns.is_some() || self.outstanding.is_some() {
             return;
         }

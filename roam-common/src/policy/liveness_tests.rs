@@ -224,6 +224,9 @@ fn leaving_the_ap_stops_the_watch_and_a_new_association_starts_afresh() {
 #[test]
 fn a_link_busy_both_ways_is_looked_at_less_often_and_a_hint_still_asks_at_once() {
     let mut l = watching();
+    let first = T0 + 10 * MS;
+    l.traffic(first - 5 * MS, first - 2 * MS, first);
+    assert_eq!(l.next_wakeup_ns(), Some(first - 5 * MS + 150 * MS), "one look is no busy link");
     let now = T0 + 140 * MS;
     l.traffic(now - 5 * MS, now - 2 * MS, now);
     assert_eq!(l.next_wakeup_ns(), Some(now - 5 * MS + 1_000 * MS));
@@ -239,4 +242,29 @@ fn a_link_busy_both_ways_is_looked_at_less_often_and_a_hint_still_asks_at_once()
     let mut l = watching();
     l.traffic(now - 5 * MS, T0 - 1_000 * MS, now);
     assert_eq!(l.next_wakeup_ns(), Some(now - 5 * MS + 150 * MS), "receiving only");
+}
+
+/// A station that sends once a second (a ping, a keep-alive) has just sent at some looks: its
+/// next packet is up to a second away, so it is no busy link and the probe interval holds.
+#[test]
+fn a_station_that_sends_once_a_second_keeps_the_probe_interval() {
+    let mut l = watching();
+    let mut look = T0 + 150 * MS;
+    let mut sent = T0;
+    for _ in 0..20 {
+        if look >= sent + 1_000 * MS {
+            sent += 1_000 * MS;
+        }
+        // Its packet and the answer, just before this look when one was due.
+        l.traffic((sent + 2 * MS).min(look), sent, look);
+        let next = l.next_wakeup_ns().expect("watching");
+        // A probe interval, maybe from a report just after the look; never the busy interval.
+        assert!(next <= look + 200 * MS, "looked at again {} ms later", (next - look) / MS);
+        look = next.max(look + MS);
+        // Nobody answers or is asked here: a probe due counts as sent and acknowledged.
+        if l.probe_due(look) {
+            let id = l.probe_sent(look);
+            l.report(id, true, look + MS);
+        }
+    }
 }
