@@ -110,6 +110,17 @@ impl Addressing {
     pub fn kept(&self) -> bool {
         self.dhcp_discovers == 0 && self.ipv4_kept && self.ipv6_default_route
     }
+
+    /// "kept/checked" over some runs' addressing (`-` where none was checked: a static stack).
+    pub fn kept_of(checked: impl IntoIterator<Item = Addressing>) -> String {
+        let (kept, all) = checked
+            .into_iter()
+            .fold((0, 0), |(kept, all), a| (kept + usize::from(a.kept()), all + 1));
+        match all {
+            0 => "-".to_owned(),
+            n => format!("{kept}/{n}"),
+        }
+    }
 }
 
 /// One address family's probe over a run.

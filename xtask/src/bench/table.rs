@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use roam_testbed::{
-    report::percentile,
+    report::{percentile, Addressing},
     scenario::{channels_label, Security},
     stack::Stack,
 };
@@ -208,11 +208,7 @@ fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
             row.push(per_stack(&|g| format!("{}/{}", g.recovered, g.runs.len())));
             if addressing {
                 row.push(per_stack(&|g| {
-                    let checked: Vec<_> = g.runs.iter().filter_map(|r| r.addressing).collect();
-                    match checked.len() {
-                        0 => "-".into(),
-                        n => format!("{}/{n}", checked.iter().filter(|a| a.kept()).count()),
-                    }
+                    Addressing::kept_of(g.runs.iter().filter_map(|r| r.addressing))
                 }));
             }
             row
@@ -461,7 +457,6 @@ fn stacks_of(report: &BenchReport) -> Vec<Stack> {
 pub(crate) mod tests {
     use super::*;
     use crate::bench::report::{build, tests::sample, Built, Machine, SCHEMA_VERSION};
-    use roam_testbed::report::Addressing;
 
     pub fn sample_report() -> BenchReport {
         let (plan, results, logs) = sample();

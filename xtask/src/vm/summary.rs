@@ -67,11 +67,7 @@ pub fn table(report: &Report) -> String {
 /// For a DHCP stack's runs: in how many the station kept its lease and addresses (no DHCP
 /// DISCOVER, its IPv4 address and IPv6 default route there at the end); `-` for the others.
 fn addresses_kept(runs: &[RunReport]) -> String {
-    let checked: Vec<&Addressing> = runs.iter().filter_map(|r| r.addressing.as_ref()).collect();
-    match checked.len() {
-        0 => "-".to_owned(),
-        n => format!("{}/{n}", checked.iter().filter(|a| a.kept()).count()),
-    }
+    Addressing::kept_of(runs.iter().filter_map(|r| r.addressing))
 }
 
 /// A case or run that failed, with the line that says so.
