@@ -90,6 +90,10 @@ pub enum AgentEvent {
         /// The AP ended the association: roam makes the manager reconnect, pinned to `target`.
         reconnect: bool,
         backend: Backend,
+        /// The same roam again, another way: a full reconnection to the same target after the
+        /// fast roam failed there. Not a roam of its own: the per-minute cap counted the first.
+        #[serde(default)]
+        fallback: bool,
     },
     /// The manager refused roam's request, or it failed at once.
     RoamActionFailed { error: String },
@@ -414,6 +418,7 @@ mod tests {
                 scan_first: false,
                 reconnect: true,
                 backend: Backend::WpaSupplicant,
+                fallback: false,
             },
             AgentEvent::RoamActionFailed { error: "FAIL".into() },
             AgentEvent::RoamHeld {

@@ -154,6 +154,7 @@ impl Agent {
             confirm_first,
             reconnect,
             leave_first,
+            fallback,
         } = order;
         let network = self.network.as_ref();
         let mut request = RoamRequest {
@@ -174,6 +175,7 @@ impl Agent {
             scan_first,
             reconnect,
             backend: self.manager.backend(),
+            fallback,
         });
         let actor = self.manager.actor();
         let check = confirm_first.then(|| TargetCheck {

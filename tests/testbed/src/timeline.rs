@@ -125,6 +125,8 @@ pub fn parse_iwd_line(line: &str) -> Option<(i64, &'static str)> {
 fn roam_timeline_event(event: &AgentEvent) -> Option<&'static str> {
     Some(match event {
         AgentEvent::LossDetected { .. } => "roam_detect",
+        // A fallback is the same roam again, another way: not a second action.
+        AgentEvent::RoamStarted { fallback: true, .. } => "roam_fallback",
         AgentEvent::RoamStarted { .. } => "roam_act",
         AgentEvent::RoamHeld { .. } => "roam_held",
         AgentEvent::RoamActionFailed { .. } => "roam_failed",
@@ -309,6 +311,20 @@ mod tests {
         let subscribed = r#"{"event":"subscribed","t_us":1,"iface":"sta0","version":1}"#;
         assert_eq!(parse_roam_event_line(subscribed), None);
         assert_eq!(parse_roam_event_line("not json"), None);
+        let started = |fallback| {
+            let event = AgentEvent::RoamStarted {
+                trigger: roam_proto::TriggerKind::NoAck,
+                target: "02:00:00:00:01:00".parse().unwrap(),
+                freq_mhz: 2412,
+                scan_first: true,
+                reconnect: fallback,
+                backend: roam_proto::Backend::WpaSupplicant,
+                fallback,
+            };
+            EventLine { t_us: 7, event }.to_json()
+        };
+        assert_eq!(parse_roam_event_line(&started(false)), Some((7, "roam_act")));
+        assert_eq!(parse_roam_event_line(&started(true)), Some((7, "roam_fallback")));
         let finished = |t_us, lost| {
             let report = roam_proto::TransitionReport {
                 window: roam_proto::WindowReport { lost, ..Default::default() },

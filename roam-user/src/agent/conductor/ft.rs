@@ -86,5 +86,6 @@ fn full_reconnection(generation: u64, trigger: Trigger, target: Candidate) -> Ro
         confirm_first: false,
         reconnect: true,
         leave_first: true,
+        fallback: true,
     }
 }

@@ -143,6 +143,9 @@ pub struct RoamOrder {
     /// The station still holds an association with the AP that went away: it leaves it first
     /// (or a reconnection would be a reassociation, a fast transition again).
     pub leave_first: bool,
+    /// The same roam again, to the same target, after its fast transition failed there: not a
+    /// roam of its own (the per-minute cap counted the first).
+    pub fallback: bool,
 }
 
 /// What the core says happened, for events, metrics and counters.

@@ -57,6 +57,7 @@ impl Conductor {
             confirm_first,
             reconnect,
             leave_first,
+            fallback: false,
         };
         out.push(Command::Roam(order));
     }

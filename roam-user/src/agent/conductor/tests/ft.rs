@@ -8,6 +8,7 @@ fn fast_roam_under_way() -> Rig {
     let mut rig = Rig::new(wpa_supplicant());
     let order = roams(&rig.after(100 * MS, lost(rig.now)))[0];
     assert!(!order.reconnect && order.target.bssid == AP2);
+    assert!(!order.fallback, "a roam of its own");
     rig
 }
 
@@ -27,6 +28,7 @@ fn the_manager_leaving_the_target_turns_the_roam_into_a_reconnection() {
     assert!(order.reconnect, "a full reconnection from a disconnected station");
     assert!(order.scan_first, "with the target in wpa_supplicant's last scan results");
     assert!(order.leave_first, "wpa_supplicant's own attempt at the dead AP is ended");
+    assert!(order.fallback, "the same roam, which the cap counted once");
     assert_eq!(order.trigger, Trigger::NoAck);
     assert!(ended(&out).is_none(), "still the same roam for the machine");
 
