@@ -84,7 +84,7 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
         mode: "run",
         results_disk: Some(&disk),
     };
-    let booted = qemu::run_batch(&boot, &session.console_log(), PROGRESS_PREFIX, timeout);
+    let booted = boot_until_the_testbed_starts(&boot, &session, timeout);
     // Large and reproducible: not worth keeping.
     let _ = fs::remove_file(&initrd);
     let _ = fs::remove_file(&plan_layer);
@@ -111,6 +111,45 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
     note(format!("session: {}", session.dir.display()));
     let failures = summary::failures(plan, &results, &session.dir);
     Ok(SessionOutcome { session, report, failures, results })
+}
+
+/// Boots the guest with the plan; a guest kernel that crashed before the testbed started is
+/// booted once more (nothing of the plan ran, and its console log is kept beside the new one).
+/// Seen with trixie's 6.12 under TCG: an int3 Oops in the kernel's boot-time text patching
+/// (`sched_clock_cpu`, 2.3 s in), a race of multi-threaded TCG, gone at the next boot.
+fn boot_until_the_testbed_starts(
+    boot: &qemu::Boot,
+    session: &Session,
+    timeout: Duration,
+) -> Result<()> {
+    let console = session.console_log();
+    let booted = qemu::run_batch(boot, &console, PROGRESS_PREFIX, timeout);
+    let text = fs::read_to_string(&console).unwrap_or_default();
+    let Some(crash) = crashed_before_the_testbed(&text) else { return booted };
+    let kept = session.dir.join("console-crashed-boot.log");
+    fs::rename(&console, &kept)?;
+    note(format!(
+        "the guest kernel crashed before the testbed started (`{crash}`, log in {}): \
+         booting again",
+        kept.display()
+    ));
+    if let Some(disk) = boot.results_disk {
+        qemu::create_results_disk(disk, RESULTS_DISK_BYTES)?;
+    }
+    qemu::run_batch(boot, &console, PROGRESS_PREFIX, timeout)
+}
+
+/// The kernel's report of a crash in a console log that never got to the testbed's first line.
+fn crashed_before_the_testbed(console: &str) -> Option<&str> {
+    const CRASHES: &[&str] = &["Oops:", "Kernel panic - not syncing", "BUG: kernel NULL pointer"];
+    let started = format!("{PROGRESS_PREFIX}booted");
+    if console.lines().any(|line| line.starts_with(&started)) {
+        return None;
+    }
+    console
+        .lines()
+        .find(|line| CRASHES.iter().any(|crash| line.contains(crash)))
+        .map(|line| line.trim())
 }
 
 /// Fails early, before the image is built, on plans the testbed cannot run.
@@ -160,5 +199,23 @@ fn print_console_tail(console_log: &Path) {
     note(format!("last lines of {}:", console_log.display()));
     for line in &lines[lines.len().saturating_sub(25)..] {
         note(format!("  | {line}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_crash_before_the_testbed_started_is_booted_again() {
+        let oops = "[    2.322993] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n\
+                    [    2.325582] Kernel panic - not syncing: Fatal exception in interrupt\n";
+        assert_eq!(
+            crashed_before_the_testbed(oops),
+            Some("[    2.322993] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI")
+        );
+        let later = format!("{PROGRESS_PREFIX}booted; running the plan\n{oops}");
+        assert_eq!(crashed_before_the_testbed(&later), None, "the plan had begun: a real failure");
+        assert_eq!(crashed_before_the_testbed("[ 1.0] Linux version 6.12\n"), None);
     }
 }
