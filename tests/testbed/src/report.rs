@@ -105,6 +105,13 @@ pub struct Addressing {
     pub ipv6_default_route: bool,
 }
 
+impl RunReport {
+    /// When roam's agent took the AP for lost, in ms from the trigger: its detection time.
+    pub fn roam_detected_ms(&self) -> Option<f64> {
+        self.timeline.iter().find(|e| e.event == "roam_detect").map(|e| e.t_ms)
+    }
+}
+
 impl Addressing {
     /// Whether the run kept the station's addressing whole.
     pub fn kept(&self) -> bool {

@@ -4,7 +4,7 @@ use std::{fmt::Write as _, path::Path};
 
 use roam_testbed::{
     plan::{GuestResults, Plan},
-    report::{median_u64, Addressing, Report, RunReport},
+    report::{median_u64, percentile, Addressing, Report, RunReport},
     scenario::channels_label,
     timeline::TimelineEvent,
 };
@@ -34,6 +34,11 @@ pub fn table(report: &Report) -> String {
         out.pop();
         out.push_str(&format!(" {:>15}\n", "addresses kept"));
     }
+    let agent = report.scenarios.iter().any(|s| s.stack.runs_roam());
+    if agent {
+        out.pop();
+        out.push_str(&format!(" {:>16}\n", "roam detect p50"));
+    }
     for s in &report.scenarios {
         let recovered = s.runs.iter().filter(|r| r.recovered).count();
         let lost: Vec<u64> = s.runs.iter().map(|r| r.lost_packets).collect();
@@ -58,6 +63,10 @@ pub fn table(report: &Report) -> String {
         }
         if addressing {
             let _ = write!(out, " {:>15}", addresses_kept(&s.runs));
+        }
+        if agent {
+            let detected: Vec<f64> = s.runs.iter().filter_map(|r| r.roam_detected_ms()).collect();
+            let _ = write!(out, " {:>16}", ms(percentile(&detected, 50.0)));
         }
         out.push('\n');
     }
@@ -153,7 +162,54 @@ fn last_events(timeline: &[TimelineEvent]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use roam_testbed::{report::ScenarioReport, scenario::Security, stack::Stack};
+
     use super::*;
+
+    fn run_detected_at(t_ms: Option<f64>) -> RunReport {
+        RunReport {
+            gap_ms: 200.0,
+            lost_packets: 0,
+            lossy_ms: 0.0,
+            connections: 1,
+            recovered: true,
+            bssid_before: None,
+            bssid_after: None,
+            timeline: t_ms
+                .map(|t| TimelineEvent::new(t, "roam_detect", "roam"))
+                .into_iter()
+                .collect(),
+            ipv6: None,
+            addressing: None,
+        }
+    }
+
+    #[test]
+    fn the_table_shows_roams_detection_for_the_stacks_that_run_the_agent() {
+        let case = |stack, runs| ScenarioReport {
+            name: "silent-ap-loss".into(),
+            channels: vec![1, 1],
+            stack,
+            security: Security::default(),
+            p50_gap_ms: Some(200.0),
+            p95_gap_ms: Some(200.0),
+            p50_gap_ms_ipv6: None,
+            runs,
+        };
+        let detected = [Some(150.0), Some(80.0), Some(120.0), None];
+        let report = Report {
+            scenarios: vec![
+                case(Stack::WpaSupplicant, vec![run_detected_at(None)]),
+                case(Stack::RoamNoMonitor, detected.map(run_detected_at).to_vec()),
+            ],
+            software: None,
+        };
+        let text = table(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("roam detect p50"), "{text}");
+        assert!(lines[1].ends_with(" -"), "stock has no detection: {text}");
+        assert!(lines[2].ends_with(" 120.0"), "the median of the runs that detected: {text}");
+    }
 
     #[test]
     fn the_last_events_name_time_event_and_source() {
