@@ -669,6 +669,20 @@ impl Scenario {
         self.trigger.iter().chain(&self.restore).any(Step::needs_medium)
     }
 
+    /// The deliberate pauses of one run's trigger (its `wait` steps, every cycle), in ms: a
+    /// run lasts at least this long.
+    pub fn trigger_waits_ms(&self) -> u64 {
+        let per_cycle: u64 = self
+            .trigger
+            .iter()
+            .map(|step| match step {
+                Step::Wait { ms } => *ms,
+                _ => 0,
+            })
+            .sum();
+        per_cycle * u64::from(self.cycles)
+    }
+
     /// Parses and validates a scenario file's text.
     pub fn from_toml(text: &str) -> Result<Scenario> {
         let scenario: Scenario = toml::from_str(text).context("not a valid scenario file")?;
@@ -756,6 +770,18 @@ mod tests {
         [[restore]]
         action = "unsilence"
     "#;
+
+    #[test]
+    fn a_runs_waits_add_up_over_its_cycles() {
+        assert_eq!(Scenario::from_toml(SILENT).unwrap().trigger_waits_ms(), 0);
+        let flapping = Scenario::from_toml(
+            "name = \"f\"\ncycles = 3\n[[trigger]]\naction = \"silence\"\n\
+             [[trigger]]\naction = \"wait\"\nms = 1000\n[[trigger]]\naction = \"unsilence\"\n\
+             [[trigger]]\naction = \"wait\"\nms = 500\n",
+        )
+        .unwrap();
+        assert_eq!(flapping.trigger_waits_ms(), 4500);
+    }
 
     #[test]
     fn defaults_fill_a_minimal_file() {

@@ -169,7 +169,9 @@ fn time_budget(plan: &Plan) -> Duration {
         .iter()
         .map(|case| {
             let s = &case.scenario;
-            let per_run = 60 + (s.recovery_timeout_ms + s.min_observe_ms) / 1000;
+            // healthy-ap's run is its 150 s wait: 10 runs of it outgrew a budget without it.
+            let per_run =
+                60 + (s.trigger_waits_ms() + s.recovery_timeout_ms + s.min_observe_ms) / 1000;
             per_case_setup + u64::from(case.repeats) * per_run
         })
         .sum();
@@ -204,7 +206,30 @@ fn print_console_tail(console_log: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use roam_testbed::scenario::Scenario;
+
     use super::*;
+
+    #[test]
+    fn the_time_budget_holds_every_runs_waits() {
+        let healthy =
+            Scenario::from_toml("name = \"h\"\n[[trigger]]\naction = \"wait\"\nms = 150000\n")
+                .unwrap();
+        let case = roam_testbed::plan::Case {
+            scenario: healthy,
+            stack: roam_testbed::stack::Stack::Roam,
+            channels: vec![1, 1],
+            repeats: 10,
+            first_run: 1,
+        };
+        let plan = Plan {
+            probe_interval_ms: 10,
+            cases: vec![case],
+            capture_frames: false,
+            ipv6_probe: false,
+        };
+        assert!(time_budget(&plan) >= Duration::from_secs(10 * 150), "{:?}", time_budget(&plan));
+    }
 
     #[test]
     fn only_a_crash_before_the_testbed_started_is_booted_again() {
