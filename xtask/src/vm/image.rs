@@ -33,8 +33,9 @@ use super::{
 };
 use crate::cmd::{self, note, step};
 
-/// Bump when the base archive's layout changes, so caches rebuild.
-const BASE_LAYOUT: u32 = 3;
+/// Bump when the base archive's layout, or how its binaries' libraries are found, changes, so
+/// caches rebuild.
+const BASE_LAYOUT: u32 = 4;
 
 /// Host programs copied into the guest at the same path (the host is merged-/usr Debian).
 const SYSTEM_BINARIES: &[&str] = &[

@@ -3,11 +3,13 @@
 //! inside its unpacked root.
 
 use std::{
+    fs,
     path::{Path, PathBuf},
     process::Command,
 };
 
 use anyhow::{bail, Context as _, Result};
+use object::{elf, read::elf::FileHeader as _, Endianness};
 
 /// Where a binary's libraries come from.
 #[derive(Clone, Debug)]
@@ -44,8 +46,20 @@ impl Libraries {
             }
             Libraries::Root(root) => root,
         };
-        let path: Vec<String> =
-            LIBRARY_DIRS.iter().map(|dir| root.join(dir).display().to_string()).collect();
+        let linking = Linking::of(binary)?;
+        if !linking.needs_libraries {
+            return Ok(Vec::new());
+        }
+        // The binary's own RUNPATH (systemd's programs keep libsystemd-shared in a private
+        // directory) is a guest path: searched under the root, ahead of the usual directories.
+        // A relative one ($ORIGIN) the loader resolves from the binary, already in the root.
+        let path: Vec<String> = linking
+            .run_path
+            .iter()
+            .filter_map(|dir| dir.strip_prefix('/'))
+            .chain(LIBRARY_DIRS.iter().copied())
+            .map(|dir| root.join(dir).display().to_string())
+            .collect();
         let loader = LOADERS
             .iter()
             .map(|loader| root.join(loader))
@@ -59,11 +73,56 @@ impl Libraries {
             .output()
             .with_context(|| format!("cannot run {}", loader.display()))?;
         if !out.status.success() {
-            return Ok(Vec::new()); // static
+            bail!(
+                "{} cannot list the libraries of {}: {}",
+                loader.display(),
+                binary.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         let listed = parse_ldd(&String::from_utf8_lossy(&out.stdout))
             .with_context(|| format!("{} --list {}", loader.display(), binary.display()))?;
         listed.into_iter().map(|file| in_root(root, file)).collect()
+    }
+}
+
+/// What an x86-64 ELF file asks of the dynamic loader.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Linking {
+    /// It names a library it needs (DT_NEEDED): a static binary does not, and the loader's
+    /// `--list` crashes on one instead of saying so.
+    needs_libraries: bool,
+    /// Its DT_RUNPATH, or DT_RPATH where it has no DT_RUNPATH: directories, as the guest sees
+    /// them.
+    run_path: Vec<String>,
+}
+
+impl Linking {
+    fn of(binary: &Path) -> Result<Self> {
+        let data = fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+        Linking::parse(&data).with_context(|| format!("{} is not an x86-64 ELF", binary.display()))
+    }
+
+    fn parse(data: &[u8]) -> Result<Self> {
+        let header = elf::FileHeader64::<Endianness>::parse(data)?;
+        let endian = header.endian()?;
+        let sections = header.sections(endian, data)?;
+        let table = sections.dynamic_table(endian, data)?;
+        let needs_libraries = table.iter().any(|d| d.tag == elf::DT_NEEDED);
+        let entry = |tag: i64| -> Result<Option<String>> {
+            let Some(found) = table.iter().find(|d| d.tag == tag) else {
+                return Ok(None);
+            };
+            Ok(Some(String::from_utf8_lossy(table.string(found)?).into_owned()))
+        };
+        let run_path = match entry(elf::DT_RUNPATH)? {
+            Some(dirs) => Some(dirs),
+            None => entry(elf::DT_RPATH)?,
+        };
+        let run_path = run_path
+            .map(|dirs| dirs.split(':').filter(|d| !d.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        Ok(Linking { needs_libraries, run_path })
     }
 }
 
@@ -130,6 +189,25 @@ mod tests {
             ]
         );
         assert!(parse_ldd("\tlibfoo.so => not found\n").is_err());
+    }
+
+    #[test]
+    fn a_program_needs_libraries_and_the_loader_none() {
+        let this_test = Linking::of(&std::env::current_exe().unwrap()).unwrap();
+        assert!(this_test.needs_libraries);
+        let loader = Linking::of(Path::new("/lib64/ld-linux-x86-64.so.2")).unwrap();
+        assert_eq!(loader, Linking { needs_libraries: false, run_path: Vec::new() });
+        assert!(Linking::parse(b"#!/bin/sh\n").is_err());
+    }
+
+    #[test]
+    fn systemd_programs_name_their_private_library_directory() {
+        // Where the host has systemd-networkd (the bookworm guest's comes from the host).
+        let networkd = Path::new("/usr/lib/systemd/systemd-networkd");
+        if networkd.exists() {
+            let linking = Linking::of(networkd).unwrap();
+            assert_eq!(linking.run_path, ["/usr/lib/x86_64-linux-gnu/systemd"]);
+        }
     }
 
     #[test]

@@ -16,9 +16,15 @@ use crate::guest::paths;
 /// The prefix of the testbed's IPv6 network (dnsmasq's router advertisements on br0).
 const IPV6_PREFIX: &str = "fd00:726f:616d:";
 
+/// How often the wait looks whether the daemons that give the addresses still run: a manager
+/// that died at start (a missing library, a bad configuration) fails the setup within this, not
+/// at the timeout.
+const ALIVE_CHECK_EVERY: Duration = Duration::from_millis(250);
+
 /// Waits until the station has its IPv4 address from the lease and a usable (no longer
-/// tentative) IPv6 address of the testbed's prefix.
-pub fn wait_for_addresses(timeout: Duration) -> Result<()> {
+/// tentative) IPv6 address of the testbed's prefix. `alive` fails when a daemon the addresses
+/// depend on has exited; the wait then ends with its error.
+pub fn wait_for_addresses(timeout: Duration, mut alive: impl FnMut() -> Result<()>) -> Result<()> {
     let deadline = Instant::now() + timeout;
     // Listening first: an address that comes between the look and the listening is not missed.
     let mut monitor = Monitor::start()?;
@@ -27,9 +33,11 @@ pub fn wait_for_addresses(timeout: Duration) -> Result<()> {
         have.note(line);
     }
     while !have.all() {
+        alive().context("waiting for the station's addresses")?;
         let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.lines.recv_timeout(left) {
+        match monitor.lines.recv_timeout(left.min(ALIVE_CHECK_EVERY)) {
             Ok(line) => have.note(&line),
+            Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => continue,
             Err(mpsc::RecvTimeoutError::Timeout) => bail!(
                 "{} has {} after {timeout:?}: the DHCP lease or the router advertisement did \
                  not come (see the stack's log)",

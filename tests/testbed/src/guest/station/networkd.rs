@@ -91,7 +91,8 @@ impl Station for Networkd {
     fn wait_connected(&mut self, timeout: Duration) -> Result<String> {
         let bssid = self.supplicant.wait_connected(timeout)?;
         // Connected for the probe means addressed: the lease and the advertisement.
-        super::addressed::wait_for_addresses(timeout)?;
+        let networkd = &mut self.networkd;
+        super::addressed::wait_for_addresses(timeout, || networkd.check_running())?;
         Ok(bssid)
     }
 

@@ -222,7 +222,11 @@ impl Station for NetworkManager {
     fn wait_connected(&mut self, timeout: Duration) -> Result<String> {
         let bssid = self.sup.wait_connected(timeout)?;
         // Connected for the probe means addressed: the lease and the advertisement.
-        super::addressed::wait_for_addresses(timeout)?;
+        let (nm, supplicant) = (&mut self.nm, &mut self.supplicant);
+        super::addressed::wait_for_addresses(timeout, || {
+            nm.check_running()?;
+            supplicant.check_running()
+        })?;
         if self.settings_at_start.is_none() {
             self.settings_at_start = Some(self.settings()?);
         }
