@@ -27,6 +27,7 @@ mod addressed;
 mod iwd;
 mod networkd;
 mod networkmanager;
+mod private_bus;
 mod supplicant_ctrl;
 
 use supplicant_ctrl::SupplicantCtrl;

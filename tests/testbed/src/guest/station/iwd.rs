@@ -28,9 +28,12 @@ use roam_testbed::{
     timeline,
 };
 
-use super::{iw, linked_bssid, Known, LogSource, Station, IW_TIMEOUT, LINK_POLL, START_TIMEOUT};
+use super::{
+    iw, linked_bssid, private_bus::PrivateBus, Known, LogSource, Station, IW_TIMEOUT, LINK_POLL,
+    START_TIMEOUT,
+};
 use crate::guest::{
-    ctrl, paths,
+    paths,
     process::{self, Daemon},
     system,
 };
@@ -71,23 +74,18 @@ fn state_dir() -> PathBuf {
     dir().join("state")
 }
 
-fn bus_socket() -> PathBuf {
-    dir().join("system_bus_socket")
-}
-
 fn bus_address() -> String {
-    format!("unix:path={}", bus_socket().display())
+    PrivateBus::address(&dir())
 }
 
 pub struct Iwd {
     // Dropped in this order: iwd leaves the bus before the bus stops.
     iwd: Daemon,
-    bus: Daemon,
+    bus: PrivateBus,
     /// iwd's object for the station interface (`/net/connman/iwd/<phy>/<ifindex>`).
     station: String,
     security: Security,
     log: PathBuf,
-    bus_log: PathBuf,
     /// Length of iwd's log when the current run was prepared (or this iwd started).
     run_start: u64,
 }
@@ -112,20 +110,13 @@ impl Iwd {
             known_frequencies(&network, freqs_mhz),
         )?;
 
-        let bus_config = dir().join("bus.conf");
-        fs::write(&bus_config, bus_config_file(&bus_address()))?;
-        let bus_log = Path::new(paths::LOG_DIR).join("dbus-daemon.log");
-        let mut cmd = process::in_station_netns(paths::DBUS_DAEMON);
-        cmd.arg(format!("--config-file={}", bus_config.display()));
-        cmd.args(["--nofork", "--nopidfile", "--nosyslog"]);
-        let mut bus = Daemon::spawn("dbus-daemon", cmd, &bus_log)?;
-        ctrl::wait_for_socket(&bus_socket(), START_TIMEOUT, || bus.check_running())?;
+        let bus = PrivateBus::start(&dir())?;
 
         // The log goes on from earlier topologies' iwd: their failures are not this one's.
         let log = Path::new(paths::LOG_DIR).join("iwd.log");
         let run_start = fs::metadata(&log).map_or(0, |m| m.len());
         let (iwd, station) = spawn_iwd(&log)?;
-        Ok(Iwd { iwd, bus, station, security, log, bus_log, run_start })
+        Ok(Iwd { iwd, bus, station, security, log, run_start })
     }
 
     fn station_property(&self, name: &str) -> Result<String> {
@@ -305,35 +296,9 @@ impl Station for Iwd {
                 source: "iwd",
                 parse: Some(timeline::parse_iwd_line),
             },
-            LogSource {
-                file_name: "dbus-daemon.log",
-                path: self.bus_log.clone(),
-                source: "dbus-daemon",
-                parse: None,
-            },
+            self.bus.log_source(),
         ]
     }
-}
-
-/// A minimal system bus: one socket, anyone may own any name, send and receive anything (a
-/// system bus denies what its policy does not allow, replies from the bus included).
-pub(super) fn bus_config_file(address: &str) -> String {
-    format!(
-        r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>{address}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"#
-    )
 }
 
 /// A network's object under the station's (iwd's D-Bus API): `<station>/<SSID in hex>_<type>`.

@@ -31,8 +31,8 @@ use anyhow::{Context as _, Result};
 use roam_testbed::{scenario::Security, timeline};
 
 use super::{
-    supplicant_ctrl::SupplicantCtrl, Known, LogSource, SettingsSinceStart, Station,
-    SupplicantSettings, START_TIMEOUT,
+    private_bus::PrivateBus, supplicant_ctrl::SupplicantCtrl, Known, LogSource, SettingsSinceStart,
+    Station, SupplicantSettings, START_TIMEOUT,
 };
 use crate::guest::{
     ctrl::{self, Ctrl, Events},
@@ -52,19 +52,15 @@ fn dir() -> PathBuf {
     Path::new(paths::RUN_DIR).join("networkmanager")
 }
 
-fn bus_socket() -> PathBuf {
-    dir().join("system_bus_socket")
-}
-
 fn bus_address() -> String {
-    format!("unix:path={}", bus_socket().display())
+    PrivateBus::address(&dir())
 }
 
 pub struct NetworkManager {
     // Dropped in this order: NetworkManager, its supplicant, then the bus they are on.
     nm: Daemon,
     supplicant: Daemon,
-    bus: Daemon,
+    bus: PrivateBus,
     sup: SupplicantCtrl,
     /// The settings roam may change, as NetworkManager's supplicant had them once connected
     /// the first time (NetworkManager adds the network block after the interface).
@@ -91,14 +87,7 @@ impl NetworkManager {
         // NetworkManager ignores a profile others can read: it may hold a secret.
         fs::set_permissions(&profile, fs::Permissions::from_mode(0o600))?;
 
-        let bus_config = dir().join("bus.conf");
-        fs::write(&bus_config, super::iwd::bus_config_file(&bus_address()))?;
-        let mut cmd = process::in_station_netns(paths::DBUS_DAEMON);
-        cmd.arg(format!("--config-file={}", bus_config.display()));
-        cmd.args(["--nofork", "--nopidfile", "--nosyslog"]);
-        let bus_log = Path::new(paths::LOG_DIR).join("dbus-daemon.log");
-        let mut bus = Daemon::spawn("dbus-daemon", cmd, &bus_log)?;
-        ctrl::wait_for_socket(&bus_socket(), START_TIMEOUT, || bus.check_running())?;
+        let bus = PrivateBus::start(&dir())?;
 
         let supplicant_log = Path::new(paths::LOG_DIR).join("wpa_supplicant.log");
         let mut cmd = process::in_station_netns(paths::WPA_SUPPLICANT);
@@ -269,6 +258,7 @@ impl Station for NetworkManager {
                 source: "NetworkManager",
                 parse: None,
             },
+            self.bus.log_source(),
         ]
     }
 
