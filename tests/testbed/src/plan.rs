@@ -100,6 +100,37 @@ pub struct Software {
     pub hostapd: String,
     pub wpa_supplicant: String,
     pub iwd: String,
+    /// The managers' stacks' daemons (empty where the image has none, or in a report from
+    /// before they were read).
+    #[serde(default)]
+    pub network_manager: String,
+    #[serde(default)]
+    pub systemd_networkd: String,
+    /// The DHCP server and router advertiser behind the APs.
+    #[serde(default)]
+    pub dnsmasq: String,
+}
+
+impl Software {
+    /// `linux 6.1.0-57-amd64, hostapd 2.10, ...`: every version known, in one line.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("linux {}", self.kernel)];
+        let daemons = [
+            ("hostapd", &self.hostapd),
+            ("wpa_supplicant", &self.wpa_supplicant),
+            ("iwd", &self.iwd),
+            ("NetworkManager", &self.network_manager),
+            ("systemd-networkd", &self.systemd_networkd),
+            ("dnsmasq", &self.dnsmasq),
+        ];
+        parts.extend(
+            daemons
+                .into_iter()
+                .filter(|(_, version)| !version.is_empty())
+                .map(|(name, version)| format!("{name} {version}")),
+        );
+        parts.join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -164,5 +195,32 @@ pub struct ProcessWindow {
 impl RunOutcome {
     pub fn failed(&self) -> bool {
         self.error.is_some() || !self.report.recovered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Software;
+
+    #[test]
+    fn the_software_line_names_only_the_daemons_the_guest_has() {
+        let software = Software {
+            kernel: "6.12.117+deb13-amd64".into(),
+            hostapd: "2.10".into(),
+            wpa_supplicant: "2.10".into(),
+            iwd: "3.8".into(),
+            network_manager: "1.52.1".into(),
+            ..Software::default()
+        };
+        assert_eq!(
+            software.describe(),
+            "linux 6.12.117+deb13-amd64, hostapd 2.10, wpa_supplicant 2.10, iwd 3.8, \
+             NetworkManager 1.52.1"
+        );
+        // A report written before the managers' versions were read still parses.
+        let old =
+            r#"{"kernel":"6.1.0-57-amd64","hostapd":"2.10","wpa_supplicant":"2.10","iwd":"2.3"}"#;
+        let parsed: Software = serde_json::from_str(old).unwrap();
+        assert!(parsed.network_manager.is_empty() && parsed.dnsmasq.is_empty());
     }
 }

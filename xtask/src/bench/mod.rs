@@ -323,11 +323,7 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         m.cpu_model, m.cpus, m.host_kernel, m.vm, m.guest_kernel, m.date
     );
     if let Some(s) = &m.guest_software {
-        let _ = writeln!(
-            md,
-            "Guest software: linux {}, hostapd {}, wpa_supplicant {}, iwd {}.\n",
-            s.kernel, s.hostapd, s.wpa_supplicant, s.iwd
-        );
+        let _ = writeln!(md, "Guest software: {}.\n", s.describe());
     }
     if !report.parts.is_empty() {
         let _ = writeln!(

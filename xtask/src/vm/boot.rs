@@ -97,11 +97,7 @@ pub fn run_plan(spec: &ImageSpec, plan: &Plan, options: &RunOptions) -> Result<S
 
     let results = extract_results(&disk, &session)?;
     let _ = fs::remove_file(&disk);
-    let s = &results.software;
-    note(format!(
-        "guest: linux {}, hostapd {}, wpa_supplicant {}, iwd {}",
-        s.kernel, s.hostapd, s.wpa_supplicant, s.iwd
-    ));
+    note(format!("guest: {}", results.software.describe()));
     let report = Report::new(plan, &results);
     fs::write(session.dir.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     if !options.no_summary {

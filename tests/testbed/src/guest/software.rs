@@ -15,6 +15,9 @@ pub fn read() -> Software {
         hostapd: version_of(paths::HOSTAPD, "-v"),
         wpa_supplicant: version_of(paths::WPA_SUPPLICANT, "-v"),
         iwd: version_of(paths::IWD, "--version"),
+        network_manager: version_of(paths::NETWORK_MANAGER, "--version"),
+        systemd_networkd: version_of(paths::NETWORKD, "--version"),
+        dnsmasq: version_of(paths::DNSMASQ, "--version"),
     }
 }
 
@@ -28,10 +31,19 @@ fn version_of(program: &str, flag: &str) -> String {
     parse_version(&text).unwrap_or_default()
 }
 
-/// `hostapd v2.10` -> `2.10`; `3.8` -> `3.8`: the first line's last word, without the `v`.
+/// From the first line: the word after `version` (`Dnsmasq version 2.90  Copyright ...`), the
+/// package version in parentheses (`systemd 257 (257.13-1~deb13u1)`), or else the last word
+/// without a `v` (`hostapd v2.10`, `3.8`).
 fn parse_version(text: &str) -> Option<String> {
-    let word = text.lines().next()?.split_whitespace().last()?;
-    Some(word.strip_prefix('v').unwrap_or(word).to_owned())
+    let words: Vec<&str> = text.lines().next()?.split_whitespace().collect();
+    if let Some(at) = words.iter().position(|w| *w == "version") {
+        return words.get(at + 1).map(|w| (*w).to_owned());
+    }
+    let last = words.last()?;
+    if let Some(package) = last.strip_prefix('(').and_then(|w| w.strip_suffix(')')) {
+        return Some(package.to_owned());
+    }
+    Some(last.strip_prefix('v').unwrap_or(last).to_owned())
 }
 
 #[cfg(test)]
@@ -50,6 +62,16 @@ mod tests {
             Some("2.11")
         );
         assert_eq!(parse_version("3.8\n").as_deref(), Some("3.8"));
+        assert_eq!(parse_version("1.52.1\n").as_deref(), Some("1.52.1"));
+        assert_eq!(
+            parse_version("systemd 257 (257.13-1~deb13u1)\n+PAM +AUDIT +SELINUX\n").as_deref(),
+            Some("257.13-1~deb13u1")
+        );
+        assert_eq!(
+            parse_version("Dnsmasq version 2.90  Copyright (c) 2000-2024 Simon Kelley\n")
+                .as_deref(),
+            Some("2.90")
+        );
         assert_eq!(parse_version(""), None);
     }
 }
