@@ -114,6 +114,11 @@ fn messages_from(log: &str, kind: &str, mac: &str) -> u32 {
 /// The bridge's IPv6 address, where the stack needs router advertisements (once per bridge).
 fn enable_bridge_ipv6() -> Result<()> {
     system::write_knob(format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", paths::BRIDGE), "0")?;
+    // A router's neighbour advertisements carry the router flag, and the kernel sets it only
+    // where the interface forwards: without it the bridge advertised itself as the default
+    // router and then, in its next NA, as no router, and systemd-networkd 257 rightly dropped
+    // the default route (RFC 4861 7.2.5).
+    system::write_knob(format!("/proc/sys/net/ipv6/conf/{}/forwarding", paths::BRIDGE), "1")?;
     let has = process::run(paths::IP, &["-6", "address", "show", "dev", paths::BRIDGE])?;
     let address = paths::BRIDGE_ADDRESS6.split('/').next().unwrap_or_default();
     if !has.contains(address) {
