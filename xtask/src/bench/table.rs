@@ -464,7 +464,19 @@ pub(crate) mod tests {
         BenchReport {
             schema_version: SCHEMA_VERSION,
             command: "cargo xtask bench --quick".into(),
-            machine: Machine::default(),
+            machine: Machine {
+                // Every version the guest reports, so that the schema must know each field.
+                guest_software: Some(roam_testbed::plan::Software {
+                    kernel: "6.12.117+deb13-amd64".into(),
+                    hostapd: "2.10".into(),
+                    wpa_supplicant: "2.10".into(),
+                    iwd: "3.8".into(),
+                    network_manager: "1.52.1".into(),
+                    systemd_networkd: "257.13-1~deb13u1".into(),
+                    dnsmasq: "2.91".into(),
+                }),
+                ..Machine::default()
+            },
             repeats: 2,
             probe_interval_ms: 10,
             session: "target/vm/runs".into(),
