@@ -19,7 +19,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use tokio::sync::broadcast;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use super::{
     bss_filter::BssFilter,
@@ -184,20 +184,10 @@ impl WpaBackend {
         generation: u64,
     ) -> Result<()> {
         let id = network_id.context("no network id to pin the target BSS to")?;
-        self.changes.pin(generation, id, target).await?;
-        let extended = match self.changes.extend_results_valid(RESULTS_VALID_SECS).await {
-            Ok(()) => true,
-            Err(err) => {
-                // The reconnection scans first: slower, never wrong.
-                debug!("scan_res_valid_for_connect not extended: {err:#}");
-                false
-            }
-        };
+        self.changes.pin(generation, id, target, Some(RESULTS_VALID_SECS)).await?;
         let result = self.changes.reassociate().await;
-        if extended {
-            if let Err(err) = self.changes.restore_results_valid().await {
-                warn!("{err:#}");
-            }
+        if let Err(err) = self.changes.restore_results_valid().await {
+            warn!("{err:#}");
         }
         result.context("wpa_supplicant refused REASSOCIATE")
     }

@@ -110,10 +110,20 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
         }
     }
 
-    /// Pins `network_id` to `target` for roam `generation`, recording the block's own `bssid`
-    /// first. Refused for a roam already ended, and for a block pinned elsewhere by its
-    /// configuration.
-    pub async fn pin(&self, generation: u64, network_id: u32, target: MacAddr) -> Result<()> {
+    /// Pins `network_id` to `target` for roam `generation` and, with `results_valid_secs`,
+    /// declares the last scan results valid that long (`scan_res_valid_for_connect`), so that
+    /// the reconnection needs no scan. Both values are read first and recorded in one write
+    /// before either is changed: the supplicant answers nothing else between the AP's goodbye
+    /// and the reconnection, so every request and write here delays it. Refused for a roam
+    /// already ended, and for a block pinned elsewhere by its configuration. A setting that
+    /// cannot be read or set is left alone: the reconnection scans first, slower, never wrong.
+    pub async fn pin(
+        &self,
+        generation: u64,
+        network_id: u32,
+        target: MacAddr,
+        results_valid_secs: Option<u32>,
+    ) -> Result<()> {
         let mut state = self.state.lock().await;
         if state.ended.is_some_and(|ended| generation <= ended) {
             bail!("roam {generation} ended before its pin was made");
@@ -129,10 +139,41 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
         if let Some(configured) = previous.filter(|&bssid| bssid != target) {
             bail!("network {network_id} is pinned to {configured} by its configuration; roam does not move it elsewhere");
         }
+        let results_valid = match results_valid_secs {
+            Some(secs) => self.results_valid_change(&state, secs).await,
+            None => None,
+        };
         state.changes.pin = Some(PinRecord { network_id, pinned: target, previous });
+        if let Some(setting) = &results_valid {
+            state.changes.results_valid = Some(setting.clone());
+        }
         self.log.write(&state.changes)?;
         state.pinned_by = Some(generation);
-        self.expect_ok(&command::network_bssid(network_id, target)).await
+        self.expect_ok(&command::network_bssid(network_id, target)).await?;
+        if let Some(setting) = results_valid {
+            let set = command::set(command::SCAN_RESULTS_VALID_FOR_CONNECT, &setting.set_to);
+            if let Err(err) = self.expect_ok(&set).await {
+                // Recorded all the same: the put-back finds it unchanged and leaves it.
+                debug!("scan_res_valid_for_connect not extended: {err:#}");
+            }
+        }
+        Ok(())
+    }
+
+    /// `scan_res_valid_for_connect` set to `secs`, with the value it replaces (an earlier
+    /// change's, if one is still in place); `None` when it cannot be read.
+    async fn results_valid_change(&self, state: &State, secs: u32) -> Option<SettingRecord> {
+        let previous = match &state.changes.results_valid {
+            Some(setting) => setting.previous.clone(),
+            None => match self.results_valid().await {
+                Ok(value) => value,
+                Err(err) => {
+                    debug!("scan_res_valid_for_connect not extended: {err:#}");
+                    return None;
+                }
+            },
+        };
+        Some(SettingRecord { set_to: secs.to_string(), previous })
     }
 
     /// Makes the station leave its AP (`DISCONNECT`) for roam `generation`, recorded first:
@@ -193,19 +234,6 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
         let mut state = self.state.lock().await;
         state.ended = state.ended.max(state.pinned_by).max(state.left_by);
         self.put_back_all(&mut state).await
-    }
-
-    /// Sets `scan_res_valid_for_connect` to `secs`, recording the value it replaces.
-    pub async fn extend_results_valid(&self, secs: u32) -> Result<()> {
-        let mut state = self.state.lock().await;
-        let set_to = secs.to_string();
-        let previous = match &state.changes.results_valid {
-            Some(setting) => setting.previous.clone(),
-            None => self.results_valid().await?,
-        };
-        state.changes.results_valid = Some(SettingRecord { set_to: set_to.clone(), previous });
-        self.log.write(&state.changes)?;
-        self.expect_ok(&command::set(command::SCAN_RESULTS_VALID_FOR_CONNECT, &set_to)).await
     }
 
     /// Puts `scan_res_valid_for_connect` back.

@@ -106,7 +106,7 @@ fn changes(bssids: &[Option<MacAddr>]) -> WpaChanges<FakeSupplicant, FakeLog> {
 #[tokio::test]
 async fn a_pin_is_recorded_before_it_is_made_and_gone_once_its_roam_ends() {
     let c = changes(&[None]);
-    c.pin(1, 0, A).await.unwrap();
+    c.pin(1, 0, A, None).await.unwrap();
     assert_eq!(c.supplicant.bssid(0), Some(A));
     let recorded = c.log.last().pin.expect("recorded");
     assert_eq!(recorded, PinRecord { network_id: 0, pinned: A, previous: None });
@@ -120,8 +120,8 @@ async fn a_pin_is_recorded_before_it_is_made_and_gone_once_its_roam_ends() {
 #[tokio::test]
 async fn the_end_of_an_old_roam_leaves_a_newer_roams_pin() {
     let c = changes(&[None]);
-    c.pin(1, 0, A).await.unwrap();
-    c.pin(2, 0, B).await.unwrap();
+    c.pin(1, 0, A, None).await.unwrap();
+    c.pin(2, 0, B, None).await.unwrap();
     c.end_roam(1).await.unwrap();
     assert_eq!(c.supplicant.bssid(0), Some(B), "roam 2's pin stays");
     c.end_roam(2).await.unwrap();
@@ -134,17 +134,17 @@ async fn a_pin_that_arrives_after_its_roam_ended_is_not_made() {
     // to its pin: the end came first.
     let c = changes(&[None]);
     c.end_roam(3).await.unwrap();
-    assert!(c.pin(3, 0, A).await.is_err());
+    assert!(c.pin(3, 0, A, None).await.is_err());
     assert_eq!(c.supplicant.bssid(0), None);
     assert!(c.supplicant.sent.lock().unwrap().is_empty(), "nothing was asked");
-    c.pin(4, 0, A).await.unwrap();
+    c.pin(4, 0, A, None).await.unwrap();
     assert_eq!(c.supplicant.bssid(0), Some(A), "a later roam pins");
 }
 
 #[tokio::test]
 async fn the_operators_own_bssid_is_put_back_not_zeroed() {
     let c = changes(&[Some(OPERATORS)]);
-    c.pin(1, 0, OPERATORS).await.unwrap();
+    c.pin(1, 0, OPERATORS, None).await.unwrap();
     c.end_roam(1).await.unwrap();
     assert_eq!(c.supplicant.bssid(0), Some(OPERATORS));
 }
@@ -152,7 +152,7 @@ async fn the_operators_own_bssid_is_put_back_not_zeroed() {
 #[tokio::test]
 async fn a_block_pinned_by_its_configuration_is_not_moved() {
     let c = changes(&[Some(OPERATORS)]);
-    let err = c.pin(1, 0, A).await.unwrap_err().to_string();
+    let err = c.pin(1, 0, A, None).await.unwrap_err().to_string();
     assert!(err.contains("pinned to 02:00:00:00:09:00 by its configuration"), "{err}");
     assert_eq!(c.supplicant.bssid(0), Some(OPERATORS));
 }
@@ -160,7 +160,7 @@ async fn a_block_pinned_by_its_configuration_is_not_moved() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_unpin_is_retried() {
     let c = changes(&[None]);
-    c.pin(1, 0, A).await.unwrap();
+    c.pin(1, 0, A, None).await.unwrap();
     *c.supplicant.failures.lock().unwrap() = PUT_BACK_ATTEMPTS - 1;
     c.end_roam(1).await.unwrap();
     assert_eq!(c.supplicant.bssid(0), None);
@@ -170,7 +170,7 @@ async fn a_failed_unpin_is_retried() {
 #[tokio::test(start_paused = true)]
 async fn an_unpin_that_keeps_failing_stays_recorded_for_the_exit() {
     let c = changes(&[None]);
-    c.pin(1, 0, A).await.unwrap();
+    c.pin(1, 0, A, None).await.unwrap();
     *c.supplicant.failures.lock().unwrap() = PUT_BACK_ATTEMPTS;
     assert!(c.end_roam(1).await.is_err());
     assert!(c.log.last().pin.is_some(), "still in the record");
@@ -182,10 +182,10 @@ async fn an_unpin_that_keeps_failing_stays_recorded_for_the_exit() {
 #[tokio::test]
 async fn the_unpin_goes_to_the_block_that_was_pinned() {
     let c = changes(&[None, None]);
-    c.pin(1, 0, A).await.unwrap();
+    c.pin(1, 0, A, None).await.unwrap();
     // The next roam is for another block (the station moved to another network meanwhile):
     // the first block is put back before the second is pinned.
-    c.pin(2, 1, B).await.unwrap();
+    c.pin(2, 1, B, None).await.unwrap();
     assert_eq!((c.supplicant.bssid(0), c.supplicant.bssid(1)), (None, Some(B)));
     c.end_roam(2).await.unwrap();
     assert_eq!(c.supplicant.bssid(1), None);
@@ -194,7 +194,7 @@ async fn the_unpin_goes_to_the_block_that_was_pinned() {
 #[tokio::test]
 async fn a_pin_changed_by_someone_else_since_is_left_alone() {
     let c = changes(&[None]);
-    c.pin(1, 0, A).await.unwrap();
+    c.pin(1, 0, A, None).await.unwrap();
     *c.supplicant.bssids.lock().unwrap() = vec![Some(OPERATORS)];
     c.end_roam(1).await.unwrap();
     assert_eq!(c.supplicant.bssid(0), Some(OPERATORS));
@@ -233,19 +233,47 @@ async fn a_restarted_supplicant_is_not_unpinned_from_a_record() {
     assert_eq!(c.supplicant.bssid(0), Some(OPERATORS));
 }
 
+/// A reconnection's two changes are read first and recorded in one write, before either is
+/// made: each write and request delays the reconnection.
 #[tokio::test]
-async fn the_results_validity_is_recorded_and_put_back() {
+async fn the_pin_and_the_results_validity_are_recorded_at_once_and_put_back() {
     let c = changes(&[None]);
     *c.supplicant.results_valid.lock().unwrap() = "9".into();
-    c.extend_results_valid(3600).await.unwrap();
-    assert_eq!(*c.supplicant.results_valid.lock().unwrap(), "3600");
+    c.pin(1, 0, A, Some(3600)).await.unwrap();
+    let sent = c.supplicant.sent.lock().unwrap().clone();
     assert_eq!(
-        c.log.last().results_valid,
+        sent,
+        [
+            "GET_NETWORK 0 bssid",
+            "GET scan_res_valid_for_connect",
+            &format!("BSSID 0 {A}"),
+            "SET scan_res_valid_for_connect 3600"
+        ]
+    );
+    let written = c.log.written.lock().unwrap().clone();
+    assert_eq!(written.len(), 1, "one write for both");
+    assert_eq!(
+        written[0].results_valid,
         Some(SettingRecord { set_to: "3600".into(), previous: "9".into() })
     );
+    assert!(written[0].pin.is_some());
+    assert_eq!(*c.supplicant.results_valid.lock().unwrap(), "3600");
     c.restore_results_valid().await.unwrap();
     assert_eq!(*c.supplicant.results_valid.lock().unwrap(), "9");
+    assert!(c.log.last().results_valid.is_none());
+    c.end_roam(1).await.unwrap();
     assert!(c.log.last().is_empty());
+}
+
+/// A supplicant whose setting reads as nothing sensible keeps it: the pin alone is made.
+#[tokio::test]
+async fn an_unreadable_results_validity_is_left_alone() {
+    let c = changes(&[None]);
+    *c.supplicant.results_valid.lock().unwrap() = "FAIL".into();
+    c.pin(1, 0, A, Some(3600)).await.unwrap();
+    assert_eq!(c.supplicant.bssid(0), Some(A));
+    assert_eq!(*c.supplicant.results_valid.lock().unwrap(), "FAIL");
+    assert!(c.log.last().results_valid.is_none());
 }
 
 fn state(c: &WpaChanges<FakeSupplicant, FakeLog>) -> String {

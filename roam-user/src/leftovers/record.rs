@@ -226,7 +226,11 @@ impl RecordFile {
     }
 
     /// Write then rename: a crash mid-write leaves the old record or the new one, never half.
-    /// The temporary file is made anew, never opened through a link.
+    /// The temporary file is made anew, never opened through a link. Not synced: the record
+    /// outlives this process, for the next start to undo, and nothing it lists (monitor,
+    /// qdisc, the supplicant's settings) outlives the machine. A sync would delay every
+    /// reconnection, which waits for this write. A record a power cut truncated is
+    /// `Unreadable`.
     fn write(&self) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(&self.record).map_err(io::Error::other)?;
         let temporary = self.path.with_extension("state.new");
@@ -243,7 +247,6 @@ impl RecordFile {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&temporary)?;
         file.write_all(&json)?;
-        file.sync_all()?;
         fs::rename(&temporary, &self.path)
     }
 }
