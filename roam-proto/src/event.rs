@@ -118,6 +118,15 @@ pub enum AgentEvent {
         confirmed_by: ConfirmedBy,
         after_port_open_ms: f64,
     },
+    /// The transition took the station's IPv6 default route, and roam asked the routers to
+    /// advertise again after the port opened.
+    RouterSolicited {
+        bssid: MacAddr,
+        solicitations: u32,
+        /// When a default route was back, from the port opening; `None` if none came back
+        /// before roam stopped waiting.
+        route_restored_after_ms: Option<f64>,
+    },
     /// A kind this build does not know (from a newer agent).
     #[serde(other)]
     Unknown,
@@ -143,6 +152,7 @@ impl AgentEvent {
             AgentEvent::RoamResult { .. } => "roam_result",
             AgentEvent::TransitionFinished(_) => "transition_finished",
             AgentEvent::NeighboursRestored { .. } => "neighbours_restored",
+            AgentEvent::RouterSolicited { .. } => "router_solicited",
             AgentEvent::Unknown => "unknown",
         }
     }
@@ -434,6 +444,11 @@ mod tests {
                 addresses: vec!["10.0.0.1".parse().unwrap()],
                 confirmed_by: ConfirmedBy::ArpReply("10.0.0.1".parse().unwrap()),
                 after_port_open_ms: 4.5,
+            },
+            AgentEvent::RouterSolicited {
+                bssid: AP,
+                solicitations: 1,
+                route_restored_after_ms: Some(12.0),
             },
         ];
         for event in events {

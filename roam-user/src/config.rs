@@ -262,11 +262,12 @@ const MAX_HYSTERESIS_DB: i32 = 30;
 #[serde(default, deny_unknown_fields)]
 pub struct DropWindow {
     pub restore_neighbours: bool,
+    pub solicit_router: bool,
 }
 
 impl Default for DropWindow {
     fn default() -> Self {
-        DropWindow { restore_neighbours: true }
+        DropWindow { restore_neighbours: true, solicit_router: true }
     }
 }
 

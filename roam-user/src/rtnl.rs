@@ -5,7 +5,8 @@ use std::io;
 
 use anyhow::{bail, Context as _, Result};
 use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::{
     tc::{TcAttribute, TcHandle, TcMessage},
@@ -20,11 +21,19 @@ use crate::netlink_answer::{answer, Answer};
 pub const GROUP_LINK: u32 = 1;
 /// RTNLGRP_NEIGH: neighbour (ARP/NDP) entries created, changed, deleted.
 pub const GROUP_NEIGH: u32 = 3;
+/// RTNLGRP_IPV6_ROUTE: IPv6 routes added and deleted.
+pub const GROUP_IPV6_ROUTE: u32 = 11;
+
+/// A blocking socket for requests, bound to a port of its own.
+pub fn request_socket() -> Result<Socket> {
+    let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
+    socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+    Ok(socket)
+}
 
 /// A blocking socket bound and joined to `groups`.
 pub fn subscribe(groups: &[u32]) -> Result<Socket> {
-    let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
-    socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+    let socket = request_socket()?;
     for &group in groups {
         socket
             .add_membership(group)
@@ -96,6 +105,38 @@ pub fn messages(mut buf: &[u8]) -> Vec<RouteNetlinkMessage> {
     out
 }
 
+/// Sends `request` as a dump on `socket` (a blocking request socket) and hands each message of
+/// the answer to `each`, until the kernel's end of it; `what` names the table in errors.
+pub fn dump(
+    socket: &mut Socket,
+    request: RouteNetlinkMessage,
+    seq: u32,
+    what: &str,
+    mut each: impl FnMut(RouteNetlinkMessage),
+) -> Result<()> {
+    let request = serialize(request, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    socket.send(&request, 0).with_context(|| format!("asking for the {what}"))?;
+    loop {
+        let (buf, _) = socket.recv_from_full().with_context(|| format!("reading the {what}"))?;
+        let mut rest = &buf[..];
+        while !rest.is_empty() {
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
+                .with_context(|| format!("decoding the {what}"))?;
+            let len = (msg.header.length as usize).next_multiple_of(4).min(rest.len());
+            match msg.payload {
+                NetlinkPayload::Done(_) => return Ok(()),
+                NetlinkPayload::Error(e) => bail!("dumping the {what}: {e}"),
+                NetlinkPayload::InnerMessage(inner) => each(inner),
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            rest = &rest[len..];
+        }
+    }
+}
+
 /// One rtnetlink message, ready to send.
 pub fn serialize(inner: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     let mut header = NetlinkHeader::default();
@@ -122,8 +163,7 @@ pub fn delete_clsact_request(ifindex: u32, seq: u32) -> Vec<u8> {
 /// Deletes the clsact qdisc of `ifindex`. Blocking (it runs as the agent exits); the kernel
 /// answers within the send.
 pub fn delete_clsact(ifindex: u32) -> Result<()> {
-    let mut socket = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
-    socket.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+    let socket = request_socket()?;
     socket.send(&delete_clsact_request(ifindex, 1), 0).context("sending RTM_DELQDISC")?;
     let (reply, _) = socket.recv_from_full().context("reading the RTM_DELQDISC answer")?;
     let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply)

@@ -67,12 +67,13 @@ fn next_known(reader: &mut EventReader) -> Option<Stamped> {
     None
 }
 
-/// Moves events from the ring to `to_agent`; a port opening also goes to `port_opened` first.
+/// Moves events from the ring to `to_agent`; a port opening also goes to each of `port_opened`
+/// first.
 /// Ends when the agent stops listening, or after forwarding a read error.
 pub fn pump(
     mut kernel: KernelEvents,
     to_agent: mpsc::Sender<Result<Stamped>>,
-    port_opened: Option<mpsc::UnboundedSender<PortOpened>>,
+    port_opened: Vec<mpsc::UnboundedSender<PortOpened>>,
 ) {
     tokio::spawn(async move {
         loop {
@@ -82,12 +83,10 @@ pub fn pump(
                 event = kernel.next() => event,
                 () = to_agent.closed() => return,
             };
-            if let (
-                Ok(Stamped { at_ns, event: KernelEvent::PortAuthorized { peer }, .. }),
-                Some(tx),
-            ) = (&event, &port_opened)
-            {
-                let _ = tx.send(PortOpened { bssid: *peer, at_ns: *at_ns });
+            if let Ok(Stamped { at_ns, event: KernelEvent::PortAuthorized { peer }, .. }) = &event {
+                for tx in &port_opened {
+                    let _ = tx.send(PortOpened { bssid: *peer, at_ns: *at_ns });
+                }
             }
             let failed = event.is_err();
             if to_agent.send(event).await.is_err() || failed {

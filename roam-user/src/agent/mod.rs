@@ -78,7 +78,7 @@ use crate::{
     config::{BackendChoice, Config},
     ebpf::report::CarrierSource,
     metrics::{Metrics, RefreshRequest},
-    neighbours::{self, Confirmation, PutBackPlan, Restored},
+    neighbours::{self, router::RouterReport, Confirmation, PutBackPlan, Restored},
     netif::{self, monotonic_ns},
     presence::Presence,
     wpa,
@@ -193,6 +193,8 @@ struct Agent {
     put_back: watch::Sender<Option<PutBackPlan>>,
     /// What the neighbour task put back at a port opening.
     restored_rx: mpsc::UnboundedReceiver<Restored>,
+    /// How asking the router for a lost IPv6 default route ended.
+    router_rx: mpsc::UnboundedReceiver<RouterReport>,
     manager: Manager,
     /// The decisions: the state machine, the transition, the roam in flight, the retries.
     conductor: Conductor,
@@ -241,11 +243,20 @@ impl Agent {
         let (kernel_tx, kernel) = mpsc::channel(256);
         let (put_back, plan_rx) = watch::channel(None);
         let (restored_tx, restored_rx) = mpsc::unbounded_channel();
-        let port_opened = parts.neighbours.take().map(|(follower, probers)| {
+        let (router_tx, router_rx) = mpsc::unbounded_channel();
+        let (path_tx, path_rx) = watch::channel(None);
+        let mut port_opened = Vec::new();
+        if let Some((follower, solicitor)) = parts.router.take() {
             let (opened_tx, opened_rx) = mpsc::unbounded_channel();
-            neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx);
-            opened_tx
-        });
+            let plan = plan_rx.clone();
+            neighbours::router::spawn(follower, solicitor, opened_rx, plan, path_rx, router_tx);
+            port_opened.push(opened_tx);
+        }
+        if let Some((follower, probers)) = parts.neighbours.take() {
+            let (opened_tx, opened_rx) = mpsc::unbounded_channel();
+            neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx, path_tx);
+            port_opened.push(opened_tx);
+        }
         kernel_events::pump(
             KernelEvents::new(parts.observer.take_events()?)?,
             kernel_tx,
@@ -309,6 +320,7 @@ impl Agent {
             carrier,
             put_back,
             restored_rx,
+            router_rx,
             manager,
             conductor,
             book: CandidateBook::default(),
@@ -372,6 +384,7 @@ impl Agent {
                     self.on_monitor_removed().await;
                 }
                 Some(restored) = self.restored_rx.recv() => self.on_neighbours_restored(restored),
+                Some(report) = self.router_rx.recv() => self.on_router_report(report),
                 event = self.manager.next() => self.on_manager(event?).await,
                 Some(done) = self.action_rx.recv() => self.on_action_done(done),
                 report = self.liveness.next_report() => match report {

@@ -96,6 +96,23 @@ impl Agent {
         }
     }
 
+    pub(super) fn on_router_report(&mut self, report: RouterReport) {
+        let after_port_open_ms = |ns: u64| ns.saturating_sub(report.opened.at_ns) as f64 / 1e6;
+        let restored_after_ms = report.restored_ns.map(after_port_open_ms);
+        match restored_after_ms {
+            Some(ms) => info!("the IPv6 default route is back, {ms:.0} ms after the port opened"),
+            None => warn!(
+                "no IPv6 default route came back after {} router solicitations: it returns with the router's next advertisement, as without roam",
+                report.solicitations
+            ),
+        }
+        self.emitter.emit(AgentEvent::RouterSolicited {
+            bssid: report.opened.bssid,
+            solicitations: report.solicitations,
+            route_restored_after_ms: restored_after_ms,
+        });
+    }
+
     pub(super) fn last_heard(&self, bssid: &MacAddr) -> Option<u64> {
         self.parts.observer.bss_record(bssid).ok().flatten().map(|r| r.last_seen_ns)
     }

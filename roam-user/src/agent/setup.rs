@@ -27,7 +27,10 @@ use crate::{
     control,
     ebpf::{stats, Observer, ObserverOptions},
     leftovers::{self, MonitorRecord, Previous, RecordFile, RunLock, RunRecord, SupplicantChanges},
-    neighbours::{ArpProber, NdProber, NeighbourFollower, Probers},
+    neighbours::{
+        router::RouterSolicitor, routes::RouteFollower, ArpProber, NdProber, NeighbourFollower,
+        Probers,
+    },
     nl80211::{self, MonitorIface},
     system,
 };
@@ -61,10 +64,13 @@ pub struct Parts {
     /// The socket that asks the AP for acknowledgements (none without CAP_NET_RAW).
     pub ack_prober: Option<AckProber>,
     _bpf_stats: Option<OwnedFd>,
-    /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`).
-    /// The neighbour follower, and the ARP socket that confirms the new path (none if it could
-    /// not be opened: entries then go back unconfirmed).
+    /// Puts back the neighbour entries a roam's carrier loss flushed (`[drop_window]`): the
+    /// neighbour follower, and the sockets that ask the neighbours through the new AP (a family
+    /// without one is left to the kernel: an entry never goes back unconfirmed).
     pub neighbours: Option<(NeighbourFollower, Probers)>,
+    /// Asks the router again for the IPv6 default route a roam's carrier loss took
+    /// (`[drop_window] solicit_router`).
+    pub router: Option<(RouteFollower, RouterSolicitor)>,
     /// The connection manager roam follows and acts through (taken by the agent).
     pub manager: Option<Manager>,
     pub drop_reason_names: HashMap<u32, String>,
@@ -180,6 +186,20 @@ impl Parts {
         } else {
             None
         };
+        let router = if config.drop_window.solicit_router {
+            RouteFollower::new(wireless.ifindex)
+                .and_then(|follower| {
+                    let solicitor =
+                        RouterSolicitor::new(wireless.ifindex, &wireless.name, wireless.mac)?;
+                    Ok((follower, solicitor))
+                })
+                .inspect_err(|err| {
+                    warn!("{err:#}: an IPv6 default route a roam takes is not asked for again")
+                })
+                .ok()
+        } else {
+            None
+        };
 
         let observe_only_because = match &plan {
             Plan::ObserveOnly { why } => {
@@ -212,6 +232,7 @@ impl Parts {
             ack_prober,
             _bpf_stats: bpf_stats,
             neighbours,
+            router,
             manager: Some(manager),
             drop_reason_names,
             station_mac: wireless.mac,

@@ -20,24 +20,29 @@
 //! (`task::CONFIRM_LIMIT`) is left to the kernel, as without roam: an entry is never put back
 //! unconfirmed. The packets sent while the carrier was off are delivered instead of dropped,
 //! which changing `arp_evict_nocarrier` would not give, and no sysctl is touched.
+//!
+//! The same carrier loss can take the station's IPv6 default route (systemd-networkd 256 and
+//! later install it through a nexthop, which the kernel deletes with the carrier): [`routes`]
+//! follows it, and [`router`] asks the router to advertise again at the port opening, so the
+//! host's own router discovery puts it back.
 
 pub mod arp;
 mod book;
 pub mod nd;
+pub mod router;
+pub mod routes;
 mod task;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::{bail, Context as _, Result};
-use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST};
 use netlink_packet_route::{
     neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState},
     route::RouteType,
     AddressFamily, RouteNetlinkMessage,
 };
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::Socket;
 use nix::errno::Errno;
 use roam_common::MacAddr;
 use tracing::{debug, warn};
@@ -88,6 +93,16 @@ pub struct Restored {
     pub result: Result<Vec<Neighbour>>,
 }
 
+/// What the neighbour task learnt of the path through the new AP after a port opening: the
+/// router task waits for it before it solicits, as what is sent before the path works is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathNews {
+    /// The port opening's CLOCK_MONOTONIC ns.
+    pub port_at_ns: u64,
+    /// A neighbour answered through the new AP; `false`: nobody was asked, or nobody answered.
+    pub confirmed: bool,
+}
+
 /// What the agent tells the neighbour task about the transition in progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PutBackPlan {
@@ -108,8 +123,7 @@ impl NeighbourFollower {
     /// Subscribes first, then reads the table, so no change falls in between.
     pub fn new(ifindex: u32) -> Result<Self> {
         let changes = Subscription::new(&[rtnl::GROUP_NEIGH])?;
-        let mut requests = Socket::new(NETLINK_ROUTE).context("opening an rtnetlink socket")?;
-        requests.bind(&SocketAddr::new(0, 0)).context("binding the rtnetlink socket")?;
+        let requests = rtnl::request_socket()?;
         let mut follower =
             Self { changes, requests, ifindex, book: NeighbourBook::default(), seq: 1 };
         follower.read_table()?;
@@ -189,33 +203,19 @@ impl NeighbourFollower {
         let mut msg = NeighbourMessage::default();
         msg.header.family = AddressFamily::Unspec;
         let seq = self.next_seq();
-        let request =
-            serialize(RouteNetlinkMessage::GetNeighbour(msg), NLM_F_REQUEST | NLM_F_DUMP, seq);
-        self.requests.send(&request, 0).context("sending RTM_GETNEIGH")?;
         let now = monotonic_ns();
-        loop {
-            let (buf, _) = self.requests.recv_from_full().context("reading the neighbour table")?;
-            let mut rest = &buf[..];
-            while !rest.is_empty() {
-                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
-                    .context("decoding the neighbour table")?;
-                let len = (msg.header.length as usize).next_multiple_of(4).min(rest.len());
-                match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(()),
-                    NetlinkPayload::Error(e) => bail!("dumping the neighbour table: {e}"),
-                    NetlinkPayload::InnerMessage(inner) => {
-                        if let Some(change) = decode(&inner, self.ifindex) {
-                            self.book.observe(change, now);
-                        }
-                    }
-                    _ => {}
+        let (ifindex, book) = (self.ifindex, &mut self.book);
+        rtnl::dump(
+            &mut self.requests,
+            RouteNetlinkMessage::GetNeighbour(msg),
+            seq,
+            "neighbour table",
+            |inner| {
+                if let Some(change) = decode(&inner, ifindex) {
+                    book.observe(change, now);
                 }
-                if len == 0 {
-                    break;
-                }
-                rest = &rest[len..];
-            }
-        }
+            },
+        )
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::io::unix::AsyncFd;
 
 const NEIGHBOR_SOLICITATION: u8 = 135;
 const NEIGHBOR_ADVERTISEMENT: u8 = 136;
-const OPTION_SOURCE_LINK_ADDRESS: u8 = 1;
+pub(super) const OPTION_SOURCE_LINK_ADDRESS: u8 = 1;
 const OPTION_TARGET_LINK_ADDRESS: u8 = 2;
 /// Neighbour discovery is only valid from the link itself: sent and received with the largest
 /// hop limit (RFC 4861, 7.1).
@@ -96,15 +96,7 @@ pub struct NdProber {
 
 impl NdProber {
     pub fn new(ifindex: u32, iface: &str, mac: MacAddr) -> Result<Self> {
-        let socket = Socket::new(Domain::IPV6, Type::RAW.nonblocking(), Some(Protocol::ICMPV6))
-            .context("opening an ICMPv6 socket (needs CAP_NET_RAW)")?;
-        pass_only_advertisements(&socket).context("filtering the ICMPv6 socket")?;
-        socket.set_multicast_hops_v6(ND_HOP_LIMIT)?;
-        socket.set_unicast_hops_v6(ND_HOP_LIMIT)?;
-        socket.set_multicast_loop_v6(false)?;
-        socket
-            .bind_device(Some(iface.as_bytes()))
-            .with_context(|| format!("binding the ICMPv6 socket to {iface}"))?;
+        let socket = link_socket(iface, Some(NEIGHBOR_ADVERTISEMENT))?;
         // SAFETY: the AsyncFd owns the socket, so its descriptor stays open while registered.
         let socket = unsafe { AsyncFd::register(socket) }
             .map_err(|e| e.into_parts().1)
@@ -120,11 +112,28 @@ impl NdProber {
     }
 }
 
-/// Blocks every ICMPv6 type but neighbour advertisements (a set bit blocks its type).
-fn pass_only_advertisements(socket: &Socket) -> io::Result<()> {
+/// A non-blocking ICMPv6 socket for neighbour discovery on `iface`: bound to it, sending with
+/// the hop limit discovery requires, not hearing itself, and letting in only messages of type
+/// `passed` (none without), as the kernel filters before queueing.
+pub(super) fn link_socket(iface: &str, passed: Option<u8>) -> Result<Socket> {
+    let socket = Socket::new(Domain::IPV6, Type::RAW.nonblocking(), Some(Protocol::ICMPV6))
+        .context("opening an ICMPv6 socket (needs CAP_NET_RAW)")?;
+    pass_only(&socket, passed).context("filtering the ICMPv6 socket")?;
+    socket.set_multicast_hops_v6(ND_HOP_LIMIT)?;
+    socket.set_unicast_hops_v6(ND_HOP_LIMIT)?;
+    socket.set_multicast_loop_v6(false)?;
+    socket
+        .bind_device(Some(iface.as_bytes()))
+        .with_context(|| format!("binding the ICMPv6 socket to {iface}"))?;
+    Ok(socket)
+}
+
+/// Blocks every ICMPv6 type but `passed` (a set bit blocks its type).
+fn pass_only(socket: &Socket, passed: Option<u8>) -> io::Result<()> {
     let mut filter = [u32::MAX; 8];
-    let kind = usize::from(NEIGHBOR_ADVERTISEMENT);
-    filter[kind >> 5] &= !(1u32 << (kind & 31));
+    if let Some(kind) = passed.map(usize::from) {
+        filter[kind >> 5] &= !(1u32 << (kind & 31));
+    }
     // SAFETY: the option value is the 32-byte struct icmp6_filter the kernel expects, valid
     // for the length given; the descriptor is the socket's own.
     let rc = unsafe {

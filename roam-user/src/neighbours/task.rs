@@ -17,7 +17,7 @@ use tracing::warn;
 
 use super::{
     arp, ArpExchange, ArpProber, Confirmation, NdExchange, NdProber, Neighbour, NeighbourFollower,
-    PortOpened, PutBackPlan, Restored,
+    PathNews, PortOpened, PutBackPlan, Restored,
 };
 use crate::netif::monotonic_ns;
 
@@ -96,14 +96,15 @@ impl Pending<'_> {
 /// Runs `follower` on a task of its own, so putting entries back waits for nothing else the
 /// agent does: it follows the table and, at every port opening during a transition (`plan`:
 /// none outside one), asks the flushed neighbours through `probers` and puts back what each
-/// answer confirms. Reports go to `restored`; the task ends when the agent drops its ends of
-/// the channels.
+/// answer confirms. Reports go to `restored`, and whether the path works to `path` as soon as
+/// it is known; the task ends when the agent drops its ends of the channels.
 pub fn spawn(
     mut follower: NeighbourFollower,
     probers: Probers,
     mut opened: mpsc::UnboundedReceiver<PortOpened>,
     plan: watch::Receiver<Option<PutBackPlan>>,
     restored: mpsc::UnboundedSender<Restored>,
+    path: watch::Sender<Option<PathNews>>,
 ) {
     tokio::spawn(async move {
         let probers = &probers;
@@ -152,6 +153,9 @@ pub fn spawn(
                             p.error.get_or_insert(err);
                         }
                     }
+                    if p.first_answer.is_none() {
+                        path.send_replace(Some(PathNews { port_at_ns: p.port.at_ns, confirmed: true }));
+                    }
                     let first = *p.first_answer.get_or_insert(sender);
                     if !asking.targets.is_empty() {
                         continue;
@@ -173,6 +177,9 @@ pub fn spawn(
                 }
             };
             let p = pending.take().expect("a confirmation ends a pending opening");
+            if p.first_answer.is_none() {
+                path.send_replace(Some(PathNews { port_at_ns: p.port.at_ns, confirmed: false }));
+            }
             let result = match p.error {
                 Some(err) => Err(err),
                 None => Ok(p.put_back),

@@ -17,8 +17,8 @@ use roam_common::MacAddr;
 use roam_user::{
     carrier::LinkWatcher,
     neighbours::{
-        self, arp, ArpProber, Confirmation, NdProber, NeighbourFollower, PortOpened, Probers,
-        PutBackPlan,
+        self, arp, ArpProber, Confirmation, NdProber, NeighbourFollower, PathNews, PortOpened,
+        Probers, PutBackPlan,
     },
     netif,
 };
@@ -233,6 +233,8 @@ struct Task {
     opened: mpsc::UnboundedSender<PortOpened>,
     plan: watch::Sender<Option<PutBackPlan>>,
     restored: mpsc::UnboundedReceiver<neighbours::Restored>,
+    /// The task's word on the path through the new AP (for the router task).
+    path: watch::Receiver<Option<PathNews>>,
 }
 
 fn spawn_task(station: u32) -> Result<Task> {
@@ -241,15 +243,19 @@ fn spawn_task(station: u32) -> Result<Task> {
     let (opened, opened_rx) = mpsc::unbounded_channel();
     let (plan, plan_rx) = watch::channel(None);
     let (restored_tx, restored) = mpsc::unbounded_channel();
+    let (path_tx, path) = watch::channel(None);
     let probers = Probers { arp: Some(prober), nd: None };
-    neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx);
-    Ok(Task { opened, plan, restored })
+    neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx, path_tx);
+    Ok(Task { opened, plan, restored, path })
 }
 
 impl Task {
-    fn port_opened(&self) -> Result<()> {
-        let port = PortOpened { bssid: MacAddr([2, 0, 0, 0, 1, 0]), at_ns: netif::monotonic_ns() };
-        Ok(self.opened.send(port)?)
+    /// The port opens now; returns its time.
+    fn port_opened(&self) -> Result<u64> {
+        let at_ns = netif::monotonic_ns();
+        let port = PortOpened { bssid: MacAddr([2, 0, 0, 0, 1, 0]), at_ns };
+        self.opened.send(port)?;
+        Ok(at_ns)
     }
 
     /// The gateway answers from `mac`; the task's report of it.
@@ -275,15 +281,18 @@ fn the_neighbour_task_releases_the_queue_when_the_gateway_answers_through_the_ne
             let capture = roam_with_five_datagrams_queued()?;
 
             // The port opens; the gateway does not answer yet (the AP has not authorised us).
-            task.port_opened()?;
+            let opened_ns = task.port_opened()?;
             let early =
                 tokio::time::timeout(Duration::from_millis(150), task.restored.recv()).await;
             ensure!(early.is_err(), "nothing goes back before an answer: {early:?}");
             assert_eq!(datagrams_seen(&capture, 1, Duration::from_millis(50))?, 0);
+            assert_eq!(*task.path.borrow(), None, "no word on the path before an answer");
 
             // The path works: the gateway answers one of the task's requests.
             let restored = task.gateway_answers(GATEWAY_MAC).await?;
             assert_eq!(restored.confirmation, Confirmation::ArpReply(GATEWAY.parse()?));
+            let news = PathNews { port_at_ns: opened_ns, confirmed: true };
+            assert_eq!(*task.path.borrow(), Some(news), "the answer proved the path");
             restored.result?;
             let released = datagrams_seen(&capture, 5, WAIT)?;
             assert_eq!(released, 5, "the five queued datagrams left when the gateway answered");
@@ -357,7 +366,8 @@ fn an_ipv6_neighbour_goes_back_when_it_answers_a_solicitation() -> Result<()> {
             let (opened, opened_rx) = mpsc::unbounded_channel();
             let (plan, plan_rx) = watch::channel(None);
             let (restored_tx, mut restored) = mpsc::unbounded_channel();
-            neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx);
+            let path = watch::channel(None).0;
+            neighbours::spawn(follower, probers, opened_rx, plan_rx, restored_tx, path);
             plan.send_replace(Some(PutBackPlan { since_ns: netif::monotonic_ns() }));
 
             // The roam: a valid entry, the carrier goes, three datagrams queue, it comes back.
