@@ -184,12 +184,16 @@ impl WpaBackend {
         generation: u64,
     ) -> Result<()> {
         let id = network_id.context("no network id to pin the target BSS to")?;
-        self.changes.pin(generation, id, target, Some(RESULTS_VALID_SECS)).await?;
-        let result = self.changes.reassociate().await;
+        let result = async {
+            self.changes.pin(generation, id, target, Some(RESULTS_VALID_SECS)).await?;
+            self.changes.reassociate().await.context("wpa_supplicant refused REASSOCIATE")
+        }
+        .await;
+        // Whatever happened: the extension, recorded with the pin, is for this request only.
         if let Err(err) = self.changes.restore_results_valid().await {
             warn!("{err:#}");
         }
-        result.context("wpa_supplicant refused REASSOCIATE")
+        result
     }
 
     /// Roam `generation` ended: its BSSID pin goes (a newer roam's stays).
