@@ -503,6 +503,16 @@ mod tests {
         );
     }
 
+    /// Each part of the drop window's put-back is switched on its own: setup starts the
+    /// neighbour task for one key and the router task for the other.
+    #[test]
+    fn the_drop_window_keys_switch_each_part_alone() {
+        let c = Config::parse("[drop_window]\nsolicit_router = false\n", "x").unwrap();
+        assert_eq!(c.drop_window, DropWindow { restore_neighbours: true, solicit_router: false });
+        let c = Config::parse("[drop_window]\nrestore_neighbours = false\n", "x").unwrap();
+        assert_eq!(c.drop_window, DropWindow { restore_neighbours: false, solicit_router: true });
+    }
+
     #[test]
     fn keys_override_defaults() {
         let c = Config::parse(
