@@ -15,6 +15,7 @@ pub mod laps;
 pub mod leftovers;
 pub mod logs;
 pub mod medium;
+pub mod path_state;
 pub mod paths;
 pub mod probe;
 pub mod proc_stats;

@@ -17,7 +17,7 @@ use super::{
     laps::Laps,
     leftovers,
     logs::LogMark,
-    paths, proc_stats,
+    path_state, paths, proc_stats,
     random::XorShift,
     refusals, results, software, stalls,
     system::{self, monotonic_ns, progress, realtime_us},
@@ -438,6 +438,9 @@ fn measure(
     }
     for (ap, mark) in topology.aps.iter().zip(&ap_marks) {
         fs::write(dir.join(format!("hostapd-{}.log", ap.iface)), mark.text_since())?;
+    }
+    if !report.recovered {
+        fs::write(dir.join("path-state.txt"), path_state::read(&topology.aps))?;
     }
     if let Some(mark) = &dhcp_mark {
         let log = mark.text_since();
