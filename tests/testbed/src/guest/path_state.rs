@@ -1,8 +1,8 @@
 //! What the kernels say about the station's path when a run's traffic did not come back: each
 //! AP's view of the station (`iw station dump`: authorised, inactive time, frames and
 //! failures), the bridge's forwarding table (which AP's port a station's address is behind),
-//! the interfaces' counters, and both sides' neighbour entries and the station's routes. Read
-//! once, after such a run, for whoever reads its logs.
+//! the interfaces' counters, both sides' neighbour entries and the station's routes, the UDP
+//! sockets' queues, and a ping of the gateway. Read once, after such a run, for whoever reads its logs.
 
 use std::{collections::HashMap, fmt::Write as _, fs};
 
@@ -21,6 +21,13 @@ pub fn read(aps: &[AccessPoint]) -> String {
     commands.push((paths::IP, [&station[..], &["-s", "link", "show", paths::STA_IFACE]].concat()));
     commands.push((paths::IP, [&station[..], &["neigh", "show"]].concat()));
     commands.push((paths::IP, [&station[..], &["route", "show"]].concat()));
+    // The echo responder's socket: a Send-Q at its buffer's size means its replies are held
+    // somewhere below it.
+    commands.push((paths::BUSYBOX, vec!["netstat", "-una"]));
+    // Whether the path carries anything now, beside the probe's datagrams.
+    let gateway = paths::BRIDGE_ADDRESS.split('/').next().unwrap_or_default();
+    let ping = ["netns", "exec", paths::STA_NETNS, paths::BUSYBOX, "ping", "-c", "3", "-W", "1"];
+    commands.push((paths::IP, [&ping[..], &[gateway]].concat()));
     let mut out = String::new();
     let _ = writeln!(out, "$ cat /sys/class/net/{}/brforward (decoded)", paths::BRIDGE);
     match forwarding_table(paths::BRIDGE) {

@@ -247,6 +247,7 @@ impl Echo {
         .join()
         .map_err(|_| anyhow::anyhow!("the echo responder's setup thread panicked"))??;
         socket.set_read_timeout(Some(POLL))?;
+        give_room_for_held_replies(&socket)?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -265,13 +266,44 @@ impl Drop for Echo {
     }
 }
 
+/// The responder's send buffer: the APs' host is also the gateway, so a reply the bridge hands
+/// to an AP stays charged to this socket until that AP frees it. An AP that still holds a
+/// station which walked away (its goodbye lost at -92 dBm) keeps the replies queued for it
+/// until the station comes back or expires: a walk's worth of them filled the default 208 KiB,
+/// and the responder then blocked and answered nobody, while the path itself worked (a ping
+/// went through). The room is forced past `wmem_max` (the testbed runs as root).
+const ECHO_SEND_BUFFER: libc::c_int = 16 << 20;
+
+fn give_room_for_held_replies(socket: &UdpSocket) -> Result<()> {
+    // SAFETY: a valid socket and an int option of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUFFORCE,
+            (&ECHO_SEND_BUFFER as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        bail!("SO_SNDBUFFORCE on the echo responder: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn echo_loop(socket: &UdpSocket, stop: &AtomicBool) {
     let mut buf = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
         if let Ok((len, from)) = socket.recv_from(&mut buf) {
-            let _ = socket.send_to(&buf[..len], from);
+            // Never wait for room: a reply that does not fit is a lost probe, and the
+            // responder goes on answering everyone else.
+            let _ = send_now(socket, &buf[..len], from);
         }
     }
+}
+
+fn send_now(socket: &UdpSocket, datagram: &[u8], to: SocketAddr) -> std::io::Result<usize> {
+    socket2::SockRef::from(socket).send_to_with_flags(datagram, &to.into(), libc::MSG_DONTWAIT)
 }
 
 /// `roam-testbed echo`: serves until killed.
