@@ -6,7 +6,8 @@
 //! One thread, one netlink socket in the initial network namespace (hwsim's radios keep the
 //! netgroup of the namespace they were created in, even once moved to the station's). Every
 //! frame is answered at once: mac80211 gives up on a frame whose status does not come within
-//! half a second, and stations then disconnect.
+//! half a second, and stations then disconnect. Each status is said again a little later, for a
+//! frame hwsim had not yet queued when the first came (`roam_testbed::medium::repeats`).
 
 use std::{
     os::fd::AsRawFd as _,
@@ -30,6 +31,7 @@ use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 use roam_proto::MacAddr;
 use roam_testbed::medium::{
     air::{Air, Rules},
+    repeats::{Repeats, REPEAT_AFTER},
     wire::{HwsimCmd, HwsimMessage, Transmitted, FAMILY},
 };
 
@@ -39,6 +41,8 @@ use super::{random::XorShift, system};
 const RECEIVE_BUFFER: usize = 4 << 20;
 /// How often the thread looks at its stop flag while the air is quiet.
 const STOP_POLL: Duration = Duration::from_millis(100);
+/// How late a repeated status may go out, while some wait.
+const REPEAT_POLL: Duration = Duration::from_millis(10);
 
 /// The running medium; dropping it stops it.
 pub struct Medium {
@@ -153,11 +157,23 @@ impl Link {
         }
     }
 
-    /// Carries frames until `stop` is set.
+    /// Carries frames until `stop` is set, then answers what is still queued.
     fn carry(&mut self, mut air: Air, rules: &Mutex<Rules>, stop: &AtomicBool) -> Result<()> {
         let mut random = XorShift::seeded();
         let mut buffer = vec![0u8; RECEIVE_BUFFER];
+        let mut repeats: Repeats<HwsimMessage> = Repeats::new(&REPEAT_AFTER);
+        let mut waiting_for_repeats = false;
         while !stop.load(Ordering::Relaxed) {
+            // Wake for the repeats that come due while the air is quiet.
+            let repeats_waiting = !repeats.is_empty();
+            if repeats_waiting != waiting_for_repeats {
+                waiting_for_repeats = repeats_waiting;
+                let wait = if waiting_for_repeats { REPEAT_POLL } else { STOP_POLL };
+                set_receive_timeout(&self.socket, wait)?;
+            }
+            for status in repeats.due(system::monotonic_ns()) {
+                self.send_hwsim(status)?;
+            }
             let len = match self.socket.recv(&mut &mut buffer[..], 0) {
                 Ok(len) => len,
                 Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => continue,
@@ -166,34 +182,58 @@ impl Link {
                 Err(err) if err.raw_os_error() == Some(libc::ENOBUFS) => continue,
                 Err(err) => return Err(err).context("receiving from hwsim"),
             };
-            let mut at = 0;
-            while at < len {
-                let Ok(header) = NetlinkBuffer::new_checked(&buffer[at..len]) else { break };
-                let message_len = (header.length() as usize).max(16);
-                let bytes = &buffer[at..(at + message_len).min(len)];
-                at += (message_len + 3) & !3;
-                // Errors (a delivery the kernel refused: the receiver off the channel) need
-                // nothing: the kernel sends one for every frame it did not take.
-                let Ok(message) = NetlinkMessage::<GenlMessage<HwsimMessage>>::deserialize(bytes)
-                else {
-                    continue;
-                };
-                let NetlinkPayload::InnerMessage(genl) = message.payload else { continue };
-                let hwsim = genl.payload;
-                if hwsim.cmd == HwsimCmd::AddMacAddr {
-                    learn_interface(&mut air, &hwsim);
-                    continue;
-                }
-                let Some(tx) = Transmitted::of(&hwsim) else { continue };
-                let outcome = {
-                    let rules = rules.lock().expect("medium rules");
-                    air.transmit(&tx, &rules, system::monotonic_ns(), &mut || random.next())
-                };
-                let status = tx.status(outcome.acked, outcome.tx_info, outcome.ack_signal_dbm);
-                self.send_hwsim(status)?;
-                for (receiver, dbm) in outcome.deliveries {
-                    self.send_hwsim(tx.delivery(receiver, dbm))?;
-                }
+            self.carry_datagram(&buffer[..len], &mut air, rules, &mut random, &mut repeats)?;
+        }
+        // Frames hwsim handed over but nobody answered would wait in its queue for minutes.
+        while let Ok(len) = self.socket.recv(&mut &mut buffer[..], libc::MSG_DONTWAIT) {
+            self.carry_datagram(&buffer[..len], &mut air, rules, &mut random, &mut repeats)?;
+        }
+        for status in repeats.all() {
+            self.send_hwsim(status)?;
+        }
+        Ok(())
+    }
+
+    /// Carries the frames in one datagram from hwsim: a status to each transmitter (said again
+    /// later, see [`Repeats`]) and a copy to each radio that hears it.
+    fn carry_datagram(
+        &mut self,
+        datagram: &[u8],
+        air: &mut Air,
+        rules: &Mutex<Rules>,
+        random: &mut XorShift,
+        repeats: &mut Repeats<HwsimMessage>,
+    ) -> Result<()> {
+        let len = datagram.len();
+        let mut at = 0;
+        while at < len {
+            let Ok(header) = NetlinkBuffer::new_checked(&datagram[at..len]) else { break };
+            let message_len = (header.length() as usize).max(16);
+            let bytes = &datagram[at..(at + message_len).min(len)];
+            at += (message_len + 3) & !3;
+            // Errors (a delivery the kernel refused: the receiver off the channel; a repeated
+            // status it had already taken) need nothing: the kernel sends one for each.
+            let Ok(message) = NetlinkMessage::<GenlMessage<HwsimMessage>>::deserialize(bytes)
+            else {
+                continue;
+            };
+            let NetlinkPayload::InnerMessage(genl) = message.payload else { continue };
+            let hwsim = genl.payload;
+            if hwsim.cmd == HwsimCmd::AddMacAddr {
+                learn_interface(air, &hwsim);
+                continue;
+            }
+            let Some(tx) = Transmitted::of(&hwsim) else { continue };
+            let now_ns = system::monotonic_ns();
+            let outcome = {
+                let rules = rules.lock().expect("medium rules");
+                air.transmit(&tx, &rules, now_ns, &mut || random.next())
+            };
+            let status = tx.status(outcome.acked, outcome.tx_info, outcome.ack_signal_dbm);
+            repeats.sent(now_ns, &status);
+            self.send_hwsim(status)?;
+            for (receiver, dbm) in outcome.deliveries {
+                self.send_hwsim(tx.delivery(receiver, dbm))?;
             }
         }
         Ok(())
