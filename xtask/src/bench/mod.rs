@@ -359,8 +359,8 @@ fn summary_markdown(report: &BenchReport, charts: &[(String, String)]) -> String
         let _ = writeln!(
             md,
             "### Walks\n\nPer stack: the median probes lost over the whole walk, the median \
-             time with more than 5 % of the probes lost, and the most connections (roams) the \
-             station made in one run.\n\n{}",
+             time with more than 5 % of the probes lost, and the fewest and most connections \
+             (roams) the station made in one run.\n\n{}",
             walks.markdown()
         );
     }

@@ -218,7 +218,8 @@ fn gaps_where(report: &BenchReport, wanted: impl Fn(&RunSet) -> bool) -> Table {
 }
 
 /// The walks: per stack, the median probes lost over the whole walk, the median time with more
-/// than 5 % loss, and the most connections (roams) in one run.
+/// than 5 % loss, and the fewest and most connections (roams) in one run ("2" when every run
+/// made two, "1-3" otherwise).
 pub fn walks(report: &BenchReport) -> Table {
     let stacks = stacks_of(report);
     let mut header = vec!["scenario".to_owned(), "channels".to_owned()];
@@ -232,7 +233,14 @@ pub fn walks(report: &BenchReport) -> Table {
                 row.push(group(report, set, stack).map_or_else(
                     || "-".into(),
                     |g| {
-                        let roams = g.max_connections.map_or_else(|| "-".into(), |n| n.to_string());
+                        let fewest = g.runs.iter().map(|r| r.connections).min();
+                        let roams = match (fewest, g.max_connections) {
+                            (Some(fewest), Some(most)) if fewest < most => {
+                                format!("{fewest}-{most}")
+                            }
+                            (_, Some(most)) => most.to_string(),
+                            _ => "-".into(),
+                        };
                         format!("{} / {} / {roams}", count(g.p50_lost_packets), ms(g.p50_lossy_ms))
                     },
                 ));
@@ -596,11 +604,35 @@ pub(crate) mod tests {
         for g in &mut report.scenarios {
             g.name = "walk-away".into();
             g.p50_lossy_ms = Some(400.0);
+            for run in &mut g.runs {
+                run.connections = 1;
+            }
             g.max_connections = Some(1);
         }
         let table = walks(&report);
         assert_eq!(table.rows.len(), 1);
         assert!(table.rows[0][2].ends_with("/ 400 / 1"), "{:?}", table.rows[0]);
+    }
+
+    #[test]
+    fn the_walk_table_gives_the_fewest_and_most_roams_of_a_run() {
+        let mut report = sample_report();
+        for g in &mut report.scenarios {
+            g.name = "walk-and-return".into();
+            for (i, run) in g.runs.iter_mut().enumerate() {
+                run.connections = 2 + i as u32;
+            }
+            g.max_connections = g.runs.iter().map(|r| r.connections).max();
+        }
+        let table = walks(&report);
+        assert!(table.rows[0][2].ends_with("/ 2-3"), "{:?}", table.rows[0]);
+        for g in &mut report.scenarios {
+            for run in &mut g.runs {
+                run.connections = 2;
+            }
+            g.max_connections = Some(2);
+        }
+        assert!(walks(&report).rows[0][2].ends_with("/ 2"), "{:?}", walks(&report).rows[0]);
     }
 
     #[test]
