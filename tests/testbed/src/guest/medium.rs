@@ -10,7 +10,6 @@
 //! frame hwsim had not yet queued when the first came (`roam_testbed::medium::repeats`).
 
 use std::{
-    os::fd::AsRawFd as _,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
@@ -279,22 +278,7 @@ fn learn_interface(air: &mut Air, message: &HwsimMessage) {
 }
 
 fn set_receive_timeout(socket: &Socket, timeout: Duration) -> Result<()> {
-    let value = libc::timeval {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
-    };
-    // SAFETY: value is a timeval, valid for the length passed; the socket is open.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&value as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        )
-    };
-    if rc < 0 {
-        bail!("setting the medium's receive timeout: {}", std::io::Error::last_os_error());
-    }
-    Ok(())
+    socket2::SockRef::from(socket)
+        .set_read_timeout(Some(timeout))
+        .context("setting the medium's receive timeout")
 }
