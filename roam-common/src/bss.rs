@@ -85,10 +85,16 @@ pub fn new_record(obs: &Observation, now_ns: u64) -> BssRecord {
     rec
 }
 
+/// A frame heard this long after the BSS's previous one starts its signal average afresh: an
+/// average of frames seconds apart (a BSS on another channel, heard only during scans) says
+/// where the station was, not where it is.
+pub const SIGNAL_AVERAGE_GAP_NS: u64 = 1_000_000_000;
+
 /// Folds a frame the BSS transmitted into its row. Returns true if the BSS had been reported
 /// silent and is now heard again.
 #[inline(always)]
 pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
+    let heard_lately = now_ns.saturating_sub(rec.last_seen_ns) <= SIGNAL_AVERAGE_GAP_NS;
     rec.last_seen_ns = now_ns;
     rec.frame_count += 1;
     if matches!(obs.kind, FrameKind::Beacon | FrameKind::ProbeResponse) {
@@ -113,7 +119,7 @@ pub fn update(rec: &mut BssRecord, obs: &Observation, now_ns: u64) -> bool {
     if let Some(dbm) = obs.signal_dbm {
         rec.signal_last_dbm = dbm;
         let sample = (dbm as i32) * 16;
-        rec.signal_avg_x16 = if rec.flags & BSS_FLAG_HAS_SIGNAL == 0 {
+        rec.signal_avg_x16 = if rec.flags & BSS_FLAG_HAS_SIGNAL == 0 || !heard_lately {
             sample
         } else {
             // EWMA with weight 1/8: smooths fading without lagging a real trend by more than a
@@ -339,6 +345,18 @@ mod tests {
         assert_eq!((rec.last_seen_ns, rec.last_beacon_ns), (2_000, 1_000));
         assert_eq!((rec.beacon_count, rec.frame_count), (1, 2));
         assert_eq!(rec.signal_avg_x16, -40 * 16 - 16, "one eighth of the way to -48");
+    }
+
+    /// A BSS on another channel is heard only when a scan visits it: its probe response of
+    /// now is its level, not an eighth of the way from the one of seconds ago.
+    #[test]
+    fn a_frame_after_a_silence_starts_the_average_afresh() {
+        let s = 1_000_000_000;
+        let mut rec = new_record(&beacon(-50), s);
+        update(&mut rec, &beacon(-70), s + SIGNAL_AVERAGE_GAP_NS);
+        assert_eq!(rec.signal_avg_x16, -50 * 16 - 40, "heard lately: averaged");
+        update(&mut rec, &beacon(-70), 4 * s);
+        assert_eq!(signal_avg_dbm(&rec), Some(-70), "after three seconds unheard");
     }
 
     #[test]

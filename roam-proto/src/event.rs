@@ -79,6 +79,9 @@ pub enum AgentEvent {
         best: Option<MacAddr>,
         /// Candidates of the network known at that moment.
         candidates: usize,
+        /// For a roam on a fading signal: the levels it compared.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<FadingSignal>,
     },
     /// roam acts on a loss.
     RoamStarted {
@@ -319,6 +322,14 @@ impl Phase {
     }
 }
 
+/// Why the signal rule roamed: the serving AP's level (the mean of its last second) and the
+/// target's, which was better by the hysteresis.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FadingSignal {
+    pub serving_dbm: f64,
+    pub target_dbm: i32,
+}
+
 /// `transition_finished`: one link transition, from the loss of the old AP to the first data.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -378,10 +389,24 @@ mod tests {
             unheard_ms: 307.5,
             best: None,
             candidates: 2,
+            signal: None,
         });
         assert_eq!(
             json,
             r#"{"t_us":1700000000250000,"event":"loss_detected","trigger":"silence","bssid":"02:00:00:00:01:00","source":"silence","unheard_ms":307.5,"best":null,"candidates":2}"#
+        );
+        let fading = round_trip(AgentEvent::LossDetected {
+            trigger: TriggerKind::Signal,
+            bssid: AP,
+            source: LossSource::Signal,
+            unheard_ms: 0.0,
+            best: Some(AP),
+            candidates: 1,
+            signal: Some(FadingSignal { serving_dbm: -73.5, target_dbm: -64 }),
+        });
+        assert!(
+            fading.ends_with(r#""signal":{"serving_dbm":-73.5,"target_dbm":-64}}"#),
+            "{fading}"
         );
         assert_eq!(
             round_trip(AgentEvent::Stopped),

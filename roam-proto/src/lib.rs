@@ -11,8 +11,8 @@ pub mod request;
 pub mod status;
 
 pub use event::{
-    AgentEvent, Attached, Backend, ConfirmedBy, EventLine, HoldReason, LossSource, Phase,
-    RoamResult, TransitionReport, WindowReport,
+    AgentEvent, Attached, Backend, ConfirmedBy, EventLine, FadingSignal, HoldReason, LossSource,
+    Phase, RoamResult, TransitionReport, WindowReport,
 };
 pub use request::{Request, PROTOCOL_VERSION};
 pub use roam_common::{

@@ -88,6 +88,23 @@ impl SignalTrend {
         Some((first + second) / 2 - self.level_x16(now_ns)?)
     }
 
+    /// When the serving link was first seen at its present low: the first recent sample after
+    /// the last one still [`FALLEN_X16`] above the present level. None when no recent sample is
+    /// that much higher.
+    pub fn fall_began_ns(&self, now_ns: u64) -> Option<u64> {
+        let level = self.level_x16(now_ns)?;
+        let mut began = None;
+        let mut seen_high = false;
+        for (at, v) in self.recent(now_ns, TREND_MAX_AGE_NS) {
+            if v >= level + FALLEN_X16 {
+                (seen_high, began) = (true, None);
+            } else if seen_high && began.is_none() {
+                began = Some(at);
+            }
+        }
+        began
+    }
+
     /// The slope of a least-squares line through the recent samples, dBm x 16 per second;
     /// none until they span [`TREND_MIN_SPAN_NS`].
     pub fn slope_x16_per_s(&self, now_ns: u64) -> Option<i64> {
@@ -126,8 +143,12 @@ pub enum SignalVerdict {
     /// Weak and falling, nowhere enough better known (or known only from old reports): keep
     /// the candidates fresh, a single-channel scan each.
     Look,
-    /// Weak and falling (or far below the threshold), and `target` is better by the hysteresis.
-    Roam { target: Candidate },
+    /// Weak and falling (or far below the threshold), and `target` is better by the hysteresis
+    /// than the serving AP's level, `serving_x16` (dBm x 16).
+    Roam { target: Candidate, serving_x16: i32 },
+    /// As for a roam, but `target`'s level was measured before the serving link fell: look at
+    /// its channel again now, and roam on what the look finds.
+    Recheck { target: Candidate },
 }
 
 /// Falling: a slope that noise alone rarely gives, and a net drop to match (a station standing
@@ -164,21 +185,37 @@ pub fn judge(
         return SignalVerdict::Stay;
     }
     let enough_x16 = level_x16 + config.hysteresis_db * 16;
-    let fresh = |c: &&Candidate| {
-        c.heard_age_ms.is_some_and(|age| age <= CANDIDATE_HEARD_MAX_MS)
-            || c.scan_age_ms.is_some_and(|age| age <= CANDIDATE_SCANNED_MAX_MS)
+    // A level measured before the serving link began to fall was measured where the station no
+    // longer is (both signals stepped down at once behind a door, say): it cannot justify a
+    // roam by itself, only a fresh look at that candidate can.
+    let fall_began_ns = trend.fall_began_ns(now_ns).unwrap_or(0);
+    let strongest = |measured_since_the_fall: bool| {
+        candidates
+            .iter()
+            .filter(|c| c.bssid != serving)
+            .filter_map(|c| Some((c, measured_age_ms(c)?, c.signal_dbm? * 16)))
+            .filter(|(_, age_ms, _)| {
+                let measured_ns = now_ns.saturating_sub(age_ms * 1_000_000);
+                (measured_ns >= fall_began_ns) == measured_since_the_fall
+            })
+            .filter(|(_, _, signal_x16)| *signal_x16 >= enough_x16)
+            .max_by_key(|(_, _, signal_x16)| *signal_x16)
+            .map(|(c, _, _)| *c)
     };
-    let best = candidates
-        .iter()
-        .filter(|c| c.bssid != serving)
-        .filter(fresh)
-        .filter_map(|c| Some((c, c.signal_dbm? * 16)))
-        .filter(|(_, signal_x16)| *signal_x16 >= enough_x16)
-        .max_by_key(|(_, signal_x16)| *signal_x16);
-    match best {
-        Some((target, _)) => SignalVerdict::Roam { target: *target },
-        None => SignalVerdict::Look,
+    if let Some(target) = strongest(true) {
+        SignalVerdict::Roam { target, serving_x16: level_x16 }
+    } else if let Some(target) = strongest(false) {
+        SignalVerdict::Recheck { target }
+    } else {
+        SignalVerdict::Look
     }
+}
+
+/// How long ago a candidate's signal was last measured, if recently enough to compare.
+fn measured_age_ms(candidate: &Candidate) -> Option<u64> {
+    let heard = candidate.heard_age_ms.filter(|age| *age <= CANDIDATE_HEARD_MAX_MS);
+    let scanned = candidate.scan_age_ms.filter(|age| *age <= CANDIDATE_SCANNED_MAX_MS);
+    heard.into_iter().chain(scanned).min()
 }
 
 #[cfg(test)]
@@ -233,7 +270,7 @@ mod tests {
         for now_ms in (2_000..15_000).step_by(500) {
             let trend = sampled(0, now_ms, |t| walk(t).0);
             let other = [candidate(OTHER, walk(now_ms).1 as i32, Some(100), None)];
-            if let SignalVerdict::Roam { target } =
+            if let SignalVerdict::Roam { target, .. } =
                 judge(&CONFIG, &trend, SERVING, &other, now_ms * MS)
             {
                 assert_eq!(target.bssid, OTHER);
@@ -245,6 +282,37 @@ mod tests {
         let (serving, other) = walk(at);
         assert!(serving > -75.0, "before frames are lost (-75 dBm): {serving} at {at} ms");
         assert!(other - serving >= 8.0, "by the hysteresis: {other} against {serving}");
+    }
+
+    /// The same walk, the other AP known only from scans the verdicts ask for (each done
+    /// 300 ms after it is asked): the roam still comes before frames are lost.
+    #[test]
+    fn walking_away_with_scanned_candidates_roams_before_the_loss_starts() {
+        let (mut scanned_at, mut asked_at, mut last_look) = (None::<u64>, None::<u64>, 0u64);
+        let mut roamed_at = None;
+        for now_ms in (2_000..15_000).step_by(500) {
+            if let Some(asked) = asked_at.filter(|asked| now_ms >= asked + 300) {
+                (scanned_at, asked_at) = (Some(asked + 300), None);
+            }
+            let trend = sampled(0, now_ms, |t| walk(t).0);
+            let other =
+                scanned_at.map(|at| candidate(OTHER, walk(at).1 as i32, None, Some(now_ms - at)));
+            match judge(&CONFIG, &trend, SERVING, other.as_slice(), now_ms * MS) {
+                SignalVerdict::Roam { .. } => {
+                    roamed_at = Some(now_ms);
+                    break;
+                }
+                SignalVerdict::Recheck { .. } if now_ms >= last_look + 1_000 => {
+                    (asked_at, last_look) = (Some(now_ms), now_ms);
+                }
+                SignalVerdict::Look if now_ms >= last_look + 2_000 => {
+                    (asked_at, last_look) = (Some(now_ms), now_ms);
+                }
+                _ => {}
+            }
+        }
+        let at = roamed_at.expect("a roam during the walk");
+        assert!(walk(at).0 > -75.0, "before frames are lost: {} at {at} ms", walk(at).0);
     }
 
     #[test]
@@ -274,6 +342,37 @@ mod tests {
             let verdict = judge(&CONFIG, &trend, SERVING, &other, now_ms * MS);
             assert!(!matches!(verdict, SignalVerdict::Roam { .. }), "roamed at {now_ms} ms");
         }
+    }
+
+    /// Both signals step from -50 to -70 dBm at once: the other AP's scan entry from before the
+    /// step is no reason to roam; a look at it is, and what it finds keeps the station where
+    /// it is.
+    #[test]
+    fn a_candidate_measured_before_the_fall_began_is_looked_at_again() {
+        let step = |t: u64| {
+            if t < 2_000 {
+                -50.0
+            } else {
+                -70.0 + if (t / 500).is_multiple_of(2) { 2.0 } else { -2.0 }
+            }
+        };
+        let trend = sampled(0, 4_500, step);
+        let before = [candidate(OTHER, -50, None, Some(3_000))];
+        assert_eq!(
+            judge(&CONFIG, &trend, SERVING, &before, 4_500 * MS),
+            SignalVerdict::Recheck { target: before[0] }
+        );
+        let after = [candidate(OTHER, -69, None, Some(200))];
+        assert!(!matches!(
+            judge(&CONFIG, &trend, SERVING, &after, 4_500 * MS),
+            SignalVerdict::Roam { .. }
+        ));
+        // Had the other AP stayed strong, the look finds it and the roam goes.
+        let still_strong = [candidate(OTHER, -50, None, Some(200))];
+        assert!(matches!(
+            judge(&CONFIG, &trend, SERVING, &still_strong, 4_500 * MS),
+            SignalVerdict::Roam { .. }
+        ));
     }
 
     #[test]

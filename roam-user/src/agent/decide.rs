@@ -228,7 +228,16 @@ impl Agent {
                 self.counters.deauths += 1;
             }
             Notice::ApEnded(_) => {}
-            Notice::LossDetected { trigger, bssid, source, lost_ns, detected_ns, best, known } => {
+            Notice::LossDetected {
+                trigger,
+                bssid,
+                source,
+                lost_ns,
+                detected_ns,
+                best,
+                known,
+                signal,
+            } => {
                 if matches!(trigger, Trigger::Silence | Trigger::NoAck | Trigger::BeaconLoss) {
                     self.counters.beacon_losses += 1;
                     self.metrics.beacon_loss_detected(source.name());
@@ -242,6 +251,10 @@ impl Agent {
                     unheard_ms: latency.as_secs_f64() * 1e3,
                     best,
                     candidates: known,
+                    signal: signal.map(|levels| FadingSignal {
+                        serving_dbm: f64::from(levels.serving_x16) / 16.0,
+                        target_dbm: levels.target_dbm,
+                    }),
                 });
             }
             Notice::RoamHeld { trigger, hold, retry_in_ns } => {

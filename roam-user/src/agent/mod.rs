@@ -53,8 +53,8 @@ use roam_common::{
     MacAddr,
 };
 use roam_proto::{
-    AgentEvent, Attached, Backend, ConfirmedBy, Counters, DropWindow, HoldReason, Phase,
-    RoamRecord, RoamResult, RoamStep, Status, TransitionReport, TransitionStep, TriggerKind,
+    AgentEvent, Attached, Backend, ConfirmedBy, Counters, DropWindow, FadingSignal, HoldReason,
+    Phase, RoamRecord, RoamResult, RoamStep, Status, TransitionReport, TransitionStep, TriggerKind,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};

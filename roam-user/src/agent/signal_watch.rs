@@ -29,6 +29,9 @@ const POLL_FAR_NS: u64 = 5_000_000_000;
 const FAR_ABOVE_X16: i32 = 10 * 16;
 /// At most one refresh scan of the candidates this often while the signal falls.
 const LOOK_EVERY_NS: u64 = 2_000_000_000;
+/// At most one look this often at a candidate that would be worth a roam had it been measured
+/// since the fall: the roam waits on it, yet one scan must end before the next is worth asking.
+const RECHECK_EVERY_NS: u64 = 1_000_000_000;
 
 /// Where the serving AP's signal comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +163,17 @@ impl SignalWatch {
     /// Whether a refresh scan of the candidates may go out now (at most one per
     /// [`LOOK_EVERY_NS`]); counts it if so.
     pub fn may_look(&mut self, now_ns: u64) -> bool {
-        if self.last_look_ns.is_some_and(|at| now_ns.saturating_sub(at) < LOOK_EVERY_NS) {
+        self.may_scan(now_ns, LOOK_EVERY_NS)
+    }
+
+    /// Whether a look at a candidate measured before the fall may go out now (at most one per
+    /// [`RECHECK_EVERY_NS`], refresh scans included); counts it if so.
+    pub fn may_recheck(&mut self, now_ns: u64) -> bool {
+        self.may_scan(now_ns, RECHECK_EVERY_NS)
+    }
+
+    fn may_scan(&mut self, now_ns: u64, every_ns: u64) -> bool {
+        if self.last_look_ns.is_some_and(|at| now_ns.saturating_sub(at) < every_ns) {
             return false;
         }
         self.last_look_ns = Some(now_ns);
@@ -237,6 +250,9 @@ mod tests {
         assert!(watch.may_look(0));
         assert!(!watch.may_look(1_999 * MS));
         assert!(watch.may_look(2_000 * MS));
+        assert!(!watch.may_recheck(2_999 * MS), "a recheck waits for the last scan too");
+        assert!(watch.may_recheck(3_000 * MS));
+        assert!(!watch.may_look(4_999 * MS), "and counts as one");
         assert_eq!(watch.watch_level_x16(), -64 * 16);
     }
 }

@@ -185,9 +185,15 @@ impl Agent {
         let candidates = self.book.candidates(network, &rows, now, Instant::now());
         match signal.judge(current, &candidates, now) {
             SignalVerdict::Stay => {}
-            SignalVerdict::Roam { target } => {
+            SignalVerdict::Roam { target, serving_x16 } => {
                 info!(%current, target = %target.bssid, "the signal fades: roaming before the link breaks");
-                self.feed(conductor::Input::SignalFading { target }, now);
+                self.feed(conductor::Input::SignalFading { target, serving_x16 }, now);
+            }
+            SignalVerdict::Recheck { target } => {
+                if signal.may_recheck(now) {
+                    debug!(bssid = %target.bssid, freq = target.freq_mhz, "the signal fell: looking again at a candidate measured before the fall");
+                    self.scan_one_channel(target.freq_mhz, &network.ssid);
+                }
             }
             SignalVerdict::Look => {
                 let strongest = candidates
@@ -196,16 +202,22 @@ impl Agent {
                     .max_by_key(|c| c.signal_dbm.unwrap_or(i32::MIN));
                 if let Some(best) = strongest.filter(|_| signal.may_look(now)) {
                     debug!(bssid = %best.bssid, freq = best.freq_mhz, "the signal falls: refreshing the strongest candidate");
-                    let actor = self.manager.actor();
-                    let (freq, ssid) = (best.freq_mhz, network.ssid.clone());
-                    tokio::spawn(async move {
-                        if let Err(err) = actor.scan_one_channel(freq, &ssid).await {
-                            debug!("refresh scan: {err:#}");
-                        }
-                    });
+                    self.scan_one_channel(best.freq_mhz, &network.ssid);
                 }
             }
         }
+    }
+
+    /// A single-channel scan for the network, in the background: its results reach the
+    /// candidate book as the manager reports them.
+    fn scan_one_channel(&self, freq_mhz: u32, ssid: &[u8]) {
+        let actor = self.manager.actor();
+        let ssid = ssid.to_vec();
+        tokio::spawn(async move {
+            if let Err(err) = actor.scan_one_channel(freq_mhz, &ssid).await {
+                debug!("refresh scan: {err:#}");
+            }
+        });
     }
 
     /// The station's own measurement of `ap`'s signal, dBm x 16 (none if it is not the AP the

@@ -85,6 +85,8 @@ pub enum Input {
     /// (`policy::signal`): roam before the link breaks.
     SignalFading {
         target: Candidate,
+        /// The serving AP's level the rule judged, dBm x 16.
+        serving_x16: i32,
     },
     /// The action of roam number `generation` failed at once (refused, backend error).
     ActionFailed {
@@ -165,6 +167,8 @@ pub enum Notice {
         detected_ns: u64,
         best: Option<MacAddr>,
         known: usize,
+        /// For a roam on a fading signal: the levels compared.
+        signal: Option<SignalLevels>,
     },
     RoamHeld {
         trigger: Trigger,
@@ -180,6 +184,14 @@ pub enum Notice {
         result: RoamResult,
         target_freq_mhz: u32,
     },
+}
+
+/// The levels the signal rule compared when it roamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalLevels {
+    /// The serving AP's level, dBm x 16.
+    pub serving_x16: i32,
+    pub target_dbm: i32,
 }
 
 /// What the core reads of the world: the candidates as they are at the moment of a decision.

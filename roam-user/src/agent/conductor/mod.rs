@@ -57,7 +57,7 @@ use roam_common::{
 };
 use roam_proto::{LossSource, RoamResult, TransitionStep};
 
-pub use io::{Choice, Command, Config, Input, Notice, RoamOrder, ScanScope, World};
+pub use io::{Choice, Command, Config, Input, Notice, RoamOrder, ScanScope, SignalLevels, World};
 
 use super::{liveness::Change, transition::Transition};
 
@@ -227,7 +227,9 @@ impl Conductor {
             Input::Liveness(Change::Lost { last_alive_ns }) => {
                 self.loss(Trigger::NoAck, last_alive_ns, now, LossSource::Ack, world, &mut out)
             }
-            Input::SignalFading { target } => self.fading(target, now, world, &mut out),
+            Input::SignalFading { target, serving_x16 } => {
+                self.fading(target, serving_x16, now, world, &mut out)
+            }
             Input::Liveness(Change::Back) => {
                 if let Some(bssid) = self.machine.current_bss() {
                     let step = self.machine.handle(MachineInput::ApHeard { bssid }, now);
@@ -334,6 +336,7 @@ impl Conductor {
             detected_ns: now,
             best: choice.best.map(|c| c.bssid),
             known: choice.known,
+            signal: None,
         }));
         let best = choice.best;
         let step =
@@ -346,6 +349,7 @@ impl Conductor {
     fn fading(
         &mut self,
         target: Candidate,
+        serving_x16: i32,
         now: u64,
         world: &mut dyn World,
         out: &mut Vec<Command>,
@@ -365,6 +369,7 @@ impl Conductor {
             detected_ns: now,
             best: Some(target.bssid),
             known: 1,
+            signal: target.signal_dbm.map(|target_dbm| SignalLevels { serving_x16, target_dbm }),
         }));
         let step =
             self.machine.handle(MachineInput::Loss { trigger, bssid, best: Some(&target) }, now);

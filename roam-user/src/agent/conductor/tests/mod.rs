@@ -7,7 +7,9 @@ use roam_common::{
 };
 use roam_proto::{LossSource, RoamResult, TransitionStep};
 
-use super::{Choice, Command, Conductor, Config, Input, Notice, RoamOrder, ScanScope, World};
+use super::{
+    Choice, Command, Conductor, Config, Input, Notice, RoamOrder, ScanScope, SignalLevels, World,
+};
 use crate::agent::liveness::Change;
 
 mod ft;
@@ -189,6 +191,7 @@ fn a_silent_ap_is_left_for_the_best_candidate() {
                 detected_ns: rig.now,
                 best: Some(AP2),
                 known: 1,
+                signal: None,
             },
             Notice::State { from: State::Run, to: State::Roaming },
         ]
@@ -458,17 +461,22 @@ fn a_fading_signal_roams_from_the_live_link_to_the_target_it_names() {
     let mut rig = Rig::new(wpa_supplicant());
     // The loss ranking would pick AP2; the signal rule names OTHER.
     let target = candidate(OTHER, Some(500));
-    let out = rig.after(S, Input::SignalFading { target });
+    let out = rig.after(S, Input::SignalFading { target, serving_x16: -74 * 16 });
     assert_eq!(out[0], Command::OpenWindow { lost_ns: rig.now });
     assert!(notices(&out).iter().any(|n| matches!(
         n,
-        Notice::LossDetected { trigger: Trigger::Signal, source: LossSource::Signal, best, .. }
-            if *best == Some(OTHER)
+        Notice::LossDetected {
+            trigger: Trigger::Signal,
+            source: LossSource::Signal,
+            best,
+            signal: Some(SignalLevels { serving_x16: -1184, .. }),
+            ..
+        } if *best == Some(OTHER)
     )));
     let order = roams(&out)[0];
     assert_eq!((order.target.bssid, order.reconnect, order.scan_first), (OTHER, false, false));
     // Once moving, the signal says nothing more.
-    assert!(rig.after(500 * MS, Input::SignalFading { target }).is_empty());
+    assert!(rig.after(500 * MS, Input::SignalFading { target, serving_x16: -74 * 16 }).is_empty());
     let out = rig.after(60 * MS, Input::Connected { bssid: OTHER });
     assert_eq!(ended(&out), Some(RoamResult::Success));
     assert!(!out.iter().any(|c| matches!(c, Command::PutBack { .. })));
@@ -480,7 +488,9 @@ fn a_fading_signal_waits_for_a_settled_link() {
     let mut rig = Rig::new(wpa_supplicant());
     let target = candidate(OTHER, Some(500));
     rig.after(S, Input::Connecting { step: TransitionStep::Auth, bssid: None });
-    assert!(roams(&rig.after(10 * MS, Input::SignalFading { target })).is_empty());
+    assert!(roams(&rig.after(10 * MS, Input::SignalFading { target, serving_x16: -74 * 16 }))
+        .is_empty());
     rig.after(10 * MS, Input::Disconnected { bssid: Some(AP1), reason: 3, by_ap: false });
-    assert!(roams(&rig.after(10 * MS, Input::SignalFading { target })).is_empty());
+    assert!(roams(&rig.after(10 * MS, Input::SignalFading { target, serving_x16: -74 * 16 }))
+        .is_empty());
 }
