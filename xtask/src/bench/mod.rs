@@ -68,6 +68,10 @@ pub struct BenchArgs {
     /// 3 runs of silent-ap-loss and ap-deauth with every stack: the run CI can afford.
     #[arg(long)]
     quick: bool,
+    /// Leave out the idle windows that measure the stacks' costs (two minutes per stack): for
+    /// a part of a benchmark whose costs another boot measures (a security mode, a band).
+    #[arg(long, conflicts_with = "from_session")]
+    no_idle: bool,
     /// Interval between two traffic probes.
     #[arg(long, default_value_t = vm::DEFAULT_PROBE_INTERVAL_MS)]
     interval_ms: u64,
@@ -111,7 +115,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let plan = Plan {
         ipv6_probe: args.ipv6,
-        ..plan::interleaved(&scenarios, &stacks, repeats, args.interval_ms)?
+        ..plan::interleaved(
+            &scenarios,
+            &stacks,
+            repeats,
+            args.interval_ms,
+            if args.no_idle { plan::IdleWindows::Skip } else { plan::IdleWindows::Add },
+        )?
     };
     cmd::step(format!(
         "Benchmark: {} scenarios x their channel layouts x {} stacks, {repeats} runs each, stacks taking turns",

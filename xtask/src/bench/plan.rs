@@ -53,15 +53,25 @@ pub fn idle_scenario() -> Scenario {
     .expect("the built-in idle scenario is valid")
 }
 
+/// Whether a benchmark adds the idle windows that measure the stacks' costs (two minutes per
+/// stack), or leaves them to another boot of the same benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleWindows {
+    Add,
+    Skip,
+}
+
 /// One case per run: for each scenario and channel layout, round `r` runs every stack once
 /// (in `stacks` order) before round `r + 1` starts. Quiet scenarios run once per stack only
-/// (they measure costs, not gaps); without one in `scenarios` the idle window is added, and
-/// without an idle station the window without traffic.
+/// (they measure costs, not gaps); with `idle` [`IdleWindows::Add`], the idle window is added
+/// unless `scenarios` has a quiet one, and the window without traffic unless it has an idle
+/// station.
 pub fn interleaved(
     scenarios: &[Scenario],
     stacks: &[Stack],
     repeats: u32,
     probe_interval_ms: u64,
+    idle: IdleWindows,
 ) -> Result<Plan> {
     let mut cases = Vec::new();
     let mut push_rounds = |scenario: &Scenario, stacks: &[Stack], rounds: u32| -> Result<()> {
@@ -87,10 +97,10 @@ pub fn interleaved(
         let rounds = if is_quiet(scenario) { 1 } else { repeats };
         push_rounds(scenario, stacks, rounds)?;
     }
-    if !scenarios.iter().any(is_quiet) {
+    if idle == IdleWindows::Add && !scenarios.iter().any(is_quiet) {
         push_rounds(&idle_scenario(), stacks, 1)?;
     }
-    if !scenarios.iter().any(is_idle_station) {
+    if idle == IdleWindows::Add && !scenarios.iter().any(is_idle_station) {
         push_rounds(&idle_station_scenario(), stacks, 1)?;
     }
     Ok(Plan { probe_interval_ms, cases, capture_frames: false, ipv6_probe: false })
@@ -115,7 +125,7 @@ mod tests {
     fn stacks_alternate_run_by_run_and_runs_are_numbered_on() {
         let kill = scenario("a", "[\"same\", \"different\"]", "{ action = \"kill\" }");
         let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
-        let plan = interleaved(&[kill], &stacks, 2, 10).unwrap();
+        let plan = interleaved(&[kill], &stacks, 2, 10, IdleWindows::Add).unwrap();
         assert_eq!(
             titles(&plan),
             [
@@ -150,7 +160,7 @@ mod tests {
         let quiet = scenario("calm", "[\"same\"]", "{ action = \"wait\", ms = 1000 }");
         assert!(is_quiet(&quiet));
         let stacks = [Stack::WpaSupplicant, Stack::Roam];
-        let plan = interleaved(&[quiet], &stacks, 5, 10).unwrap();
+        let plan = interleaved(&[quiet], &stacks, 5, 10, IdleWindows::Add).unwrap();
         assert_eq!(
             titles(&plan),
             [
@@ -163,7 +173,7 @@ mod tests {
         // An idle station of the selection's own replaces the built-in one.
         let idle = idle_station_scenario();
         assert!(is_quiet(&idle) && is_idle_station(&idle));
-        let plan = interleaved(&[idle], &stacks, 5, 10).unwrap();
+        let plan = interleaved(&[idle], &stacks, 5, 10, IdleWindows::Add).unwrap();
         assert_eq!(
             titles(&plan),
             ["idle-station [1-1] wpa_supplicant #1", "idle-station [1-1] roam #1"]
@@ -173,7 +183,7 @@ mod tests {
     #[test]
     fn every_stack_gets_the_idle_windows() {
         let kill = scenario("a", "[\"same\"]", "{ action = \"kill\" }");
-        let plan = interleaved(&[kill], &[Stack::WpaSupplicant], 1, 10).unwrap();
+        let plan = interleaved(&[kill], &[Stack::WpaSupplicant], 1, 10, IdleWindows::Add).unwrap();
         assert_eq!(
             titles(&plan),
             [
@@ -183,5 +193,12 @@ mod tests {
             ]
         );
         assert!(is_quiet(&idle_scenario()) && !is_idle_station(&idle_scenario()));
+    }
+
+    #[test]
+    fn a_part_may_leave_the_idle_windows_to_another_boot() {
+        let kill = scenario("a", "[\"same\"]", "{ action = \"kill\" }");
+        let plan = interleaved(&[kill], &[Stack::WpaSupplicant], 1, 10, IdleWindows::Skip).unwrap();
+        assert_eq!(titles(&plan), ["a [1-1] wpa_supplicant #1"]);
     }
 }

@@ -381,7 +381,7 @@ pub(crate) mod tests {
     };
 
     use super::*;
-    use crate::bench::plan::interleaved;
+    use crate::bench::plan::{interleaved, IdleWindows};
 
     /// Logs kept in memory: (log_dir, file) -> text.
     pub struct MemoryLogs(pub HashMap<(String, String), String>);
@@ -438,7 +438,7 @@ pub(crate) mod tests {
         )
         .unwrap();
         let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::Iwd];
-        let plan = interleaved(&[scenario], &stacks, 2, 10).unwrap();
+        let plan = interleaved(&[scenario], &stacks, 2, 10, IdleWindows::Add).unwrap();
         let gaps = [1000.0, 200.0, 400.0, 1100.0, 180.0, 500.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
         let mut logs = HashMap::new();
         let cases = plan
@@ -586,7 +586,7 @@ pub(crate) mod tests {
             Scenario::from_toml("name = \"calm\"\ntrigger = [{ action = \"wait\", ms = 10 }]")
                 .unwrap();
         let stacks = [Stack::WpaSupplicant, Stack::Roam, Stack::RoamNoMonitor];
-        let plan = interleaved(&[scenario], &stacks, 1, 10).unwrap();
+        let plan = interleaved(&[scenario], &stacks, 1, 10, IdleWindows::Add).unwrap();
         let mut logs = HashMap::new();
         let cases = plan
             .cases
