@@ -285,7 +285,9 @@ pub fn roam_detail(report: &BenchReport) -> Table {
                 })
                 .count();
             row.push(format!("{window} / {probe}"));
-            row.push(format!("{agree}/{}", g.runs.len()));
+            // A scenario where the agent never moved (boundary) has nothing to agree on.
+            let accounted = g.runs.iter().any(|r| r.agent.is_some());
+            row.push(if accounted { format!("{agree}/{}", g.runs.len()) } else { "-".into() });
             row
         })
         .collect();
@@ -652,6 +654,9 @@ pub(crate) mod tests {
         assert_eq!(table.rows[0][3], "20", "detect p50");
         assert_eq!(table.rows[0][9], "0 / 0");
         assert_eq!(table.rows[0][10], "2/2");
+        let mut still = sample_report();
+        still.scenarios.iter_mut().flat_map(|s| &mut s.runs).for_each(|r| r.agent = None);
+        assert_eq!(roam_detail(&still).rows[0][10], "-", "never moved: nothing to agree on");
     }
 
     #[test]
