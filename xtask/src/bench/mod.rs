@@ -30,7 +30,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use roam_testbed::{
     plan::{GuestResults, Plan, Software, RESULTS_FILE},
-    scenario::{Band, Scenario, Security},
+    scenario::{Band, ChannelPlan, Scenario, Security},
     stack::Stack,
 };
 
@@ -83,6 +83,12 @@ pub struct BenchArgs {
     /// Band of every scenario's named channel layouts: 2.4, 5 or mixed.
     #[arg(long, conflicts_with = "from_session")]
     band: Option<Band>,
+    /// Channel layout of every scenario instead of its own: same, different or a list such as
+    /// 1,36. Given more than once, each layout runs in the same boot: `--channels 1,6
+    /// --channels 1,36` compares a change of band with one band (a run starts on the AP the
+    /// last one ended on, so a layout's runs take the two directions in turn).
+    #[arg(long = "channels", value_name = "LAYOUT", conflicts_with = "from_session")]
+    channels: Vec<ChannelPlan>,
     /// A second probe over IPv6 beside the IPv4 one: the gaps are reported per address family.
     #[arg(long, conflicts_with = "from_session")]
     ipv6: bool,
@@ -294,13 +300,16 @@ fn selected_scenarios(args: &BenchArgs) -> Result<Vec<Scenario>> {
     Ok(with_overrides(scenarios, args))
 }
 
-/// `--security` and `--band` applied to every scenario.
+/// `--security`, `--band` and `--channels` applied to every scenario.
 fn with_overrides(mut scenarios: Vec<Scenario>, args: &BenchArgs) -> Vec<Scenario> {
     if let Some(security) = args.security {
         vm::scenarios::with_security(&mut scenarios, security);
     }
     if let Some(band) = args.band {
         scenarios.iter_mut().for_each(|scenario| scenario.band = band);
+    }
+    if !args.channels.is_empty() {
+        scenarios.iter_mut().for_each(|scenario| scenario.channels = args.channels.clone());
     }
     scenarios
 }
