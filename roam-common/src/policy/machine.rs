@@ -134,6 +134,9 @@ struct InFlight {
     target: MacAddr,
     /// The manager has authenticated (or tried to) with the target.
     tried: bool,
+    /// The next scan is roam's own (the way the attempt goes on), not the manager looking
+    /// elsewhere.
+    own_scan_next: bool,
 }
 
 /// How long a connection may seem to be in progress before the manager's own state is believed
@@ -215,6 +218,8 @@ impl Machine {
             Input::Scanning => {
                 if self.state == State::Init {
                     self.go(State::Scan, now_ns, &mut step);
+                } else if let Some(flight) = self.in_flight.as_mut().filter(|f| f.own_scan_next) {
+                    flight.own_scan_next = false;
                 } else if self.in_flight.is_some_and(|f| f.tried) {
                     // The manager tried the target and is looking elsewhere: the attempt
                     // failed, whether or not it said so (an authentication that timed out is
@@ -288,11 +293,14 @@ impl Machine {
         self.in_flight.is_some_and(|f| f.tried)
     }
 
-    /// The roam in flight goes on another way to the same target (its scan first is not a
-    /// sign of failure).
-    pub fn attempt_again(&mut self) {
+    /// The roam in flight goes on another way to the same target, scanning first where
+    /// `scans_first`: that scan is not a sign of failure, even after the manager tried the
+    /// target again meanwhile on its own (wpa_supplicant retrying with SAE after its PMKSA
+    /// was refused).
+    pub fn attempt_again(&mut self, scans_first: bool) {
         if let Some(flight) = &mut self.in_flight {
             flight.tried = false;
+            flight.own_scan_next = scans_first;
         }
     }
 
@@ -359,7 +367,12 @@ impl Machine {
         match (hold, best) {
             (None, Some(target)) => {
                 self.limiter.started(now_ns);
-                self.in_flight = Some(InFlight { trigger, target: target.bssid, tried: false });
+                self.in_flight = Some(InFlight {
+                    trigger,
+                    target: target.bssid,
+                    tried: false,
+                    own_scan_next: false,
+                });
                 step.action = Some(Action::Roam {
                     trigger,
                     target: *target,

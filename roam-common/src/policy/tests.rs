@@ -221,6 +221,25 @@ fn a_scan_after_the_target_was_tried_is_the_roams_failure() {
     assert!(!m.target_tried(), "nothing in flight");
 }
 
+/// The fast roam's second way (a full reconnection) scans the target's channel first. The
+/// manager may try the target again on its own before that scan starts (wpa_supplicant
+/// retrying with SAE once the target refused its PMKSA): the scan is still roam's, not a
+/// failure; a scan after it is.
+#[test]
+fn the_second_ways_own_scan_is_not_the_roams_failure() {
+    let mut m = machine(false);
+    let target = cand(AP2, -45, None, Some(3_000));
+    let loss = Input::Loss { trigger: Trigger::Silence, bssid: AP1, best: Some(&target) };
+    assert!(m.handle(loss, S).action.is_some());
+    m.handle(Input::Authenticating { bssid: AP2 }, S + 10 * MS);
+    m.attempt_again(true);
+    m.handle(Input::Authenticating { bssid: AP2 }, S + 20 * MS);
+    assert_eq!(m.handle(Input::Scanning, S + 30 * MS), Default::default(), "roam's own scan");
+    assert_eq!(m.state(), State::Roaming);
+    let step = m.handle(Input::Scanning, S + 500 * MS);
+    assert_eq!(step.outcome, Some(Outcome::Failed { trigger: Trigger::Silence, target: AP2 }));
+}
+
 #[test]
 fn a_machine_told_to_observe_holds_and_acts_again_once_allowed() {
     let target = cand(AP2, -45, Some(50), Some(3_000));

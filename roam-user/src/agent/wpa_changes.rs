@@ -266,7 +266,11 @@ impl<S: Supplicant, L: ChangeLog> WpaChanges<S, L> {
 
     async fn reassociate_if_disconnected(&self) -> Result<()> {
         let status = self.supplicant.request(command::STATUS).await?;
-        if !status.lines().any(|line| line == "wpa_state=DISCONNECTED") {
+        // After DISCONNECT wpa_supplicant connects nowhere by itself, whatever it does
+        // meanwhile: a scan (roam's own, of the target's channel) ends in DISCONNECTED too.
+        let still_left =
+            ["DISCONNECTED", "SCANNING", "INACTIVE"].map(|state| format!("wpa_state={state}"));
+        if !status.lines().any(|line| still_left.iter().any(|left| line == left)) {
             debug!("the station is not disconnected any more: no REASSOCIATE");
             return Ok(());
         }

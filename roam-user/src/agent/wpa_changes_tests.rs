@@ -310,6 +310,19 @@ async fn a_station_left_and_not_reconnected_connects_again_when_its_roam_ends() 
     assert!(c.leave(2).await.is_err(), "an ended roam makes the station leave no more");
 }
 
+/// A roam that ends while its own scan runs (after DISCONNECT, wpa_supplicant is SCANNING,
+/// and stays disconnected once the scan is done) reconnects the station all the same: seen in
+/// the VM, a fallback ended by a failure report during its scan left the station disconnected.
+#[tokio::test]
+async fn a_roam_ending_during_its_scan_reconnects_the_station() {
+    let c = changes(&[None]);
+    c.leave(2).await.unwrap();
+    *c.supplicant.state.lock().unwrap() = "SCANNING".into();
+    c.end_roam(2).await.unwrap();
+    assert_eq!(state(&c), "AUTHENTICATING");
+    assert!(c.supplicant.sent.lock().unwrap().contains(&"REASSOCIATE".to_owned()));
+}
+
 /// A killed run's DISCONNECT is undone at the next start, unless the station is connecting
 /// or connected by then (a restarted supplicant, a reconnection by other means).
 #[tokio::test]

@@ -71,8 +71,9 @@ impl Conductor {
         self.changed_by = Some(generation);
         self.full_auth_coming = true;
         self.roam_deadline = Some(now + self.config.roam_timeout_ns);
-        self.machine.attempt_again();
-        out.push(Command::Roam(full_reconnection(generation, trigger, target)));
+        let order = full_reconnection(generation, trigger, target);
+        self.machine.attempt_again(order.scan_first);
+        out.push(Command::Roam(order));
     }
 }
 
