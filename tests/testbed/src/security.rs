@@ -72,6 +72,15 @@ pub fn is_ft(security: Security) -> bool {
     matches!(security, Security::FtPsk | Security::FtSae | Security::FtEap)
 }
 
+/// Whether the network's APs run in one hostapd, as a controller's APs do. WPA2-Enterprise
+/// roams by opportunistic key caching (OKC): the AP the station moves to takes the PMK of the
+/// station's last EAP exchange from a cache every AP shares, and hostapd shares its cache only
+/// between the BSSes of one process. FT networks move their keys between the APs over RRB,
+/// which separate hostapds do as standalone APs (OpenWrt) do, so they keep one each.
+pub fn aps_share_one_hostapd(security: Security) -> bool {
+    security == Security::Wpa2Eap
+}
+
 /// Management frame protection: (capable, required).
 pub fn mfp(security: Security) -> (bool, bool) {
     match security {

@@ -6,7 +6,7 @@ use roam_proto::{AgentEvent, EventLine};
 use roam_testbed::{
     plan::{Case, Plan, RunOutcome},
     report::{Report, ScenarioReport},
-    scenario::{Scenario, Step},
+    scenario::{Scenario, Security, Step},
     stack::Stack,
 };
 
@@ -40,6 +40,8 @@ fn max_gap_ratio(scenario: &str) -> f64 {
 /// (the target is one packet per roam, measured over ten runs outside the suite; one run of a
 /// few under a stalling TCG host must not decide alone).
 const WINDOW_SLACK_PACKETS: u64 = 2;
+/// The scenario that takes the station away from its AP and back (tests/scenarios).
+pub const ROAM_BACK: &str = "roam-back";
 /// A metric every roam run must leave in the scrape.
 const ROAM_ATTEMPTS: &str = "roam_attempts_total";
 /// roam's default `act.max_roams_per_minute` (the suite runs the agent without a config file).
@@ -96,6 +98,9 @@ pub fn check(plan: &Plan, outcome: &SessionOutcome) -> Vec<String> {
                 problems.extend(runs.iter().filter_map(|r| within_cap(r, per_minute)))
             }
             Expectation::Survive => {}
+        }
+        if case.scenario.name == ROAM_BACK && case.scenario.security == Security::Wpa2Eap {
+            problems.extend(runs.iter().filter_map(|r| no_eap_on_the_way_back(r)));
         }
         if let Some(fault) = Fault::of(&case.scenario.name) {
             problems.extend(fault_checks::check(fault, case, &runs, &outcome.session.dir));
@@ -228,6 +233,42 @@ fn never_went_to(run: &RunOutcome, ghosts: &[String], events: &str) -> Option<St
     }
 }
 
+/// roam-back on WPA2-Enterprise: the way back leads to the AP of the station's first EAP
+/// exchange, whose PMKSA the station keeps, so no EAP exchange may follow the second silence,
+/// and the station must end where it started. (FT-EAP is not asked this: wpa_supplicant turns
+/// PMKSA caching off for it unless `ft_eap_pmksa_caching` is set, which NetworkManager does not.)
+fn no_eap_on_the_way_back(run: &RunOutcome) -> Option<String> {
+    let report = &run.report;
+    let silences: Vec<f64> = report
+        .timeline
+        .iter()
+        .filter(|e| e.source == "runner" && e.event.starts_with("silence"))
+        .map(|e| e.t_ms)
+        .collect();
+    let Some(way_back) = silences.iter().copied().reduce(f64::max).filter(|_| silences.len() == 2)
+    else {
+        return Some(format!(
+            "{}: {} silences in the timeline, not 2",
+            run.log_dir,
+            silences.len()
+        ));
+    };
+    let exchanges =
+        report.timeline.iter().filter(|e| e.event == "eap_started" && e.t_ms > way_back).count();
+    if exchanges > 0 {
+        return Some(format!(
+            "{}: the way back ran {exchanges} EAP exchange(s), though the station holds that AP's PMKSA",
+            run.log_dir
+        ));
+    }
+    (report.bssid_after != report.bssid_before).then(|| {
+        format!(
+            "{}: the station ended on {:?}, not back on {:?}",
+            run.log_dir, report.bssid_after, report.bssid_before
+        )
+    })
+}
+
 /// Times (ms from the trigger) of roam's events of one kind in a run.
 fn roam_events(run: &RunOutcome, event: &str) -> Vec<f64> {
     let mut times: Vec<f64> =
@@ -344,6 +385,35 @@ mod tests {
         assert!(targeted.is_some_and(|p| p.contains("targeted 02:00:00:00:00:80")));
         let ended = never_went_to(&run("02:00:00:00:00:80"), &ghosts, "");
         assert!(ended.is_some_and(|p| p.contains("ended on")));
+    }
+
+    #[test]
+    fn the_way_back_to_a_cached_ap_runs_no_eap_exchange() {
+        use roam_testbed::timeline::TimelineEvent;
+        let run = |events: &[(f64, &str, &str)], after: &str| {
+            let mut outcome = run(None, 0);
+            outcome.report.bssid_before = Some("02:00:00:00:00:00".into());
+            outcome.report.bssid_after = Some(after.into());
+            outcome.report.timeline = events
+                .iter()
+                .map(|&(t, event, source)| TimelineEvent::new(t, event, source))
+                .collect();
+            outcome
+        };
+        let away = [
+            (0.0, "silence ap0", "runner"),
+            (400.0, "eap_started", "wpa_supplicant"),
+            (6000.0, "silence ap1", "runner"),
+        ];
+        assert_eq!(no_eap_on_the_way_back(&run(&away, "02:00:00:00:00:00")), None);
+        let mut full = away.to_vec();
+        full.push((6300.0, "eap_started", "wpa_supplicant"));
+        let problem = no_eap_on_the_way_back(&run(&full, "02:00:00:00:00:00"));
+        assert!(problem.is_some_and(|p| p.contains("ran 1 EAP exchange")));
+        let elsewhere = no_eap_on_the_way_back(&run(&away, "02:00:00:00:01:00"));
+        assert!(elsewhere.is_some_and(|p| p.contains("not back on")));
+        let one_silence = no_eap_on_the_way_back(&run(&away[..2], "02:00:00:00:00:00"));
+        assert!(one_silence.is_some_and(|p| p.contains("1 silences")));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use roam_testbed::{
     plan::{Case, Plan},
-    scenario::{ChannelPlan, Scenario, Security},
+    scenario::{ChannelPlan, Scenario, Security, Step},
     stack::Stack,
 };
 
@@ -132,6 +132,18 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
                             scenario.name
                         );
                     }
+                    let kills_an_ap = steps
+                        .clone()
+                        .any(|step| matches!(step, Step::Kill { .. } | Step::Start { .. }));
+                    if kills_an_ap
+                        && roam_testbed::security::aps_share_one_hostapd(scenario.security)
+                    {
+                        bail!(
+                            "scenario {} kills or starts one AP's hostapd, but on {} the APs share one hostapd (key caching): run it with another --security",
+                            scenario.name,
+                            scenario.security.name()
+                        );
+                    }
                     cases.push(Case {
                         scenario: scenario.clone(),
                         stack,
@@ -204,6 +216,25 @@ mod tests {
         let plan = plan(&selection).unwrap();
         assert_eq!(plan.cases.len(), 2);
         assert!(plan.cases.iter().all(|c| c.channels == [1, 11]));
+    }
+
+    #[test]
+    fn killing_one_ap_of_a_network_that_shares_one_hostapd_is_refused() {
+        let scenario = Scenario::from_toml(
+            "name = \"k\"\nsecurity = \"wpa2-eap\"\ntrigger = [{ action = \"kill\" }]",
+        )
+        .unwrap();
+        let selection = Selection {
+            scenarios: vec![scenario.clone()],
+            stacks: vec![Stack::WpaSupplicant],
+            channels: None,
+            repeats: 1,
+            probe_interval_ms: 10,
+        };
+        let refused = plan(&selection).err().map(|e| e.to_string());
+        assert!(refused.is_some_and(|e| e.contains("share one hostapd")));
+        let ft = Scenario { security: Security::FtEap, ..scenario };
+        assert!(plan(&Selection { scenarios: vec![ft], ..selection }).is_ok());
     }
 
     /// The scenario files of the repository parse, and the eight names are all there.

@@ -61,10 +61,11 @@ const NL80211_SCENARIOS: &[&str] =
 /// Scenarios in which the station's AP vanishes again and again: the longest gap can span
 /// several reconnections (to an AP that vanishes before traffic flows), so the one-outage
 /// consistency check below does not apply to them.
-const REPEATED_OUTAGES: &[&str] = &["ap-flapping"];
+const REPEATED_OUTAGES: &[&str] = &["ap-flapping", roam_checks::ROAM_BACK];
 
 /// The networks users run besides WPA2-PSK and open: each once with the two scenarios below,
-/// stock and roam on the same channel, so every mode is seen to recover, with roam ahead.
+/// stock and roam on the same channel, so every mode is seen to recover, with roam ahead; on
+/// WPA2-Enterprise roam-back too (see `security_cases`).
 const SECURITY_MODES: [Security; 6] = roam_testbed::security::USERS_NETWORKS;
 const SECURITY_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
 /// One run per stack and mode: the ratio guard is loose enough for one, and CI's 60 minutes
@@ -279,8 +280,13 @@ fn security_cases(
     band: Option<Band>,
     stock: &scenarios::Selection,
 ) -> Result<scenarios::Selection> {
+    // On WPA2-Enterprise, also the way back to an AP whose PMKSA the station holds: roam's
+    // must run no EAP exchange (roam_checks::no_eap_on_the_way_back).
+    let way_back = (mode == Security::Wpa2Eap).then_some(roam_checks::ROAM_BACK);
     let scenarios = SECURITY_SCENARIOS
         .iter()
+        .copied()
+        .chain(way_back)
         .map(|name| {
             let mut scenario = scenarios::load(name)?;
             scenario.security = mode;
@@ -464,7 +470,9 @@ mod tests {
             .collect();
         for mode in SECURITY_MODES {
             let plan = scenarios::plan(&security_cases(mode, None, &stock).unwrap()).unwrap();
-            assert_eq!(plan.cases.len(), 4, "2 scenarios x stock and roam, one layout");
+            // 2 scenarios (3 on WPA2-Enterprise: roam-back) x stock and roam, one layout.
+            let scenarios = if mode == Security::Wpa2Eap { 3 } else { 2 };
+            assert_eq!(plan.cases.len(), 2 * scenarios, "{mode:?}");
             assert!(plan.cases.iter().all(|case| case.scenario.security == mode));
             dirs.extend(plan.cases.iter().map(|case| case.run_dir_name(1)));
         }

@@ -1,4 +1,5 @@
-//! One access point: a hwsim radio run by its own hostapd, bridged to the echo responder.
+//! One access point: a hwsim radio run by its own hostapd, bridged to the echo responder, or
+//! by the one hostapd its network's APs share ([`Controller`]).
 
 use std::{
     fs,
@@ -28,6 +29,8 @@ pub struct AccessPoint {
     config: PathBuf,
     log: PathBuf,
     hostapd: Option<Daemon>,
+    /// Run by its network's [`Controller`] rather than a hostapd of its own.
+    controlled: bool,
 }
 
 impl AccessPoint {
@@ -58,6 +61,7 @@ impl AccessPoint {
             channel,
             config,
             hostapd: None,
+            controlled: false,
         })
     }
 
@@ -75,6 +79,7 @@ impl AccessPoint {
 
     /// Starts hostapd and waits until the AP beacons.
     pub fn start(&mut self) -> Result<()> {
+        self.ensure_own_hostapd()?;
         // A killed hostapd leaves its socket file behind; a fresh one must not be mistaken for it.
         let _ = fs::remove_file(self.ctrl_path());
         let mut cmd = Command::new(paths::HOSTAPD);
@@ -83,6 +88,19 @@ impl AccessPoint {
         ctrl::wait_for_socket(&self.ctrl_path(), ENABLE_TIMEOUT, || daemon.check_running())?;
         self.hostapd = Some(daemon);
         self.wait_enabled(ENABLE_TIMEOUT)
+    }
+
+    /// Fails for an AP its network's [`Controller`] runs: it cannot be killed or started alone.
+    pub fn ensure_own_hostapd(&self) -> Result<()> {
+        if self.controlled {
+            bail!(
+                "{} runs in the one hostapd its network's APs share (an enterprise network, for \
+                 key caching): it cannot be killed or started alone; run the scenario with \
+                 another --security",
+                self.iface
+            );
+        }
+        Ok(())
     }
 
     /// SIGKILL to hostapd: no goodbye to the stations, the kernel's AP state is left as it was.
@@ -100,9 +118,26 @@ impl AccessPoint {
         self.ctrl()?.command(&format!("DEAUTHENTICATE {station} reason={reason}"))
     }
 
-    /// Drops what hostapd remembers of `station` without a frame on the air (`tx=0`).
-    pub fn forget_station(&self, station: &str) -> Result<()> {
-        self.ctrl()?.command(&format!("DEAUTHENTICATE {station} tx=0"))
+    /// Drops what hostapd remembers of `station` without a frame on the air, as if it had
+    /// never been there. A station that left without a goodbye keeps an entry: under PMF an
+    /// association the next one must SA-query (a second's wait), under SAE an accepted SAE
+    /// state that the next commit restarts from and hostapd 2.10 then rejects ("Confirm
+    /// mismatch", then a full scan: 11 s under TCG). `DEAUTHENTICATE tx=0` ends the association
+    /// but keeps the entry for 5 s more, so an entry still there is flushed by restarting the
+    /// BSS (DISABLE, ENABLE: it serves nobody).
+    pub fn forget_station(&mut self, station: &str) -> Result<()> {
+        self.ctrl()?.command(&format!("DEAUTHENTICATE {station} tx=0"))?;
+        if self.knows_station(station)? {
+            self.disable()?;
+            self.enable()?;
+        }
+        Ok(())
+    }
+
+    /// Whether hostapd has an entry for `station` (`STA` answers FAIL for an unknown one).
+    fn knows_station(&self, station: &str) -> Result<bool> {
+        let reply = self.ctrl()?.request(&format!("STA {station}"))?;
+        Ok(!reply.trim().is_empty() && !reply.starts_with("FAIL"))
     }
 
     pub fn disassociate(&self, station: &str, reason: u16) -> Result<()> {
@@ -173,7 +208,7 @@ impl AccessPoint {
             self.set_link(true)?;
         }
         let running = self.hostapd.as_mut().is_some_and(Daemon::is_running);
-        if !running {
+        if !running && !self.controlled {
             self.kill();
             return self.start();
         }
@@ -183,6 +218,38 @@ impl AccessPoint {
             self.wait_enabled(ENABLE_TIMEOUT)?;
         }
         Ok(())
+    }
+}
+
+/// The one hostapd of a network whose APs share it
+/// ([`roam_testbed::security::aps_share_one_hostapd`]): every AP's configuration on one command
+/// line, so their BSSes share one PMKSA cache. Every AP's log is the controller's.
+pub struct Controller {
+    daemon: Daemon,
+}
+
+impl Controller {
+    /// Starts it for `aps` (none started yet) and waits until each beacons.
+    pub fn start(aps: &mut [AccessPoint]) -> Result<Controller> {
+        let log = Path::new(paths::LOG_DIR).join("hostapd-controller.log");
+        let mut cmd = Command::new(paths::HOSTAPD);
+        cmd.args(["-dd", "-t"]);
+        for ap in aps.iter() {
+            let _ = fs::remove_file(ap.ctrl_path());
+            cmd.arg(&ap.config);
+        }
+        let mut daemon = Daemon::spawn("hostapd (controller)", cmd, &log)?;
+        for ap in aps.iter_mut() {
+            ctrl::wait_for_socket(&ap.ctrl_path(), ENABLE_TIMEOUT, || daemon.check_running())?;
+            ap.controlled = true;
+            ap.log = log.clone();
+            ap.wait_enabled(ENABLE_TIMEOUT)?;
+        }
+        Ok(Controller { daemon })
+    }
+
+    pub fn check_running(&mut self) -> Result<()> {
+        self.daemon.check_running()
     }
 }
 

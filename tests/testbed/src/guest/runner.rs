@@ -493,13 +493,25 @@ fn prepare(topology: &mut Topology, laps: &mut Laps) -> Result<(String, usize)> 
     topology.make_whole()?;
     topology.station().wait_connected(CONNECT_TIMEOUT)?;
     laps.lap("connect");
-    topology.station().forget_previous_runs()?;
+    // Before the station's scan sees them (a station may move on its results).
+    let (first_bssid, _) = serving_ap(topology)?;
+    forget_station_elsewhere(topology, &first_bssid)?;
     laps.lap("forget");
+    topology.station().forget_previous_runs()?;
     let freqs = topology.freqs_mhz();
     topology.station().scan(&freqs, SCAN_TIMEOUT)?;
     laps.lap("scan");
     topology.wait_steady_traffic()?;
     laps.lap("steady");
+    let (bssid, serving) = serving_ap(topology)?;
+    if bssid != first_bssid {
+        forget_station_elsewhere(topology, &bssid)?;
+    }
+    Ok((bssid, serving))
+}
+
+/// The BSSID and index of the AP the station is connected to.
+fn serving_ap(topology: &mut Topology) -> Result<(String, usize)> {
     let bssid = topology
         .station()
         .connected_bssid()?
@@ -507,15 +519,22 @@ fn prepare(topology: &mut Topology, laps: &mut Laps) -> Result<(String, usize)> 
     let serving = topology
         .ap_by_bssid(&bssid)
         .with_context(|| format!("the station is connected to {bssid}, not to one of our APs"))?;
-    // The other APs forget the station: one it left without a deauthentication (a fast
-    // transition away, a silence in the previous run) would still hold its association, and
-    // under PMF answer the next one with an SA Query, a second's wait that is the previous
-    // run's doing, not this one's.
-    for (index, ap) in topology.aps.iter().enumerate().filter(|(index, _)| *index != serving) {
-        ap.forget_station(&topology.station_mac)
-            .with_context(|| format!("AP {index} forgetting the station"))?;
-    }
     Ok((bssid, serving))
+}
+
+/// The APs other than `serving_bssid`'s forget the station: one it left without a
+/// deauthentication (a fast transition away, a silence in the previous run) would still hold
+/// its association or SAE state, and make the next connection wait or fail for the previous
+/// run's doing, not this one's (`AccessPoint::forget_station`).
+fn forget_station_elsewhere(topology: &mut Topology, serving_bssid: &str) -> Result<()> {
+    let station_mac = topology.station_mac.clone();
+    for (index, ap) in topology.aps.iter_mut().enumerate() {
+        if !ap.bssid.eq_ignore_ascii_case(serving_bssid) {
+            ap.forget_station(&station_mac)
+                .with_context(|| format!("AP {index} forgetting the station"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The station's events in the ftrace buffer (its interface or phy named in the fields).

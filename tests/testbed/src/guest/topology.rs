@@ -21,7 +21,7 @@ use roam_testbed::{
 };
 
 use super::{
-    ap::AccessPoint,
+    ap::{AccessPoint, Controller},
     attacker::Attacker,
     dhcp::DhcpServer,
     hwsim,
@@ -58,6 +58,8 @@ pub struct TopologyKey {
 pub struct Topology {
     pub key: TopologyKey,
     pub aps: Vec<AccessPoint>,
+    /// The APs' one hostapd, where the network's security has them share it.
+    controller: Option<Controller>,
     pub station_mac: String,
     pub station_phy: String,
     /// The third party's radio, when the key asks for one.
@@ -93,6 +95,7 @@ impl Topology {
         let mut topology = Topology {
             key: key.clone(),
             aps: Vec::new(),
+            controller: None,
             station_mac: station_radio.mac.clone(),
             station_phy: station_radio.phy.clone(),
             station: None,
@@ -122,16 +125,19 @@ impl Topology {
                 true => NetworkChoice::Other,
                 false => NetworkChoice::Main,
             };
-            let mut ap = AccessPoint::new(
+            topology.aps.push(AccessPoint::new(
                 index,
                 radio,
                 channel,
                 key.security,
                 key.beacon_interval_tu,
                 network,
-            )?;
-            ap.start()?;
-            topology.aps.push(ap);
+            )?);
+        }
+        if roam_testbed::security::aps_share_one_hostapd(key.security) {
+            topology.controller = Some(Controller::start(&mut topology.aps)?);
+        } else {
+            topology.aps.iter_mut().try_for_each(AccessPoint::start)?;
         }
         move_to_station_netns(&station_radio.phy, &station_radio.iface, key.ipv6)?;
         topology.echo = Some(Echo::start(echo_address())?);
@@ -267,6 +273,9 @@ impl Topology {
     /// Every AP up and beaconing, the station's software alive.
     pub fn make_whole(&mut self) -> Result<()> {
         self.join_background()?;
+        if let Some(controller) = &mut self.controller {
+            controller.check_running().context("the APs' shared hostapd")?;
+        }
         for ap in &mut self.aps {
             ap.make_whole().with_context(|| format!("could not restore {}", ap.iface))?;
         }
@@ -365,6 +374,7 @@ impl Drop for Topology {
         self.station = None;
         leftovers::check(&format!("the {} stack stopped", self.key.stack));
         self.aps.clear();
+        self.controller = None;
         self.echo = None;
         self.echo6 = None;
         self.other_echo = None;

@@ -109,7 +109,9 @@ pub fn execute(step: &Step, topology: &mut Topology, serving: usize) -> Result<O
         Step::Disable { .. } => topology.aps[ap(index)].disable().map(|()| label("disable")),
         Step::Enable { .. } => topology.aps[ap(index)].enable().map(|()| label("enable")),
         Step::Kill { .. } => {
-            topology.aps[ap(index)].kill();
+            let killed = &mut topology.aps[ap(index)];
+            killed.ensure_own_hostapd()?;
+            killed.kill();
             Ok(label("kill hostapd"))
         }
         Step::Start { .. } => topology.aps[ap(index)].start().map(|()| label("start hostapd")),
