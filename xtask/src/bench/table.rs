@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use roam_proto::Phase;
 use roam_testbed::{
     report::{percentile, Addressing},
     scenario::{channels_label, Security},
@@ -252,9 +253,17 @@ pub fn walks(report: &BenchReport) -> Table {
 }
 
 /// roam's view of its roams, per stack that runs the agent: detection latency, phase medians,
-/// and its drop-window count against the probe's.
+/// and its drop-window count against the probe's. The EAP exchange (part of the handshake)
+/// gets a column where a run had one: on an enterprise network, a roam no cached key spared.
 pub fn roam_detail(report: &BenchReport) -> Table {
-    let phases = ["detect", "decide", "auth", "assoc", "handshake", "first_data"];
+    let any_eap = report.scenarios.iter().flat_map(|g| &g.runs).any(|r| {
+        r.agent.as_ref().is_some_and(|agent| agent.phases_ms.contains_key(Phase::Eap.name()))
+    });
+    let phases: Vec<&str> = Phase::ALL
+        .into_iter()
+        .filter(|&phase| phase != Phase::Eap || any_eap)
+        .map(Phase::name)
+        .collect();
     let mut header = vec!["scenario".to_owned(), "channels".to_owned(), "stack".to_owned()];
     header.extend(phases.iter().map(|p| format!("{p} ms")));
     header.extend(["window lost / probe lost".into(), "agree (±1)".into()]);
@@ -266,7 +275,7 @@ pub fn roam_detail(report: &BenchReport) -> Table {
         })
         .map(|(set, g)| {
             let mut row = vec![set.label(), channels_label(&g.channels), g.stack.to_string()];
-            for phase in phases {
+            for &phase in &phases {
                 let values: Vec<f64> = g
                     .runs
                     .iter()
@@ -657,6 +666,18 @@ pub(crate) mod tests {
         let mut still = sample_report();
         still.scenarios.iter_mut().flat_map(|s| &mut s.runs).for_each(|r| r.agent = None);
         assert_eq!(roam_detail(&still).rows[0][10], "-", "never moved: nothing to agree on");
+    }
+
+    #[test]
+    fn an_eap_exchange_gets_a_column_where_a_run_had_one() {
+        assert!(!roam_detail(&sample_report()).header.contains(&"eap ms".to_owned()));
+        let mut enterprise = sample_report();
+        let agent = enterprise.scenarios[1].runs[0].agent.as_mut().unwrap();
+        agent.phases_ms.insert("eap".into(), 93.0);
+        let table = roam_detail(&enterprise);
+        let column = table.header.iter().position(|h| h == "eap ms").unwrap();
+        assert_eq!(table.header[column - 1], "handshake ms", "a part of the handshake");
+        assert!(table.rows.iter().any(|row| row[column] == "93"));
     }
 
     #[test]
