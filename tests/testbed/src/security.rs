@@ -7,7 +7,8 @@
 //! with PSK, SAE or EAP, and WPA2-Enterprise with PMKSA caching and opportunistic key caching.
 //! Enterprise networks use hostapd's internal EAP server with EAP-PWD: a password, no
 //! certificate to generate. FT keys move between the APs as RRB frames over the bridge they
-//! share (R0KH/R1KH wildcards, `pmk_r1_push`), so each AP may run its own hostapd.
+//! share (R0KH/R1KH wildcards, `pmk_r1_push`), delivered within the one hostapd the network's
+//! APs share where they need it ([`aps_share_one_hostapd`]).
 
 use crate::scenario::Security;
 
@@ -72,13 +73,17 @@ pub fn is_ft(security: Security) -> bool {
     matches!(security, Security::FtPsk | Security::FtSae | Security::FtEap)
 }
 
-/// Whether the network's APs run in one hostapd, as a controller's APs do. WPA2-Enterprise
-/// roams by opportunistic key caching (OKC): the AP the station moves to takes the PMK of the
-/// station's last EAP exchange from a cache every AP shares, and hostapd shares its cache only
-/// between the BSSes of one process. FT networks move their keys between the APs over RRB,
-/// which separate hostapds do as standalone APs (OpenWrt) do, so they keep one each.
+/// Whether the network's APs run in one hostapd, as a controller's APs do, for the keys they
+/// share. WPA2-Enterprise roams by opportunistic key caching (OKC): the AP the station moves
+/// to takes the PMK of the station's last EAP exchange from a cache every AP shares, which
+/// hostapd shares only between the BSSes of one process. FT-SAE and FT-EAP APs pull the
+/// station's keys from the AP of its last full authentication over RRB, and RRB frames
+/// between two hostapds on one bridge never arrive (each listens on the bridge for frames it
+/// receives; the other's are sent from it), where one hostapd delivers them to its own BSSes:
+/// as on a LAN of standalone APs, the pull works while the key holder runs, heard on the air
+/// or not. FT-PSK APs derive the keys from the passphrase themselves.
 pub fn aps_share_one_hostapd(security: Security) -> bool {
-    security == Security::Wpa2Eap
+    matches!(security, Security::Wpa2Eap | Security::FtSae | Security::FtEap)
 }
 
 /// Management frame protection: (capable, required).

@@ -139,7 +139,7 @@ pub fn plan(selection: &Selection) -> Result<Plan> {
                         && roam_testbed::security::aps_share_one_hostapd(scenario.security)
                     {
                         bail!(
-                            "scenario {} kills or starts one AP's hostapd, but on {} the APs share one hostapd (key caching): run it with another --security",
+                            "scenario {} kills or starts one AP's hostapd, but on {} the APs share one hostapd (for the keys they share): run it with another --security",
                             scenario.name,
                             scenario.security.name()
                         );
@@ -233,8 +233,10 @@ mod tests {
         };
         let refused = plan(&selection).err().map(|e| e.to_string());
         assert!(refused.is_some_and(|e| e.contains("share one hostapd")));
-        let ft = Scenario { security: Security::FtEap, ..scenario };
-        assert!(plan(&Selection { scenarios: vec![ft], ..selection }).is_ok());
+        for own_hostapds in [Security::FtPsk, Security::Wpa3Sae] {
+            let scenario = Scenario { security: own_hostapds, ..scenario.clone() };
+            assert!(plan(&Selection { scenarios: vec![scenario], ..selection.clone() }).is_ok());
+        }
     }
 
     /// The scenario files of the repository parse, and the eight names are all there.

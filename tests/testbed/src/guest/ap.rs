@@ -94,9 +94,9 @@ impl AccessPoint {
     pub fn ensure_own_hostapd(&self) -> Result<()> {
         if self.controlled {
             bail!(
-                "{} runs in the one hostapd its network's APs share (an enterprise network, for \
-                 key caching): it cannot be killed or started alone; run the scenario with \
-                 another --security",
+                "{} runs in the one hostapd its network's APs share (for the keys they share): \
+                 it cannot be killed or started alone; run the scenario with another \
+                 --security",
                 self.iface
             );
         }
@@ -223,7 +223,8 @@ impl AccessPoint {
 
 /// The one hostapd of a network whose APs share it
 /// ([`roam_testbed::security::aps_share_one_hostapd`]): every AP's configuration on one command
-/// line, so their BSSes share one PMKSA cache. Every AP's log is the controller's.
+/// line, so their BSSes share one PMKSA cache and hand FT keys to each other. Every AP's log is
+/// the controller's.
 pub struct Controller {
     daemon: Daemon,
 }
