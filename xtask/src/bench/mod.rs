@@ -85,8 +85,9 @@ pub struct BenchArgs {
     band: Option<Band>,
     /// Channel layout of every scenario instead of its own: same, different or a list such as
     /// 1,36. Given more than once, each layout runs in the same boot: `--channels 1,6
-    /// --channels 1,36` compares a change of band with one band (a run starts on the AP the
-    /// last one ended on, so a layout's runs take the two directions in turn).
+    /// --channels 1,36` compares a change of band with one band. Each run starts a fresh stack,
+    /// which joins the AP it prefers (in a mixed layout the 5 GHz one), so every run goes the
+    /// same way; `cargo xtask vm run` keeps a stack running, and its runs take turns.
     #[arg(long = "channels", value_name = "LAYOUT", conflicts_with = "from_session")]
     channels: Vec<ChannelPlan>,
     /// A second probe over IPv6 beside the IPv4 one: the gaps are reported per address family.

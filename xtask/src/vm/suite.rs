@@ -69,7 +69,7 @@ const REPEATED_OUTAGES: &[&str] = &["ap-flapping", roam_checks::ROAM_BACK];
 const SECURITY_MODES: [Security; 6] = roam_testbed::security::USERS_NETWORKS;
 const SECURITY_SCENARIOS: &[&str] = &["silent-ap-loss", "ap-deauth"];
 /// One run per stack and mode: the ratio guard is loose enough for one, and CI's 60 minutes
-/// leave room for no more (12 topologies, 24 runs, about 5 minutes under TCG).
+/// leave room for no more (26 runs with roam-back, 2.5 minutes under TCG).
 const SECURITY_REPEATS: u32 = 1;
 
 /// Runs of each fault test (tests/faults): each checks what roam does, not how fast.
