@@ -123,10 +123,17 @@ impl AccessPoint {
     /// association the next one must SA-query (a second's wait), under SAE an accepted SAE
     /// state that the next commit restarts from and hostapd 2.10 then rejects ("Confirm
     /// mismatch", then a full scan: 11 s under TCG). `DEAUTHENTICATE tx=0` ends the association
-    /// but keeps the entry for 5 s more, so an entry still there is flushed by restarting the
-    /// BSS (DISABLE, ENABLE: it serves nobody).
+    /// but keeps the entry for 5 s more, so an entry still there is freed with the BSS's others
+    /// (it serves nobody): hostapd frees every entry at once for the broadcast address. The
+    /// BSS itself stays up, as a real AP's does: its group keys, its PMKSA cache and the FT
+    /// keys other APs pushed to it are kept. (Restarting it lost them: every run's target then
+    /// installed fresh group keys for its "first station", about 35 ms of the handshake under
+    /// TCG, and FT targets asked the key holder again.) A restart remains the last resort.
     pub fn forget_station(&mut self, station: &str) -> Result<()> {
         self.ctrl()?.command(&format!("DEAUTHENTICATE {station} tx=0"))?;
+        if self.knows_station(station)? {
+            self.ctrl()?.command("DEAUTHENTICATE ff:ff:ff:ff:ff:ff tx=0")?;
+        }
         if self.knows_station(station)? {
             self.disable()?;
             self.enable()?;
