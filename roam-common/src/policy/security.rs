@@ -56,24 +56,6 @@ impl Akm {
         )
     }
 
-    /// A fast transition (802.11r) with it needs keys that only the station's first AP in the
-    /// mobility domain holds: the PMK-R0 comes from the full authentication (SAE, 802.1X, FILS)
-    /// the station made there, and every other AP asks that one (its R0KH) for the station's
-    /// PMK-R1. When that AP is gone, a fast transition cannot succeed. With FT-PSK each AP may
-    /// derive the keys from the passphrase itself (hostapd's `ft_psk_generate_local`, OpenWrt's
-    /// default), so it is not assumed there.
-    pub fn ft_keys_from_first_ap(self) -> bool {
-        matches!(
-            self,
-            Akm::FtSae
-                | Akm::FtSaeExtKey
-                | Akm::FtEap
-                | Akm::FtEapSha384
-                | Akm::FtFilsSha256
-                | Akm::FtFilsSha384
-        )
-    }
-
     /// Its name in labels, logs and `roam status`: wpa_supplicant's key_mgmt, lowercase.
     pub fn name(self) -> &'static str {
         match self {
@@ -215,11 +197,6 @@ impl NetworkSecurity {
         matches!(self, NetworkSecurity::Protected { akm, .. } if akm.is_eap())
     }
 
-    /// See [`Akm::ft_keys_from_first_ap`].
-    pub fn ft_keys_from_first_ap(&self) -> bool {
-        matches!(self, NetworkSecurity::Protected { akm, .. } if akm.ft_keys_from_first_ap())
-    }
-
     /// The authentication the station uses, for labels and `roam status`: an AKM's name, or
     /// `open`, `wep`, `unknown`.
     pub fn akm_name(&self) -> &'static str {
@@ -273,19 +250,6 @@ mod tests {
         NetworkSecurity::Protected { proto: Proto::Rsn, akm: Akm::Psk, pairwise: Cipher::Ccmp };
     const SAE: NetworkSecurity =
         NetworkSecurity::Protected { proto: Proto::Rsn, akm: Akm::Sae, pairwise: Cipher::Ccmp };
-
-    #[test]
-    fn only_ft_after_a_full_authentication_needs_the_first_aps_keys() {
-        let with =
-            |akm| NetworkSecurity::Protected { proto: Proto::Rsn, akm, pairwise: Cipher::Ccmp };
-        for akm in [Akm::FtSae, Akm::FtEap, Akm::FtEapSha384] {
-            assert!(with(akm).ft_keys_from_first_ap(), "{akm:?}");
-        }
-        for akm in [Akm::FtPsk, Akm::Sae, Akm::Eap, Akm::Psk] {
-            assert!(!with(akm).ft_keys_from_first_ap(), "{akm:?}");
-        }
-        assert!(!NetworkSecurity::Unknown.ft_keys_from_first_ap());
-    }
 
     #[test]
     fn a_bss_offering_the_negotiated_suites_is_admitted() {

@@ -44,10 +44,6 @@ impl World for AgentWorld<'_> {
     fn scan_entry_age_ms(&self, bssid: &MacAddr) -> Option<u64> {
         self.book.scan_entry(bssid).map(|entry| entry.age_ms(Instant::now()))
     }
-
-    fn ft_keys_from_first_ap(&self) -> bool {
-        self.network.is_some_and(|n| n.security.ft_keys_from_first_ap())
-    }
 }
 
 /// Reads the kernel's table for BSSes of the network it did not announce (a flood of new BSSes

@@ -139,8 +139,8 @@ pub struct RoamOrder {
     /// it must acknowledge): a reconnection to a BSS known only from a scan entry.
     pub confirm_first: bool,
     /// The station reconnects (pinned to the target, authenticating in full), rather than
-    /// reassociating from a live link: the AP ended the association, or took the station's
-    /// FT keys with it.
+    /// reassociating from a live link: the AP ended the association, or a fast transition
+    /// failed at the target.
     pub reconnect: bool,
     /// The station still holds an association with the AP that went away: it leaves it first
     /// (or a reconnection would be a reassociation, a fast transition again).
@@ -201,9 +201,6 @@ pub trait World {
     fn choose(&mut self, lost: policy::Lost) -> Option<Choice>;
     /// The age of the manager's scan entry of `bssid`, if it has one.
     fn scan_entry_age_ms(&self, bssid: &MacAddr) -> Option<u64>;
-    /// The network's fast transitions need keys the station's first AP holds (see
-    /// `Akm::ft_keys_from_first_ap`).
-    fn ft_keys_from_first_ap(&self) -> bool;
 }
 
 /// Where to go, as far as is known.

@@ -84,10 +84,6 @@ pub struct Conductor {
     /// The roam in flight reassociates after the AP went away: if it fails at the target, it
     /// goes on once as a full reconnection (see `ft`).
     fast_roam: Option<(Trigger, Candidate)>,
-    /// The AP the station last authenticated with in full: the holder of its FT keys.
-    key_holder: Option<MacAddr>,
-    /// The next connection authenticates in full (the station was disconnected).
-    full_auth_coming: bool,
     /// The latest roam's target frequency (its outcome is labelled with its band).
     roam_freq_mhz: u32,
     roam_deadline: Option<u64>,
@@ -111,8 +107,6 @@ impl Conductor {
             roam_generation: 0,
             changed_by: None,
             fast_roam: None,
-            key_holder: None,
-            full_auth_coming: false,
             roam_freq_mhz: 0,
             roam_deadline: None,
             first_data_deadline: None,
@@ -134,7 +128,6 @@ impl Conductor {
             Input::Connected { bssid } => self.connected(bssid, now, world, &mut out),
             Input::FoundConnected { bssid } => {
                 if self.machine.current_bss().is_none() {
-                    self.note_key_holder(bssid);
                     let step = self.machine.handle(MachineInput::Connected { bssid }, now);
                     self.apply(step, now, world, &mut out);
                 }
@@ -148,7 +141,6 @@ impl Conductor {
                 }
             }
             Input::Disconnected { bssid, reason, by_ap } => {
-                self.full_auth_coming = true;
                 let was = self.machine.current_bss();
                 self.mark(TransitionStep::Left, now);
                 let step = self.machine.handle(MachineInput::Disconnected, now);
@@ -275,7 +267,6 @@ impl Conductor {
     ) {
         self.retry_at = None;
         self.fast_roam = None;
-        self.note_key_holder(bssid);
         // A deauthentication seen before this connection is not the next one's.
         self.ap_ended = None;
         self.no_candidate.reset();

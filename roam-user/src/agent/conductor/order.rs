@@ -29,9 +29,9 @@ impl Conductor {
         self.roam_generation += 1;
         self.roam_freq_mhz = target.freq_mhz;
         let generation = self.roam_generation;
-        // The station leaves an AP that took its FT keys with it, and reconnects in full.
-        let leave_first = self.keys_went_with_the_ap(trigger, world);
-        let reconnect = trigger.ap_ended_association() || leave_first;
+        // After a deauthentication or disassociation the station is disconnected; otherwise it
+        // reassociates, a fast transition on 802.11r networks (see `ft`).
+        let reconnect = trigger.ap_ended_association();
         self.fast_roam = (!reconnect && trigger.ap_is_gone()).then_some((trigger, target));
         if let Some(t) = &mut self.transition {
             t.mark(TransitionStep::Acted, now);
@@ -40,7 +40,6 @@ impl Conductor {
         if reconnect {
             // The reconnection pins the manager to the target: this roam's change to undo.
             self.changed_by = Some(generation);
-            self.full_auth_coming = true;
         }
         self.roam_deadline = Some(now + self.config.roam_timeout_ns);
         // A reconnection pins the manager to its target, and a target that has gone too costs
@@ -56,7 +55,7 @@ impl Conductor {
             scan_first,
             confirm_first,
             reconnect,
-            leave_first,
+            leave_first: false,
             fallback: false,
         };
         out.push(Command::Roam(order));

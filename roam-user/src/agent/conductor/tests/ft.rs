@@ -1,5 +1,5 @@
-//! 802.11r after the AP went away: a full reconnection where it held the keys, and where a
-//! fast transition fails.
+//! 802.11r after the AP went away: the fast transition first, a full reconnection where it
+//! fails.
 
 use super::*;
 
@@ -94,50 +94,17 @@ fn only_a_fast_roam_from_a_gone_ap_falls_back() {
     assert!(roams(&out).is_empty() && ended(&out) == Some(RoamResult::Failure));
 }
 
-fn ft_sae() -> Rig {
-    let mut rig = Rig::new(wpa_supplicant());
-    rig.world.ft_keys_from_first_ap = true;
-    rig
-}
-
-/// FT-SAE, the station authenticated in full at AP1, which goes away: no fast transition
-/// (AP2 would ask AP1 for the keys), but a full reconnection, leaving AP1 first.
+/// FT-SAE or FT-EAP, the AP of the station's full authentication (the key holder) goes away:
+/// the target has the keys if that AP pushed them at the join, or if it still answers on the
+/// wire, so the fast transition is tried; its fallback is the full reconnection.
 #[test]
-fn after_the_key_holder_went_away_the_station_reconnects_in_full() {
-    let mut rig = ft_sae();
+fn after_the_key_holder_went_away_the_fast_transition_is_tried_first() {
+    let mut rig = Rig::new(wpa_supplicant());
     let order = roams(&rig.after(100 * MS, lost(rig.now)))[0];
-    assert!(order.reconnect && order.leave_first, "{order:?}");
+    assert!(!order.reconnect && !order.leave_first, "{order:?}");
     assert_eq!(order.target.bssid, AP2);
-    let out = rig.after(10 * MS, authenticating(OTHER));
-    assert!(roams(&out).is_empty(), "no second way: this is the full one");
-    let out = rig.after(150 * MS, Input::Connected { bssid: AP2 });
-    assert_eq!(ended(&out), Some(RoamResult::Success));
-    assert!(out.contains(&Command::PutBack { generation: 1 }));
-}
-
-/// A fast transition keeps the key holder; a full authentication makes a new one.
-#[test]
-fn the_key_holder_is_the_ap_of_the_last_full_authentication() {
-    let mut rig = ft_sae();
-    // The manager's own fast transition to AP2 (no disconnection): AP1 keeps the keys.
-    rig.after(S, authenticating(AP2));
-    rig.after(30 * MS, Input::Connected { bssid: AP2 });
-    rig.world.candidates = vec![candidate(AP1, Some(1_000))];
-    let order = roams(&rig.after(S, lost(rig.now)))[0];
-    assert!(!order.reconnect && !order.leave_first, "AP1 holds the keys, and is alive");
-    rig.after(40 * MS, Input::Connected { bssid: AP1 });
-
-    // A disconnection, then a connection to AP2: a full authentication there.
-    rig.after(S, disconnected_by_ap(7));
-    rig.after(100 * MS, Input::Connected { bssid: AP2 });
-    let order = roams(&rig.after(S, lost(rig.now)))[0];
-    assert!(order.reconnect && order.leave_first, "AP2 held the keys");
-}
-
-/// FT-PSK: any AP may derive the keys itself, so the fast transition is tried.
-#[test]
-fn with_ft_psk_the_fast_transition_is_tried() {
-    let mut rig = Rig::new(wpa_supplicant());
-    let order = roams(&rig.after(100 * MS, lost(rig.now)))[0];
-    assert!(!order.reconnect && !order.leave_first);
+    // The target never answers (no keys): wpa_supplicant moves on to the dead AP.
+    rig.after(5 * MS, authenticating(AP2));
+    let order = roams(&rig.after(430 * MS, authenticating(AP1)))[0];
+    assert!(order.reconnect && order.leave_first && order.fallback, "{order:?}");
 }

@@ -28,8 +28,6 @@ const ROAM_TIMEOUT: u64 = 3 * S;
 struct FakeWorld {
     candidates: Vec<Candidate>,
     network_known: bool,
-    /// FT-SAE or FT-EAP: fast transitions need the first AP's keys.
-    ft_keys_from_first_ap: bool,
 }
 
 impl World for FakeWorld {
@@ -43,10 +41,6 @@ impl World for FakeWorld {
 
     fn scan_entry_age_ms(&self, bssid: &MacAddr) -> Option<u64> {
         self.candidates.iter().find(|c| c.bssid == *bssid)?.scan_age_ms
-    }
-
-    fn ft_keys_from_first_ap(&self) -> bool {
-        self.ft_keys_from_first_ap
     }
 }
 
@@ -90,11 +84,8 @@ struct Rig {
 
 impl Rig {
     fn new(config: Config) -> Self {
-        let world = FakeWorld {
-            candidates: vec![candidate(AP2, Some(1_000))],
-            network_known: true,
-            ft_keys_from_first_ap: false,
-        };
+        let world =
+            FakeWorld { candidates: vec![candidate(AP2, Some(1_000))], network_known: true };
         let mut rig = Rig { core: Conductor::new(config, 0), world, now: S };
         rig.feed(Input::Connected { bssid: AP1 });
         assert_eq!(rig.core.machine().state(), State::Run);
