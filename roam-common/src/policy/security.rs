@@ -56,6 +56,15 @@ impl Akm {
         )
     }
 
+    /// A fast transition over 802.1X. A reconnection here (after a deauthentication, or a
+    /// fast transition that failed) is an FT initial association, in which wpa_supplicant
+    /// offers a cached PMKSA only where the network block allows it (`ft_eap_pmksa_caching`,
+    /// off by default: an AP that derives the FT keys from a cached PMK as hostapd did before
+    /// 2.9 fails the handshake). Otherwise every reconnection runs a full EAP exchange.
+    pub fn is_ft_eap(self) -> bool {
+        matches!(self, Akm::FtEap | Akm::FtEapSha384)
+    }
+
     /// Its name in labels, logs and `roam status`: wpa_supplicant's key_mgmt, lowercase.
     pub fn name(self) -> &'static str {
         match self {
@@ -197,6 +206,11 @@ impl NetworkSecurity {
         matches!(self, NetworkSecurity::Protected { akm, .. } if akm.is_eap())
     }
 
+    /// See [`Akm::is_ft_eap`].
+    pub fn is_ft_eap(&self) -> bool {
+        matches!(self, NetworkSecurity::Protected { akm, .. } if akm.is_ft_eap())
+    }
+
     /// The authentication the station uses, for labels and `roam status`: an AKM's name, or
     /// `open`, `wep`, `unknown`.
     pub fn akm_name(&self) -> &'static str {
@@ -250,6 +264,19 @@ mod tests {
         NetworkSecurity::Protected { proto: Proto::Rsn, akm: Akm::Psk, pairwise: Cipher::Ccmp };
     const SAE: NetworkSecurity =
         NetworkSecurity::Protected { proto: Proto::Rsn, akm: Akm::Sae, pairwise: Cipher::Ccmp };
+
+    #[test]
+    fn only_ft_over_8021x_is_ft_eap() {
+        let with =
+            |akm| NetworkSecurity::Protected { proto: Proto::Rsn, akm, pairwise: Cipher::Ccmp };
+        for akm in [Akm::FtEap, Akm::FtEapSha384] {
+            assert!(with(akm).is_ft_eap(), "{akm:?}");
+        }
+        for akm in [Akm::Eap, Akm::FtSae, Akm::FtPsk, Akm::FtFilsSha256] {
+            assert!(!with(akm).is_ft_eap(), "{akm:?}");
+        }
+        assert!(!NetworkSecurity::Unknown.is_ft_eap());
+    }
 
     #[test]
     fn a_bss_offering_the_negotiated_suites_is_admitted() {

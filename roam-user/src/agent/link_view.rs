@@ -77,7 +77,28 @@ impl Agent {
                 warn!("reading the network's BSSID settings: {err:#}; keeping the last ones read")
             }
         }
+        if network_changed && self.network.as_ref().is_some_and(|n| n.security.is_ft_eap()) {
+            self.advise_on_ft_eap_caching(status.network_id).await;
+        }
         Ok(())
+    }
+
+    /// On FT-EAP, wpa_supplicant reconnects with a full EAP exchange unless the network block
+    /// allows a cached PMKSA, and roam cannot allow it for its own reconnections: a change to a
+    /// network block makes wpa_supplicant flush the network's PMKSA cache (and leave the AP
+    /// whose key it flushed). So it says so, once per network.
+    async fn advise_on_ft_eap_caching(&self, network_id: Option<u32>) {
+        if self.manager.ft_eap_pmksa_caching(network_id).await != Some(false) {
+            return;
+        }
+        info!(
+            network = network_id,
+            "this FT-EAP network's block has ft_eap_pmksa_caching=0: every reconnection after \
+             a disconnection (an AP's deauthentication, a fast transition that failed) runs a \
+             full EAP exchange. Where the network's APs derive FT keys from a cached PMK \
+             (hostapd 2.9 or later), ft_eap_pmksa_caching=1 in the block skips it (roam's \
+             docs/benchmarks.md, FT-EAP)"
+        );
     }
 
     /// Points the socket filter at the current BSS and, during a transition, asks it for the

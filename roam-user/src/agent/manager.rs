@@ -275,6 +275,12 @@ impl Manager {
         }
     }
 
+    /// See [`WpaBackend::ft_eap_pmksa_caching`]; `None` without a network block to read.
+    pub async fn ft_eap_pmksa_caching(&self, network_id: Option<u32>) -> Option<bool> {
+        let (Manager::Wpa { actor, .. }, Some(id)) = (self, network_id) else { return None };
+        actor.ft_eap_pmksa_caching(id).await
+    }
+
     /// The APs the manager holds a PMKSA for (a return to them skips EAP); none to read
     /// without a supplicant.
     pub async fn cached_keys(&self) -> Vec<MacAddr> {

@@ -19,7 +19,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use tokio::sync::broadcast;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::{
     bss_filter::BssFilter,
@@ -142,6 +142,19 @@ impl WpaBackend {
             }
         }
         Ok(None)
+    }
+
+    /// Whether network `network_id`'s block lets FT-EAP reconnections use a cached PMKSA
+    /// (`ft_eap_pmksa_caching`); `None` when it cannot be read (a supplicant before 2.9).
+    pub async fn ft_eap_pmksa_caching(&self, network_id: u32) -> Option<bool> {
+        let request = command::get_network(network_id, "ft_eap_pmksa_caching");
+        match self.ctrl.request(&request).await {
+            Ok(reply) => crate::wpa::parse_network_flag(&reply),
+            Err(err) => {
+                debug!("reading network {network_id}'s ft_eap_pmksa_caching: {err:#}");
+                None
+            }
+        }
     }
 
     /// `SCAN freq=<MHz>` and wait for its results.

@@ -30,5 +30,5 @@ pub use ctrl::{WpaCtrl, DEFAULT_TIMEOUT};
 pub use error::{Result, WpaError};
 pub use escape::ssid_bytes;
 pub use event::{parse_event, WpaEvent};
-pub use reply::{parse_bss, parse_pmksa, parse_status, Bss, Status, WpaState};
+pub use reply::{parse_bss, parse_network_flag, parse_pmksa, parse_status, Bss, Status, WpaState};
 pub use watch::{wait_until_answering, SocketWatch, BIND_SETTLE};

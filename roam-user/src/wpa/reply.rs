@@ -139,6 +139,12 @@ pub fn parse_pmksa(reply: &str) -> Vec<MacAddr> {
         .collect()
 }
 
+/// A network block's boolean variable as `GET_NETWORK` prints it (an integer, 0 for no);
+/// `None` for `FAIL` (a variable this supplicant does not know) or anything else.
+pub fn parse_network_flag(reply: &str) -> Option<bool> {
+    reply.trim_end().parse::<i64>().ok().map(|value| value != 0)
+}
+
 /// Parses the reply to `BSS <bssid>`. An empty reply is how wpa_supplicant
 /// says the BSS is not in its scan table: `Ok(None)`.
 pub fn parse_bss(reply: &str) -> Result<Option<Bss>> {
@@ -353,5 +359,13 @@ mod tests {
         let err = parse_bss(&without_level).unwrap_err();
         assert!(err.to_string().contains("no level= line"), "{err}");
         assert!(parse_bss("FAIL\n").is_err());
+    }
+
+    #[test]
+    fn a_network_flag_reads_as_its_integer() {
+        assert_eq!(parse_network_flag("0\n"), Some(false));
+        assert_eq!(parse_network_flag("1"), Some(true));
+        assert_eq!(parse_network_flag("FAIL\n"), None);
+        assert_eq!(parse_network_flag(""), None);
     }
 }
