@@ -76,10 +76,11 @@ pub fn is_ft(security: Security) -> bool {
 /// Whether the network's APs run in one hostapd, as a controller's APs do, for the keys they
 /// share. WPA2-Enterprise roams by opportunistic key caching (OKC): the AP the station moves
 /// to takes the PMK of the station's last EAP exchange from a cache every AP shares, which
-/// hostapd shares only between the BSSes of one process. FT-SAE and FT-EAP APs pull the
-/// station's keys from the AP of its last full authentication over RRB, and RRB frames
-/// between two hostapds on one bridge never arrive (each listens on the bridge for frames it
-/// receives; the other's are sent from it), where one hostapd delivers them to its own BSSes:
+/// hostapd shares only between the BSSes of one process. The AP of an FT-SAE or FT-EAP
+/// station's last full authentication pushes its keys to the other APs over RRB, which pull
+/// them from it when they lack them, and RRB frames between two hostapds on one bridge never
+/// arrive (each listens on the bridge for frames it receives; the other's are sent from it),
+/// where one hostapd delivers them to its own BSSes:
 /// as on a LAN of standalone APs, the pull works while the key holder runs, heard on the air
 /// or not. FT-PSK APs derive the keys from the passphrase themselves.
 pub fn aps_share_one_hostapd(security: Security) -> bool {

@@ -12,9 +12,9 @@
 //! benchmark, FT-EAP silent-ap-loss: 227 ms so (0.10 of stock's gap), against 358 ms (0.17)
 //! for a full reconnection with its EAP exchange. Where neither holds (an AP that lost power,
 //! pull only), the target leaves the authentication unanswered, wpa_supplicant gives up on it
-//! after ~430 ms in the VM and tries the next BSS it knows, and the roam goes on once as a
-//! full reconnection to the same target, leaving the dead AP first: the cost of trying, still
-//! well ahead of stock's scan.
+//! after ~430 ms (measured in the VM for 61fa72d, when no key reached another AP) and tries
+//! the next BSS it knows, and the roam goes on once as a full reconnection to the same target,
+//! leaving the dead AP first: the cost of trying, still well ahead of stock's scan.
 
 use roam_common::{
     policy::{Candidate, Trigger},
